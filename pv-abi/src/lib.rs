@@ -1,0 +1,11 @@
+//! The one definition of every interface Vireo's guest shares: with the VMM
+//! (boot protocol, boot-trace codes, exit protocol) and, later, with user space
+//! (syscalls, runtime pages). The kernel, user space and `vmm-harness` all use
+//! this crate so that no layout or number is written down twice.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod boot_trace;
+pub mod exit;
+pub mod pvh;
+pub mod serial;

@@ -1,0 +1,1 @@
+//! Helpers for booting Vireo in VMMs from tests.
