@@ -1,0 +1,3 @@
+//! What the VMM hands the kernel at boot.
+pub mod cmdline;
+pub mod start_info;

@@ -1,0 +1,2 @@
+//! Memory management.
+pub mod phys;
