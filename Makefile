@@ -1,0 +1,98 @@
+# Vireo: build, run, test and benchmark.
+#
+#   make run     boot Vireo in QEMU with the serial console on this terminal
+#   make test    build everything and run every test (what CI runs)
+#   make bench   boot-cost measurements (never fails on a number)
+#   make deps    install what the build needs (a no-op when all is present)
+#
+# Guest code (guest-kernel, guest-userspace) needs a rustc with rust-src for
+# -Zbuild-std. We use, in order of preference:
+#   1. Debian's rustc-web/cargo-web/rust-web-src (1.96) with RUSTC_BOOTSTRAP=1,
+#      the toolchain the project is pinned to (moto-rt ABI 16);
+#   2. a rustup nightly that has the rust-src component.
+# Host code (pv-abi, vmm-harness, tests) builds with the ordinary stable cargo.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+BUILD   := build
+KERNEL  := $(BUILD)/kernel.elf
+HARNESS := $(BUILD)/vmm-harness
+
+# Extra kernel command line for `make run`, e.g. `make run CMDLINE=selftest`.
+CMDLINE ?=
+# vCPUs and memory for `make run`.
+CPUS ?= 1
+MEM  ?= 256M
+
+DEBIAN_RUSTC    := /usr/bin/rustc
+DEBIAN_CARGO    := /usr/bin/cargo
+DEBIAN_RUST_SRC := /usr/lib/rustlib/src/rust/library/core
+DEBIAN_GUEST_PKGS := rustc-web cargo-web rust-web-src
+
+# Evaluated lazily (`=`), so a toolchain that `make deps` just installed is seen.
+debian_guest_ok = $(and $(wildcard $(DEBIAN_RUST_SRC)),$(shell $(DEBIAN_RUSTC) --version 2>/dev/null | grep -qE '^rustc 1\.(9[6-9]|[1-9][0-9]{2})' && echo yes))
+nightly_guest_ok = $(shell s=$$(rustup run nightly rustc --print sysroot 2>/dev/null) && [ -d "$$s/lib/rustlib/src/rust/library/core" ] && echo yes)
+GUEST_CARGO = $(if $(debian_guest_ok),env RUSTC=$(DEBIAN_RUSTC) RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 $(DEBIAN_CARGO),$(if $(nightly_guest_ok),rustup run nightly cargo,$(error no guest toolchain: install Debian's '$(DEBIAN_GUEST_PKGS)' (make deps does) or 'rustup toolchain install nightly --component rust-src')))
+
+# KVM only when the host CPU virtualises in hardware; kvm-pvm hosts have
+# neither vmx nor svm and must use TCG.
+QEMU_ACCEL = $(shell if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then echo "-accel kvm -cpu host"; else echo "-accel tcg"; fi)
+
+# isa-debug-exit makes QEMU exit with (code << 1) | 1: report the guest's code.
+QEMU_STATUS = s=$$?; if [ $$((s & 1)) = 1 ]; then exit $$((s >> 1)); else exit $$s; fi
+
+.PHONY: all deps kernel harness run run-q35 test bench clean
+
+all: kernel harness
+
+deps:
+	@missing=""; \
+	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
+	command -v ld >/dev/null || missing="$$missing binutils"; \
+	if [ -z "$(debian_guest_ok)" ] && [ -z "$(nightly_guest_ok)" ]; then missing="$$missing $(DEBIAN_GUEST_PKGS)"; fi; \
+	if ! command -v cargo >/dev/null; then \
+		echo "make deps: no host cargo: install Rust stable (https://rustup.rs)"; exit 1; fi; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "make deps: installing$$missing"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq >/dev/null && \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+			{ echo "make deps: apt-get install$$missing failed"; exit 1; }; \
+		else \
+			echo "make deps: missing$$missing: install them (Debian: sudo apt-get install$$missing)"; exit 1; \
+		fi; \
+	fi
+
+kernel: deps
+	@mkdir -p $(BUILD)
+	cd guest-kernel && $(GUEST_CARGO) build --release --quiet
+	@cp guest-kernel/target/x86_64-unknown-none/release/vireo-kernel $(KERNEL)
+
+harness: deps
+	@mkdir -p $(BUILD)
+	cargo build --release --quiet -p vmm-harness
+	@cp target/release/vmm-harness $(HARNESS)
+
+# QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
+run: kernel
+	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
+		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-kernel $(KERNEL) -append "$(CMDLINE)"; $(QEMU_STATUS)
+
+# The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM).
+run-q35: kernel
+	qemu-system-x86_64 -M q35 $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
+		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-kernel $(KERNEL) -append "$(CMDLINE)"; $(QEMU_STATUS)
+
+test: all
+	cargo test --workspace --release
+
+clean:
+	rm -rf $(BUILD)
+	cargo clean
+	cd guest-kernel && cargo clean

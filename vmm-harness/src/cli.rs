@@ -1,0 +1,273 @@
+//! Command-line parsing (`lexopt`): `vmm-harness boot --kernel FILE ...`.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+
+use pv_abi::pvh::layout::CMDLINE_MAX;
+
+use crate::error::CliError;
+
+/// Default guest RAM in MiB.
+pub const DEFAULT_MEM_MIB: u64 = 256;
+/// Smallest guest RAM: the boot structures live below 1 MiB, the kernel above it.
+pub const MIN_MEM_MIB: u64 = 2;
+/// Largest guest RAM (1 TiB); the mapping is lazily populated, so this is only a sanity bound.
+pub const MAX_MEM_MIB: u64 = 1 << 20;
+/// Largest vCPU count (APIC IDs stay below 255, so plain xAPIC IDs suffice).
+pub const MAX_CPUS: u32 = 64;
+/// Default `--timeout` in seconds.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+pub const USAGE: &str = "\
+vmm-harness: boot a PVH ELF kernel under KVM and report how it went.
+
+Usage:
+  vmm-harness boot --kernel FILE [options]
+  vmm-harness --help | -h
+  vmm-harness --version | -V
+
+Options for `boot`:
+  --kernel FILE       PVH ELF kernel (x86-64 ELF64 with a Xen PHYS32_ENTRY note); required
+  --initrd FILE       initial ramdisk, handed over as PVH module 0
+  --cmdline STR       kernel command line (at most 65535 bytes)
+  --mem MIB           guest RAM in MiB (default 256, 2..=1048576)
+  --cpus N            number of vCPUs (default 1, 1..=64)
+  --timeout SECS      give up after SECS seconds with exit status 124 (default 30, 0 = never)
+  --trace             print the boot timeline on stderr at exit
+  --trace-json FILE   write the boot timeline as JSON to FILE at exit
+
+Exit status: the guest's own code (exit port 0xf4, or `VIREO-EXIT n` before ACPI S5),
+2 for bad input, 124 for a timeout, 125 when the VM failed.
+";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Version,
+    Boot(BootArgs),
+}
+
+/// Options of `vmm-harness boot`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootArgs {
+    pub kernel: PathBuf,
+    pub initrd: Option<PathBuf>,
+    /// Command line bytes, without the terminating NUL.
+    pub cmdline: Vec<u8>,
+    pub mem_mib: u64,
+    pub cpus: u32,
+    /// `None` means no timeout (`--timeout 0`).
+    pub timeout_secs: Option<u64>,
+    pub trace: bool,
+    pub trace_json: Option<PathBuf>,
+}
+
+/// Parse the process arguments (without argv[0]).
+pub fn parse<I>(args: I) -> Result<Command, CliError>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    use lexopt::prelude::*;
+
+    let mut parser = lexopt::Parser::from_args(args);
+    let first = match parser.next().map_err(lex_err)? {
+        None => return Err(CliError::MissingCommand),
+        Some(Short('h') | Long("help")) => return Ok(Command::Help),
+        Some(Short('V') | Long("version")) => return Ok(Command::Version),
+        Some(Value(v)) if v == "boot" => v,
+        Some(Value(v)) => return Err(CliError::UnknownCommand(lossy(v))),
+        Some(other) => return Err(unexpected(other)),
+    };
+    debug_assert_eq!(first, "boot");
+
+    let mut kernel = None;
+    let mut initrd = None;
+    let mut cmdline = Vec::new();
+    let mut mem_mib = DEFAULT_MEM_MIB;
+    let mut cpus = 1u32;
+    let mut timeout = DEFAULT_TIMEOUT_SECS;
+    let mut trace = false;
+    let mut trace_json = None;
+
+    while let Some(arg) = parser.next().map_err(lex_err)? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Long("kernel") => kernel = Some(PathBuf::from(value(&mut parser, "--kernel")?)),
+            Long("initrd") => initrd = Some(PathBuf::from(value(&mut parser, "--initrd")?)),
+            Long("cmdline") => cmdline = value(&mut parser, "--cmdline")?.into_vec(),
+            Long("mem") => {
+                let v = value(&mut parser, "--mem")?;
+                mem_mib = number(&v, "--mem", MIN_MEM_MIB, MAX_MEM_MIB)?;
+            }
+            Long("cpus") => {
+                let v = value(&mut parser, "--cpus")?;
+                // Bounded by MAX_CPUS, so the narrowing cannot truncate.
+                cpus = number(&v, "--cpus", 1, u64::from(MAX_CPUS))? as u32;
+            }
+            Long("timeout") => {
+                let v = value(&mut parser, "--timeout")?;
+                timeout = number(&v, "--timeout", 0, 100 * 365 * 24 * 3600)?;
+            }
+            Long("trace") => trace = true,
+            Long("trace-json") => {
+                trace_json = Some(PathBuf::from(value(&mut parser, "--trace-json")?))
+            }
+            other => return Err(unexpected(other)),
+        }
+    }
+
+    let kernel = kernel.ok_or(CliError::MissingKernel)?;
+    if cmdline.len() > CMDLINE_MAX {
+        return Err(CliError::CmdlineTooLong { len: cmdline.len(), max: CMDLINE_MAX });
+    }
+    if cmdline.contains(&0) {
+        return Err(CliError::CmdlineNul);
+    }
+    Ok(Command::Boot(BootArgs {
+        kernel,
+        initrd,
+        cmdline,
+        mem_mib,
+        cpus,
+        timeout_secs: (timeout != 0).then_some(timeout),
+        trace,
+        trace_json,
+    }))
+}
+
+fn value(parser: &mut lexopt::Parser, flag: &'static str) -> Result<OsString, CliError> {
+    parser.value().map_err(|_| CliError::MissingValue(flag))
+}
+
+fn number(v: &OsString, flag: &'static str, min: u64, max: u64) -> Result<u64, CliError> {
+    let bad = || CliError::BadNumber { flag, value: lossy(v.clone()), min, max };
+    let n: u64 = v.to_str().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    if n < min || n > max {
+        return Err(bad());
+    }
+    Ok(n)
+}
+
+fn unexpected(arg: lexopt::Arg) -> CliError {
+    match arg {
+        lexopt::Arg::Short(c) => CliError::UnknownOption(format!("-{c}")),
+        lexopt::Arg::Long(l) => CliError::UnknownOption(format!("--{l}")),
+        lexopt::Arg::Value(v) => CliError::UnexpectedArgument(lossy(v)),
+    }
+}
+
+fn lossy(v: OsString) -> String {
+    v.to_string_lossy().into_owned()
+}
+
+fn lex_err(e: lexopt::Error) -> CliError {
+    match e {
+        lexopt::Error::UnexpectedValue { option, .. } => CliError::UnexpectedValue(option),
+        other => CliError::Other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boot(args: &[&str]) -> Result<BootArgs, CliError> {
+        let mut v = vec!["boot"];
+        v.extend_from_slice(args);
+        match parse(v)? {
+            Command::Boot(b) => Ok(b),
+            other => panic!("expected boot, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let b = boot(&["--kernel", "k.elf"]).unwrap();
+        assert_eq!(b.kernel, PathBuf::from("k.elf"));
+        assert_eq!(b.initrd, None);
+        assert!(b.cmdline.is_empty());
+        assert_eq!(b.mem_mib, 256);
+        assert_eq!(b.cpus, 1);
+        assert_eq!(b.timeout_secs, Some(30));
+        assert!(!b.trace);
+        assert_eq!(b.trace_json, None);
+    }
+
+    #[test]
+    fn all_options() {
+        let b = boot(&[
+            "--kernel=k",
+            "--initrd",
+            "i.img",
+            "--cmdline",
+            "-v selftest",
+            "--mem",
+            "4096",
+            "--cpus",
+            "64",
+            "--timeout",
+            "0",
+            "--trace",
+            "--trace-json",
+            "t.json",
+        ])
+        .unwrap();
+        assert_eq!(b.initrd, Some(PathBuf::from("i.img")));
+        assert_eq!(b.cmdline, b"-v selftest");
+        assert_eq!(b.mem_mib, 4096);
+        assert_eq!(b.cpus, 64);
+        assert_eq!(b.timeout_secs, None);
+        assert!(b.trace);
+        assert_eq!(b.trace_json, Some(PathBuf::from("t.json")));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse(["--help"]).unwrap(), Command::Help);
+        assert_eq!(parse(["-h"]).unwrap(), Command::Help);
+        assert_eq!(parse(["boot", "-h"]).unwrap(), Command::Help);
+        assert_eq!(parse(["--version"]).unwrap(), Command::Version);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(parse(Vec::<String>::new()), Err(CliError::MissingCommand));
+        assert_eq!(parse(["run"]), Err(CliError::UnknownCommand("run".into())));
+        assert_eq!(parse(["--bogus"]), Err(CliError::UnknownOption("--bogus".into())));
+        assert_eq!(boot(&["--kernel", "k", "--bogus"]), Err(CliError::UnknownOption("--bogus".into())));
+        assert_eq!(boot(&[]), Err(CliError::MissingKernel));
+        assert_eq!(boot(&["--kernel"]), Err(CliError::MissingValue("--kernel")));
+        assert_eq!(boot(&["--kernel", "k", "extra"]), Err(CliError::UnexpectedArgument("extra".into())));
+        assert_eq!(boot(&["--trace=yes", "--kernel", "k"]), Err(CliError::UnexpectedValue("--trace".into())));
+    }
+
+    #[test]
+    fn bad_numbers() {
+        for (flag, v) in [
+            ("--cpus", "0"),
+            ("--cpus", "65"),
+            ("--cpus", "-1"),
+            ("--cpus", "two"),
+            ("--mem", "1"),
+            ("--mem", "0x100"),
+            ("--mem", ""),
+            ("--mem", "99999999999999999999999"),
+            ("--timeout", "1.5"),
+        ] {
+            let e = boot(&["--kernel", "k", flag, v]).unwrap_err();
+            assert!(matches!(e, CliError::BadNumber { .. }), "{flag} {v}: {e:?}");
+            assert!(e.to_string().contains(flag));
+        }
+    }
+
+    #[test]
+    fn cmdline_limit() {
+        let long = "x".repeat(CMDLINE_MAX + 1);
+        assert!(matches!(boot(&["--kernel", "k", "--cmdline", &long]), Err(CliError::CmdlineTooLong { .. })));
+        let max = "x".repeat(CMDLINE_MAX);
+        assert_eq!(boot(&["--kernel", "k", "--cmdline", &max]).unwrap().cmdline.len(), CMDLINE_MAX);
+    }
+}
