@@ -10,8 +10,9 @@ use crate::error::CliError;
 
 /// Default guest RAM in MiB.
 pub const DEFAULT_MEM_MIB: u64 = 256;
-/// Smallest guest RAM: the boot structures live below 1 MiB, the kernel above it.
-pub const MIN_MEM_MIB: u64 = 2;
+/// Smallest guest RAM accepted. 1 MiB holds only the boot structures, so any
+/// kernel is then refused as too big, with the size it needs.
+pub const MIN_MEM_MIB: u64 = 1;
 /// Largest guest RAM (1 TiB); the mapping is lazily populated, so this is only a sanity bound.
 pub const MAX_MEM_MIB: u64 = 1 << 20;
 /// Largest vCPU count (APIC IDs stay below 255, so plain xAPIC IDs suffice).
@@ -31,7 +32,7 @@ Options for `boot`:
   --kernel FILE       PVH ELF kernel (x86-64 ELF64 with a Xen PHYS32_ENTRY note); required
   --initrd FILE       initial ramdisk, handed over as PVH module 0
   --cmdline STR       kernel command line (at most 65535 bytes)
-  --mem MIB           guest RAM in MiB (default 256, 2..=1048576)
+  --mem MIB           guest RAM in MiB (default 256, 1..=1048576)
   --cpus N            number of vCPUs (default 1, 1..=64)
   --timeout SECS      give up after SECS seconds with exit status 124 (default 30, 0 = never)
   --trace             print the boot timeline on stderr at exit
@@ -121,7 +122,10 @@ where
 
     let kernel = kernel.ok_or(CliError::MissingKernel)?;
     if cmdline.len() > CMDLINE_MAX {
-        return Err(CliError::CmdlineTooLong { len: cmdline.len(), max: CMDLINE_MAX });
+        return Err(CliError::CmdlineTooLong {
+            len: cmdline.len(),
+            max: CMDLINE_MAX,
+        });
     }
     if cmdline.contains(&0) {
         return Err(CliError::CmdlineNul);
@@ -143,7 +147,12 @@ fn value(parser: &mut lexopt::Parser, flag: &'static str) -> Result<OsString, Cl
 }
 
 fn number(v: &OsString, flag: &'static str, min: u64, max: u64) -> Result<u64, CliError> {
-    let bad = || CliError::BadNumber { flag, value: lossy(v.clone()), min, max };
+    let bad = || CliError::BadNumber {
+        flag,
+        value: lossy(v.clone()),
+        min,
+        max,
+    };
     let n: u64 = v.to_str().ok_or_else(bad)?.parse().map_err(|_| bad())?;
     if n < min || n > max {
         return Err(bad());
@@ -236,12 +245,24 @@ mod tests {
     fn errors() {
         assert_eq!(parse(Vec::<String>::new()), Err(CliError::MissingCommand));
         assert_eq!(parse(["run"]), Err(CliError::UnknownCommand("run".into())));
-        assert_eq!(parse(["--bogus"]), Err(CliError::UnknownOption("--bogus".into())));
-        assert_eq!(boot(&["--kernel", "k", "--bogus"]), Err(CliError::UnknownOption("--bogus".into())));
+        assert_eq!(
+            parse(["--bogus"]),
+            Err(CliError::UnknownOption("--bogus".into()))
+        );
+        assert_eq!(
+            boot(&["--kernel", "k", "--bogus"]),
+            Err(CliError::UnknownOption("--bogus".into()))
+        );
         assert_eq!(boot(&[]), Err(CliError::MissingKernel));
         assert_eq!(boot(&["--kernel"]), Err(CliError::MissingValue("--kernel")));
-        assert_eq!(boot(&["--kernel", "k", "extra"]), Err(CliError::UnexpectedArgument("extra".into())));
-        assert_eq!(boot(&["--trace=yes", "--kernel", "k"]), Err(CliError::UnexpectedValue("--trace".into())));
+        assert_eq!(
+            boot(&["--kernel", "k", "extra"]),
+            Err(CliError::UnexpectedArgument("extra".into()))
+        );
+        assert_eq!(
+            boot(&["--trace=yes", "--kernel", "k"]),
+            Err(CliError::UnexpectedValue("--trace".into()))
+        );
     }
 
     #[test]
@@ -251,7 +272,7 @@ mod tests {
             ("--cpus", "65"),
             ("--cpus", "-1"),
             ("--cpus", "two"),
-            ("--mem", "1"),
+            ("--mem", "0"),
             ("--mem", "0x100"),
             ("--mem", ""),
             ("--mem", "99999999999999999999999"),
@@ -266,8 +287,17 @@ mod tests {
     #[test]
     fn cmdline_limit() {
         let long = "x".repeat(CMDLINE_MAX + 1);
-        assert!(matches!(boot(&["--kernel", "k", "--cmdline", &long]), Err(CliError::CmdlineTooLong { .. })));
+        assert!(matches!(
+            boot(&["--kernel", "k", "--cmdline", &long]),
+            Err(CliError::CmdlineTooLong { .. })
+        ));
         let max = "x".repeat(CMDLINE_MAX);
-        assert_eq!(boot(&["--kernel", "k", "--cmdline", &max]).unwrap().cmdline.len(), CMDLINE_MAX);
+        assert_eq!(
+            boot(&["--kernel", "k", "--cmdline", &max])
+                .unwrap()
+                .cmdline
+                .len(),
+            CMDLINE_MAX
+        );
     }
 }

@@ -1,1 +1,67 @@
-fn main() {}
+//! vmm-harness: the host-side VMM of Vireo. It boots a PVH ELF kernel under
+//! KVM the way Cloud Hypervisor would (same PVH layout, ACPI shape, ports),
+//! forwards COM1 to stdout, records a boot timeline, and exits with the
+//! guest's status.
+
+mod acpi;
+mod cli;
+mod cpu;
+mod devices;
+mod elfcheck;
+mod error;
+mod loader;
+mod memory;
+mod shutdown;
+mod timeline;
+mod vcpu;
+mod vm;
+mod watchdog;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pv_abi::exit::harness::BAD_INPUT;
+
+use crate::cli::Command;
+use crate::shutdown::{Finisher, Outcome};
+use crate::timeline::Timeline;
+
+/// Environment variable with the parent's CLOCK_MONOTONIC (ns) at spawn time.
+const SPAWN_ENV: &str = "VMM_HARNESS_SPAWN_NS";
+
+fn main() {
+    let start = Instant::now();
+    let start_ns = timeline::monotonic_ns();
+
+    let args = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(Command::Help) => {
+            print!("{}", cli::USAGE);
+            return;
+        }
+        Ok(Command::Version) => {
+            println!("vmm-harness {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Ok(Command::Boot(args)) => args,
+        Err(e) => {
+            eprintln!("vmm-harness: error: {e}");
+            std::process::exit(BAD_INPUT);
+        }
+    };
+
+    let tl = Arc::new(Timeline::new(start));
+    timeline::record_spawn(&tl, std::env::var(SPAWN_ENV).ok().as_deref(), start_ns);
+    let finisher = Arc::new(Finisher::new(
+        tl.clone(),
+        args.trace,
+        args.trace_json.clone(),
+    ));
+    match vm::boot(&args, tl, finisher.clone()) {
+        Ok(never) => match never {},
+        Err(e) => finisher.finish(Outcome::failure(
+            e.exit_code(),
+            "error",
+            format!("error: {e}"),
+        )),
+    }
+}

@@ -1,0 +1,158 @@
+//! Building and starting the VM: validate inputs, create the VM, map and
+//! register RAM, load the guest, add the in-kernel irqchip and the vCPUs,
+//! start the helper threads, arm the timeout, then run vCPU 0 on the calling
+//! thread.
+//!
+//! Set-up is deliberately sequential, on one thread: on this nested host,
+//! waking a thread on an idle CPU can cost up to a millisecond, more than any
+//! step that could be overlapped (KVM_GET_SUPPORTED_CPUID, ~0.3 ms, is the
+//! biggest). vCPU 0 then runs on the same, warm thread.
+
+use std::convert::Infallible;
+use std::fs::File;
+use std::sync::Arc;
+
+use kvm_bindings::KVM_MAX_CPUID_ENTRIES;
+use kvm_ioctls::Kvm;
+use pv_abi::serial::COM1_IRQ;
+use vmm_sys_util::eventfd::EventFd;
+
+use crate::cli::BootArgs;
+use crate::cpu;
+use crate::devices::serial::{self, Console, IrqTrigger, SerialPort};
+use crate::devices::Devices;
+use crate::elfcheck;
+use crate::error::{Error, Result};
+use crate::loader::{self, Initrd};
+use crate::memory::{self, RamLayout};
+use crate::shutdown::Finisher;
+use crate::timeline::{Kind, Timeline};
+use crate::vcpu::Vcpu;
+use crate::watchdog;
+
+/// KVM's TSS and identity-map pages (VMX needs them), in the PCI hole like CHV.
+const KVM_TSS_ADDR: usize = 0xfffb_d000;
+const KVM_IDENTITY_MAP_ADDR: u64 = 0xfffb_c000;
+
+/// Boot the guest. Returns only on a set-up error; otherwise some thread ends the process.
+pub fn boot(
+    args: &BootArgs,
+    timeline: Arc<Timeline>,
+    finisher: Arc<Finisher>,
+) -> Result<Infallible> {
+    let layout = RamLayout::new(args.mem_mib);
+
+    // Inputs first, so that bad ones are reported even without /dev/kvm.
+    let path = args.kernel.display().to_string();
+    let mut kernel = open_kernel(&args.kernel, &path)?;
+    let info =
+        elfcheck::check(&kernel, &layout).map_err(|source| Error::Kernel { path, source })?;
+    let mut initrd = args.initrd.as_deref().map(Initrd::open).transpose()?;
+    let initrd_addr = match &initrd {
+        Some(i) => Some(i.placement(info.image_end, &layout)?),
+        None => None,
+    };
+
+    let kvm = Kvm::new().map_err(Error::KvmOpen)?;
+    let vm = kvm.create_vm().map_err(Error::KvmUnusable)?;
+    timeline.record(Kind::VmCreated);
+
+    // Memory slots before the irqchip: the irqchip's SRCU grace periods would
+    // otherwise delay the slot update by several milliseconds.
+    let mem = memory::map(&layout)?;
+    memory::register(&vm, &mem)?;
+    timeline.record(Kind::MemoryReady);
+
+    let entry = loader::load_kernel(&mem, &mut kernel)?;
+    let module = match (initrd.as_mut(), initrd_addr) {
+        (Some(i), Some(addr)) => Some(i.load(&mem, addr)?),
+        _ => None,
+    };
+    loader::write_boot_info(&mem, &layout, &args.cmdline, module.as_ref(), args.cpus)?;
+    timeline.record(Kind::KernelLoaded);
+
+    vm.set_tss_address(KVM_TSS_ADDR)
+        .map_err(Error::kvm("KVM_SET_TSS_ADDR"))?;
+    vm.set_identity_map_address(KVM_IDENTITY_MAP_ADDR)
+        .map_err(Error::kvm("KVM_SET_IDENTITY_MAP_ADDR"))?;
+    vm.create_irq_chip()
+        .map_err(Error::kvm("KVM_CREATE_IRQCHIP"))?;
+
+    let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
+    vm.register_irqfd(&irq, COM1_IRQ)
+        .map_err(Error::kvm("KVM_IRQFD"))?;
+    let serial = SerialPort::new(IrqTrigger(irq), Console::new(timeline.clone()));
+    let devices = Arc::new(Devices::new(serial, timeline.clone()));
+
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
+    let mut vcpus = Vec::with_capacity(args.cpus as usize);
+    let mut tsc_khz = None;
+    for id in 0..args.cpus {
+        let fd = vm
+            .create_vcpu(u64::from(id))
+            .map_err(Error::kvm("KVM_CREATE_VCPU"))?;
+        if id == 0 {
+            // The same for every vCPU (KVM_CAP_TSC_CONTROL is absent here); ask once.
+            tsc_khz = fd.get_tsc_khz().ok();
+        }
+        cpu::setup_common(&fd, cpuid.as_slice(), id, tsc_khz)?;
+        if id == 0 {
+            cpu::setup_boot_vcpu(&fd, &mem, entry)?;
+        }
+        // Application processors keep KVM's reset state: with the in-kernel
+        // LAPIC they wait for INIT-SIPI-SIPI from the guest.
+        vcpus.push(Vcpu {
+            id: u64::from(id),
+            fd,
+            devices: devices.clone(),
+            finisher: finisher.clone(),
+        });
+    }
+
+    // Helper threads first; vCPU 0 runs on this thread.
+    let mut vcpus = vcpus.into_iter();
+    let bsp = vcpus.next().ok_or_else(|| Error::Setup("no vCPU".into()))?;
+    for v in vcpus {
+        spawn(format!("vcpu{}", v.id), "vCPU", move || v.run())?;
+    }
+    if serial::stdin_wanted() {
+        let d = devices.clone();
+        spawn("stdin".into(), "stdin", move || {
+            serial::pump_stdin(&d.serial)
+        })?;
+    }
+    if let Some(secs) = args.timeout_secs {
+        watchdog::arm(timeline.start(), secs)
+            .map_err(|e| Error::Setup(format!("cannot arm the --timeout timer: {e}")))?;
+    }
+
+    // `mem`, `vm` and `kvm` live on this thread's stack until the process exits.
+    let _keep = (&mem, &vm, &kvm);
+    bsp.run()
+}
+
+fn spawn<T: Send + 'static>(
+    name: String,
+    what: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .map(drop)
+        .map_err(|source| Error::Thread { what, source })
+}
+
+fn open_kernel(p: &std::path::Path, path: &str) -> Result<File> {
+    let io = |source| Error::KernelIo {
+        path: path.to_string(),
+        source,
+    };
+    let file = File::open(p).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
+    Ok(file)
+}

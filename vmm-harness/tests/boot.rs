@@ -1,0 +1,499 @@
+//! End-to-end tests of the `vmm-harness` binary with tiny PVH guests built
+//! here as ELF images. Tests that need KVM skip (saying why) without /dev/kvm.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vmm-harness");
+const LOAD_ADDR: u64 = 0x10_0000;
+
+/// An x86-64 ELF64 whose one PT_LOAD at 1 MiB holds `code` (32-bit), with a
+/// PT_NOTE carrying the Xen PHYS32_ENTRY note (type 18) pointing at it.
+fn pvh_elf(code: &[u8]) -> Vec<u8> {
+    let phnum = 2u16;
+    let note_off = 64 + 56 * u64::from(phnum);
+    let mut note = Vec::new();
+    note.extend_from_slice(&4u32.to_le_bytes()); // namesz
+    note.extend_from_slice(&4u32.to_le_bytes()); // descsz
+    note.extend_from_slice(&18u32.to_le_bytes()); // XEN_ELFNOTE_PHYS32_ENTRY
+    note.extend_from_slice(b"Xen\0");
+    note.extend_from_slice(&(LOAD_ADDR as u32).to_le_bytes());
+    let code_off = note_off + note.len() as u64;
+
+    let mut v = vec![0u8; 64];
+    v[..4].copy_from_slice(b"\x7fELF");
+    v[4] = 2; // ELFCLASS64
+    v[5] = 1; // little-endian
+    v[6] = 1; // EV_CURRENT
+    v[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    v[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    v[20..24].copy_from_slice(&1u32.to_le_bytes());
+    v[24..32].copy_from_slice(&LOAD_ADDR.to_le_bytes()); // e_entry
+    v[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    v[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    v[54..56].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    v[56..58].copy_from_slice(&phnum.to_le_bytes());
+    let mut ph = |ty: u32, flags: u32, off: u64, addr: u64, size: u64| {
+        for f in [ty, flags] {
+            v.extend_from_slice(&f.to_le_bytes());
+        }
+        for f in [off, addr, addr, size, size, 4] {
+            v.extend_from_slice(&f.to_le_bytes());
+        }
+    };
+    ph(1, 5, code_off, LOAD_ADDR, code.len() as u64); // PT_LOAD, R+X
+    ph(4, 4, note_off, 0, note.len() as u64); // PT_NOTE
+    v.extend_from_slice(&note);
+    v.extend_from_slice(code);
+    v
+}
+
+// 32-bit code snippets.
+fn out_imm(port: u8, value: u8) -> Vec<u8> {
+    vec![0xB0, value, 0xE6, port] // mov al, value; out port, al
+}
+
+fn serial_print(s: &str) -> Vec<u8> {
+    let mut c = vec![0x66, 0xBA, 0xF8, 0x03]; // mov dx, 0x3f8
+    for b in s.bytes() {
+        c.extend_from_slice(&[0xB0, b, 0xEE]); // mov al, b; out dx, al
+    }
+    c
+}
+
+fn out_sleep_port(value: u8) -> Vec<u8> {
+    vec![0x66, 0xBA, 0x00, 0x06, 0xB0, value, 0xEE] // mov dx, 0x600; mov al, value; out dx, al
+}
+
+const HANG: [u8; 2] = [0xEB, 0xFE]; // jmp $
+
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str, bytes: &[u8]) -> TempFile {
+        let dir = std::env::temp_dir();
+        let p = dir.join(format!("vmm-harness-test-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        TempFile(p)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn kvm_usable() -> bool {
+    match kvm_ioctls::Kvm::new() {
+        Ok(kvm) if kvm.get_api_version() == 12 => true,
+        Ok(_) => {
+            eprintln!("skipping: /dev/kvm does not speak KVM API version 12");
+            false
+        }
+        Err(e) => {
+            eprintln!("skipping: /dev/kvm is not usable here ({e})");
+            false
+        }
+    }
+}
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn boot(code: &[u8], name: &str, extra: &[&str]) -> Output {
+    let k = TempFile::new(name, &pvh_elf(code));
+    let mut args = vec!["boot", "--kernel", k.0.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    harness(&args)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn hello_guest_prints_traces_and_exits_zero() {
+    if !kvm_usable() {
+        return;
+    }
+    let mut code = out_imm(0x80, 0x40);
+    code.extend(serial_print("Vireo\n"));
+    code.extend(out_imm(0xf4, 0));
+    code.extend(HANG);
+    let out = boot(&code, "hello", &["--trace"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stdout.contains("Vireo"), "{stdout}");
+    assert!(stderr.contains("first KVM_RUN"), "{stderr}");
+    assert!(
+        stderr.contains("port 0x80 = 0x40 (kernel entry)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("first serial byte"), "{stderr}");
+    assert!(stderr.contains("exit 0 (exit port)"), "{stderr}");
+    assert!(
+        stderr.lines().all(|l| l.starts_with("vmm-harness: trace ")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn exit_port_code_is_the_exit_status() {
+    if !kvm_usable() {
+        return;
+    }
+    let mut code = out_imm(0xf4, 7);
+    code.extend(HANG);
+    let out = boot(&code, "exit7", &["--cpus", "2"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn acpi_s5_exits_with_the_vireo_exit_line() {
+    if !kvm_usable() {
+        return;
+    }
+    let mut code = serial_print("boot ok\nVIREO-EXIT 3\n");
+    code.extend(out_sleep_port(0x34));
+    code.extend(HANG);
+    let out = boot(&code, "s5", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "boot ok\nVIREO-EXIT 3\n");
+
+    let mut code = out_sleep_port(0x34);
+    code.extend(HANG);
+    let out = boot(&code, "s5-silent", &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("without printing a VIREO-EXIT line"));
+}
+
+#[test]
+fn reset_request_is_a_vm_failure() {
+    if !kvm_usable() {
+        return;
+    }
+    let mut code = out_sleep_port(0x01);
+    code.extend(HANG);
+    let out = boot(&code, "reset", &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(text(&out.stderr), "vmm-harness: guest requested reset\n");
+}
+
+#[test]
+fn spinning_guest_times_out() {
+    if !kvm_usable() {
+        return;
+    }
+    let json = TempFile::new("timeout.json", b"");
+    let out = boot(
+        &HANG,
+        "spin",
+        &["--timeout", "1", "--trace-json", json.0.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(124));
+    assert_eq!(
+        text(&out.stderr),
+        "vmm-harness: guest did not power off within 1 s\n"
+    );
+    let j = std::fs::read_to_string(&json.0).unwrap();
+    assert!(
+        j.starts_with("{\"events\":[{\"t_us\":0.0,\"event\":\"process start\"}"),
+        "{j}"
+    );
+    assert!(j.contains("\"event\":\"first KVM_RUN\""), "{j}");
+    assert!(j.trim_end().ends_with("\"exit_code\":124}"), "{j}");
+}
+
+#[test]
+fn application_processor_starts_on_init_sipi_sipi() {
+    if !kvm_usable() {
+        return;
+    }
+    // The AP's real-mode trampoline at 0x8000: mov al, 9; out 0xf4, al; hlt.
+    let tramp = [0xB0, 0x09, 0xE6, 0xF4, 0xF4, 0xEB, 0xFD];
+    let movd = |addr: u32, val: u32| {
+        let mut v = vec![0xC7, 0x05]; // mov dword [addr], val
+        v.extend_from_slice(&addr.to_le_bytes());
+        v.extend_from_slice(&val.to_le_bytes());
+        v
+    };
+    let mut body = movd(0xFEE0_00F0, 0x1FF); // LAPIC SVR: software enable
+    body.extend(movd(0xFEE0_0310, 1 << 24)); // ICR high: APIC ID 1
+    body.extend(movd(0xFEE0_0300, 0x4500)); // INIT
+    body.extend(movd(0xFEE0_0300, 0x4608)); // SIPI, vector 0x08 -> 0x8000
+    body.extend(movd(0xFEE0_0300, 0x4608));
+    body.extend(HANG);
+    let prologue_len = 17u32; // mov esi; mov edi; mov ecx; rep movsb
+    let src = LOAD_ADDR as u32 + prologue_len + body.len() as u32;
+    let mut code = vec![0xBE];
+    code.extend_from_slice(&src.to_le_bytes());
+    code.push(0xBF);
+    code.extend_from_slice(&0x8000u32.to_le_bytes());
+    code.push(0xB9);
+    code.extend_from_slice(&(tramp.len() as u32).to_le_bytes());
+    code.extend_from_slice(&[0xF3, 0xA4]);
+    assert_eq!(code.len() as u32, prologue_len);
+    code.extend(body);
+    code.extend_from_slice(&tramp);
+    let out = boot(&code, "smp", &["--cpus", "2", "--timeout", "10"]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+}
+
+#[test]
+fn stdin_reaches_the_uart() {
+    if !kvm_usable() {
+        return;
+    }
+    let code = [
+        0x66, 0xBA, 0xFD, 0x03, // mov dx, 0x3fd (LSR)
+        0xEC, 0xA8, 0x01, 0x74, 0xFB, // 1: in al, dx; test al, 1; jz 1b
+        0x66, 0xBA, 0xF8, 0x03, 0xEC, // mov dx, 0x3f8; in al, dx
+        0xE6, 0xF4, // out 0xf4, al
+    ];
+    let k = TempFile::new("stdin", &pvh_elf(&code));
+    let mut child = Command::new(BIN)
+        .args(["boot", "--timeout", "10", "--kernel", k.0.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"A").unwrap();
+    } // EOF after the byte must be harmless
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(b'A')),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn boot_info_reaches_the_guest() {
+    if !kvm_usable() {
+        return;
+    }
+    let initrd = TempFile::new("initrd", &[42u8; 5000]);
+    let i = initrd.0.to_str().unwrap();
+    // Each guest reads through start_info (EBX = 0x6000) and exits with one byte.
+    let exit_al: &[u8] = &[0xE6, 0xF4]; // out 0xf4, al
+    let cases: Vec<(Vec<u8>, Vec<&str>, i32)> = vec![
+        // start_info.nr_modules
+        (
+            [&[0x8B, 0x43, 0x0C][..], exit_al].concat(),
+            vec!["--initrd", i],
+            1,
+        ),
+        // first byte of module 0: [[ebx+16]].paddr
+        (
+            [&[0x8B, 0x43, 0x10, 0x8B, 0x00, 0x8A, 0x00][..], exit_al].concat(),
+            vec!["--initrd", i],
+            42,
+        ),
+        // first byte of the command line
+        (
+            [&[0x8B, 0x43, 0x18, 0x8A, 0x00][..], exit_al].concat(),
+            vec!["--cmdline", "xyz"],
+            i32::from(b'x'),
+        ),
+        // first byte at rsdp_paddr ("RSD PTR ")
+        (
+            [&[0x8B, 0x43, 0x20, 0x8A, 0x00][..], exit_al].concat(),
+            vec![],
+            i32::from(b'R'),
+        ),
+        // start_info.memmap_entries (RAM, reserved, RAM)
+        ([&[0x8B, 0x43, 0x30][..], exit_al].concat(), vec![], 3),
+        // ... and 4 with RAM above the PCI hole
+        (
+            [&[0x8B, 0x43, 0x30][..], exit_al].concat(),
+            vec!["--mem", "4096"],
+            4,
+        ),
+    ];
+    for (code, extra, want) in cases {
+        let out = boot(&code, "bootinfo", &extra);
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn triple_fault_is_reported_with_rip() {
+    if !kvm_usable() {
+        return;
+    }
+    // ud2 with an empty IDT: #UD -> #GP -> double fault -> triple fault.
+    let out = boot(&[0x0F, 0x0B], "ud2", &[]);
+    assert_eq!(out.status.code(), Some(125));
+    let e = text(&out.stderr);
+    assert!(
+        e.starts_with("vmm-harness: vCPU 0: ") && e.contains(" at rip 0x"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+#[test]
+fn spawn_time_is_recorded() {
+    if !kvm_usable() {
+        return;
+    }
+    let k = TempFile::new("spawn", &pvh_elf(&out_imm(0xf4, 0)));
+    let mut ts = libc_monotonic_ns();
+    ts -= 5_000_000; // pretend the parent spawned us 5 ms ago
+    let out = Command::new(BIN)
+        .args(["boot", "--trace", "--kernel", k.0.to_str().unwrap()])
+        .env("VMM_HARNESS_SPAWN_NS", ts.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let e = text(&out.stderr);
+    let spawn = e.lines().next().unwrap();
+    assert!(spawn.ends_with(" us  spawn") && spawn.contains(" -"), "{e}");
+}
+
+fn libc_monotonic_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the valid, owned `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(rc, 0);
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+#[test]
+fn bad_inputs_exit_2_with_one_line() {
+    let garbage = TempFile::new("garbage", b"this is not an ELF file at all");
+    let mut elf32 = pvh_elf(&HANG);
+    elf32[4] = 1;
+    let elf32 = TempFile::new("elf32", &elf32);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec![], "missing command"),
+        (vec!["boot"], "missing required option --kernel"),
+        (
+            vec!["boot", "--kernel", "/nonexistent/k.elf"],
+            "cannot read kernel '/nonexistent/k.elf'",
+        ),
+        (
+            vec!["boot", "--kernel", garbage.0.to_str().unwrap()],
+            "is not an ELF file",
+        ),
+        (
+            vec!["boot", "--kernel", elf32.0.to_str().unwrap()],
+            "32-bit ELF",
+        ),
+        (
+            vec!["boot", "--kernel", "k", "--cpus", "0"],
+            "invalid --cpus value '0'",
+        ),
+        (
+            vec!["boot", "--kernel", "k", "--mem", "lots"],
+            "invalid --mem value 'lots'",
+        ),
+        (
+            vec!["boot", "--kernel", "k", "--frobnicate"],
+            "unknown option '--frobnicate'",
+        ),
+        (vec!["boot", "--kernel", "/"], "not a regular file"),
+    ];
+    for (args, want) in cases {
+        let out = harness(&args);
+        let e = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
+        assert!(
+            e.starts_with("vmm-harness: error: ") && e.contains(want),
+            "{args:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn kernel_without_pvh_note_or_too_big_is_rejected() {
+    let mut no_note = pvh_elf(&HANG);
+    no_note[64 + 56..64 + 60].copy_from_slice(&6u32.to_le_bytes()); // PT_NOTE -> PT_PHDR
+    let no_note = TempFile::new("nonote", &no_note);
+    let out = harness(&["boot", "--kernel", no_note.0.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("PvhEntryNotPresent"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let k = TempFile::new("small", &pvh_elf(&HANG));
+    let out = harness(&[
+        "boot",
+        "--kernel",
+        k.0.to_str().unwrap(),
+        "--initrd",
+        "/nonexistent/initrd",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot read initrd"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let big = TempFile::new("big-initrd", &vec![0u8; 2 << 20]);
+    let out = harness(&[
+        "boot",
+        "--mem",
+        "2",
+        "--kernel",
+        k.0.to_str().unwrap(),
+        "--initrd",
+        big.0.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("does not fit in guest RAM"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut huge_bss = pvh_elf(&HANG);
+    huge_bss[64 + 40..64 + 48].copy_from_slice(&(300u64 << 20).to_le_bytes()); // PT_LOAD p_memsz
+    let huge_bss = TempFile::new("bss", &huge_bss);
+    let out = harness(&["boot", "--kernel", huge_bss.0.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("memory too small for the image: needs 301 MiB"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let out = harness(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("vmm-harness boot --kernel FILE"));
+    let out = harness(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("vmm-harness "));
+}
