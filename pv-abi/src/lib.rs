@@ -5,6 +5,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod acpi;
 pub mod boot_trace;
 pub mod exit;
 pub mod pvh;

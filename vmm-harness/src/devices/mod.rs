@@ -19,11 +19,9 @@ use pm_timer::PmTimer;
 use serial::SerialPort;
 
 /// Cloud Hypervisor's ACPI sleep-status register (FADT SLEEP_STATUS_REG).
-// TODO(pv-abi): move
-pub const SLEEP_STATUS_PORT: u16 = 0x601;
+pub use pv_abi::acpi::SLEEP_STATUS_PORT;
 /// Cloud Hypervisor's ACPI PM timer (FADT X_PM_TMR_BLK), 32-bit.
-// TODO(pv-abi): move
-pub const PM_TIMER_PORT: u16 = 0x608;
+pub use pv_abi::acpi::PM_TIMER_PORT;
 
 /// What a vCPU should do after an access.
 #[derive(Debug, PartialEq, Eq)]

@@ -4,8 +4,7 @@
 use std::time::Instant;
 
 /// ACPI PM timer frequency in Hz (fixed by the ACPI specification).
-// TODO(pv-abi): move (a guest that reads the PM timer needs it too)
-pub const PM_TIMER_HZ: u64 = 3_579_545;
+pub use pv_abi::acpi::PM_TIMER_HZ;
 
 pub struct PmTimer {
     start: Instant,
