@@ -2,26 +2,41 @@
 #![no_std]
 #![no_main]
 
-mod arch;
-mod boot;
+extern crate alloc;
+
 #[macro_use]
 mod console;
+mod acpi;
+mod arch;
+mod boot;
+mod cpu_init;
+mod crashtest;
 mod mm;
+mod percpu;
 mod power;
+mod sched;
+mod selftest;
+mod selftest_api;
+mod smp;
 mod sync;
+mod time;
 mod trace;
 
 use boot::cmdline::Cmdline;
 use boot::start_info::BootInfo;
 use pv_abi::{boot_trace, exit::KernelExit};
+use spin::Once;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+static CMDLINE: Once<Cmdline> = Once::new();
 
 /// Called from the PVH entry code on the boot stack, in long mode.
 #[no_mangle]
 extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     console::init();
     kprintln!("Vireo {VERSION} (x86_64, PVH)");
+    cpu_init::init_boot_cpu();
     let info = match BootInfo::parse(start_info_paddr) {
         Ok(info) => info,
         Err(e) => {
@@ -30,15 +45,95 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         }
     };
     print_memory_map(&info);
-    let cmdline = Cmdline::new(info.cmdline);
+    let cmdline = CMDLINE.call_once(|| Cmdline::new(info.cmdline));
     kprint!("cmdline: ");
     console::write_bytes(cmdline.raw());
     kprintln!();
+    trace::phase("banner");
 
+    match mm::init(&info) {
+        Ok(stats) => kprintln!("mm: {stats}"),
+        Err(e) => {
+            kprintln!("mm: {e}");
+            power::exit_with(KernelExit::OutOfMemory);
+        }
+    }
+    trace::phase("memory");
+
+    // Without ACPI (e.g. microvm,acpi=off) the kernel still runs, on the
+    // boot CPU only and without an ACPI PM timer or S5.
+    let acpi = match acpi::init(info.rsdp_paddr) {
+        Ok(a) => {
+            kprintln!("acpi: {a}");
+            Some(a)
+        }
+        Err(e) => {
+            kprintln!("acpi: {e}; continuing without ACPI on the boot cpu");
+            None
+        }
+    };
+    trace::phase("acpi");
+    arch::x86_64::apic::init_cpu(true, arch::x86_64::trap::vector::SPURIOUS);
+    arch::x86_64::pic::disable_legacy();
+
+    let pm_timer = acpi.and_then(|a| a.pm_timer).map(|t| time::PmTimer { port: t.port, bits32: t.bits32 });
+    // `tsc_khz=` states the TSC rate (like Linux's tsc_early_khz), e.g.
+    // 1000000 under QEMU `-icount shift=0`.
+    let tsc_khz = cmdline.value("tsc_khz").and_then(|v| v.parse::<u64>().ok());
+    match time::init_boot_cpu_with_hint(pm_timer, tsc_khz) {
+        Ok(clock) => kprintln!("clock: {clock}"),
+        Err(e) => {
+            kprintln!("clock: {e}");
+            power::exit_with(KernelExit::BadBootInfo);
+        }
+    }
+    time::set_cpu_index_fn(percpu::index);
+    if !arch::x86_64::apic::has_tsc_deadline() {
+        // Re-measuring the APIC against a TSC calibrated from it would only add noise.
+        let from_apic = time::clock_info().is_some_and(|c| c.tsc_freq_source == time::TscFreqSource::ApicBusCalibrated);
+        let hz = if from_apic {
+            arch::x86_64::apic::set_timer_hz(time::APIC_BUS_HZ);
+            time::APIC_BUS_HZ
+        } else {
+            arch::x86_64::apic::calibrate_timer()
+        };
+        kprintln!("apic: one-shot timer at {} kHz (no TSC-deadline)", hz / 1000);
+    }
+    trace::phase("clock and apic");
+    kprintln!("cpu 0 online");
+    // Online-capable but disabled entries are hot-plug slots: not started.
+    let apic_ids: alloc::vec::Vec<u32> =
+        acpi.map(|a| a.cpus().iter().filter(|c| c.enabled).map(|c| c.apic_id).collect()).unwrap_or_default();
+    match smp::start_aps(&apic_ids) {
+        Ok(n) => kprintln!("smp: {n} of {} cpus online", apic_ids.len().max(1)),
+        Err(e) => kprintln!("smp: {e}; continuing on the boot cpu"),
+    }
+    trace::phase("smp");
     trace::mark(boot_trace::KERNEL_INIT_DONE);
-    // No user space yet: the end of kernel init is where the first user
-    // instruction will go.
+    // After bring-up, so the dump path runs with every CPU up and ACPI
+    // power-off available.
+    if let Some(kind) = cmdline.value("crashtest") {
+        crashtest::run(kind);
+    }
+
+    if let Err(e) = sched::spawn("kinit", 0, kinit, 0) {
+        kprintln!("sched: cannot start kinit: {e}");
+        power::exit_with(KernelExit::OutOfMemory);
+    }
+    sched::run()
+}
+
+/// The first kernel thread: what runs once the kernel is up. Until user
+/// space exists this is where the first user instruction will go.
+fn kinit(_: usize) {
+    let flag = |f| CMDLINE.get().is_some_and(|c| c.has_flag(f));
     trace::mark(boot_trace::USER_ENTRY);
+    if flag("bootstat") {
+        trace::print_bootstat(time::tsc_hz());
+    }
+    if flag("selftest") && !selftest::run_all() {
+        power::exit_with(KernelExit::SelfTestFailed);
+    }
     power::exit_with(KernelExit::Success)
 }
 

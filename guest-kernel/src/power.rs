@@ -14,6 +14,8 @@ pub fn exit(code: u8) -> ! {
     if !EXITING.swap(true, Ordering::SeqCst) {
         console::emergency_print(format_args!("{MARKER} {code}\n"));
         outl(EXIT_PORT, u32::from(code));
+        // Returns if S5 is unknown or the VMM ignored it.
+        crate::acpi::power_off();
         outb(CHV_SLEEP_PORT, CHV_SLEEP_S5);
     }
     halt_forever()

@@ -2,10 +2,25 @@
 //! what is mapped so a bad address handed over by a VMM becomes an error,
 //! not a page fault.
 use crate::arch::x86_64::layout::{BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// The boot page tables direct-map 4 GiB; `mm::init` raises this to the end
+/// of its own direct map. It only ever grows.
+static MAPPED_LIMIT: AtomicU64 = AtomicU64::new(BOOT_DIRECT_MAP_SIZE);
 
 /// Highest physical address (exclusive) currently reachable through the direct map.
-fn mapped_limit() -> u64 {
-    BOOT_DIRECT_MAP_SIZE
+pub fn mapped_limit() -> u64 {
+    MAPPED_LIMIT.load(Ordering::Acquire)
+}
+
+/// Called once the direct map covers `[0, limit)`.
+pub(super) fn set_mapped_limit(limit: u64) {
+    MAPPED_LIMIT.fetch_max(limit, Ordering::AcqRel);
+}
+
+/// The direct-map virtual address of `paddr` (no check that it is mapped).
+pub const fn to_virt(paddr: u64) -> u64 {
+    DIRECT_MAP_BASE + paddr
 }
 
 /// `paddr..paddr+len` is not (entirely) in the direct map.
@@ -24,7 +39,7 @@ pub fn bytes(paddr: u64, len: usize) -> Result<&'static [u8], NotMapped> {
             // SAFETY: the range lies inside the direct map, which maps RAM and
             // device memory read-write for the kernel's whole lifetime; the
             // caller only reads boot-handover structures that nothing writes.
-            Ok(unsafe { core::slice::from_raw_parts((DIRECT_MAP_BASE + paddr) as *const u8, len) })
+            Ok(unsafe { core::slice::from_raw_parts(to_virt(paddr) as *const u8, len) })
         }
         _ => Err(NotMapped { paddr, len: len as u64 }),
     }

@@ -36,6 +36,9 @@ core::arch::global_asm!(
 pvh_start32:
     movb ${trace_entry}, %al
     outb %al, ${trace_port}
+    rdtsc
+    movl %eax, boot_entry_tsc
+    movl %edx, boot_entry_tsc + 4
     movl %ebx, %esi
     lgdt boot_gdt_ptr
     movl %cr4, %eax
@@ -75,6 +78,9 @@ long_mode_entry:
 
     .section .boot.data, "aw"
     .balign 8
+    .global boot_entry_tsc
+boot_entry_tsc:
+    .quad 0
 boot_gdt:
     .quad 0
     .quad 0x00CF9A000000FFFF
@@ -129,6 +135,18 @@ boot_pd:
     note_type = const pvh::XEN_ELFNOTE_PHYS32_ENTRY,
     options(att_syntax)
 );
+
+/// The TSC at the first kernel instruction (PVH entry).
+pub fn entry_tsc() -> u64 {
+    extern "C" {
+        static boot_entry_tsc: u64;
+    }
+    // .boot is linked at its physical address: reach it via the direct map,
+    // which (unlike the identity map) outlives early boot.
+    let paddr = core::ptr::addr_of!(boot_entry_tsc) as u64;
+    // SAFETY: the direct map covers the kernel image; the read is aligned.
+    unsafe { ((super::layout::DIRECT_MAP_BASE + paddr) as *const u64).read_volatile() }
+}
 
 // The kernel mapping in boot_pdpt_high must be slot 510 (-2 GiB).
 const _: () = assert!((KERNEL_VMA >> 30) & 0x1ff == 510);

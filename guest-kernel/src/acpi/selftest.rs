@@ -1,0 +1,171 @@
+//! In-kernel tests: the real tables as parsed, and the pure decoders on
+//! corrupted copies and synthetic bytes in stack buffers.
+use super::error::{AcpiError, Sig};
+use super::{dsdt, madt, power, sdt, AcpiInfo};
+use crate::selftest_api::SelfTest;
+use alloc::format;
+use alloc::string::String;
+
+static TESTS: [SelfTest; 4] = [
+    SelfTest { name: "acpi: tables parsed", run: tables_parsed },
+    SelfTest { name: "acpi: checksum rejects corruption", run: checksum_rejects_corruption },
+    SelfTest { name: "acpi: truncated MADT entries rejected", run: truncated_madt_rejected },
+    SelfTest { name: "acpi: _S5_ decoding", run: s5_decoding },
+];
+
+pub fn selftests() -> &'static [SelfTest] {
+    &TESTS
+}
+
+fn parsed() -> Result<&'static AcpiInfo, String> {
+    super::info().ok_or_else(|| String::from("acpi::init has not succeeded"))
+}
+
+/// The running CPU's APIC ID: the full x2APIC ID from leaf 0xB when the
+/// CPU has it, else the 8-bit xAPIC ID from leaf 1.
+fn current_apic_id() -> u32 {
+    use core::arch::x86_64::{__cpuid, __cpuid_count};
+    if __cpuid(0).eax >= 0xB {
+        let topo = __cpuid_count(0xB, 0);
+        if topo.ebx & 0xFFFF != 0 {
+            return topo.edx;
+        }
+    }
+    __cpuid(1).ebx >> 24
+}
+
+fn tables_parsed() -> Result<(), String> {
+    let info = parsed()?;
+    let cpus = info.cpus();
+    if cpus.is_empty() {
+        return Err(String::from("MADT lists no usable CPU"));
+    }
+    let me = current_apic_id();
+    if !cpus.iter().any(|c| c.apic_id == me && c.enabled) {
+        return Err(format!("running CPU's APIC ID {me} is not an enabled MADT CPU ({} listed)", cpus.len()));
+    }
+    if info.local_apic_paddr == 0 {
+        return Err(String::from("MADT gives no local APIC address"));
+    }
+    Ok(())
+}
+
+fn checksum_rejects_corruption() -> Result<(), String> {
+    let info = parsed()?;
+    let fadt = sdt::map(info.tables.fadt, Sig::FADT).map_err(|e| format!("{e}"))?;
+    let mut buf = [0u8; 512];
+    let copy = buf
+        .get_mut(..fadt.len())
+        .ok_or_else(|| format!("FADT of {} bytes does not fit the test buffer", fadt.len()))?;
+    copy.copy_from_slice(fadt);
+    let slow = copy.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    if sdt::checksum(copy) != slow || slow != 0 {
+        return Err(format!("FADT sums to {slow:#x}, fast checksum gives {:#x}", sdt::checksum(copy)));
+    }
+    // First byte, inside the 16-byte blocks, the checksum byte itself, and
+    // the last byte (in the tail when the length is not a multiple of 16).
+    for at in [0, 9, 10, 100, copy.len() - 1] {
+        let Some(&orig) = copy.get(at) else { continue };
+        copy[at] = orig ^ 0x41;
+        let res = sdt::verify(copy, Sig::FADT, 0);
+        copy[at] = orig;
+        if res != Err(AcpiError::BadChecksum { what: Sig::FADT, paddr: 0 }) {
+            return Err(format!("corrupting byte {at} was not detected: {res:?}"));
+        }
+    }
+    // The DSDT's fused pass must agree with the plain checksum, including
+    // lengths that leave a tail.
+    for len in [copy.len(), 37, 17, 16, 8, 1] {
+        let Some(part) = copy.get(..len) else { continue };
+        if dsdt::scan(part).checksum != sdt::checksum(part) {
+            return Err(format!("fused DSDT checksum differs over {len} bytes"));
+        }
+    }
+    Ok(())
+}
+
+/// A MADT header (36 bytes, contents irrelevant to the walk) + LAPIC address + flags.
+fn synthetic_madt(entries: &[u8], buf: &mut [u8; 128]) -> usize {
+    buf.fill(0);
+    buf[..4].copy_from_slice(b"APIC");
+    buf[36..40].copy_from_slice(&0xFEE0_0000u32.to_le_bytes());
+    buf[44..44 + entries.len()].copy_from_slice(entries);
+    44 + entries.len()
+}
+
+fn truncated_madt_rejected() -> Result<(), String> {
+    let mut buf = [0u8; 128];
+    let mut info = AcpiInfo::EMPTY;
+    let lapic = [0u8, 8, 0, 0, 1, 0, 0, 0]; // xAPIC, UID 0, ID 0, enabled
+    let x2apic = [9u8, 16, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0]; // x2APIC ID 7
+    let mut good = [0u8; 24];
+    good[..8].copy_from_slice(&lapic);
+    good[8..].copy_from_slice(&x2apic);
+    let n = synthetic_madt(&good, &mut buf);
+    madt::parse(&buf[..n], 0, &mut info).map_err(|e| format!("valid MADT rejected: {e}"))?;
+    let ids: [u32; 2] = [info.cpus().first().map_or(99, |c| c.apic_id), info.cpus().get(1).map_or(99, |c| c.apic_id)];
+    if info.cpus().len() != 2 || ids != [0, 7] {
+        return Err(format!("valid MADT gave {} cpus, ids {ids:?}", info.cpus().len()));
+    }
+    let bad: [(&str, &[u8]); 4] = [
+        ("entry cut by the table end", &lapic[..6]),
+        ("zero-length entry", &[0u8, 0, 0, 0]),
+        ("x2APIC entry shorter than 16", &[9u8, 8, 0, 0, 1, 0, 0, 0]),
+        ("lone type byte", &[1u8]),
+    ];
+    for (what, entries) in bad {
+        let n = synthetic_madt(entries, &mut buf);
+        let mut scratch = AcpiInfo::EMPTY;
+        match madt::parse(&buf[..n], 0, &mut scratch) {
+            Err(AcpiError::TruncatedEntry { .. }) => {}
+            other => return Err(format!("{what}: got {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+fn s5_decoding() -> Result<(), String> {
+    // (AML after a 4-byte dummy prefix, expected SLP_TYPa/b)
+    let good: [(&str, &[u8], Option<(u8, u8)>); 6] = [
+        ("QEMU q35", b"\x08_S5_\x12\x06\x04\x00\x00\x00\x00", Some((0, 0))),
+        ("QEMU microvm / CHV", b"\x08_S5_\x12\x04\x01\x0A\x05", Some((5, 5))),
+        ("vmm-harness", b"\x08_S5_\x12\x07\x04\x0A\x05\x00\x00\x00", Some((5, 0))),
+        ("bare integers", b"\x08\\_S5_\x12\x04\x02\x07\x01", Some((7, 1))),
+        ("2-byte PkgLength", b"\x08_S5_\x12\x48\x00\x02\x0A\x05\x0B\x06\x00", Some((5, 6))),
+        ("_S5_ not a package", b"\x10_S5_\x00\x08_S4_\x12\x04\x01\x0A\x04", None),
+    ];
+    for (what, aml, want) in good {
+        let mut buf = [0u8; 64];
+        buf[4..4 + aml.len()].copy_from_slice(aml);
+        let table = &buf[..4 + aml.len()];
+        let scan = dsdt::scan(table);
+        if scan.s5 != dsdt::find_slow(table) {
+            return Err(format!("{what}: fast scan found {:?}, slow {:?}", scan.s5, dsdt::find_slow(table)));
+        }
+        let got = match scan.s5 {
+            Some(pos) => {
+                let s = dsdt::decode(table, pos).map_err(|e| format!("{what}: {e}"))?;
+                Some((s.slp_typ_a, s.slp_typ_b))
+            }
+            None => None,
+        };
+        if got != want {
+            return Err(format!("{what}: decoded {got:?}, want {want:?}"));
+        }
+    }
+    let bad: [(&str, &[u8]); 3] = [
+        ("package past the table end", b"_S5_\x12\x3F\x01\x0A\x05"),
+        ("Ones element", b"_S5_\x12\x03\x01\xFF"),
+        ("empty package", b"_S5_\x12\x02\x00"),
+    ];
+    for (what, aml) in bad {
+        let got = dsdt::scan(aml).s5.map(|pos| dsdt::decode(aml, pos));
+        if !matches!(got, Some(Err(AcpiError::BadS5 { .. }))) {
+            return Err(format!("{what}: got {got:?}"));
+        }
+    }
+    if power::sleep_control_value(5) != pv_abi::exit::CHV_SLEEP_S5 || power::pm1_value(0) != 0x2000 {
+        return Err(String::from("sleep register encodings are wrong"));
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Local APIC: x2APIC through MSRs when the CPU offers it, else xAPIC
+//! through MMIO. Holds the EOI seam (`eoi`) that paravirtual EOI will use.
+use super::cpuid;
+use super::layout::DIRECT_MAP_BASE;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use x86_64::registers::model_specific::Msr;
+
+const IA32_APIC_BASE: u32 = 0x1b;
+const IA32_TSC_DEADLINE: u32 = 0x6e0;
+const APIC_BASE_ENABLE: u64 = 1 << 11;
+const APIC_BASE_X2APIC: u64 = 1 << 10;
+const XAPIC_DEFAULT_PADDR: u64 = 0xfee0_0000;
+
+/// Register offsets in xAPIC MMIO terms; x2APIC MSR = 0x800 + offset / 16.
+mod reg {
+    pub const ID: u32 = 0x20;
+    pub const TPR: u32 = 0x80;
+    pub const EOI: u32 = 0xb0;
+    pub const SVR: u32 = 0xf0;
+    pub const ICR_LOW: u32 = 0x300;
+    pub const ICR_HIGH: u32 = 0x310;
+    pub const LVT_TIMER: u32 = 0x320;
+    pub const TIMER_INIT: u32 = 0x380;
+    pub const TIMER_CURRENT: u32 = 0x390;
+    pub const TIMER_DIV: u32 = 0x3e0;
+}
+
+const ICR_INIT: u32 = 0x500;
+const ICR_STARTUP: u32 = 0x600;
+const ICR_LEVEL_ASSERT: u32 = 1 << 14;
+const ICR_DELIVERY_PENDING: u32 = 1 << 12;
+const LVT_MASKED: u32 = 1 << 16;
+const LVT_TSC_DEADLINE: u32 = 0b10 << 17;
+
+static X2APIC: AtomicBool = AtomicBool::new(false);
+static TSC_DEADLINE: AtomicBool = AtomicBool::new(false);
+static XAPIC_VBASE: AtomicU64 = AtomicU64::new(0);
+/// LAPIC timer ticks per second (divide-by-1), for one-shot mode.
+static TIMER_HZ: AtomicU64 = AtomicU64::new(0);
+
+fn read(off: u32) -> u32 {
+    if X2APIC.load(Ordering::Relaxed) {
+        // SAFETY: reading an x2APIC register MSR has no side effects we rely on.
+        unsafe { Msr::new(0x800 + off / 16).read() as u32 }
+    } else {
+        let p = (XAPIC_VBASE.load(Ordering::Relaxed) + u64::from(off)) as *const u32;
+        // SAFETY: the xAPIC page is mapped in the direct map; registers are 32-bit aligned.
+        unsafe { p.read_volatile() }
+    }
+}
+
+fn write(off: u32, value: u32) {
+    if X2APIC.load(Ordering::Relaxed) {
+        // SAFETY: writes to x2APIC MSRs affect only interrupt delivery.
+        unsafe { Msr::new(0x800 + off / 16).write(u64::from(value)) }
+    } else {
+        let p = (XAPIC_VBASE.load(Ordering::Relaxed) + u64::from(off)) as *mut u32;
+        // SAFETY: as for `read`.
+        unsafe { p.write_volatile(value) }
+    }
+}
+
+/// Enables the calling CPU's local APIC. The boot CPU's call chooses the
+/// mode for all CPUs.
+pub fn init_cpu(boot_cpu: bool, spurious_vector: u8) {
+    let mut base_msr = Msr::new(IA32_APIC_BASE);
+    if boot_cpu {
+        X2APIC.store(cpuid::has_x2apic(), Ordering::Relaxed);
+        TSC_DEADLINE.store(cpuid::has_tsc_deadline(), Ordering::Relaxed);
+        XAPIC_VBASE.store(DIRECT_MAP_BASE + XAPIC_DEFAULT_PADDR, Ordering::Relaxed);
+    }
+    // SAFETY: enabling the APIC (and x2APIC mode if the CPU has it) is the
+    // architected sequence; the IDT handles the vectors it may deliver.
+    unsafe {
+        let base = base_msr.read();
+        if boot_cpu {
+            XAPIC_VBASE.store(DIRECT_MAP_BASE + (base & 0xf_ffff_f000), Ordering::Relaxed);
+        }
+        let mut want = base | APIC_BASE_ENABLE;
+        if X2APIC.load(Ordering::Relaxed) {
+            want |= APIC_BASE_X2APIC;
+        }
+        if want != base {
+            base_msr.write(want);
+        }
+    }
+    write(reg::TPR, 0);
+    write(reg::SVR, 0x100 | u32::from(spurious_vector));
+    write(reg::LVT_TIMER, LVT_MASKED);
+}
+
+pub fn is_x2apic() -> bool {
+    X2APIC.load(Ordering::Relaxed)
+}
+
+pub fn has_tsc_deadline() -> bool {
+    TSC_DEADLINE.load(Ordering::Relaxed)
+}
+
+pub fn id() -> u32 {
+    if is_x2apic() {
+        read(reg::ID)
+    } else {
+        read(reg::ID) >> 24
+    }
+}
+
+/// Signals end of interrupt. The one place PV EOI will short-circuit.
+pub fn eoi() {
+    write(reg::EOI, 0);
+}
+
+fn send_icr(dest: u32, low: u32) {
+    if is_x2apic() {
+        // SAFETY: an ICR write sends an IPI; the vectors are handled.
+        unsafe { Msr::new(0x830).write((u64::from(dest) << 32) | u64::from(low)) }
+    } else {
+        write(reg::ICR_HIGH, dest << 24);
+        write(reg::ICR_LOW, low);
+        while read(reg::ICR_LOW) & ICR_DELIVERY_PENDING != 0 {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// Sends a fixed-delivery IPI with `vector` to the CPU with `apic_id`.
+pub fn send_ipi(apic_id: u32, vector: u8) {
+    send_icr(apic_id, u32::from(vector) | ICR_LEVEL_ASSERT);
+}
+
+pub fn send_init(apic_id: u32) {
+    send_icr(apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+}
+
+/// Start-up IPI: the AP starts in real mode at `page << 12`.
+pub fn send_startup(apic_id: u32, page: u8) {
+    send_icr(apic_id, ICR_STARTUP | u32::from(page));
+}
+
+/// Sets the timer rate for one-shot mode (CPUs without TSC-deadline).
+pub fn set_timer_hz(hz: u64) {
+    TIMER_HZ.store(hz, Ordering::Relaxed);
+}
+
+/// Arms the timer to fire `vector` at monotonic time `deadline_ns`
+/// (TSC-deadline mode when offered, else one-shot). Replaces any earlier arm.
+pub fn arm_timer(vector: u8, deadline_ns: u64) {
+    if has_tsc_deadline() {
+        write(reg::LVT_TIMER, u32::from(vector) | LVT_TSC_DEADLINE);
+        let tsc = crate::time::ns_to_tsc_deadline(deadline_ns).max(1);
+        // SAFETY: arming the TSC deadline only schedules a timer interrupt.
+        unsafe { Msr::new(IA32_TSC_DEADLINE).write(tsc) }
+    } else {
+        let now = crate::time::now_ns();
+        let delta_ns = deadline_ns.saturating_sub(now).max(1);
+        let hz = TIMER_HZ.load(Ordering::Relaxed).max(1);
+        let ticks = (u128::from(delta_ns) * u128::from(hz) / 1_000_000_000).clamp(1, u32::MAX as u128);
+        write(reg::TIMER_DIV, 0b1011); // divide by 1
+        write(reg::LVT_TIMER, u32::from(vector));
+        write(reg::TIMER_INIT, ticks as u32);
+    }
+}
+
+/// Stops the timer (tickless idle with nothing to wait for).
+pub fn disarm_timer() {
+    if has_tsc_deadline() {
+        // SAFETY: writing 0 disarms the TSC deadline timer.
+        unsafe { Msr::new(IA32_TSC_DEADLINE).write(0) }
+    } else {
+        write(reg::TIMER_INIT, 0);
+    }
+}
+
+/// Lets the timer count down from its maximum, masked, at divide-by-1
+/// (a free-running reference for clock calibration).
+pub fn timer_free_run_start() {
+    write(reg::TIMER_DIV, 0b1011);
+    write(reg::LVT_TIMER, LVT_MASKED);
+    write(reg::TIMER_INIT, u32::MAX);
+}
+
+pub fn timer_current_count() -> u32 {
+    read(reg::TIMER_CURRENT)
+}
+
+pub fn timer_free_run_stop() {
+    write(reg::TIMER_INIT, 0);
+}
+
+/// Counts LAPIC timer ticks over a window measured by the kernel clock;
+/// only needed without TSC-deadline.
+pub fn calibrate_timer() -> u64 {
+    // 100 us: enough for a few-permille estimate, cheap under -icount.
+    timer_free_run_start();
+    let t0 = crate::time::now_ns();
+    let c0 = timer_current_count();
+    while crate::time::now_ns() - t0 < 100_000 {
+        core::hint::spin_loop();
+    }
+    let c1 = timer_current_count();
+    let t1 = crate::time::now_ns();
+    timer_free_run_stop();
+    let hz = u64::from(c0 - c1) * 1_000_000_000 / (t1 - t0).max(1);
+    set_timer_hz(hz);
+    hz
+}

@@ -1,0 +1,87 @@
+//! CPU exceptions taken in the kernel: a readable dump (vector, error code,
+//! CR2, registers, frame-pointer backtrace), then power-off with a failure
+//! status. User-mode exceptions are routed to the process layer later.
+use super::trap::TrapFrame;
+use crate::console::emergency_print as eprint;
+use core::sync::atomic::{AtomicBool, Ordering};
+use pv_abi::exit::KernelExit;
+
+const NAMES: [&str; 32] = [
+    "divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
+    "bound range (#BR)", "invalid opcode (#UD)", "device not available (#NM)",
+    "double fault (#DF)", "coprocessor segment overrun", "invalid TSS (#TS)",
+    "segment not present (#NP)", "stack fault (#SS)", "general protection (#GP)",
+    "page fault (#PF)", "reserved 15", "x87 floating point (#MF)", "alignment check (#AC)",
+    "machine check (#MC)", "SIMD floating point (#XM)", "virtualization (#VE)",
+    "control protection (#CP)", "reserved 22", "reserved 23", "reserved 24", "reserved 25",
+    "reserved 26", "reserved 27", "hypervisor injection (#HV)", "VMM communication (#VC)",
+    "security (#SX)", "reserved 31",
+];
+
+static DUMPING: AtomicBool = AtomicBool::new(false);
+/// Frames printed at most in a backtrace.
+const MAX_FRAMES: usize = 16;
+
+pub fn handle(frame: &mut TrapFrame) {
+    // Nested fault while dumping: say so and stop, do not recurse.
+    if DUMPING.swap(true, Ordering::SeqCst) {
+        eprint(format_args!("exception: vector {} while dumping; stopping\n", frame.vector));
+        crate::power::exit_with(KernelExit::CpuException);
+    }
+    dump(frame);
+    crate::power::exit_with(KernelExit::CpuException)
+}
+
+fn dump(f: &TrapFrame) {
+    let name = NAMES.get(f.vector as usize).copied().unwrap_or("?");
+    let cr2 = x86_64::registers::control::Cr2::read_raw();
+    eprint(format_args!(
+        "\nKERNEL EXCEPTION on cpu {}: vector {} {name}, error code {:#x}, cr2 {:#018x}\n",
+        crate::percpu::index(),
+        f.vector,
+        f.error_code,
+        cr2
+    ));
+    eprint(format_args!(
+        "  rip {:#018x} cs {:#06x} rflags {:#010x} rsp {:#018x} ss {:#06x}\n",
+        f.rip, f.cs, f.rflags, f.rsp, f.ss
+    ));
+    eprint(format_args!(
+        "  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}\n",
+        f.rax, f.rbx, f.rcx, f.rdx
+    ));
+    eprint(format_args!(
+        "  rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}\n",
+        f.rsi, f.rdi, f.rbp, f.r8
+    ));
+    eprint(format_args!(
+        "  r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}\n",
+        f.r9, f.r10, f.r11, f.r12
+    ));
+    eprint(format_args!("  r13 {:#018x} r14 {:#018x} r15 {:#018x}\n", f.r13, f.r14, f.r15));
+    eprint(format_args!("  backtrace:\n    {:#018x}\n", f.rip));
+    let mut rbp = f.rbp;
+    for _ in 0..MAX_FRAMES {
+        let Some((next, ret)) = read_frame(rbp) else { break };
+        if ret == 0 {
+            break;
+        }
+        eprint(format_args!("    {ret:#018x}\n"));
+        if next <= rbp {
+            break;
+        }
+        rbp = next;
+    }
+}
+
+/// Reads `[rbp]` and `[rbp + 8]` if both lie in mapped kernel memory.
+fn read_frame(rbp: u64) -> Option<(u64, u64)> {
+    if rbp % 8 != 0 || rbp < crate::arch::x86_64::layout::DIRECT_MAP_BASE {
+        return None;
+    }
+    if !crate::mm::is_kernel_mapped(rbp) || !crate::mm::is_kernel_mapped(rbp + 8) {
+        return None;
+    }
+    // SAFETY: both words are 8-byte aligned and mapped (checked above).
+    unsafe { Some((*(rbp as *const u64), *((rbp + 8) as *const u64))) }
+}

@@ -1,0 +1,156 @@
+//! Trap entry: one 16-byte stub per vector pushes a uniform frame and
+//! calls [`trap_dispatch`]. Written by hand (not `extern "x86-interrupt"`)
+//! because the exception dump needs every register, and user-mode traps
+//! need `swapgs` and a frame the scheduler can switch.
+
+/// Size of each vector's entry stub.
+pub const STUB_SIZE: u64 = 16;
+
+/// Registers saved on every trap, lowest address first.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == 22 * 8);
+
+impl TrapFrame {
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+extern "C" {
+    static trap_stubs: u8;
+}
+
+pub fn stub_table_base() -> u64 {
+    core::ptr::addr_of!(trap_stubs) as u64
+}
+
+core::arch::global_asm!(
+    r#"
+    .section .text.trap, "ax"
+    .balign 16
+    .global trap_stubs
+trap_stubs:
+    .set trap_vec, 0
+    .rept 256
+    .balign 16
+    .if (trap_vec == 8) || ((trap_vec >= 10) && (trap_vec <= 14)) || (trap_vec == 17) || (trap_vec == 21) || (trap_vec == 29) || (trap_vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $trap_vec
+    jmp trap_common
+    .set trap_vec, trap_vec + 1
+    .endr
+
+trap_common:
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    cld
+    callq trap_dispatch
+    .global trap_return
+trap_return:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:
+    addq $16, %rsp
+    iretq
+    .text
+    "#,
+    options(att_syntax)
+);
+
+/// Vectors the kernel assigns.
+pub mod vector {
+    pub const FIRST_EXTERNAL: u64 = 32;
+    /// Local APIC timer (scheduler deadlines).
+    pub const TIMER: u8 = 0xe0;
+    /// Cross-CPU wake-up: "look at your run queue".
+    pub const IPI_WAKE: u8 = 0xf0;
+    /// Stop this CPU (panic / power-off on another CPU).
+    pub const IPI_STOP: u8 = 0xf1;
+    pub const SPURIOUS: u8 = 0xff;
+}
+
+#[no_mangle]
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    if frame.vector < vector::FIRST_EXTERNAL {
+        super::exception::handle(frame);
+        return;
+    }
+    match frame.vector as u8 {
+        vector::SPURIOUS => {}
+        vector::TIMER => {
+            super::apic::eoi();
+            crate::sched::on_timer_interrupt();
+        }
+        vector::IPI_WAKE => {
+            super::apic::eoi();
+            crate::sched::on_wake_ipi();
+        }
+        vector::IPI_STOP => crate::power::halt_forever(),
+        v => {
+            super::apic::eoi();
+            kprintln!("interrupt: unexpected vector {v:#x} on cpu {}", crate::percpu::index());
+        }
+    }
+}
