@@ -75,6 +75,14 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     trace::phase("acpi");
     arch::x86_64::apic::init_cpu(true, arch::x86_64::trap::vector::SPURIOUS);
     arch::x86_64::pic::disable_legacy();
+    if let Some(acpi) = acpi {
+        arch::x86_64::ioapic::init(acpi);
+        let com1 = pv_abi::serial::COM1_IRQ as u8;
+        match arch::x86_64::ioapic::route_isa_irq(acpi, com1, arch::x86_64::trap::vector::SERIAL, percpu::current().apic_id) {
+            Ok(_) => console::enable_input(),
+            Err(e) => kprintln!("console: no input: {e}"),
+        }
+    }
 
     let pm_timer = acpi.and_then(|a| a.pm_timer).map(|t| time::PmTimer { port: t.port, bits32: t.bits32 });
     // `tsc_khz=` states the TSC rate (like Linux's tsc_early_khz), e.g.
@@ -89,9 +97,9 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     }
     time::set_cpu_index_fn(percpu::index);
     if !arch::x86_64::apic::has_tsc_deadline() {
-        // Re-measuring the APIC against a TSC calibrated from it would only add noise.
-        let from_apic = time::clock_info().is_some_and(|c| c.tsc_freq_source == time::TscFreqSource::ApicBusCalibrated);
-        let hz = if from_apic {
+        // KVM and QEMU clock the virtual APIC timer at a fixed 1 GHz; only
+        // bare metal (or an unknown hypervisor) needs measuring.
+        let hz = if time::under_hypervisor() {
             arch::x86_64::apic::set_timer_hz(time::APIC_BUS_HZ);
             time::APIC_BUS_HZ
         } else {
@@ -131,10 +139,28 @@ fn kinit(_: usize) {
     if flag("bootstat") {
         trace::print_bootstat(time::tsc_hz());
     }
+    if flag("consoletest") {
+        console_echo();
+    }
     if flag("selftest") && !selftest::run_all() {
         power::exit_with(KernelExit::SelfTestFailed);
     }
     power::exit_with(KernelExit::Success)
+}
+
+/// `consoletest`: proves console input end to end (UART interrupt, IOAPIC
+/// route, park/wake of the reading thread) by echoing lines until `exit`.
+fn console_echo() {
+    let mut buf = [0u8; 128];
+    loop {
+        kprintln!("console> ");
+        let n = console::input::read_line(&mut buf);
+        let line = core::str::from_utf8(&buf[..n]).unwrap_or("<not utf-8>");
+        kprintln!("console: got {line:?}");
+        if line == "exit" {
+            return;
+        }
+    }
 }
 
 fn print_memory_map(info: &BootInfo) {

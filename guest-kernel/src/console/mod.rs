@@ -1,5 +1,6 @@
 //! The kernel console: COM1, shared by all CPUs behind one lock.
 //! `kprint!`/`kprintln!` write through it.
+pub mod input;
 mod uart16550;
 
 use crate::sync::SpinLock;
@@ -12,7 +13,25 @@ static CONSOLE: SpinLock<Uart16550> = SpinLock::new(Uart16550::new(COM1_PORT));
 /// Programs the UART (8N1, FIFOs on). Output works before this on every
 /// supported VMM, so early messages are not lost.
 pub fn init() {
-    CONSOLE.lock().init();
+    let mut uart = CONSOLE.lock();
+    // Enabling the FIFO resets it: keep type-ahead that arrived before boot.
+    while let Some(b) = uart.read_byte() {
+        input::keep_early(b);
+    }
+    uart.init();
+}
+
+/// Turns on console input: COM1's receive interrupt, routed by the caller.
+pub fn enable_input() {
+    CONSOLE.lock().enable_rx_interrupt();
+}
+
+/// Drains the UART's receive FIFO into `sink`.
+pub(crate) fn drain_rx(mut sink: impl FnMut(u8)) {
+    let mut uart = CONSOLE.lock();
+    while let Some(b) = uart.read_byte() {
+        sink(b);
+    }
 }
 
 #[doc(hidden)]

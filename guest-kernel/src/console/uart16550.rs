@@ -9,6 +9,8 @@ const LCR: u16 = 3; // line control
 const MCR: u16 = 4; // modem control
 const LSR: u16 = 5; // line status
 const LSR_THR_EMPTY: u8 = 1 << 5;
+const LSR_DATA_READY: u8 = 1 << 0;
+const IER_RX_AVAILABLE: u8 = 1 << 0;
 /// Polls of LSR before writing anyway: a VMM UART that never reports ready
 /// must not hang the kernel (virtual UARTs normally are always ready).
 const MAX_POLLS: u32 = 1 << 16;
@@ -54,6 +56,16 @@ impl Uart16550 {
         }
         outb(self.base + THR, byte);
         self.tx_room -= 1;
+    }
+
+    /// Interrupt when a received byte is waiting (the IOAPIC routes IRQ 4).
+    pub fn enable_rx_interrupt(&mut self) {
+        outb(self.base + IER, IER_RX_AVAILABLE);
+    }
+
+    /// A received byte, if one is waiting.
+    pub fn read_byte(&mut self) -> Option<u8> {
+        (inb(self.base + LSR) & LSR_DATA_READY != 0).then(|| inb(self.base + THR))
     }
 
     /// Writes raw bytes (no newline translation), e.g. a command line verbatim.

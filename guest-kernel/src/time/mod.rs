@@ -19,6 +19,7 @@
 //! VMM's and with `-icount` instruction counts.
 mod apic_bus;
 pub use apic_bus::APIC_BUS_HZ;
+pub use cpuid::under_hypervisor;
 mod cmos;
 mod cpuid;
 mod error;

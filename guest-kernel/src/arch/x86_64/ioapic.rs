@@ -1,5 +1,51 @@
 //! IOAPIC: routes device interrupt lines (GSIs) to vectors on a CPU.
 use super::layout::DIRECT_MAP_BASE;
+use crate::acpi::{AcpiInfo, Polarity, Trigger};
+use alloc::vec::Vec;
+use spin::Once;
+
+static IOAPICS: Once<Vec<IoApic>> = Once::new();
+
+/// Takes the IOAPICs from the MADT. Their lines start masked (reset state).
+pub fn init(acpi: &AcpiInfo) {
+    IOAPICS.call_once(|| {
+        acpi.ioapics()
+            .iter()
+            // SAFETY: the MADT names these as IOAPIC MMIO bases; they lie
+            // below 4 GiB, inside the direct map.
+            .map(|io| unsafe { IoApic::new(io.paddr, io.gsi_base) })
+            .collect()
+    });
+}
+
+#[derive(Debug)]
+pub enum RouteError {
+    NoIoApic,
+    NoLineForGsi(u32),
+}
+
+impl core::fmt::Display for RouteError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoIoApic => write!(f, "no IOAPIC (none in the MADT, or ACPI absent)"),
+            Self::NoLineForGsi(g) => write!(f, "no IOAPIC line serves GSI {g}"),
+        }
+    }
+}
+
+/// Routes ISA IRQ `irq` (after MADT overrides) to `vector` on `apic_id`.
+pub fn route_isa_irq(acpi: &AcpiInfo, irq: u8, vector: u8, apic_id: u32) -> Result<u32, RouteError> {
+    let ioapics = IOAPICS.get().filter(|v| !v.is_empty()).ok_or(RouteError::NoIoApic)?;
+    let (gsi, o) = acpi.isa_irq(irq);
+    // ISA defaults: edge-triggered, active high.
+    let level = o.is_some_and(|o| o.trigger() == Trigger::Level);
+    let active_low = o.is_some_and(|o| o.polarity() == Polarity::ActiveLow);
+    ioapics
+        .iter()
+        .any(|io| io.route(gsi, vector, apic_id, level, active_low))
+        .then_some(gsi)
+        .ok_or(RouteError::NoLineForGsi(gsi))
+}
 
 const IOREGSEL: u64 = 0x00;
 const IOWIN: u64 = 0x10;
@@ -43,12 +89,6 @@ impl IoApic {
     fn set_entry(&self, line: u32, entry: u64) {
         self.write(REG_REDIRECT_BASE + line * 2 + 1, (entry >> 32) as u32);
         self.write(REG_REDIRECT_BASE + line * 2, entry as u32);
-    }
-
-    pub fn mask_all(&self) {
-        for line in 0..self.lines {
-            self.set_entry(line, MASKED);
-        }
     }
 
     /// Routes `gsi` to `vector` on the CPU with `apic_id` (physical destination).

@@ -122,6 +122,8 @@ trap_return:
 /// Vectors the kernel assigns.
 pub mod vector {
     pub const FIRST_EXTERNAL: u64 = 32;
+    /// COM1 receive (ISA IRQ 4 through the IOAPIC).
+    pub const SERIAL: u8 = 0x30;
     /// Local APIC timer (scheduler deadlines).
     pub const TIMER: u8 = 0xe0;
     /// Cross-CPU wake-up: "look at your run queue".
@@ -142,6 +144,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         vector::TIMER => {
             super::apic::eoi();
             crate::sched::on_timer_interrupt();
+        }
+        vector::SERIAL => {
+            crate::console::input::on_interrupt();
+            super::apic::eoi();
         }
         vector::IPI_WAKE => {
             super::apic::eoi();

@@ -1,0 +1,87 @@
+//! Console input: bytes from COM1's receive interrupt, buffered until a
+//! kernel thread (later: the console server) reads them line by line.
+use crate::sched::{self, Thread};
+use crate::sync::SpinLock;
+use alloc::sync::Arc;
+
+/// Bytes kept while nobody reads; the oldest input is dropped past this.
+/// Fixed-size so the interrupt path never allocates and bytes can be kept
+/// before the heap exists.
+const CAPACITY: usize = 4096;
+
+struct Ring {
+    buf: [u8; CAPACITY],
+    head: usize,
+    len: usize,
+}
+
+impl Ring {
+    fn push(&mut self, b: u8) {
+        if self.len == CAPACITY {
+            self.head = (self.head + 1) % CAPACITY;
+            self.len -= 1;
+        }
+        self.buf[(self.head + self.len) % CAPACITY] = b;
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<u8> {
+        (self.len > 0).then(|| {
+            let b = self.buf[self.head];
+            self.head = (self.head + 1) % CAPACITY;
+            self.len -= 1;
+            b
+        })
+    }
+}
+
+static RX: SpinLock<Ring> = SpinLock::new(Ring { buf: [0; CAPACITY], head: 0, len: 0 });
+static READER: SpinLock<Option<Arc<Thread>>> = SpinLock::new(None);
+
+/// Keeps a byte received before input was enabled (boot-time type-ahead).
+pub(super) fn keep_early(b: u8) {
+    RX.lock().push(b);
+}
+
+/// COM1 receive interrupt (interrupts are off; the CPU was idle).
+pub fn on_interrupt() {
+    let mut got = false;
+    {
+        let mut rx = RX.lock();
+        super::drain_rx(|b| {
+            rx.push(b);
+            got = true;
+        });
+    }
+    if got {
+        if let Some(t) = READER.lock().take() {
+            sched::wake(&t);
+        }
+    }
+}
+
+/// Reads one line (without its terminator) into `buf`, parking until a
+/// newline or carriage return arrives. Returns the line's length; a line
+/// longer than `buf` is truncated to it.
+pub fn read_line(buf: &mut [u8]) -> usize {
+    let mut len = 0;
+    loop {
+        {
+            let mut rx = RX.lock();
+            while let Some(b) = rx.pop() {
+                if b == b'\n' || b == b'\r' {
+                    if len == 0 && b == b'\n' {
+                        continue; // the \n of a \r\n pair
+                    }
+                    return len;
+                }
+                if len < buf.len() {
+                    buf[len] = b;
+                    len += 1;
+                }
+            }
+            *READER.lock() = Some(sched::current());
+        }
+        sched::park();
+    }
+}
