@@ -44,8 +44,8 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
             power::exit_with(KernelExit::BadBootInfo);
         }
     };
-    print_memory_map(&info);
     let cmdline = CMDLINE.call_once(|| Cmdline::new(info.cmdline));
+    print_memory_map(&info, cmdline.has_flag("memmap"));
     kprint!("cmdline: ");
     console::write_bytes(cmdline.raw());
     kprintln!();
@@ -163,7 +163,9 @@ fn console_echo() {
     }
 }
 
-fn print_memory_map(info: &BootInfo) {
+/// The summary always; each entry with `memmap` (every byte printed is a VM
+/// exit plus formatting, the largest boot cost where ring 0 is emulated).
+fn print_memory_map(info: &BootInfo, entries: bool) {
     let (ram, ranges) = info.usable_ram();
     kprintln!(
         "memory: {} MiB usable in {} ranges, {} map entries, {} modules",
@@ -172,7 +174,7 @@ fn print_memory_map(info: &BootInfo) {
         info.memmap().len(),
         info.modules().len()
     );
-    for e in info.memmap() {
+    for e in info.memmap().iter().filter(|_| entries) {
         let kind = e.mem_type().map_or("unknown", |t| t.name());
         kprintln!("  [{:#012x}-{:#012x}] {kind}", e.addr, e.addr + e.size - 1);
     }
