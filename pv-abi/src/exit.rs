@@ -39,6 +39,11 @@ pub enum KernelExit {
     SelfTestFailed = 0x73,
     /// The kernel ran out of physical memory for its own structures.
     OutOfMemory = 0x74,
+    /// init ended with a status that is not an exit code 0-255 (it was
+    /// killed, or exited with a larger value).
+    InitKilled = 0x75,
+    /// No init program: the initrd is missing or lacks the program named by `init=`.
+    NoInit = 0x76,
 }
 
 impl KernelExit {

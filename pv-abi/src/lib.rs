@@ -10,3 +10,4 @@ pub mod boot_trace;
 pub mod exit;
 pub mod pvh;
 pub mod serial;
+pub mod syscall;
