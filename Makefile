@@ -92,6 +92,13 @@ run-q35: kernel
 test: all
 	cargo test --workspace --release
 
+# Boot-cost measurements (docs/benchmarks.md): a table on stdout, plus
+# build/bench/boot.json and build/bench/boot-timeline.svg. Never fails on a
+# number. `make bench BOOTS=5` (or VIREO_BENCH_BOOTS=5) sets the boots per VMM.
+BOOTS ?=
+bench: all
+	cargo run --release -q -p vireo-tests --bin vireo-bench -- $(if $(BOOTS),--boots $(BOOTS))
+
 clean:
 	rm -rf $(BUILD)
 	cargo clean
