@@ -18,6 +18,7 @@ SHELL := /bin/bash
 BUILD   := build
 KERNEL  := $(BUILD)/kernel.elf
 HARNESS := $(BUILD)/vmm-harness
+INITRD  := $(BUILD)/initrd.cpio
 
 # Extra kernel command line for `make run`, e.g. `make run CMDLINE=selftest`.
 CMDLINE ?=
@@ -42,9 +43,9 @@ QEMU_ACCEL = $(shell if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; th
 # isa-debug-exit makes QEMU exit with (code << 1) | 1: report the guest's code.
 QEMU_STATUS = s=$$?; if [ $$((s & 1)) = 1 ]; then exit $$((s >> 1)); else exit $$s; fi
 
-.PHONY: all deps kernel harness run run-q35 test bench clean
+.PHONY: all deps kernel harness initrd run run-q35 test bench clean
 
-all: kernel harness
+all: kernel harness initrd
 
 deps:
 	@missing=""; \
@@ -75,19 +76,46 @@ harness: deps
 	cargo build --release --quiet -p vmm-harness
 	@cp target/release/vmm-harness $(HARNESS)
 
+# User space (guest-userspace/): the raw-ABI runtime and its programs, built
+# as static-PIE executables (its own .cargo/config.toml, hence the cd) and
+# checked to be what the kernel's loader accepts. USER_PROGRAMS lists them as
+# DEST=SRC pairs for the initrd (DEST is the path inside it).
+USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
+USERSPACE_BINS := init hello spin crash alloc-bomb \
+	test-spawn test-threads test-preempt test-faults test-syscalls test-oom test-elf bench-ipc
+USER_PROGRAMS += init=$(USERSPACE_OUT)/init
+USER_PROGRAMS += $(foreach p,hello spin crash alloc-bomb,bin/$(p)=$(USERSPACE_OUT)/$(p))
+USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls oom,test/$(p)=$(USERSPACE_OUT)/test-$(p))
+# test/elf/ holds the malformed-ELF fixtures that test-elf spawns.
+USER_PROGRAMS += test/loader=$(USERSPACE_OUT)/test-elf
+USER_PROGRAMS += bench/ipc=$(USERSPACE_OUT)/bench-ipc
+
+.PHONY: userspace
+userspace: deps
+	cd guest-userspace && $(GUEST_CARGO) build --release --quiet
+	@guest-userspace/check-elf.sh -q $(addprefix $(USERSPACE_OUT)/,$(USERSPACE_BINS))
+
+# The initrd (PVH module 0; QEMU -initrd): the USER_PROGRAMS (DEST=SRC
+# pairs, above) plus the loader's malformed-ELF fixtures under test/elf/
+# (guest-userspace/mkinitrd/README.md). mkinitrd is a host tool.
+initrd: userspace
+	@mkdir -p $(BUILD)
+	cargo build --release --quiet -p mkinitrd
+	target/release/mkinitrd -o $(INITRD) --fixtures $(USER_PROGRAMS)
+
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
-run: kernel
+run: kernel initrd
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
-		-kernel $(KERNEL) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM).
-run-q35: kernel
+run-q35: kernel initrd
 	qemu-system-x86_64 -M q35 $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
-		-kernel $(KERNEL) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 test: all
 	cargo test --workspace --release

@@ -13,12 +13,16 @@ mod cpu_init;
 mod crashtest;
 mod mm;
 mod percpu;
+mod initrd;
+mod loader;
 mod power;
+mod process;
 mod sched;
 mod selftest;
 mod selftest_api;
 mod smp;
 mod sync;
+mod syscall;
 mod time;
 mod trace;
 
@@ -117,6 +121,12 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         Err(e) => kprintln!("smp: {e}; continuing on the boot cpu"),
     }
     trace::phase("smp");
+    if let Some(r) = initrd::from_boot_info(&info) {
+        match r.map(initrd::init) {
+            Ok(rd) => kprintln!("initrd: {} files", rd.files().count()),
+            Err(e) => kprintln!("initrd: unusable: {e}"),
+        }
+    }
     trace::mark(boot_trace::KERNEL_INIT_DONE);
     // After bring-up, so the dump path runs with every CPU up and ACPI
     // power-off available.
@@ -131,21 +141,51 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     sched::run()
 }
 
-/// The first kernel thread: what runs once the kernel is up. Until user
-/// space exists this is where the first user instruction will go.
+/// The first kernel thread: runs the optional kernel self-tests, then
+/// starts init from the initrd and powers off with its status.
 fn kinit(_: usize) {
     let flag = |f| CMDLINE.get().is_some_and(|c| c.has_flag(f));
-    trace::mark(boot_trace::USER_ENTRY);
-    if flag("bootstat") {
-        trace::print_bootstat(time::tsc_hz());
-    }
     if flag("consoletest") {
         console_echo();
     }
     if flag("selftest") && !selftest::run_all() {
         power::exit_with(KernelExit::SelfTestFailed);
     }
-    power::exit_with(KernelExit::Success)
+    let Some(initrd) = initrd::get() else {
+        trace::mark(boot_trace::USER_ENTRY);
+        if flag("bootstat") {
+            trace::print_bootstat(time::tsc_hz());
+        }
+        kprintln!("init: no initrd, nothing to run");
+        power::exit_with(KernelExit::Success)
+    };
+    let path = CMDLINE.get().and_then(|c| c.value("init")).unwrap_or("/init");
+    // Arguments after `--` on the kernel command line go to init.
+    let args = CMDLINE.get().map(|c| c.after_separator()).unwrap_or_default();
+    let init = match process::spawn(path, args) {
+        Ok(p) => p,
+        Err(e) => {
+            kprintln!("init: cannot start {path}: {} ({} files in the initrd)", e.name(), initrd.files().count());
+            power::exit_with(KernelExit::NoInit);
+        }
+    };
+    let status = loop {
+        init.add_waiter();
+        if let Some(s) = init.ended_status() {
+            break s;
+        }
+        sched::park();
+    };
+    if flag("bootstat") {
+        trace::print_bootstat(time::tsc_hz());
+    }
+    match u8::try_from(status) {
+        Ok(code) => power::exit(code),
+        Err(_) => {
+            kprintln!("init: ended with status {status:#x}");
+            power::exit_with(KernelExit::InitKilled)
+        }
+    }
 }
 
 /// `consoletest`: proves console input end to end (UART interrupt, IOAPIC
@@ -154,7 +194,7 @@ fn console_echo() {
     let mut buf = [0u8; 128];
     loop {
         kprintln!("console> ");
-        let n = console::input::read_line(&mut buf);
+        let n = console::input::read_line(&mut buf, &|| false);
         let line = core::str::from_utf8(&buf[..n]).unwrap_or("<not utf-8>");
         kprintln!("console: got {line:?}");
         if line == "exit" {

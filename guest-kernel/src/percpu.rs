@@ -18,6 +18,8 @@ pub struct PerCpu {
     pub user_rsp: u64,
     pub index: usize,
     pub apic_id: u32,
+    /// User-mode state (SYSCALL MSRs, SSE/XSAVE) is set up on this CPU.
+    pub user_ready: core::sync::atomic::AtomicBool,
     pub tables: CpuTables,
     pub sched: CpuSched,
 }
@@ -38,6 +40,7 @@ impl PerCpu {
             user_rsp: 0,
             index,
             apic_id,
+            user_ready: core::sync::atomic::AtomicBool::new(false),
             tables: CpuTables::new(),
             sched: CpuSched::new(),
         }
@@ -59,6 +62,18 @@ pub fn current() -> &'static PerCpu {
     unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) p, options(nostack, readonly, preserves_flags)) };
     // SAFETY: PerCpu blocks are never freed.
     unsafe { &*p }
+}
+
+/// Sets the stack the CPU switches to on entry from user mode (the running
+/// thread's kernel stack): TSS.RSP0 for interrupts, `gs:8` for `syscall`.
+pub fn set_kernel_stack(top: u64) {
+    let cpu = current() as *const PerCpu as *mut PerCpu;
+    // SAFETY: only this CPU writes its own block's entry-stack fields, with
+    // interrupts off; the TSS is read by the CPU only on the next entry.
+    unsafe {
+        (*cpu).kernel_rsp = top;
+        (*cpu).tables.tss.privilege_stack_table[0] = x86_64::VirtAddr::new(top);
+    }
 }
 
 /// The calling CPU's index, or 0 before per-CPU data exists.

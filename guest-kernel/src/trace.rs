@@ -48,4 +48,5 @@ pub fn print_bootstat(tsc_hz: u64) {
         kprintln!("bootstat: {name:<24} {:>10} {since:>10} {us:>8}", tsc.wrapping_sub(prev));
         prev = tsc;
     }
+    kprintln!("bootstat: memory {:#}", crate::mm::stats());
 }

@@ -122,6 +122,8 @@ pub struct Qemu {
     /// Count instructions deterministically (`-icount shift=0,sleep=off`).
     pub icount: bool,
     pub extra: Vec<String>,
+    /// The initrd to pass as the PVH module (`-initrd`).
+    pub initrd: Option<PathBuf>,
     pub timeout: Duration,
 }
 
@@ -135,6 +137,7 @@ impl Qemu {
             debug_exit: true,
             icount: false,
             extra: Vec::new(),
+            initrd: None,
             timeout: Duration::from_secs(60),
         }
     }
@@ -146,6 +149,12 @@ impl Qemu {
 
     pub fn cmdline(mut self, c: &str) -> Self {
         self.cmdline = c.to_string();
+        self
+    }
+
+    /// Boots with the system's initrd (`build/initrd.cpio`).
+    pub fn with_initrd(mut self) -> Self {
+        self.initrd = Some(artifact("initrd.cpio"));
         self
     }
 
@@ -174,6 +183,9 @@ impl Qemu {
             c.args(["-fw_cfg", "name=etc/sercon-port,string=0"]);
         }
         c.args(&self.extra);
+        if let Some(rd) = &self.initrd {
+            c.arg("-initrd").arg(rd);
+        }
         c.arg("-kernel").arg(kernel()).arg("-append").arg(&self.cmdline);
         c
     }

@@ -13,8 +13,23 @@ impl Cmdline {
         self.raw
     }
 
+    /// Kernel options: the words before a lone `--`.
     fn words(&self) -> impl Iterator<Item = &'static [u8]> {
+        self.all_words().take_while(|w| *w != b"--")
+    }
+
+    fn all_words(&self) -> impl Iterator<Item = &'static [u8]> {
         self.raw.split(|&b| b == b' ' || b == b'\t').filter(|w| !w.is_empty())
+    }
+
+    /// The words after a lone `--`, NUL-separated (init's arguments).
+    pub fn after_separator(&self) -> alloc::vec::Vec<u8> {
+        let mut out = alloc::vec::Vec::new();
+        for w in self.all_words().skip_while(|w| *w != b"--").skip(1) {
+            out.extend_from_slice(w);
+            out.push(0);
+        }
+        out
     }
 
     /// True if the bare word `name` appears.

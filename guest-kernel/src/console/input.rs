@@ -63,9 +63,12 @@ pub fn on_interrupt() {
 /// Reads one line (without its terminator) into `buf`, parking until a
 /// newline or carriage return arrives. Returns the line's length; a line
 /// longer than `buf` is truncated to it.
-pub fn read_line(buf: &mut [u8]) -> usize {
+pub fn read_line(buf: &mut [u8], abort: &dyn Fn() -> bool) -> usize {
     let mut len = 0;
     loop {
+        if abort() {
+            return len;
+        }
         {
             let mut rx = RX.lock();
             while let Some(b) = rx.pop() {

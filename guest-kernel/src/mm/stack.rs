@@ -19,11 +19,9 @@ pub const MAX_PAGES: usize = (STACK_SLOT_SIZE / PAGE_SIZE) as usize - 1;
 struct Slots {
     /// Bit set = slot in use.
     bits: [u64; STACK_SLOTS / 64],
-    /// Where the next search starts.
-    cursor: usize,
 }
 
-static SLOTS: SpinLock<Slots> = SpinLock::new(Slots { bits: [0; STACK_SLOTS / 64], cursor: 0 });
+static SLOTS: SpinLock<Slots> = SpinLock::new(Slots { bits: [0; STACK_SLOTS / 64] });
 /// Mapped stack bytes, for statistics.
 static STACK_BYTES: AtomicU64 = AtomicU64::new(0);
 
@@ -75,27 +73,17 @@ impl Drop for KernelStack {
     }
 }
 
-/// Slots are handed out round-robin from a cursor, so a freed slot's virtual
-/// addresses are reused as late as possible: other CPUs may still hold TLB
-/// entries for a freed stack (there is no TLB shootdown yet).
+/// The lowest free slot, so stacks reuse the same few page tables. A freed
+/// slot's addresses may still be cached in another CPU's TLB (there is no
+/// shootdown); the scheduler flushes a thread's stack range on each CPU
+/// before the thread first runs there (`sched::Thread::flush_stack_tlb`).
 fn claim_slot() -> Option<usize> {
     without_interrupts(|| {
         let mut s = SLOTS.lock();
-        let words = s.bits.len();
-        for k in 0..=words {
-            let w = (s.cursor / 64 + k) % words;
-            // In the cursor's own word, first look only at or after it.
-            let skip = if k == 0 { s.cursor % 64 } else { 0 };
-            let free = !s.bits[w] & (u64::MAX << skip);
-            if free != 0 {
-                let b = free.trailing_zeros() as usize;
-                s.bits[w] |= 1 << b;
-                let slot = w * 64 + b;
-                s.cursor = (slot + 1) % STACK_SLOTS;
-                return Some(slot);
-            }
-        }
-        None
+        let (w, word) = s.bits.iter().enumerate().find(|(_, w)| **w != u64::MAX)?;
+        let b = (!*word).trailing_zeros() as usize;
+        s.bits[w] |= 1 << b;
+        Some(w * 64 + b)
     })
 }
 

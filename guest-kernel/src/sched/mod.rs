@@ -10,7 +10,7 @@ mod context;
 pub mod selftests;
 mod thread;
 
-pub use thread::{State, Thread};
+pub use thread::{State, Thread, UserState};
 
 use crate::arch::x86_64::{apic, trap::vector};
 use crate::percpu;
@@ -23,6 +23,8 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Kernel thread stack size (pages); a guard page sits below each.
 const THREAD_STACK_PAGES: usize = 4;
+/// How long a user thread runs before others waiting for its CPU get a turn.
+const TIME_SLICE_NS: u64 = 10_000_000;
 
 pub struct CpuSched {
     queue: SpinLock<VecDeque<Arc<Thread>>>,
@@ -82,9 +84,58 @@ pub fn current() -> Arc<Thread> {
 pub fn spawn(name: &'static str, cpu: usize, entry: fn(usize), arg: usize) -> Result<Arc<Thread>, SpawnError> {
     let target = percpu::get(cpu).ok_or(SpawnError::NoSuchCpu(cpu))?;
     let stack = crate::mm::stack::alloc_kernel_stack(THREAD_STACK_PAGES).map_err(|_| SpawnError::NoStack)?;
-    let t = Arc::new(Thread::new(name, cpu, entry, arg, stack));
+    let t = Arc::new(Thread::new(name, cpu, entry, arg, stack, None));
     enqueue(target, t.clone());
     Ok(t)
+}
+
+/// Starts a thread that enters user mode with `start`'s registers in
+/// `process`, on the CPU with the shortest run queue.
+pub fn spawn_user(
+    name: &'static str,
+    process: Arc<crate::process::Process>,
+    start: crate::arch::x86_64::trap::TrapFrame,
+    fs_base: u64,
+) -> Result<Arc<Thread>, SpawnError> {
+    let cpu = least_loaded_cpu();
+    let target = percpu::get(cpu).ok_or(SpawnError::NoSuchCpu(cpu))?;
+    let stack = crate::mm::stack::alloc_kernel_stack(THREAD_STACK_PAGES).map_err(|_| SpawnError::NoStack)?;
+    let user = UserState {
+        process,
+        fpu: UnsafeCell::new(alloc::boxed::Box::new(crate::arch::x86_64::user::FpuArea::new())),
+        fs_base: AtomicU64::new(fs_base),
+        start: SpinLock::new(Some(start)),
+        status: spin::Once::new(),
+    };
+    let t = Arc::new(Thread::new(name, cpu, user_thread_start, 0, stack, Some(user)));
+    enqueue(target, t.clone());
+    Ok(t)
+}
+
+fn user_thread_start(_: usize) {
+    let me = current();
+    let start = me.user.as_ref().and_then(|u| u.start.lock().take());
+    drop(me);
+    match start {
+        Some(frame) => {
+            crate::process::on_thread_start();
+            crate::arch::x86_64::user::enter_user(&frame)
+        }
+        None => kprintln!("sched: user thread without a start frame"),
+    }
+}
+
+fn least_loaded_cpu() -> usize {
+    (0..percpu::online_count())
+        .filter_map(|i| percpu::get(i).map(|c| (i, c.sched.queue.lock().len() + usize::from(!c.sched.idle.load(Ordering::Relaxed)))))
+        .min_by_key(|&(_, load)| load)
+        .map_or(0, |(i, _)| i)
+}
+
+/// The running thread, if a thread (not the scheduler loop) is running.
+pub fn current_opt() -> Option<Arc<Thread>> {
+    // SAFETY: `current` is only touched by this CPU with interrupts off.
+    unsafe { (*here().current.get()).clone() }
 }
 
 fn enqueue(target: &'static percpu::PerCpu, t: Arc<Thread>) {
@@ -98,7 +149,7 @@ fn enqueue(target: &'static percpu::PerCpu, t: Arc<Thread>) {
 pub fn wake(t: &Arc<Thread>) {
     t.permit.store(true, Ordering::SeqCst);
     if t.cas_state(State::Parked, State::Runnable) {
-        if let Some(cpu) = percpu::get(t.cpu) {
+        if let Some(cpu) = percpu::get(t.cpu()) {
             enqueue(cpu, t.clone());
         }
     }
@@ -132,6 +183,38 @@ pub fn sleep_until(deadline_ns: u64) {
     drop(me);
     while crate::time::now_ns() < deadline_ns {
         park();
+    }
+}
+
+/// Makes the calling thread's CPU wake it at `deadline_ns` (a spurious
+/// wake-up for a thread that was woken earlier: callers re-check).
+pub fn wake_at(deadline_ns: u64) {
+    let me = current();
+    let mut s = here().sleepers.lock();
+    let pos = s.partition_point(|(d, _)| *d <= deadline_ns);
+    s.insert(pos, (deadline_ns, me));
+}
+
+/// Interrupts the CPU running `t` if it is running on another CPU (a killed
+/// process's thread in user mode then traps and ends).
+pub fn kick(t: &Arc<Thread>) {
+    let cpu = t.cpu();
+    if cpu != percpu::index() && t.state() == State::Running {
+        if let Some(c) = percpu::get(cpu) {
+            apic::send_ipi(c.apic_id, vector::IPI_WAKE);
+        }
+    }
+}
+
+/// Other CPUs drop stale user translations. They run user code with
+/// interrupts on, so the flush happens before their next user instruction;
+/// the kernel itself reaches user memory only through page walks.
+pub fn flush_user_tlbs() {
+    let me = percpu::index();
+    for i in (0..percpu::online_count()).filter(|&i| i != me) {
+        if let Some(c) = percpu::get(i) {
+            apic::send_ipi(c.apic_id, vector::IPI_TLB_FLUSH);
+        }
     }
 }
 
@@ -171,8 +254,16 @@ pub fn run() -> ! {
 }
 
 fn run_thread(s: &CpuSched, t: Arc<Thread>) {
-    t.flush_stack_tlb();
+    t.flush_stack_tlb(percpu::index());
     t.set_state(State::Running);
+    if let Some(u) = &t.user {
+        crate::arch::x86_64::user::init_cpu_once(&percpu::current().user_ready);
+        percpu::set_kernel_stack(t.kernel_stack_top());
+        u.process.activate();
+        crate::arch::x86_64::user::set_fs_base(u.fs_base.load(Ordering::Relaxed));
+        // SAFETY: only the CPU running the thread touches its FPU area.
+        unsafe { (*u.fpu.get()).restore() };
+    }
     let rsp = t.rsp.get();
     // SAFETY: this CPU owns `current` and the loop context.
     unsafe {
@@ -183,6 +274,13 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
     // SAFETY: as above; the thread has switched back to the loop.
     let t = unsafe { (*s.current.get()).take() };
     if let Some(t) = t {
+        if let Some(u) = &t.user {
+            // SAFETY: as above.
+            unsafe { (*u.fpu.get()).save() };
+            // Idle CPUs and kernel threads run on the kernel's page tables,
+            // so an exiting process's tables are never live anywhere.
+            crate::process::activate_kernel_space();
+        }
         // A yield leaves the thread Running; a wake that raced with park
         // already queued it (Runnable); Parked and Dead threads stay out.
         if t.cas_state(State::Running, State::Runnable) {
@@ -208,7 +306,33 @@ fn wake_expired_sleepers(s: &CpuSched) {
     }
 }
 
-fn idle(s: &CpuSched) {
+/// Moves one runnable user thread from the busiest other CPU to this one.
+fn steal(s: &'static CpuSched) -> bool {
+    let me = percpu::index();
+    let victim = (0..percpu::online_count())
+        .filter(|&i| i != me)
+        .filter_map(percpu::get)
+        .max_by_key(|c| c.sched.queue.lock().len());
+    let Some(victim) = victim else { return false };
+    let stolen = {
+        let mut q = victim.sched.queue.lock();
+        let pos = q.iter().rposition(|t| t.user.is_some());
+        pos.and_then(|p| q.remove(p))
+    };
+    match stolen {
+        Some(t) => {
+            t.cpu.store(me, Ordering::Release);
+            s.queue.lock().push_back(t);
+            true
+        }
+        None => false,
+    }
+}
+
+fn idle(s: &'static CpuSched) {
+    if steal(s) {
+        return;
+    }
     match s.sleepers.lock().first() {
         Some((deadline, _)) => apic::arm_timer(vector::TIMER, *deadline),
         None => apic::disarm_timer(),
@@ -226,8 +350,39 @@ fn idle(s: &CpuSched) {
     s.idle.store(false, Ordering::SeqCst);
 }
 
-/// Timer interrupt: nothing to do beyond ending `hlt`; the loop checks sleepers.
-pub fn on_timer_interrupt() {}
+/// Timer interrupt. From idle: nothing beyond ending `hlt` (the loop checks
+/// sleepers). From user mode: the time slice is over if others wait.
+pub fn on_timer_interrupt(from_user: bool) {
+    if from_user {
+        wake_expired_sleepers(here());
+        preempt_if_contended();
+    }
+}
 
-/// Wake-up IPI: nothing to do beyond ending `hlt`; the loop checks its queue.
-pub fn on_wake_ipi() {}
+/// Wake-up IPI. From idle: ends `hlt`. From user mode: a thread became
+/// runnable here, so let it run.
+pub fn on_wake_ipi(from_user: bool) {
+    if from_user {
+        preempt_if_contended();
+    }
+}
+
+fn preempt_if_contended() {
+    if !here().queue.lock().is_empty() {
+        yield_now();
+    }
+}
+
+/// Before a thread returns to user mode: arm the timer for the earliest of
+/// its time slice (only if another thread waits for this CPU) and the next
+/// sleeper's deadline; a thread alone on its CPU runs untimed.
+pub fn arm_for_user_return() {
+    let s = here();
+    let slice = (!s.queue.lock().is_empty()).then(|| crate::time::now_ns() + TIME_SLICE_NS);
+    let sleeper = s.sleepers.lock().first().map(|(d, _)| *d);
+    match (slice, sleeper) {
+        (Some(a), Some(b)) => apic::arm_timer(vector::TIMER, a.min(b)),
+        (Some(d), None) | (None, Some(d)) => apic::arm_timer(vector::TIMER, d),
+        (None, None) => apic::disarm_timer(),
+    }
+}

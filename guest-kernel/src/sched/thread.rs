@@ -1,10 +1,26 @@
 //! Kernel threads.
 use super::context;
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::arch::x86_64::user::FpuArea;
 use crate::mm::stack::KernelStack;
+use crate::process::Process;
 use crate::sync::SpinLock;
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+/// What a thread that runs user code carries besides its kernel context.
+pub struct UserState {
+    pub process: Arc<Process>,
+    /// User FPU/SSE registers while another thread has the CPU.
+    pub(super) fpu: UnsafeCell<Box<FpuArea>>,
+    pub fs_base: AtomicU64,
+    /// The registers the thread starts user mode with (taken once).
+    pub(super) start: SpinLock<Option<TrapFrame>>,
+    /// The thread's exit status, once it has ended.
+    pub status: spin::Once<i32>,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -20,8 +36,10 @@ pub enum State {
 pub struct Thread {
     pub id: u64,
     pub name: &'static str,
-    /// The CPU whose run queue owns this thread (kernel threads never migrate).
-    pub cpu: usize,
+    /// The CPU whose run queue owns this thread (kernel threads never
+    /// migrate; user threads may be stolen by idle CPUs).
+    pub(super) cpu: AtomicUsize,
+    pub user: Option<UserState>,
     pub(super) state: AtomicU8,
     /// Set by `wake` so a wake that races with `park` is never lost.
     pub(super) permit: AtomicBool,
@@ -29,8 +47,10 @@ pub struct Thread {
     entry: fn(usize),
     arg: usize,
     stack: KernelStack,
-    /// Not yet run: its stack's VA may still be cached (stale) in this CPU's TLB.
-    pub(super) fresh: AtomicBool,
+    /// The CPU that last ran the thread (`usize::MAX`: none yet). On any
+    /// other CPU its stack's addresses may still be cached from an earlier,
+    /// freed stack in the same slot.
+    last_cpu: AtomicUsize,
     done: AtomicBool,
     joiner: SpinLock<Option<Arc<Thread>>>,
 }
@@ -49,19 +69,21 @@ impl Thread {
         entry: fn(usize),
         arg: usize,
         stack: KernelStack,
+        user: Option<UserState>,
     ) -> Self {
         let rsp = context::initial_rsp(stack.top);
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
-            cpu,
+            cpu: AtomicUsize::new(cpu),
+            user,
             state: AtomicU8::new(State::Runnable as u8),
             permit: AtomicBool::new(false),
             rsp: UnsafeCell::new(rsp),
             entry,
             arg,
             stack,
-            fresh: AtomicBool::new(true),
+            last_cpu: AtomicUsize::new(usize::MAX),
             done: AtomicBool::new(false),
             joiner: SpinLock::new(None),
         }
@@ -85,11 +107,20 @@ impl Thread {
     }
 
     /// Kernel stack slots are reused without a cross-CPU TLB shootdown, so
-    /// the CPU that first runs a thread drops any stale translation of it.
-    pub(super) fn flush_stack_tlb(&self) {
-        if self.fresh.swap(false, Ordering::AcqRel) {
+    /// each CPU drops any stale translation of the stack before it first
+    /// runs the thread.
+    pub(super) fn flush_stack_tlb(&self, cpu: usize) {
+        if self.last_cpu.swap(cpu, Ordering::AcqRel) != cpu {
             self.stack.flush_tlb_local();
         }
+    }
+
+    pub fn cpu(&self) -> usize {
+        self.cpu.load(Ordering::Acquire)
+    }
+
+    pub fn kernel_stack_top(&self) -> u64 {
+        self.stack.top
     }
 
     pub fn is_done(&self) -> bool {
@@ -107,8 +138,15 @@ impl Thread {
 
 /// First Rust code a new thread runs (from the trampoline).
 pub(super) extern "C" fn thread_start() -> ! {
+    // No reference may live across the call: a user thread's entry never
+    // returns (it leaves through `process::exit_thread`), and a reference
+    // held here would keep the thread and its stack alive forever.
+    let (entry, arg) = {
+        let me = super::current();
+        (me.entry, me.arg)
+    };
+    entry(arg);
     let me = super::current();
-    (me.entry)(me.arg);
     me.done.store(true, Ordering::Release);
     if let Some(j) = me.joiner.lock().take() {
         super::wake(&j);

@@ -18,6 +18,11 @@ const NAMES: [&str; 32] = [
     "security (#SX)", "reserved 31",
 ];
 
+/// The exception's name, e.g. "page fault (#PF)".
+pub fn name(vector: u64) -> &'static str {
+    NAMES.get(vector as usize).copied().unwrap_or("unknown exception")
+}
+
 static DUMPING: AtomicBool = AtomicBool::new(false);
 /// Frames printed at most in a backtrace.
 const MAX_FRAMES: usize = 16;
@@ -33,7 +38,7 @@ pub fn handle(frame: &mut TrapFrame) {
 }
 
 fn dump(f: &TrapFrame) {
-    let name = NAMES.get(f.vector as usize).copied().unwrap_or("?");
+    let name = name(f.vector);
     let cr2 = x86_64::registers::control::Cr2::read_raw();
     eprint(format_args!(
         "\nKERNEL EXCEPTION on cpu {}: vector {} {name}, error code {:#x}, cr2 {:#018x}\n",

@@ -10,3 +10,4 @@ pub mod layout;
 pub mod pic;
 pub mod port;
 pub mod trap;
+pub mod user;

@@ -128,6 +128,8 @@ pub mod vector {
     pub const TIMER: u8 = 0xe0;
     /// Cross-CPU wake-up: "look at your run queue".
     pub const IPI_WAKE: u8 = 0xf0;
+    /// Drop user TLB entries (after an unmap on another CPU).
+    pub const IPI_TLB_FLUSH: u8 = 0xf2;
     /// Stop this CPU (panic / power-off on another CPU).
     pub const IPI_STOP: u8 = 0xf1;
     pub const SPURIOUS: u8 = 0xff;
@@ -136,14 +138,25 @@ pub mod vector {
 #[no_mangle]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     if frame.vector < vector::FIRST_EXTERNAL {
-        super::exception::handle(frame);
-        return;
+        if frame.from_user() {
+            crate::process::on_user_exception(frame);
+        } else {
+            super::exception::handle(frame);
+        }
+    } else {
+        dispatch_interrupt(frame);
     }
+    if frame.from_user() {
+        crate::process::before_user_return();
+    }
+}
+
+fn dispatch_interrupt(frame: &mut TrapFrame) {
     match frame.vector as u8 {
         vector::SPURIOUS => {}
         vector::TIMER => {
             super::apic::eoi();
-            crate::sched::on_timer_interrupt();
+            crate::sched::on_timer_interrupt(frame.from_user());
         }
         vector::SERIAL => {
             crate::console::input::on_interrupt();
@@ -151,7 +164,11 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         vector::IPI_WAKE => {
             super::apic::eoi();
-            crate::sched::on_wake_ipi();
+            crate::sched::on_wake_ipi(frame.from_user());
+        }
+        vector::IPI_TLB_FLUSH => {
+            super::apic::eoi();
+            x86_64::instructions::tlb::flush_all();
         }
         vector::IPI_STOP => crate::power::halt_forever(),
         v => {

@@ -1,0 +1,83 @@
+//! The initial RAM disk: PVH boot module 0, a cpio "newc" archive holding
+//! the programs `Spawn` starts (`/init` first). It is validated once at boot
+//! and then read in place: file data are borrowed from the module's memory,
+//! which `mm` reserves for the kernel's lifetime, never copied.
+mod cpio;
+
+pub use cpio::CpioError;
+
+use crate::boot::start_info::BootInfo;
+use crate::mm::phys;
+use core::fmt;
+use spin::Once;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitrdError {
+    /// Module 0 is not inside the direct map.
+    NotMapped { paddr: u64, len: u64 },
+    /// The archive is malformed.
+    Format(CpioError),
+}
+
+impl From<CpioError> for InitrdError {
+    fn from(e: CpioError) -> Self {
+        Self::Format(e)
+    }
+}
+
+impl fmt::Display for InitrdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotMapped { paddr, len } => write!(f, "module at {paddr:#x} (+{len:#x}) is outside mapped memory"),
+            Self::Format(e) => write!(f, "not a cpio newc archive: {e}"),
+        }
+    }
+}
+
+/// A validated archive, borrowed from boot-module memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Initrd {
+    archive: cpio::Archive<'static>,
+}
+
+impl Initrd {
+    pub fn new(bytes: &'static [u8]) -> Result<Self, InitrdError> {
+        Ok(Self { archive: cpio::Archive::parse(bytes)? })
+    }
+
+    /// The regular file at `path`: `/init`, `init` and `./init` are the same file.
+    pub fn find(&self, path: &str) -> Option<&'static [u8]> {
+        self.archive.find(path)
+    }
+
+    /// Regular files, with their names as stored (usually without a leading `/`).
+    pub fn files(&self) -> impl Iterator<Item = (&'static str, &'static [u8])> {
+        self.archive.entries().filter(|e| e.is_file()).map(|e| (e.name, e.data))
+    }
+}
+
+impl fmt::Display for Initrd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} files, {} KiB", self.files().count(), self.archive.size().div_ceil(1024))
+    }
+}
+
+/// The initrd from boot module 0: `None` if the VMM passed no module.
+pub fn from_boot_info(info: &BootInfo) -> Option<Result<Initrd, InitrdError>> {
+    let m = info.modules().first()?;
+    let not_mapped = InitrdError::NotMapped { paddr: m.paddr, len: m.size };
+    let Ok(len) = usize::try_from(m.size) else { return Some(Err(not_mapped)) };
+    Some(phys::bytes(m.paddr, len).map_err(|_| not_mapped).and_then(Initrd::new))
+}
+
+static INITRD: Once<Initrd> = Once::new();
+
+/// Publishes the boot initrd (the first call wins; later ones return it).
+pub fn init(initrd: Initrd) -> &'static Initrd {
+    INITRD.call_once(|| initrd)
+}
+
+/// The initrd, once [`init`] ran.
+pub fn get() -> Option<&'static Initrd> {
+    INITRD.get()
+}

@@ -1,0 +1,23 @@
+//! Starting a program from the initrd as a new process.
+use super::vm::{Vm, STACK_TOP};
+use super::Process;
+use crate::arch::x86_64::user::initial_frame;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use pv_abi::syscall::{layout, prot, Error};
+
+/// Loads `path` from the initrd into a new address space and starts its
+/// main thread. `args` are NUL-separated. A bad image is refused with its
+/// ELF error before anything runs.
+pub fn spawn(path: &str, args: Vec<u8>) -> Result<Arc<Process>, Error> {
+    let initrd = crate::initrd::get().ok_or(Error::NotFound)?;
+    let image = initrd.find(path).ok_or(Error::NotFound)?;
+    let mut vm = Vm::new()?;
+    let loaded = crate::loader::load(image, layout::PROGRAM_BASE, &mut vm)?;
+    vm.map_fixed(STACK_TOP - layout::MAIN_STACK_SIZE, layout::MAIN_STACK_SIZE, prot::READ | prot::WRITE, false)?;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let p = Arc::new(Process::new(name, vm, args));
+    // RSP = 8 mod 16, as just after a `call`.
+    p.start_thread("user-main", initial_frame(loaded.entry, STACK_TOP - 8, 0))?;
+    Ok(p)
+}

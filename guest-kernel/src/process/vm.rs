@@ -1,0 +1,325 @@
+//! A process's user address space: its page tables plus the regions that
+//! say what may be mapped where. Anonymous memory is populated on first
+//! touch (stacks and heaps cost nothing until used); program segments are
+//! populated when loaded. W^X holds for every mapping.
+use super::shm::SharedMemory;
+use crate::mm::frame;
+use crate::mm::paging::{AddressSpace, Flags};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use pv_abi::syscall::{layout, prot, Error};
+use x86_64::structures::paging::PhysFrame;
+
+const PAGE: u64 = 4096;
+/// Anonymous mappings are placed upward from here.
+const MMAP_BASE: u64 = 0x1000_0000_0000;
+/// The main thread's stack ends here (grows down).
+pub const STACK_TOP: u64 = 0x7fff_0000_0000;
+/// Frames user memory may never take: the kernel keeps these for itself, so
+/// a process that exhausts memory is killed while the kernel carries on.
+const KERNEL_RESERVE_FRAMES: u64 = 1024;
+/// Regions per process.
+const MAX_REGIONS: usize = 4096;
+
+pub enum Backing {
+    /// Zero-filled memory owned by the process; `populated` lists the pages
+    /// that have frames.
+    Anon { populated: Vec<u64> },
+    Shm(Arc<SharedMemory>),
+}
+
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    pub prot: u64,
+    pub backing: Backing,
+}
+
+pub enum FaultError {
+    /// Not a valid access to any region: the process is at fault.
+    Denied,
+    OutOfMemory,
+}
+
+pub struct Vm {
+    space: AddressSpace,
+    regions: Vec<Region>,
+}
+
+fn flags_for(p: u64) -> Flags {
+    let mut f = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+    if p & prot::WRITE != 0 {
+        f |= Flags::WRITABLE;
+    }
+    if p & prot::EXEC == 0 {
+        f |= Flags::NO_EXECUTE;
+    }
+    f
+}
+
+fn check_prot(p: u64) -> Result<(), Error> {
+    if p & !prot::ALL != 0 {
+        return Err(Error::Invalid);
+    }
+    if p & prot::WRITE != 0 && p & prot::EXEC != 0 {
+        return Err(Error::Protection);
+    }
+    Ok(())
+}
+
+/// A page-aligned range inside user space.
+pub fn user_range(start: u64, len: u64) -> Result<(u64, u64), Error> {
+    if len == 0 || start % PAGE != 0 {
+        return Err(Error::Invalid);
+    }
+    let len = len.checked_add(PAGE - 1).ok_or(Error::Invalid)? & !(PAGE - 1);
+    let end = start.checked_add(len).ok_or(Error::Invalid)?;
+    if start < layout::PROGRAM_BASE || end > layout::USER_END {
+        return Err(Error::Invalid);
+    }
+    Ok((start, end))
+}
+
+/// A zeroed frame for user memory, unless only the kernel's reserve is left.
+fn user_frame() -> Option<PhysFrame> {
+    if frame::counts().free <= KERNEL_RESERVE_FRAMES {
+        return None;
+    }
+    frame::alloc_zeroed()
+}
+
+impl Vm {
+    pub fn new() -> Result<Self, Error> {
+        let space = AddressSpace::new_user().map_err(|_| Error::NoMemory)?;
+        Ok(Self { space, regions: Vec::new() })
+    }
+
+    pub fn pml4_paddr(&self) -> u64 {
+        self.space.pml4_paddr()
+    }
+
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.regions.iter().any(|r| r.start < end && start < r.end)
+    }
+
+    fn region_at(&self, va: u64) -> Option<usize> {
+        self.regions.iter().position(|r| r.start <= va && va < r.end)
+    }
+
+    fn insert(&mut self, r: Region) -> Result<(), Error> {
+        if self.regions.len() >= MAX_REGIONS {
+            return Err(Error::Limit);
+        }
+        self.regions.push(r);
+        Ok(())
+    }
+
+    /// Anonymous memory at a fixed place (program segments, the stack).
+    /// `eager` populates it now.
+    pub fn map_fixed(&mut self, start: u64, len: u64, p: u64, eager: bool) -> Result<(), Error> {
+        check_prot(p)?;
+        let (start, end) = user_range(start, len)?;
+        if self.overlaps(start, end) {
+            return Err(Error::Invalid);
+        }
+        self.insert(Region { start, end, prot: p, backing: Backing::Anon { populated: Vec::new() } })?;
+        if eager {
+            let mut va = start;
+            while va < end {
+                if let Err(e) = self.populate(va) {
+                    self.unmap(start, end - start).ok();
+                    return Err(e);
+                }
+                va += PAGE;
+            }
+        }
+        Ok(())
+    }
+
+    /// The lowest free range of `len` bytes (plus a guard page after it)
+    /// above MMAP_BASE: reusing freed ranges keeps their page tables in use
+    /// instead of growing new ones as a process maps and unmaps.
+    fn find_free(&self, len: u64) -> Result<u64, Error> {
+        let limit = STACK_TOP - layout::MAIN_STACK_SIZE - layout::STACK_GUARD;
+        let mut taken: Vec<(u64, u64)> = self
+            .regions
+            .iter()
+            .filter(|r| r.end > MMAP_BASE)
+            .map(|r| (r.start, r.end + PAGE))
+            .collect();
+        taken.sort_unstable();
+        let mut candidate = MMAP_BASE;
+        for (start, end) in taken {
+            if candidate.checked_add(len + PAGE).is_some_and(|e| e <= start) {
+                break;
+            }
+            candidate = candidate.max(end);
+        }
+        candidate
+            .checked_add(len)
+            .filter(|e| *e <= limit)
+            .map(|_| candidate)
+            .ok_or(Error::NoMemory)
+    }
+
+    /// Anonymous memory wherever there is room; returns its address.
+    pub fn map_anywhere(&mut self, len: u64, p: u64) -> Result<u64, Error> {
+        check_prot(p)?;
+        let len = len.checked_add(PAGE - 1).filter(|_| len > 0).ok_or(Error::Invalid)? & !(PAGE - 1);
+        let start = self.find_free(len)?;
+        self.map_fixed(start, len, p, false)?;
+        Ok(start)
+    }
+
+    pub fn map_shared(&mut self, shm: Arc<SharedMemory>, p: u64) -> Result<u64, Error> {
+        check_prot(p)?;
+        let len = shm.len();
+        let start = self.find_free(len)?;
+        let end = start + len;
+        self.insert(Region { start, end, prot: p, backing: Backing::Shm(shm.clone()) })?;
+        for (i, f) in shm.frames().iter().enumerate() {
+            let va = start + i as u64 * PAGE;
+            if self.space.map(va, f.start_address().as_u64(), flags_for(p)).is_err() {
+                self.unmap(start, len).ok();
+                return Err(Error::NoMemory);
+            }
+        }
+        Ok(start)
+    }
+
+    /// Unmaps whole regions inside `[start, start+len)`; a range that would
+    /// split a region is refused.
+    pub fn unmap(&mut self, start: u64, len: u64) -> Result<(), Error> {
+        let (start, end) = user_range(start, len)?;
+        if self.regions.iter().any(|r| r.start < end && start < r.end && (r.start < start || r.end > end)) {
+            return Err(Error::Invalid);
+        }
+        let mut found = false;
+        let mut i = 0;
+        while i < self.regions.len() {
+            if self.regions[i].start >= start && self.regions[i].end <= end {
+                let r = self.regions.swap_remove(i);
+                self.release(&r);
+                found = true;
+                crate::sched::flush_user_tlbs();
+            } else {
+                i += 1;
+            }
+        }
+        if found { Ok(()) } else { Err(Error::Invalid) }
+    }
+
+    fn release(&mut self, r: &Region) {
+        match &r.backing {
+            Backing::Anon { populated } => {
+                for &va in populated {
+                    if let Ok(f) = self.space.unmap(va) {
+                        frame::free(f);
+                    }
+                }
+            }
+            Backing::Shm(_) => {
+                let mut va = r.start;
+                while va < r.end {
+                    let _ = self.space.unmap(va);
+                    va += PAGE;
+                }
+            }
+        }
+    }
+
+    /// Changes the protection of whole regions inside the range.
+    pub fn protect(&mut self, start: u64, len: u64, p: u64) -> Result<(), Error> {
+        check_prot(p)?;
+        let (start, end) = user_range(start, len)?;
+        if self.regions.iter().any(|r| r.start < end && start < r.end && (r.start < start || r.end > end)) {
+            return Err(Error::Invalid);
+        }
+        let mut pages = Vec::new();
+        for r in self.regions.iter_mut().filter(|r| r.start >= start && r.end <= end) {
+            r.prot = p;
+            match &r.backing {
+                Backing::Anon { populated } => pages.extend_from_slice(populated),
+                Backing::Shm(_) => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+            }
+        }
+        for va in pages {
+            if let Ok(f) = self.space.unmap(va) {
+                let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p));
+            }
+        }
+        crate::sched::flush_user_tlbs();
+        Ok(())
+    }
+
+    fn populate(&mut self, va: u64) -> Result<(), Error> {
+        let page = va & !(PAGE - 1);
+        let i = self.region_at(page).ok_or(Error::Fault)?;
+        let p = self.regions[i].prot;
+        let f = user_frame().ok_or(Error::NoMemory)?;
+        if self.space.map(page, f.start_address().as_u64(), flags_for(p)).is_err() {
+            frame::free(f);
+            return Err(Error::NoMemory);
+        }
+        if let Backing::Anon { populated } = &mut self.regions[i].backing {
+            populated.push(page);
+        }
+        Ok(())
+    }
+
+    /// Serves a page fault on a not-present page.
+    pub fn fault_in(&mut self, va: u64, write: bool, exec: bool) -> Result<(), FaultError> {
+        let i = self.region_at(va).ok_or(FaultError::Denied)?;
+        let r = &self.regions[i];
+        let allowed = (!write || r.prot & prot::WRITE != 0) && (!exec || r.prot & prot::EXEC != 0) && r.prot & prot::READ != 0;
+        if !allowed || !matches!(r.backing, Backing::Anon { .. }) {
+            return Err(FaultError::Denied);
+        }
+        self.populate(va).map_err(|e| if e == Error::NoMemory { FaultError::OutOfMemory } else { FaultError::Denied })
+    }
+
+    /// The physical address behind user address `va` for a kernel access
+    /// (populating lazy memory as a user access would). `write` requires a
+    /// writable mapping unless `force` (the loader filling read-only segments).
+    pub fn translate(&mut self, va: u64, write: bool, force: bool) -> Result<u64, Error> {
+        if va >= layout::USER_END {
+            return Err(Error::Fault);
+        }
+        let t = match self.space.translate(va) {
+            Some(t) => t,
+            None => {
+                match self.fault_in(va, write && !force, false) {
+                    Ok(()) => {}
+                    Err(FaultError::OutOfMemory) => return Err(Error::NoMemory),
+                    Err(FaultError::Denied) if force => self.populate(va)?,
+                    Err(FaultError::Denied) => return Err(Error::Fault),
+                }
+                self.space.translate(va).ok_or(Error::Fault)?
+            }
+        };
+        if !t.flags.contains(Flags::USER_ACCESSIBLE) || (write && !force && !t.flags.contains(Flags::WRITABLE)) {
+            return Err(Error::Fault);
+        }
+        Ok(t.paddr)
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        for r in core::mem::take(&mut self.regions) {
+            self.release(&r);
+        }
+    }
+}
+
+impl crate::loader::UserMemory for Vm {
+    fn map_zeroed(&mut self, va: u64, len: u64, p: u64) -> Result<(), Error> {
+        let start = va & !(PAGE - 1);
+        let len = (va + len) - start;
+        self.map_fixed(start, len, p, true)
+    }
+
+    fn write(&mut self, va: u64, bytes: &[u8]) -> Result<(), Error> {
+        super::uaccess::copy_into(self, va, bytes, true)
+    }
+}

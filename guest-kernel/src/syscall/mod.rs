@@ -1,0 +1,65 @@
+//! System calls: decode the number and arguments from the trap frame, run
+//! the handler, encode the result (pv-abi `syscall` convention). Every
+//! argument is untrusted: handlers validate it and return a typed error.
+mod memory;
+mod objects;
+mod misc;
+
+use crate::arch::x86_64::trap::TrapFrame;
+use pv_abi::syscall::{Error, Sys};
+
+pub type SysResult = Result<u64, Error>;
+
+/// Entered from `syscall_entry` with interrupts off, on the thread's kernel stack.
+pub extern "C" fn dispatch(frame: &mut TrapFrame) {
+    let a = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let result = match Sys::from_raw(frame.rax) {
+        Some(call) => run(call, a),
+        None => Err(Error::NoSys),
+    };
+    frame.rax = match result {
+        Ok(v) => v,
+        Err(e) => e.to_ret(),
+    };
+    crate::process::before_user_return();
+}
+
+fn run(call: Sys, a: [u64; 6]) -> SysResult {
+    match call {
+        Sys::ConsoleWrite => misc::console_write(a[0], a[1]),
+        Sys::ConsoleRead => misc::console_read(a[0], a[1]),
+        Sys::Exit => crate::process::exit_process(a[0] as i32),
+        Sys::Yield => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
+        Sys::Sleep => misc::sleep(a[0]),
+        Sys::ClockMonotonic => Ok(crate::time::now_ns()),
+        Sys::Map => memory::map(a[0], a[1], a[2]),
+        Sys::Unmap => memory::unmap(a[0], a[1]),
+        Sys::Protect => memory::protect(a[0], a[1], a[2]),
+        Sys::Spawn => objects::spawn(a[0], a[1], a[2], a[3]),
+        Sys::Wait => objects::wait(a[0], a[1]),
+        Sys::Kill => objects::kill(a[0]),
+        Sys::ThreadSpawn => objects::thread_spawn(a[0], a[1], a[2], a[3]),
+        Sys::ThreadExit => crate::process::exit_thread(a[0] as i32),
+        Sys::FutexWait => {
+            let expected = u32::try_from(a[1]).map_err(|_| Error::Invalid)?;
+            crate::process::futex_wait(a[0], expected, a[2])
+        }
+        Sys::FutexWake => crate::process::futex_wake(a[0], a[1]),
+        Sys::SetFsBase => misc::set_fs_base(a[0]),
+        Sys::Close => objects::close(a[0]),
+        Sys::Duplicate => objects::duplicate(a[0], a[1]),
+        Sys::ShmCreate => objects::shm_create(a[0]),
+        Sys::ShmMap => objects::shm_map(a[0], a[1]),
+        Sys::Args => misc::args(a[0], a[1]),
+        Sys::SysInfo => misc::sysinfo(a[0], a[1]),
+        Sys::BootMark => misc::boot_mark(a[0]),
+    }
+}
+
+/// The calling thread's process (system calls come only from user threads).
+fn process() -> Result<alloc::sync::Arc<crate::process::Process>, Error> {
+    crate::process::current().ok_or(Error::Invalid)
+}
