@@ -58,7 +58,7 @@ impl Initrd {
 
 impl fmt::Display for Initrd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} files, {} KiB", self.files().count(), self.archive.size().div_ceil(1024))
+        write!(f, "{} files, {} KiB", self.archive.file_count(), self.archive.size().div_ceil(1024))
     }
 }
 

@@ -123,7 +123,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     trace::phase("smp");
     if let Some(r) = initrd::from_boot_info(&info) {
         match r.map(initrd::init) {
-            Ok(rd) => kprintln!("initrd: {} files", rd.files().count()),
+            Ok(rd) => kprintln!("initrd: {rd}"),
             Err(e) => kprintln!("initrd: unusable: {e}"),
         }
     }
@@ -165,7 +165,7 @@ fn kinit(_: usize) {
     let init = match process::spawn(path, args) {
         Ok(p) => p,
         Err(e) => {
-            kprintln!("init: cannot start {path}: {} ({} files in the initrd)", e.name(), initrd.files().count());
+            kprintln!("init: cannot start {path}: {} (initrd: {initrd})", e.name());
             power::exit_with(KernelExit::NoInit);
         }
     };

@@ -93,11 +93,15 @@ impl Entry<'_> {
 pub struct Archive<'a> {
     /// Up to (not including) the trailer entry.
     bytes: &'a [u8],
+    /// Regular files, counted while validating: every walk re-parses the
+    /// headers' hex fields, which is most of the initrd's boot cost.
+    files: usize,
 }
 
 impl<'a> Archive<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, CpioError> {
         let mut offset = 0;
+        let mut files = 0;
         loop {
             if offset >= bytes.len() {
                 return Err(CpioError::NoTrailer);
@@ -105,8 +109,9 @@ impl<'a> Archive<'a> {
             let (entry, next) = parse_entry(bytes, offset)?;
             if entry.name == TRAILER {
                 let bytes = bytes.get(..offset).ok_or(CpioError::Truncated { offset })?;
-                return Ok(Self { bytes });
+                return Ok(Self { bytes, files });
             }
+            files += usize::from(entry.is_file());
             offset = next;
         }
     }
@@ -114,6 +119,11 @@ impl<'a> Archive<'a> {
     /// Entries before the trailer (files, directories, anything else).
     pub fn entries(&self) -> Entries<'a> {
         Entries { bytes: self.bytes, offset: 0 }
+    }
+
+    /// Number of regular files.
+    pub fn file_count(&self) -> usize {
+        self.files
     }
 
     /// Archive bytes up to the trailer.
