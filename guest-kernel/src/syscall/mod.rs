@@ -10,8 +10,9 @@ use pv_abi::syscall::{Error, Sys};
 
 pub type SysResult = Result<u64, Error>;
 
-/// Entered from `syscall_entry` with interrupts off, on the thread's kernel stack.
-pub extern "C" fn dispatch(frame: &mut TrapFrame) {
+/// Called by the trap dispatcher for `syscall` (interrupts off, on the
+/// thread's kernel stack); the trap path then returns to user mode.
+pub fn dispatch(frame: &mut TrapFrame) {
     let a = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
     let result = match Sys::from_raw(frame.rax) {
         Some(call) => run(call, a),
@@ -21,7 +22,6 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
         Ok(v) => v,
         Err(e) => e.to_ret(),
     };
-    crate::process::before_user_return();
 }
 
 fn run(call: Sys, a: [u64; 6]) -> SysResult {

@@ -73,6 +73,9 @@ trap_common:
     jz 1f
     swapgs
 1:
+    // `syscall_entry` joins here with GS already swapped.
+    .global trap_save_registers
+trap_save_registers:
     pushq %rax
     pushq %rbx
     pushq %rcx
@@ -137,7 +140,9 @@ pub mod vector {
 
 #[no_mangle]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
-    if frame.vector < vector::FIRST_EXTERNAL {
+    if frame.vector == super::user::SYSCALL_VECTOR {
+        crate::syscall::dispatch(frame);
+    } else if frame.vector < vector::FIRST_EXTERNAL {
         if frame.from_user() {
             crate::process::on_user_exception(frame);
         } else {

@@ -81,8 +81,10 @@ extern "C" {
 }
 
 // RSP is switched through gs:8 (the running thread's kernel stack top) with
-// gs:16 as scratch; the frame built matches `TrapFrame`, so system calls,
-// interrupts and exceptions all leave the kernel through `trap_return`.
+// gs:16 as scratch. The stub pushes what an interrupt would have (SS, RSP,
+// RFLAGS, CS, RIP, error code, vector) and joins the common trap path, so
+// system calls, interrupts and exceptions share one frame layout, one
+// dispatcher and one way back (`trap_return`).
 core::arch::global_asm!(
     r#"
     .text
@@ -98,25 +100,7 @@ syscall_entry:
     pushq %rcx
     pushq $0
     pushq ${vector}
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, %rdi
-    cld
-    callq {dispatch}
-    jmp trap_return
+    jmp trap_save_registers
 
     .global enter_user_frame
 enter_user_frame:
@@ -126,7 +110,6 @@ enter_user_frame:
     user_ds = const USER_DS,
     user_cs = const USER_CS,
     vector = const SYSCALL_VECTOR,
-    dispatch = sym crate::syscall::dispatch,
     options(att_syntax)
 );
 
