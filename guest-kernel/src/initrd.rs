@@ -49,11 +49,6 @@ impl Initrd {
     pub fn find(&self, path: &str) -> Option<&'static [u8]> {
         self.archive.find(path)
     }
-
-    /// Regular files, with their names as stored (usually without a leading `/`).
-    pub fn files(&self) -> impl Iterator<Item = (&'static str, &'static [u8])> {
-        self.archive.entries().filter(|e| e.is_file()).map(|e| (e.name, e.data))
-    }
 }
 
 impl fmt::Display for Initrd {

@@ -92,7 +92,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     // `tsc_khz=` states the TSC rate (like Linux's tsc_early_khz), e.g.
     // 1000000 under QEMU `-icount shift=0`.
     let tsc_khz = cmdline.value("tsc_khz").and_then(|v| v.parse::<u64>().ok());
-    match time::init_boot_cpu_with_hint(pm_timer, tsc_khz) {
+    match time::init_boot_cpu(pm_timer, tsc_khz) {
         Ok(clock) => kprintln!("clock: {clock}"),
         Err(e) => {
             kprintln!("clock: {e}");

@@ -69,14 +69,6 @@ impl Gas {
         })
     }
 
-    pub fn space(&self) -> Space {
-        self.space
-    }
-
-    pub fn address(&self) -> u64 {
-        self.address
-    }
-
     /// Writes `value`, truncated to the register's width.
     pub fn write(&self, value: u32) {
         match self.space {

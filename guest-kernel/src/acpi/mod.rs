@@ -147,16 +147,6 @@ pub struct PmTimerInfo {
     pub bits32: bool,
 }
 
-impl PmTimerInfo {
-    pub fn read(&self) -> u32 {
-        let v = crate::arch::x86_64::port::inl(self.port);
-        if self.bits32 {
-            v
-        } else {
-            v & 0x00FF_FFFF
-        }
-    }
-}
 
 /// How to enter S5 (soft off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

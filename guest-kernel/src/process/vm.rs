@@ -25,7 +25,8 @@ pub enum Backing {
     /// Zero-filled memory owned by the process; `populated` lists the pages
     /// that have frames.
     Anon { populated: Vec<u64> },
-    Shm(Arc<SharedMemory>),
+    /// Frames owned by the shared-memory object, kept alive while mapped.
+    Shm { object: Arc<SharedMemory> },
 }
 
 pub struct Region {
@@ -176,7 +177,7 @@ impl Vm {
         let len = shm.len();
         let start = self.find_free(len)?;
         let end = start + len;
-        self.insert(Region { start, end, prot: p, backing: Backing::Shm(shm.clone()) })?;
+        self.insert(Region { start, end, prot: p, backing: Backing::Shm { object: shm.clone() } })?;
         for (i, f) in shm.frames().iter().enumerate() {
             let va = start + i as u64 * PAGE;
             if self.space.map(va, f.start_address().as_u64(), flags_for(p)).is_err() {
@@ -218,11 +219,9 @@ impl Vm {
                     }
                 }
             }
-            Backing::Shm(_) => {
-                let mut va = r.start;
-                while va < r.end {
-                    let _ = self.space.unmap(va);
-                    va += PAGE;
+            Backing::Shm { object } => {
+                for i in 0..object.frames().len() as u64 {
+                    let _ = self.space.unmap(r.start + i * PAGE);
                 }
             }
         }
@@ -240,7 +239,7 @@ impl Vm {
             r.prot = p;
             match &r.backing {
                 Backing::Anon { populated } => pages.extend_from_slice(populated),
-                Backing::Shm(_) => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+                Backing::Shm { .. } => pages.extend((r.start..r.end).step_by(PAGE as usize)),
             }
         }
         for va in pages {

@@ -132,6 +132,15 @@ fn least_loaded_cpu() -> usize {
         .map_or(0, |(i, _)| i)
 }
 
+/// The running thread for diagnostics: `None` before per-CPU data exists
+/// or in the scheduler loop.
+pub fn current_if_safe() -> Option<Arc<Thread>> {
+    if x86_64::registers::model_specific::GsBase::read().as_u64() == 0 {
+        return None;
+    }
+    current_opt()
+}
+
 /// The running thread, if a thread (not the scheduler loop) is running.
 pub fn current_opt() -> Option<Arc<Thread>> {
     // SAFETY: `current` is only touched by this CPU with interrupts off.
@@ -216,10 +225,6 @@ pub fn flush_user_tlbs() {
             apic::send_ipi(c.apic_id, vector::IPI_TLB_FLUSH);
         }
     }
-}
-
-pub fn sleep_ns(ns: u64) {
-    sleep_until(crate::time::now_ns().saturating_add(ns));
 }
 
 pub(crate) fn exit_current() -> ! {

@@ -20,9 +20,6 @@ impl<T: ?Sized> SpinLock<T> {
         SpinLockGuard { inner: self.inner.lock() }
     }
 
-    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
-        self.inner.try_lock().map(|inner| SpinLockGuard { inner })
-    }
 }
 
 impl<T: ?Sized> Deref for SpinLockGuard<'_, T> {

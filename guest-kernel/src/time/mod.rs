@@ -147,16 +147,12 @@ const _: () = assert!(MAX_CPUS <= 64, "AP_AREAS_TAKEN is one u64");
 
 /// Picks and starts the clock on the boot CPU (CPU index 0). Call once,
 /// before other CPUs start and before anything asks for the time.
-pub fn init_boot_cpu(pm_timer: Option<PmTimer>) -> Result<ClockInfo, TimeError> {
-    init_boot_cpu_with_hint(pm_timer, None)
-}
-
-/// As [`init_boot_cpu`], with a TSC frequency hint (kHz, e.g. from a
+/// Chooses the clock source. `tsc_khz_hint` is a TSC frequency hint (kHz, e.g. from a
 /// `tsc_khz=` command-line option), used when the TSC is the clock. It is the
 /// only way to get a TSC clock on a VM that offers neither a frequency leaf
 /// nor a PM timer, such as QEMU TCG microvm (under `-icount shift=0` the TSC
 /// counts ns: `tsc_khz=1000000`).
-pub fn init_boot_cpu_with_hint(
+pub fn init_boot_cpu(
     pm_timer: Option<PmTimer>,
     tsc_khz_hint: Option<u64>,
 ) -> Result<ClockInfo, TimeError> {
@@ -387,10 +383,6 @@ pub fn wall_clock_unix_ns() -> u64 {
 }
 
 /// What `init_boot_cpu` chose, if it succeeded.
-pub fn clock_info() -> Option<ClockInfo> {
-    *INFO.lock()
-}
-
 fn pm_timer() -> Option<PmTimer> {
     *PM_TIMER.lock()
 }

@@ -14,7 +14,6 @@ use super::layout::{DIRECT_MAP_PML4_INDEX, KERNEL_VMA};
 use pv_abi::{boot_trace, pvh};
 
 /// Boot GDT selectors; the layout matches the final GDT (and SYSCALL's STAR).
-pub const KERNEL_CS32: u16 = 0x08;
 pub const KERNEL_CS: u16 = 0x10;
 pub const KERNEL_DS: u16 = 0x18;
 

@@ -47,6 +47,9 @@ fn dump(f: &TrapFrame) {
         f.error_code,
         cr2
     ));
+    if let Some(t) = crate::sched::current_if_safe() {
+        eprint(format_args!("  in kernel thread {} (#{})\n", t.name, t.id));
+    }
     eprint(format_args!(
         "  rip {:#018x} cs {:#06x} rflags {:#010x} rsp {:#018x} ss {:#06x}\n",
         f.rip, f.cs, f.rflags, f.rsp, f.ss

@@ -51,7 +51,6 @@ const IOREGSEL: u64 = 0x00;
 const IOWIN: u64 = 0x10;
 const REG_VERSION: u32 = 0x01;
 const REG_REDIRECT_BASE: u32 = 0x10;
-const MASKED: u64 = 1 << 16;
 const LEVEL: u64 = 1 << 15;
 const ACTIVE_LOW: u64 = 1 << 13;
 
