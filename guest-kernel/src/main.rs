@@ -162,7 +162,7 @@ fn kinit(_: usize) {
     let path = CMDLINE.get().and_then(|c| c.value("init")).unwrap_or("/init");
     // Arguments after `--` on the kernel command line go to init.
     let args = CMDLINE.get().map(|c| c.after_separator()).unwrap_or_default();
-    let init = match process::spawn(path, args) {
+    let init = match process::spawn(path, args, alloc::vec::Vec::new()) {
         Ok(p) => p,
         Err(e) => {
             kprintln!("init: cannot start {path}: {} (initrd: {initrd})", e.name());

@@ -29,8 +29,11 @@ pub enum Sys {
     Unmap = 7,
     /// `(addr, len, prot) -> 0`: change protection (W^X is enforced).
     Protect = 8,
-    /// `(path_ptr, path_len, args_ptr, args_len) -> handle`: start a program
-    /// from the initrd. `args` are NUL-separated; the child reads them with `Args`.
+    /// `(path_ptr, path_len, args_ptr, args_len, handles_ptr, handles_len)
+    /// -> handle`: start a program from the initrd. `args` are NUL-separated;
+    /// the child reads them with `Args`. `handles` (u64 values, at most
+    /// [`MAX_SPAWN_HANDLES`]) are copied into the child with the same rights,
+    /// where they are handles 1, 2, … in order: how a child gets shared memory.
     Spawn = 9,
     /// `(handle, timeout_ns) -> status`: wait for a process or thread to end
     /// (`u64::MAX` = forever; `TimedOut` otherwise). Status as [`ExitStatus`].
@@ -64,6 +67,9 @@ pub enum Sys {
     /// `(code: u8) -> 0`: write a boot-trace code (init only: INIT_READY).
     BootMark = 23,
 }
+
+/// Most handles `Spawn` passes to a child.
+pub const MAX_SPAWN_HANDLES: u64 = 16;
 
 /// One past the highest call number.
 pub const SYS_COUNT: u64 = 24;

@@ -53,6 +53,11 @@ impl HandleTable {
         Ok(obj.clone())
     }
 
+    /// The object and all the rights of `h` (to pass it on unchanged).
+    pub fn get_with_rights(&self, h: u64) -> Result<(Object, u32), Error> {
+        self.slots.get(Self::slot(h)?).and_then(Option::as_ref).cloned().ok_or(Error::BadHandle)
+    }
+
     pub fn remove(&mut self, h: u64) -> Result<(), Error> {
         let s = self.slots.get_mut(Self::slot(h)?).ok_or(Error::BadHandle)?;
         s.take().map(|_| ()).ok_or(Error::BadHandle)

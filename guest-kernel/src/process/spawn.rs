@@ -7,9 +7,10 @@ use alloc::vec::Vec;
 use pv_abi::syscall::{layout, prot, Error};
 
 /// Loads `path` from the initrd into a new address space and starts its
-/// main thread. `args` are NUL-separated. A bad image is refused with its
-/// ELF error before anything runs.
-pub fn spawn(path: &str, args: Vec<u8>) -> Result<Arc<Process>, Error> {
+/// main thread. `args` are NUL-separated; `handles` become the child's
+/// handles 1, 2, … before it runs. A bad image is refused with its ELF error
+/// before anything runs.
+pub fn spawn(path: &str, args: Vec<u8>, handles: Vec<(super::Object, u32)>) -> Result<Arc<Process>, Error> {
     let initrd = crate::initrd::get().ok_or(Error::NotFound)?;
     let image = initrd.find(path).ok_or(Error::NotFound)?;
     let mut vm = Vm::new()?;
@@ -17,6 +18,12 @@ pub fn spawn(path: &str, args: Vec<u8>) -> Result<Arc<Process>, Error> {
     vm.map_fixed(STACK_TOP - layout::MAIN_STACK_SIZE, layout::MAIN_STACK_SIZE, prot::READ | prot::WRITE, false)?;
     let name = path.rsplit('/').next().unwrap_or(path);
     let p = Arc::new(Process::new(name, vm, args));
+    {
+        let mut table = p.handles.lock();
+        for (obj, r) in handles {
+            table.insert(obj, r)?;
+        }
+    }
     // RSP = 8 mod 16, as just after a `call`.
     p.start_thread("user-main", initial_frame(loaded.entry, STACK_TOP - 8, 0))?;
     Ok(p)

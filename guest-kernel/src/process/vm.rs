@@ -253,6 +253,11 @@ impl Vm {
 
     fn populate(&mut self, va: u64) -> Result<(), Error> {
         let page = va & !(PAGE - 1);
+        // Threads on other CPUs may fault on the same page at once: the
+        // first one in (under the Vm lock) maps it, the rest find it done.
+        if self.space.translate(page).is_some() {
+            return Ok(());
+        }
         let i = self.region_at(page).ok_or(Error::Fault)?;
         let p = self.regions[i].prot;
         let f = user_frame().ok_or(Error::NoMemory)?;

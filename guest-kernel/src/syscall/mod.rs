@@ -38,7 +38,7 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::Map => memory::map(a[0], a[1], a[2]),
         Sys::Unmap => memory::unmap(a[0], a[1]),
         Sys::Protect => memory::protect(a[0], a[1], a[2]),
-        Sys::Spawn => objects::spawn(a[0], a[1], a[2], a[3]),
+        Sys::Spawn => objects::spawn(a[0], a[1], a[2], a[3], a[4], a[5]),
         Sys::Wait => objects::wait(a[0], a[1]),
         Sys::Kill => objects::kill(a[0]),
         Sys::ThreadSpawn => objects::thread_spawn(a[0], a[1], a[2], a[3]),

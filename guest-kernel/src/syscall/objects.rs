@@ -4,13 +4,13 @@ use crate::process::{read_user, Object, SharedMemory};
 use crate::sched;
 use alloc::sync::Arc;
 use alloc::vec;
-use pv_abi::syscall::{layout, prot, rights, Error};
+use pv_abi::syscall::{layout, prot, rights, Error, MAX_SPAWN_HANDLES};
 
 const MAX_PATH: u64 = 256;
 const MAX_ARGS: u64 = 64 << 10;
 
-pub fn spawn(path_ptr: u64, path_len: u64, args_ptr: u64, args_len: u64) -> SysResult {
-    if path_len == 0 || path_len > MAX_PATH || args_len > MAX_ARGS {
+pub fn spawn(path_ptr: u64, path_len: u64, args_ptr: u64, args_len: u64, handles_ptr: u64, handles_len: u64) -> SysResult {
+    if path_len == 0 || path_len > MAX_PATH || args_len > MAX_ARGS || handles_len > MAX_SPAWN_HANDLES {
         return Err(Error::Invalid);
     }
     let mut path = vec![0u8; path_len as usize];
@@ -19,7 +19,17 @@ pub fn spawn(path_ptr: u64, path_len: u64, args_ptr: u64, args_len: u64) -> SysR
     let mut args = vec![0u8; args_len as usize];
     read_user(args_ptr, &mut args)?;
     let me = process()?;
-    let child = crate::process::spawn(path, args)?;
+    let mut raw = vec![0u8; handles_len as usize * 8];
+    read_user(handles_ptr, &mut raw)?;
+    let mut given = alloc::vec::Vec::with_capacity(handles_len as usize);
+    {
+        let table = me.handles.lock();
+        for h in raw.chunks_exact(8) {
+            let h = u64::from_le_bytes(h.try_into().map_err(|_| Error::Invalid)?);
+            given.push(table.get_with_rights(h)?);
+        }
+    }
+    let child = crate::process::spawn(path, args, given)?;
     let h = me.handles.lock().insert(Object::Process(child.clone()), rights::WAIT | rights::KILL | rights::DUPLICATE);
     h.inspect_err(|_| child.kill(pv_abi::syscall::status::KILLED))
 }

@@ -109,23 +109,32 @@ pub fn encode_args(args: &[&str]) -> Vec<u8> {
 /// Starts the initrd program at `path` with `args`; returns a process handle
 /// (all rights). Close it when done (or use [`crate::process::Process`]).
 pub fn spawn(path: &str, args: &[&str]) -> Result<u64> {
+    spawn_with_handles(path, args, &[])
+}
+
+/// Starts `path` and passes it `handles`: in the child they are handles 1,
+/// 2, … in this order, with the same rights (e.g. shared memory to talk over).
+pub fn spawn_with_handles(path: &str, args: &[&str], handles: &[u64]) -> Result<u64> {
     let blob = encode_args(args);
-    spawn_raw(path.as_bytes(), &blob)
+    spawn_raw(path.as_bytes(), &blob, handles)
 }
 
 /// `Spawn` with an already-encoded argument blob.
-pub fn spawn_raw(path: &[u8], args_blob: &[u8]) -> Result<u64> {
-    // An empty Vec's pointer is a dangling non-null address; give the kernel
-    // a real one with length 0 instead, so no pointer check can trip on it.
+pub fn spawn_raw(path: &[u8], args_blob: &[u8], handles: &[u64]) -> Result<u64> {
+    // An empty slice's pointer is a dangling non-null address; give the
+    // kernel a real one with length 0 instead, so no pointer check can trip.
     let args_ptr = if args_blob.is_empty() { path.as_ptr() } else { args_blob.as_ptr() };
-    // SAFETY: the kernel only reads the two slices, valid for their lengths.
+    let handles_ptr = if handles.is_empty() { path.as_ptr() } else { handles.as_ptr().cast() };
+    // SAFETY: the kernel only reads the three slices, valid for their lengths.
     ret(unsafe {
-        syscall4(
+        syscall6(
             Sys::Spawn as u64,
             path.as_ptr() as u64,
             path.len() as u64,
             args_ptr as u64,
             args_blob.len() as u64,
+            handles_ptr as u64,
+            handles.len() as u64,
         )
     })
 }

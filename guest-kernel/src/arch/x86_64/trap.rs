@@ -96,6 +96,8 @@ trap_save_registers:
     callq trap_dispatch
     .global trap_return
 trap_return:
+    cmpq ${syscall_vector}, 15*8(%rsp)
+    je syscall_return
     popq %r15
     popq %r14
     popq %r13
@@ -117,8 +119,35 @@ trap_return:
 2:
     addq $16, %rsp
     iretq
+
+// A system call returns with SYSRET: RCX and R11 are the saved user RIP and
+// RFLAGS (the frame a syscall builds is never redirected, so RIP is the
+// canonical address after the `syscall` instruction, and RFLAGS is what the
+// user had, IOPL 0). Interrupts stay off until SYSRET loads RFLAGS.
+syscall_return:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    movq 16(%rsp), %rcx
+    movq 32(%rsp), %r11
+    movq 40(%rsp), %rsp
+    swapgs
+    sysretq
     .text
     "#,
+    syscall_vector = const super::user::SYSCALL_VECTOR,
     options(att_syntax)
 );
 

@@ -143,8 +143,19 @@ fn main() -> i32 {
 
     // Spawn with a path in kernel space (the args pointer is valid, length 0).
     // SAFETY: the kernel checks the path pointer; nothing here reads it.
-    let ret = unsafe { syscall4(Sys::Spawn as u64, KERNEL, 9, p, 0) };
+    let ret = unsafe { syscall6(Sys::Spawn as u64, KERNEL, 9, p, 0, p, 0) };
     c.check("spawn(kernel path)", r(ret), &[Fault]);
+    // Handles to pass: too many, a list in kernel space, a bogus handle.
+    let hello = b"/bin/hello";
+    let sp = Sys::Spawn as u64;
+    let (hp, hl) = (hello.as_ptr() as u64, hello.len() as u64);
+    // SAFETY: the kernel checks the handle list; we never pass real memory to it.
+    c.check("spawn(17 handles)", r(unsafe { syscall6(sp, hp, hl, p, 0, p, 17) }), &[Invalid]);
+    // SAFETY: as above.
+    c.check("spawn(handles in kernel)", r(unsafe { syscall6(sp, hp, hl, p, 0, KERNEL, 1) }), &[Fault]);
+    let bogus = [12345u64];
+    // SAFETY: as above; the list is a valid one-element slice.
+    c.check("spawn(bogus handle)", r(unsafe { syscall6(sp, hp, hl, p, 0, bogus.as_ptr() as u64, 1) }), &[BadHandle]);
 
     // Args and SysInfo into kernel space.
     // SAFETY: the kernel checks the destination and must refuse it.
