@@ -9,6 +9,9 @@
 //!
 //! A phase line is `bootstat: <name> <tsc delta> <tsc since PVH entry> <us since entry>`;
 //! the name is everything between the prefix and the three trailing integers.
+//! The kernel prints the table after init has exited, followed by the idle
+//! memory line `bootstat: memory 255.6 MiB RAM, ...` ([`super::mm::find_idle`]),
+//! which is not a phase (it does not end in three integers).
 //! Under QEMU `-icount shift=0,sleep=off` the guest TSC advances one tick per
 //! guest instruction, so "tsc since PVH entry" is the instruction count.
 
@@ -156,6 +159,7 @@ mod tests {
             "bootstat: banner 1 2 x",
             "bootstat: banner -1 2 3",
             "xbootstat: banner 1 2 3",
+            "bootstat: memory 255.6 MiB RAM, 254.2 MiB free, 1491 KiB in use (kernel 340 KiB); direct map 4 GiB in 2 MiB pages",
             "Vireo 0.1.0 (x86_64, PVH)",
         ] {
             assert_eq!(parse_line(l), None, "{l}");
@@ -186,5 +190,50 @@ mod tests {
         assert_eq!(b.phase(FIRST_USER_INSTRUCTION).unwrap().tsc_delta, 900);
         assert!(b.phase(INIT_READY).is_none());
         assert!(!parse("no bootstat here\n").is_present());
+    }
+
+    #[test]
+    fn parses_a_boot_with_user_space() {
+        // Since user space: the table comes after init's output, ends with
+        // `init ready`, and is followed by the idle memory line.
+        let log = [
+            "Vireo 0.1.0 (x86_64, PVH)".to_string(),
+            "mm: 255.6 MiB RAM, 1463 KiB in use (kernel 340 KiB, tables 44 KiB, heap 64 KiB), 2 MiB pages".into(),
+            "initrd: 23 files, 375 KiB".into(),
+            "init: Vireo user space is up".into(),
+            "hello from user space".into(),
+            "bootstat: tsc 1000000000 Hz; phase, tsc delta, tsc since PVH entry, us since entry"
+                .into(),
+            kernel_line("banner", 13_298, 13_298, 13),
+            kernel_line("memory", 18_412, 31_710, 31),
+            kernel_line("acpi", 10_162, 41_872, 41),
+            kernel_line("clock and apic", 54_811, 96_683, 96),
+            kernel_line("smp", 1_558, 98_241, 98),
+            kernel_line(KERNEL_INIT_DONE, 61_222, 159_463, 159),
+            kernel_line(FIRST_USER_INSTRUCTION, 32_601, 192_064, 192),
+            kernel_line(INIT_READY, 4_730, 196_794, 196),
+            "bootstat: memory 255.6 MiB RAM, 254.2 MiB free, 1491 KiB in use (kernel 340 KiB, reserved 1355 KiB, page tables 56 KiB, heap 64 KiB (1092 B used), stacks 16 KiB, low pool 628 KiB free); direct map 4 GiB in 2 MiB pages".into(),
+            "VIREO-EXIT 0".into(),
+        ]
+        .join("\r\n");
+        let b = parse(&log);
+        assert_eq!(b.phases.len(), 8);
+        let names: Vec<&str> = b.phases.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "banner",
+                "memory",
+                "acpi",
+                "clock and apic",
+                "smp",
+                KERNEL_INIT_DONE,
+                FIRST_USER_INSTRUCTION,
+                INIT_READY
+            ]
+        );
+        assert_eq!(b.phase("memory").unwrap().tsc_since_entry, 31_710);
+        assert_eq!(b.phase(INIT_READY).unwrap().tsc_since_entry, 196_794);
+        assert_eq!(b.phase(FIRST_USER_INSTRUCTION).unwrap().tsc_delta, 32_601);
     }
 }

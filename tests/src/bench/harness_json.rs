@@ -14,6 +14,8 @@ pub struct Event {
     pub event: String,
     /// Port-0x80 byte, or the exit status for `exit`.
     pub code: Option<i64>,
+    /// Why the VM stopped, for `exit` (`exit port`, `vCPU failure`, `timeout`, ...).
+    pub reason: Option<String>,
 }
 
 impl Event {
@@ -39,6 +41,14 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The `exit` event's status and reason, if the harness recorded one.
+    pub fn exit(&self) -> Option<(Option<i64>, Option<&str>, f64)> {
+        self.events
+            .iter()
+            .find(|e| e.event == "exit")
+            .map(|e| (e.code, e.reason.as_deref(), e.t_us))
+    }
+
     /// Time of the first event with this key.
     pub fn first(&self, key: &str) -> Option<f64> {
         self.events.iter().find(|e| e.key() == key).map(|e| e.t_us)
@@ -78,7 +88,13 @@ pub fn parse(text: &str) -> Result<Trace, String> {
             .ok_or_else(|| format!("trace JSON: event {i} has no event name"))?
             .to_string();
         let code = e.get("code").and_then(Value::as_i64);
-        out.push(Event { t_us, event, code });
+        let reason = e.get("reason").and_then(Value::as_str).map(str::to_string);
+        out.push(Event {
+            t_us,
+            event,
+            code,
+            reason,
+        });
     }
     Ok(Trace {
         events: out,
@@ -113,6 +129,17 @@ mod tests {
         let ue: Vec<_> = s.iter().filter(|(k, _)| k == "port 0x80 = 0x41").collect();
         assert_eq!(ue.len(), 1);
         assert!((ue[0].1 - (10658.1 + 7228.3)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_failed_boot_with_the_initrd() {
+        // kvm-pvm, `--initrd`: the vCPU stops on an emulation failure after 0x42.
+        let t = parse(r#"{"events":[{"t_us":0.0,"event":"process start"},{"t_us":248.6,"event":"vm created"},{"t_us":410.3,"event":"memory ready"},{"t_us":657.7,"event":"kernel loaded"},{"t_us":1212.3,"event":"first KVM_RUN"},{"t_us":1320.3,"event":"port 0x80","code":64,"name":"kernel entry"},{"t_us":2669.5,"event":"first serial byte"},{"t_us":78538.6,"event":"port 0x80","code":66,"name":"kernel init done"},{"t_us":102921.7,"event":"exit","code":125,"reason":"vCPU failure"}],"exit_code":125}"#).unwrap();
+        assert_eq!(t.exit_code, Some(125));
+        assert_eq!(t.exit(), Some((Some(125), Some("vCPU failure"), 102921.7)));
+        assert!(t.first(&trace_key(0x42)).is_some());
+        assert!(t.first(&trace_key(0x41)).is_none());
+        assert_eq!(parse(SAMPLE).unwrap().exit().unwrap().1, Some("exit port"));
     }
 
     #[test]

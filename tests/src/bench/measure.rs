@@ -1,6 +1,12 @@
 //! The measurements: (a) guest instructions under QEMU `-icount`, (b) the
 //! vmm-harness host timeline, (c) QEMU microvm wall time, (d) Cloud
 //! Hypervisor, (e) memory in use and image sizes.
+//!
+//! Every boot uses the initrd (`build/initrd.cpio`) when it exists, so init
+//! runs and 0x41 is the first user instruction of `/init`. vmm-harness first
+//! tries one boot with the initrd; when that fails (kvm-pvm: guest user mode
+//! cannot make system calls) its timed boots are kernel only and the section
+//! records what the probe reached ([`InitrdProbe`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,6 +57,26 @@ pub struct WallSection {
     /// Other per-boot figures (their labels say what they count).
     pub extra: Vec<Milestone>,
     pub notes: Vec<String>,
+    /// The initrd the timed boots used (display path); `None`: kernel only.
+    pub initrd: Option<String>,
+    /// Set when a boot with the initrd was tried and failed, so that the
+    /// timed boots are kernel only.
+    pub initrd_probe: Option<InitrdProbe>,
+}
+
+/// One vmm-harness boot with the initrd that did not complete.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InitrdProbe {
+    pub command: String,
+    /// How it ended, e.g. `exit 125 (vCPU failure) at 102.9 ms`.
+    pub outcome: String,
+    /// The harness's error line, summarised (`KVM_EXIT_INTERNAL_ERROR ... on XGETBV ...`).
+    pub failure: Option<String>,
+    /// Labels of the boot-trace codes it reached and did not reach.
+    pub reached: Vec<String>,
+    pub not_reached: Vec<String>,
+    /// Why the timed boots are kernel only (the table and docs print it).
+    pub verdict: String,
 }
 
 impl WallSection {
@@ -68,6 +94,9 @@ impl WallSection {
 pub struct IcountSection {
     pub skipped: Option<String>,
     pub command: String,
+    /// The initrd booted (display path); `None`: kernel only, 0x41 is then
+    /// the kernel's own mark and 0x43 is not reached.
+    pub initrd: Option<String>,
     pub runs: usize,
     pub runs_ok: usize,
     pub failures: Vec<String>,
@@ -89,8 +118,12 @@ pub struct Results {
     pub harness: WallSection,
     pub qemu_wall: WallSection,
     pub chv: WallSection,
-    pub memory: Option<MmStats>,
-    pub memory_source: String,
+    /// Idle memory: the `bootstat: memory` line printed after init exited.
+    pub memory_idle: Option<MmStats>,
+    pub memory_idle_source: String,
+    /// The early `mm:` line (after memory set-up, before init).
+    pub memory_setup: Option<MmStats>,
+    pub memory_setup_source: String,
     pub kernel_path: PathBuf,
     pub kernel_size: Option<u64>,
     pub initrd_path: PathBuf,
@@ -153,10 +186,14 @@ fn qemu_base(kernel: &Path, initrd: Option<&Path>, icount: bool) -> Command {
 }
 
 fn show(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    let root = crate::repo_root();
+    let prog = cmd.get_program().to_string_lossy();
+    let mut s = prog
+        .strip_prefix(&format!("{}/", root.display()))
+        .unwrap_or(&prog)
+        .to_string();
     for a in cmd.get_args() {
         let a = a.to_string_lossy();
-        let root = crate::repo_root();
         let a = a
             .strip_prefix(&format!("{}/", root.display()))
             .unwrap_or(&a);
@@ -195,11 +232,19 @@ fn icount(opts: &Options, initrd: Option<&Path>) -> (IcountSection, Option<Strin
     let mut sec = IcountSection {
         command: show(&cmd0),
         runs: opts.icount_runs,
+        initrd: initrd.map(super::rel),
         ..Default::default()
     };
     sec.codes = CODES
         .iter()
-        .map(|&c| Milestone::new(&format!("{c:#04x}"), &code_label(c), true))
+        .map(|&c| {
+            let label = match (c, initrd) {
+                (boot_trace::USER_ENTRY, None) => "0x41 kernel's mark (no initrd)".into(),
+                (boot_trace::INIT_READY, None) => "0x43 init ready (no initrd)".into(),
+                _ => code_label(c),
+            };
+            Milestone::new(&format!("{c:#04x}"), &label, true)
+        })
         .collect();
     let mut first_stdout = None;
     for i in 0..opts.icount_runs {
@@ -299,8 +344,133 @@ const HARNESS_KEYS: [(&str, &str); 6] = [
     ("first KVM_RUN", "first KVM_RUN"),
 ];
 
+/// The instruction a vmm-harness error line names in `instruction bytes [..]`,
+/// for the few that matter to a kernel entering user space.
+pub fn insn_name(bytes: &[u8]) -> Option<&'static str> {
+    Some(match bytes {
+        [0x0f, 0x01, 0xd0, ..] => "XGETBV",
+        [0x0f, 0x01, 0xd1, ..] => "XSETBV",
+        [0x0f, 0x01, 0xf8, ..] => "SWAPGS",
+        [0x0f, 0x05, ..] => "SYSCALL",
+        [0x0f, 0x07, ..] | [0x48, 0x0f, 0x07, ..] => "SYSRET",
+        [0x48, 0xcf, ..] => "IRETQ",
+        [0x0f, 0xae, ..] | [0x48, 0x0f, 0xae, ..] => "FXSAVE/XSAVE family (0f ae)",
+        [0x0f, 0x57, ..] => "XORPS (SSE)",
+        _ => return None,
+    })
+}
+
+/// A short form of vmm-harness's failure line on stderr, e.g. `vmm-harness:
+/// vCPU 0: KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror 1: emulation
+/// failure), data [..], instruction bytes [0f 01 d0 ..] at rip 0xffffffff80112eac`
+/// becomes `KVM_EXIT_INTERNAL_ERROR (emulation failure) on XGETBV (0f 01 d0 ..)
+/// at rip 0xffffffff80112eac`. Other lines are returned as they are (trimmed).
+pub fn harness_failure(stderr: &str) -> Option<String> {
+    let line = stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|l| l.starts_with("vmm-harness:") && !l.starts_with("vmm-harness: trace"))?;
+    let body = line.trim_start_matches("vmm-harness:").trim();
+    let Some(bytes_at) = body.find("instruction bytes [") else {
+        return Some(body.chars().take(300).collect());
+    };
+    let rest = &body[bytes_at + "instruction bytes [".len()..];
+    let close = rest.find(']').unwrap_or(rest.len());
+    let bytes: Vec<u8> = rest[..close]
+        .split_whitespace()
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect();
+    let rip = rest[close..]
+        .split_whitespace()
+        .skip_while(|w| *w != "rip")
+        .nth(1)
+        .unwrap_or("?");
+    let what = if body.contains("emulation failure") {
+        "KVM_EXIT_INTERNAL_ERROR (emulation failure)"
+    } else if body.contains("KVM_EXIT_INTERNAL_ERROR") {
+        "KVM_EXIT_INTERNAL_ERROR"
+    } else {
+        "vCPU failure"
+    };
+    let hex: Vec<String> = bytes.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let insn = match insn_name(&bytes) {
+        Some(n) => format!("{n} ({} ..)", hex.join(" ")),
+        None => format!("instruction {} ..", hex.join(" ")),
+    };
+    Some(format!("{what} on {insn} at rip {rip}"))
+}
+
+/// Why the harness's timed boots are kernel only, given the host.
+pub fn initrd_verdict(pvm: bool) -> String {
+    if pvm {
+        "user space not measurable on kvm-pvm: syscall does not reach the guest kernel (kvm-here.md §4.2)"
+            .into()
+    } else {
+        "the boot with the initrd did not complete".into()
+    }
+}
+
+/// What the kernel-only timed boots show instead (table and docs).
+pub const KERNEL_ONLY: &str = "the timed boots are kernel only (no --initrd): 0x41 is the kernel's own mark at the end of kernel init, 0x43 is not reached";
+
+/// Seconds vmm-harness (`--timeout`) gives the probe boot with the initrd
+/// (enough for a whole boot here; a guest stuck in user space ends there).
+pub const PROBE_TIMEOUT_SECS: u64 = 20;
+/// Seconds vmm-harness (`--timeout`) gives each timed boot.
+pub const BOOT_TIMEOUT_SECS: u64 = 60;
+
+/// What the failed boot with the initrd reached, and how it ended.
+fn initrd_probe(
+    command: String,
+    r: &Result<(Option<harness_json::Trace>, Capture), String>,
+    pvm: bool,
+) -> InitrdProbe {
+    let mut p = InitrdProbe {
+        command,
+        verdict: initrd_verdict(pvm),
+        ..Default::default()
+    };
+    let (trace, cap) = match r {
+        Ok((t, c)) => (t.as_ref(), c),
+        Err(e) => {
+            p.outcome = e.clone();
+            p.not_reached = CODES.iter().map(|&c| code_label(c)).collect();
+            return p;
+        }
+    };
+    for c in CODES {
+        let hit = trace.is_some_and(|t| t.first(&trace_key(c)).is_some());
+        if hit {
+            p.reached.push(code_label(c));
+        } else {
+            p.not_reached.push(code_label(c));
+        }
+    }
+    p.outcome = match (trace.and_then(|t| t.exit()), cap.timed_out) {
+        (_, true) => format!("did not end; killed after {:.1} s", cap.exit_us / 1e6),
+        (Some((code, reason, t_us)), _) => format!(
+            "vmm-harness exit {} ({}) {:.1} ms after its main()",
+            code.map_or("?".to_string(), |c| c.to_string()),
+            reason.unwrap_or("?"),
+            t_us / 1e3
+        ),
+        (None, _) => format!(
+            "exit status {:?} after {:.1} ms, no trace JSON",
+            cap.status.and_then(|s| s.code()),
+            cap.exit_us / 1e3
+        ),
+    };
+    p.failure = harness_failure(&cap.stderr);
+    p
+}
+
 /// (b) vmm-harness on /dev/kvm.
-fn harness(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> (WallSection, Option<String>) {
+fn harness(
+    opts: &Options,
+    initrd: Option<&Path>,
+    pvm: bool,
+    cap_secs: f64,
+) -> (WallSection, Option<String>) {
     const VMM: &str = "vmm-harness";
     if !opts.harness.exists() {
         return (
@@ -318,20 +488,88 @@ fn harness(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> (WallSection
         return (WallSection::skipped(VMM, why), None);
     }
     let json = opts.out_dir.join("harness-trace.json");
-    let make = || {
+    let make = |initrd: Option<&Path>, timeout: u64| {
         let mut c = Command::new(&opts.harness);
         c.arg("boot").arg("--kernel").arg(&opts.kernel);
         if let Some(i) = initrd {
             c.arg("--initrd").arg(i);
         }
-        c.args(["--cmdline", CMDLINE, "--timeout", "60", "--trace-json"])
+        c.args(["--cmdline", CMDLINE, "--timeout"])
+            .arg(timeout.to_string())
+            .arg("--trace-json")
             .arg(&json);
         c
     };
+    let run = |i: usize,
+               initrd: Option<&Path>,
+               timeout: u64|
+     -> Result<(Option<harness_json::Trace>, Capture), String> {
+        let _ = std::fs::remove_file(&json);
+        let cap = capture::run(
+            make(initrd, timeout),
+            Duration::from_secs(timeout + 30),
+            Some("VMM_HARNESS_SPAWN_NS"),
+        )
+        .map_err(|e| format!("boot {i}: cannot start {}: {e}", opts.harness.display()))?;
+        let trace = std::fs::read_to_string(&json)
+            .ok()
+            .and_then(|t| harness_json::parse(&t).ok());
+        Ok((trace, cap))
+    };
+    let check = |i: usize,
+                 r: Result<(Option<harness_json::Trace>, Capture), String>|
+     -> Result<(harness_json::Trace, Capture), String> {
+        let (trace, cap) = r?;
+        let status = cap.status.and_then(|s| s.code());
+        if cap.timed_out || status != Some(0) {
+            return Err(format!(
+                "boot {i}: exit status {status:?}: {}",
+                cap.outcome()
+            ));
+        }
+        let trace = match trace {
+            Some(t) => t,
+            None => {
+                let text = std::fs::read_to_string(&json)
+                    .map_err(|e| format!("boot {i}: no trace JSON: {e}"))?;
+                harness_json::parse(&text).map_err(|e| format!("boot {i}: {e}"))?
+            }
+        };
+        Ok((trace, cap))
+    };
+
+    // One boot with the initrd decides whether the timed boots can use it.
+    // When it works it is also the warm-up boot.
+    let mut used = initrd;
+    let mut probe = None;
+    let mut warm = None;
+    if let Some(i) = initrd {
+        log("b. vmm-harness boot with the initrd (probe and warm-up)");
+        let t = Instant::now();
+        let r = run(0, Some(i), PROBE_TIMEOUT_SECS);
+        let secs = t.elapsed().as_secs_f64();
+        let completed = matches!(&r, Ok((_, cap))
+            if !cap.timed_out && cap.status.and_then(|s| s.code()) == Some(0));
+        if completed {
+            warm = Some((check(0, r), secs));
+        } else {
+            probe = Some(initrd_probe(
+                show(&make(Some(i), PROBE_TIMEOUT_SECS)),
+                &r,
+                pvm,
+            ));
+            used = None;
+        }
+    }
     let mut sec = WallSection {
         vmm: VMM.into(),
-        command: format!("VMM_HARNESS_SPAWN_NS=<now> {}", show(&make())),
+        command: format!(
+            "VMM_HARNESS_SPAWN_NS=<now> {}",
+            show(&make(used, BOOT_TIMEOUT_SECS))
+        ),
         boots_requested: opts.boots,
+        initrd: used.map(super::rel),
+        initrd_probe: probe,
         ..Default::default()
     };
     let mut ms: Vec<Milestone> = HARNESS_KEYS
@@ -345,42 +583,52 @@ fn harness(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> (WallSection
         false,
     ));
     ms.push(Milestone::new(&trace_key(0x42), &code_label(0x42), true));
-    ms.push(Milestone::new(&trace_key(0x41), &code_label(0x41), true));
-    ms.push(Milestone::new(&trace_key(0x43), &code_label(0x43), true));
+    if used.is_some() {
+        ms.push(Milestone::new(&trace_key(0x41), &code_label(0x41), true));
+        ms.push(Milestone::new(&trace_key(0x43), &code_label(0x43), true));
+    } else {
+        ms.push(Milestone::new(
+            &trace_key(0x41),
+            "0x41 kernel's mark (no initrd)",
+            true,
+        ));
+        ms.push(Milestone::new(
+            &trace_key(0x43),
+            "0x43 init ready (no initrd)",
+            true,
+        ));
+    }
     ms.push(Milestone::new(
         "boot timer",
         "boot timer (Firecracker MMIO)",
         false,
     ));
     ms.push(Milestone::new("exit", "exit", false));
-    let mut guest: Vec<Milestone> = Vec::new();
+    let mut guest: Vec<Milestone> = vec![Milestone::new(
+        "host main to first KVM_RUN",
+        "host: main() -> first KVM_RUN",
+        false,
+    )];
     let mut first_stdout = None;
 
-    let boot = |i: usize| -> Result<(harness_json::Trace, Capture), String> {
-        let _ = std::fs::remove_file(&json);
-        let cap = capture::run(
-            make(),
-            Duration::from_secs(90),
-            Some("VMM_HARNESS_SPAWN_NS"),
-        )
-        .map_err(|e| format!("boot {i}: cannot start {}: {e}", opts.harness.display()))?;
-        let status = cap.status.and_then(|s| s.code());
-        if cap.timed_out || status != Some(0) {
-            return Err(format!(
-                "boot {i}: exit status {status:?}: {}",
-                cap.outcome()
-            ));
-        }
-        let text =
-            std::fs::read_to_string(&json).map_err(|e| format!("boot {i}: no trace JSON: {e}"))?;
-        let trace = harness_json::parse(&text).map_err(|e| format!("boot {i}: {e}"))?;
-        Ok((trace, cap))
-    };
+    let boot = |i: usize| check(i, run(i, used, BOOT_TIMEOUT_SECS));
 
-    log("b. vmm-harness warm-up boot");
-    let t = Instant::now();
-    let warm = boot(0);
-    let warm_secs = t.elapsed().as_secs_f64();
+    let (warm, warm_secs) = match warm {
+        Some(w) => w,
+        None => {
+            log(&format!(
+                "b. vmm-harness warm-up boot{}",
+                if used.is_none() && initrd.is_some() {
+                    " (kernel only: the boot with the initrd did not complete)"
+                } else {
+                    ""
+                }
+            ));
+            let t = Instant::now();
+            let w = boot(0);
+            (w, t.elapsed().as_secs_f64())
+        }
+    };
     if let Err(e) = &warm {
         sec.failures.push(format!("warm-up: {e}"));
     }
@@ -403,14 +651,25 @@ fn harness(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> (WallSection
                         m.values.push(t);
                     }
                 }
+                if let (Some(a), Some(b)) =
+                    (trace.first("process start"), trace.first("first KVM_RUN"))
+                {
+                    guest[0].values.push(b - a);
+                }
                 for p in bootstat::parse(&cap.stdout).phases {
                     let key = format!("guest tsc us: {}", p.name);
                     match guest.iter_mut().find(|m| m.key == key) {
                         Some(m) => m.values.push(p.us_since_entry as f64),
                         None => {
+                            let what =
+                                if used.is_none() && p.name == bootstat::FIRST_USER_INSTRUCTION {
+                                    "kernel's 0x41 mark".to_string()
+                                } else {
+                                    p.name.clone()
+                                };
                             let mut m = Milestone::new(
                                 &key,
-                                &format!("guest TSC since PVH entry: {}", p.name),
+                                &format!("guest TSC since PVH entry: {what}"),
                                 false,
                             );
                             m.values.push(p.us_since_entry as f64);
@@ -435,6 +694,10 @@ fn harness(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> (WallSection
     (sec, first_stdout)
 }
 
+/// The start of init's first console line (`init: Vireo user space is up`),
+/// printed just before it reports INIT_READY (0x43).
+pub const INIT_LINE: &str = "init: ";
+
 /// Serial-line milestones common to QEMU and Cloud Hypervisor.
 fn serial_milestones(cap: &Capture, ms: &mut [Milestone]) {
     for m in ms.iter_mut() {
@@ -442,6 +705,7 @@ fn serial_milestones(cap: &Capture, ms: &mut [Milestone]) {
             "first serial byte" => cap.first_out_byte_us,
             "banner line" => cap.out_line_starting("Vireo "),
             "cpu 0 online line" => cap.out_line_starting("cpu 0 online"),
+            "init line" => cap.out_line_starting(INIT_LINE),
             "VIREO-EXIT line" => cap.out_line_starting(pv_abi::exit::MARKER),
             "process exit" => Some(cap.exit_us),
             _ => continue,
@@ -458,15 +722,23 @@ fn qemu_wall(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> WallSectio
         vmm: "QEMU microvm (TCG)".into(),
         command: show(&qemu_base(&opts.kernel, initrd, false)),
         boots_requested: opts.boots,
+        initrd: initrd.map(super::rel),
         ..Default::default()
     };
     let mut ms = vec![
         Milestone::new("first serial byte", "first serial byte", true),
         Milestone::new("banner line", "banner line `Vireo ...`", true),
         Milestone::new("cpu 0 online line", "`cpu 0 online` line", true),
-        Milestone::new("VIREO-EXIT line", "`VIREO-EXIT` line", true),
-        Milestone::new("process exit", "process exit", false),
     ];
+    if initrd.is_some() {
+        ms.push(Milestone::new(
+            "init line",
+            "`init:` line (just before 0x43)",
+            true,
+        ));
+    }
+    ms.push(Milestone::new("VIREO-EXIT line", "`VIREO-EXIT` line", true));
+    ms.push(Milestone::new("process exit", "process exit", false));
     let boot = |i: usize| -> Result<Capture, String> {
         let cap = capture::run(
             qemu_base(&opts.kernel, initrd, false),
@@ -556,6 +828,7 @@ fn cloud_hypervisor(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> Wal
         vmm: VMM.into(),
         command: show(&make()),
         boots_requested: opts.boots,
+        initrd: initrd.map(super::rel),
         ..Default::default()
     };
     let mut ms = vec![
@@ -574,6 +847,13 @@ fn cloud_hypervisor(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> Wal
         "`cpu 0 online` line",
         false,
     ));
+    if initrd.is_some() {
+        ms.push(Milestone::new(
+            "init line",
+            "`init:` line (just before 0x43)",
+            false,
+        ));
+    }
     ms.push(Milestone::new("VIREO-EXIT line", "`VIREO-EXIT` line", true));
     ms.push(Milestone::new("process exit", "process exit", false));
     let mut extra: Vec<Milestone> = CODES
@@ -663,11 +943,36 @@ pub fn run_all(opts: &Options) -> Result<Results, String> {
     let kernel_size = std::fs::metadata(&opts.kernel).ok().map(|m| m.len());
 
     let (icount, icount_stdout) = icount(opts, initrd);
-    let (harness, harness_stdout) = harness(opts, initrd, opts.budget_secs * 0.55);
+    let (harness, harness_stdout) =
+        harness(opts, initrd, host.kvm.is_pvm(), opts.budget_secs * 0.55);
     let qemu_wall = qemu_wall(opts, initrd, opts.budget_secs * 0.2);
     let chv = cloud_hypervisor(opts, initrd, opts.budget_secs * 0.2);
 
-    let (memory, memory_source) = match (
+    let boot_kind = |i: &Option<String>| match i {
+        Some(_) => "after init exited",
+        None => "kernel only (no initrd), at power-off",
+    };
+    let (memory_idle, memory_idle_source) = match (
+        icount_stdout.as_deref().and_then(mm::find_idle),
+        harness_stdout.as_deref().and_then(mm::find_idle),
+    ) {
+        (Some(m), _) => (
+            Some(m),
+            format!(
+                "QEMU microvm, 256 MiB, -icount run 1, {}",
+                boot_kind(&icount.initrd)
+            ),
+        ),
+        (None, Some(m)) => (
+            Some(m),
+            format!("vmm-harness, 256 MiB, {}", boot_kind(&harness.initrd)),
+        ),
+        (None, None) => (
+            None,
+            "the kernel printed no `bootstat: memory` line".to_string(),
+        ),
+    };
+    let (memory_setup, memory_setup_source) = match (
         icount_stdout.as_deref().and_then(mm::find),
         harness_stdout.as_deref().and_then(mm::find),
     ) {
@@ -684,8 +989,10 @@ pub fn run_all(opts: &Options) -> Result<Results, String> {
         harness,
         qemu_wall,
         chv,
-        memory,
-        memory_source,
+        memory_idle,
+        memory_idle_source,
+        memory_setup,
+        memory_setup_source,
         kernel_path: opts.kernel.clone(),
         kernel_size,
         initrd_path: opts.initrd.clone(),
@@ -743,13 +1050,38 @@ mod tests {
 
     #[test]
     fn qemu_command_is_the_documented_one() {
-        let c = show(&qemu_base(Path::new("build/kernel.elf"), None, true));
+        let c = show(&qemu_base(
+            Path::new("build/kernel.elf"),
+            Some(Path::new("build/initrd.cpio")),
+            true,
+        ));
         assert_eq!(
             c,
             "qemu-system-x86_64 -M microvm -accel tcg -icount shift=0,sleep=off -smp 1 -m 256M -nodefaults \
              -no-user-config -display none -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
-             -kernel build/kernel.elf -append bootstat"
+             -kernel build/kernel.elf -initrd build/initrd.cpio -append bootstat"
         );
         assert!(!show(&qemu_base(Path::new("k"), None, false)).contains("icount"));
+        assert!(!show(&qemu_base(Path::new("k"), None, true)).contains("initrd"));
+    }
+
+    #[test]
+    fn harness_failures_are_summarised() {
+        let stderr = "vmm-harness: vCPU 0: KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror 1: emulation failure), data [1, 20e2c148d0010f0f, b848d70948c789, 1000, 0, 0, 0, 0], instruction bytes [0f 01 d0 48 c1 e2 20 89 c7 48 09 d7 48 b8 00] at rip 0xffffffff80112eac\n\
+                      vmm-harness: trace       0.0 us  process start\n\
+                      vmm-harness: trace  102921.7 us  exit 125 (vCPU failure)\n";
+        assert_eq!(
+            harness_failure(stderr).as_deref(),
+            Some("KVM_EXIT_INTERNAL_ERROR (emulation failure) on XGETBV (0f 01 d0 ..) at rip 0xffffffff80112eac")
+        );
+        assert_eq!(
+            harness_failure("vmm-harness: timed out after 20 s\n").as_deref(),
+            Some("timed out after 20 s")
+        );
+        assert_eq!(harness_failure("hello\n"), None);
+        assert_eq!(insn_name(&[0x0f, 0x05]), Some("SYSCALL"));
+        assert_eq!(insn_name(&[0x0f, 0x01, 0xd1]), Some("XSETBV"));
+        assert_eq!(insn_name(&[0x90]), None);
+        assert!(initrd_verdict(true).contains("syscall does not reach the guest kernel"));
     }
 }

@@ -1,6 +1,14 @@
-//! The kernel's `mm: ` line: allocator statistics after memory set-up.
+//! The kernel's memory lines: allocator statistics.
 //!
-//! Its exact wording belongs to the kernel and may change, so the parser looks
+//! - `mm: ...`, printed once after memory set-up (early in boot);
+//! - `bootstat: memory ...` (option `bootstat`), printed after init has exited
+//!   and every process is gone: the idle figure, e.g. `bootstat: memory 255.6
+//!   MiB RAM, 254.2 MiB free, 1491 KiB in use (kernel 340 KiB, reserved 1355
+//!   KiB, page tables 56 KiB, heap 64 KiB (1092 B used), stacks 16 KiB, low
+//!   pool 628 KiB free); direct map 4 GiB in 2 MiB pages`. Not to be confused
+//!   with the `bootstat` phase line `bootstat: memory <3 integers>`.
+//!
+//! Their exact wording belongs to the kernel and may change, so the parser looks
 //! for a size next to the words `used` (or `in use`) and `free` within each
 //! comma/semicolon-separated clause, e.g. `mm: 1234 KiB used, 250 MiB free`,
 //! `mm: used 2 MiB, free 253 MiB`, `mm: used=512 frames free=65000 frames`.
@@ -8,8 +16,10 @@
 //! G/GB/GiB, pages/frames of 4 KiB). When no figure is recognised the raw line
 //! is still reported.
 
-/// Prefix of the line.
+/// Prefix of the line printed after memory set-up.
 pub const PREFIX: &str = "mm: ";
+/// Prefix of the idle line printed (with `bootstat`) after init has exited.
+pub const IDLE_PREFIX: &str = "bootstat: memory ";
 
 /// What the `mm:` line said.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -129,6 +139,20 @@ pub fn find(text: &str) -> Option<MmStats> {
     text.lines().find(|l| l.starts_with(PREFIX)).map(parse_line)
 }
 
+/// The `bootstat: memory ...` idle line of a serial log (the last one), not
+/// the `bootstat` phase line `bootstat: memory <delta> <since> <us>`.
+pub fn find_idle(text: &str) -> Option<MmStats> {
+    text.lines()
+        .rev()
+        .filter_map(|l| l.trim_end_matches('\r').strip_prefix(IDLE_PREFIX))
+        .find(|rest| {
+            !rest
+                .split_whitespace()
+                .all(|w| w.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(parse_line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +203,43 @@ mod tests {
             parse_line("mm: 4 KiB used, 8 KiB free").free_or_derived(),
             Some((8192, false))
         );
+    }
+
+    /// The idle line as the kernel prints it after init has exited.
+    const IDLE: &str = "bootstat: memory 255.6 MiB RAM, 254.2 MiB free, 1491 KiB in use (kernel 340 KiB, reserved 1355 KiB, page tables 56 KiB, heap 64 KiB (1092 B used), stacks 16 KiB, low pool 628 KiB free); direct map 4 GiB in 2 MiB pages";
+
+    #[test]
+    fn idle_line_after_init() {
+        let log = [
+            "mm: 255.6 MiB RAM, 1463 KiB in use (kernel 340 KiB, tables 44 KiB, heap 64 KiB), 2 MiB pages",
+            "hello from user space",
+            "bootstat: tsc 1000000000 Hz; phase, tsc delta, tsc since PVH entry, us since entry",
+            "bootstat: banner                        13298      13298       13",
+            "bootstat: memory                        18412      31710       31",
+            "bootstat: init ready                     4730     196794      196",
+            &format!("{IDLE}\r"),
+            "VIREO-EXIT 0",
+        ]
+        .join("\n");
+        let s = find_idle(&log).unwrap();
+        assert!(s
+            .raw
+            .starts_with("255.6 MiB RAM, 254.2 MiB free, 1491 KiB in use ("));
+        assert!(s.raw.ends_with("2 MiB pages"));
+        // "in use" is the total, not the first item inside the parentheses;
+        // "free" is the first one, not the low pool's.
+        assert_eq!(s.used_bytes, Some(1491 * 1024));
+        assert_eq!(s.free_bytes, Some((254.2 * 1048576.0f64).round() as u64));
+        assert_eq!(s.total_bytes, Some((255.6 * 1048576.0f64).round() as u64));
+        assert!(!s.free_or_derived().unwrap().1);
+        // The early line is still found by `find`, and is a different figure.
+        assert_eq!(find(&log).unwrap().used_bytes, Some(1463 * 1024));
+        // Only the phase line: no idle figure.
+        assert_eq!(
+            find_idle("bootstat: memory                        18412      31710       31\n"),
+            None
+        );
+        assert_eq!(find_idle("mm: 4 KiB used\n"), None);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   kernel and the VMMs print, with unit tests on sample text;
 //! - [`capture`]: run a VMM and timestamp its output lines on the host;
 //! - [`measure`]: the four measurements (QEMU -icount, vmm-harness, QEMU wall
-//!   time, Cloud Hypervisor) and the memory/size figures;
+//!   time, Cloud Hypervisor), all booting init from the initrd where the VMM
+//!   can run user space, and the memory/size figures;
 //! - [`report`]: the stdout table, `boot.json` and the SVG timeline ([`svg`]).
 
 pub mod bootstat;
@@ -45,6 +46,7 @@ pub const USAGE: &str = "\
 vireo-bench: measure Vireo's boot cost (run by `make bench`).
 
 Usage: vireo-bench [--boots N] [--icount-runs N] [--out DIR] [--kernel FILE]
+                   [--initrd FILE]
 
   --boots N         boots per VMM for the wall-time figures (default 20,
                     or VIREO_BENCH_BOOTS); lowered automatically, with a note,
@@ -52,6 +54,12 @@ Usage: vireo-bench [--boots N] [--icount-runs N] [--out DIR] [--kernel FILE]
   --icount-runs N   QEMU -icount runs (default 3)
   --out DIR         where boot.json and boot-timeline.svg go (default build/bench)
   --kernel FILE     kernel to boot (default build/kernel.elf)
+  --initrd FILE     initrd to boot with (default build/initrd.cpio; the
+                    boots are kernel only when it does not exist)
+
+Every boot runs /init from the initrd. vmm-harness first boots once with the
+initrd; if that boot does not complete (kvm-pvm: guest user mode cannot make
+system calls), its timed boots are kernel only and the table says so.
 
 Cloud Hypervisor is measured when `cloud-hypervisor` is on PATH or
 CLOUD_HYPERVISOR names it. Exit status: 0 whenever it could run (a number never
@@ -102,6 +110,7 @@ pub fn parse_args(
             "--icount-runs" => o.icount_runs = count("--icount-runs", it.next())?,
             "--out" => o.out_dir = PathBuf::from(it.next().ok_or("--out needs a value")?),
             "--kernel" => o.kernel = PathBuf::from(it.next().ok_or("--kernel needs a value")?),
+            "--initrd" => o.initrd = PathBuf::from(it.next().ok_or("--initrd needs a value")?),
             other => return Err(format!("unknown argument '{other}' (try --help)")),
         }
     }
@@ -154,6 +163,12 @@ mod tests {
         assert_eq!(o.boots, DEFAULT_BOOTS);
         assert_eq!(o.kernel, Path::new("/r/build/kernel.elf"));
         assert_eq!(o.out_dir, Path::new("/r/build/bench"));
+        assert_eq!(o.initrd, Path::new("/r/build/initrd.cpio"));
+        let o = parse_args(&args(&["--initrd", "/x/i.cpio"]), None, root)
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.initrd, Path::new("/x/i.cpio"));
+        assert!(parse_args(&args(&["--initrd"]), None, root).is_err());
         let o = parse_args(
             &args(&["--boots", "5", "--icount-runs", "2"]),
             Some("7"),

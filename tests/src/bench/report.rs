@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::measure::{IcountSection, Milestone, Results, WallSection};
-use super::stats::{fmt_bytes, Summary};
+use super::mm::MmStats;
+use super::stats::{fmt_bytes, fmt_insns, fmt_us, Summary};
 use super::svg::{self, Marker, Panel, Row, Segment, Unit};
 use super::{harness_json::trace_key, Options};
 
@@ -71,11 +72,21 @@ fn size_line(path: &std::path::Path, size: Option<u64>) -> String {
     }
 }
 
+/// What a section booted: `kernel + build/initrd.cpio`, or kernel only.
+fn boot_what(initrd: &Option<String>) -> String {
+    match initrd {
+        Some(i) => format!("kernel + {i}"),
+        None => "kernel only (no initrd)".into(),
+    }
+}
+
 fn icount_table(s: &mut String, a: &IcountSection) {
     let _ = writeln!(
         s,
-        "a. Guest instructions from PVH entry: QEMU TCG microvm, -icount shift=0,sleep=off, 1 vCPU ({} of {} runs usable)",
-        a.runs_ok, a.runs
+        "a. Guest instructions from PVH entry: QEMU TCG microvm, -icount shift=0,sleep=off, 1 vCPU, {} ({} of {} runs usable)",
+        boot_what(&a.initrd),
+        a.runs_ok,
+        a.runs
     );
     if let Some(why) = &a.skipped {
         let _ = writeln!(s, "   {why}");
@@ -186,9 +197,39 @@ fn wall_table(s: &mut String, tag: &str, w: &WallSection, what: &str) {
     }
     let _ = writeln!(
         s,
-        "{tag}. {} {what}: {} of {} boots ok (requested {})",
-        w.vmm, w.boots_ok, w.boots_run, w.boots_requested
+        "{tag}. {} {what}, {}: {} of {} boots ok (requested {})",
+        w.vmm,
+        boot_what(&w.initrd),
+        w.boots_ok,
+        w.boots_run,
+        w.boots_requested
     );
+    if let Some(p) = &w.initrd_probe {
+        let _ = writeln!(s, "   NOTE: {}", p.verdict);
+        let _ = writeln!(s, "   NOTE: {}", super::measure::KERNEL_ONLY);
+        let _ = writeln!(s, "   probe boot with the initrd: {}", p.command);
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let _ = writeln!(
+            s,
+            "     reached: {}; not reached: {}",
+            list(&p.reached),
+            list(&p.not_reached)
+        );
+        let _ = writeln!(
+            s,
+            "     ended: {}{}",
+            p.outcome,
+            p.failure
+                .as_ref()
+                .map_or(String::new(), |f| format!(": {f}"))
+        );
+    }
     for n in &w.notes {
         let _ = writeln!(s, "   note: {n}");
     }
@@ -240,35 +281,216 @@ pub fn table(r: &Results) -> String {
     wall_table(&mut s, "d", &r.chv, "wall time");
     let _ = writeln!(s);
     let _ = writeln!(s, "e. Memory in use after boot, and image sizes");
-    match &r.memory {
-        Some(m) => {
-            let _ = writeln!(s, "   mm: {}   [{}]", m.raw, r.memory_source);
-            let show = |n: u64| format!("{} ({} bytes)", fmt_bytes(n), thousands(n as f64));
-            match (m.used_bytes, m.free_or_derived()) {
-                (None, None) => {
-                    let _ = writeln!(
-                        s,
-                        "   (used/free not recognised in that line; the raw line is the figure)"
-                    );
-                }
-                (u, f) => {
-                    let used = u.map_or("?".to_string(), show);
-                    let free = match f {
-                        Some((n, false)) => show(n),
-                        Some((n, true)) => format!("{} = RAM - in use", show(n)),
-                        None => "?".to_string(),
-                    };
-                    let _ = writeln!(s, "   in use {used}   free {free}");
-                }
-            }
-        }
-        None => {
-            let _ = writeln!(s, "   {}", r.memory_source);
-        }
-    }
+    let _ = writeln!(s, "   idle (`bootstat: memory`, {}):", r.memory_idle_source);
+    mem_lines(&mut s, r.memory_idle.as_ref(), "bootstat: memory");
+    let _ = writeln!(
+        s,
+        "   after memory set-up (`mm:`, {}):",
+        r.memory_setup_source
+    );
+    mem_lines(&mut s, r.memory_setup.as_ref(), "mm:");
     let _ = writeln!(s, "   {}", size_line(&r.kernel_path, r.kernel_size));
     let _ = writeln!(s, "   {}", size_line(&r.initrd_path, r.initrd_size));
+    if let (Some(k), Some(i)) = (r.kernel_size, r.initrd_size) {
+        let _ = writeln!(
+            s,
+            "   {:<22} {:>12} bytes ({})",
+            "kernel + initrd",
+            thousands((k + i) as f64),
+            fmt_bytes(k + i)
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "f. Against the targets (/work/shared/docs/targets.md)");
+    let _ = writeln!(
+        s,
+        "   {:<66} {:>9}  {:<7}  Vireo now",
+        "figure", "target", ""
+    );
+    for t in targets(r) {
+        let _ = writeln!(
+            s,
+            "   {:<66} {:>9}  {:<7}  {}",
+            t.figure,
+            t.target,
+            match t.met {
+                Some(true) => "met",
+                Some(false) => "NOT met",
+                None => "-",
+            },
+            t.now,
+        );
+    }
     s
+}
+
+fn mem_lines(s: &mut String, m: Option<&MmStats>, prefix: &str) {
+    let Some(m) = m else {
+        let _ = writeln!(s, "     (not printed)");
+        return;
+    };
+    let _ = writeln!(s, "     {prefix} {}", m.raw);
+    let show = |n: u64| format!("{} ({} bytes)", fmt_bytes(n), thousands(n as f64));
+    match (m.used_bytes, m.free_or_derived()) {
+        (None, None) => {
+            let _ = writeln!(
+                s,
+                "     (in use/free not recognised in that line; the raw line is the figure)"
+            );
+        }
+        (u, f) => {
+            let used = u.map_or("?".to_string(), show);
+            let free = match f {
+                Some((n, false)) => show(n),
+                Some((n, true)) => format!("{} = RAM - in use", show(n)),
+                None => "?".to_string(),
+            };
+            let _ = writeln!(s, "     in use {used}   free {free}");
+        }
+    }
+}
+
+/// One row of the comparison with `/work/shared/docs/targets.md`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub key: &'static str,
+    pub figure: &'static str,
+    pub baseline: &'static str,
+    pub target: &'static str,
+    /// The limit, in `unit`.
+    pub limit: f64,
+    pub unit: &'static str,
+    /// Vireo's figure in `unit`, when measured.
+    pub value: Option<f64>,
+    /// Vireo's figure as the table prints it.
+    pub now: String,
+    /// `None` when not measured or not comparable.
+    pub met: Option<bool>,
+}
+
+/// Limits from `/work/shared/docs/targets.md`.
+pub const TARGET_INSNS_TO_USER: f64 = 1.5e6;
+pub const TARGET_IDLE_BYTES: u64 = 8 << 20;
+pub const TARGET_IMAGE_BYTES: u64 = 2 << 20;
+pub const TARGET_FIRST_KVM_RUN_US: f64 = 1500.0;
+
+fn code_median(a: &IcountSection, key: &str) -> Option<f64> {
+    a.codes.iter().find(|m| m.key == key).and_then(median)
+}
+
+/// The figures `make bench` measures that targets.md sets a target for.
+pub fn targets(r: &Results) -> Vec<Target> {
+    let mut v = Vec::new();
+    let pct = |x: f64, lim: f64| format!("{:.1}% of target", 100.0 * x / lim);
+
+    let insns = code_median(&r.icount, "0x41");
+    let user = r.icount.initrd.is_some();
+    v.push(Target {
+        key: "instructions_to_first_user_instruction",
+        figure: "guest instructions, PVH entry -> first user instruction of init",
+        baseline: "1.55 G (to init)",
+        target: "<= 1.5 M",
+        limit: TARGET_INSNS_TO_USER,
+        unit: "instructions",
+        value: insns,
+        now: match (insns, user) {
+            (Some(x), true) => format!("{} ({})", thousands(x), pct(x, TARGET_INSNS_TO_USER)),
+            (Some(x), false) => format!("{} (kernel's mark; no initrd)", thousands(x)),
+            (None, _) => "not measured".into(),
+        },
+        met: insns.filter(|_| user).map(|x| x <= TARGET_INSNS_TO_USER),
+    });
+
+    let idle = r.memory_idle.as_ref().and_then(|m| m.used_bytes);
+    v.push(Target {
+        key: "idle_memory_in_use",
+        figure: "guest memory in use at idle",
+        baseline: "18.3 MiB",
+        target: "<= 8 MiB",
+        limit: TARGET_IDLE_BYTES as f64,
+        unit: "bytes",
+        value: idle.map(|n| n as f64),
+        now: match idle {
+            Some(n) => format!(
+                "{} ({})",
+                fmt_bytes(n),
+                pct(n as f64, TARGET_IDLE_BYTES as f64)
+            ),
+            None => "not measured".into(),
+        },
+        met: idle.map(|n| n <= TARGET_IDLE_BYTES),
+    });
+
+    let total = match (r.kernel_size, r.initrd_size) {
+        (Some(k), Some(i)) => Some(k + i),
+        _ => None,
+    };
+    v.push(Target {
+        key: "kernel_plus_initrd_bytes",
+        figure: "kernel + initrd size",
+        baseline: "14.2 MB + 1.2 MB",
+        target: "<= 2 MiB",
+        limit: TARGET_IMAGE_BYTES as f64,
+        unit: "bytes",
+        value: total.map(|n| n as f64),
+        now: match (r.kernel_size, r.initrd_size) {
+            (Some(k), Some(i)) => format!(
+                "{} + {} = {} ({})",
+                fmt_bytes(k),
+                fmt_bytes(i),
+                fmt_bytes(k + i),
+                pct((k + i) as f64, TARGET_IMAGE_BYTES as f64)
+            ),
+            (Some(k), None) => format!("{} + no initrd", fmt_bytes(k)),
+            _ => "not measured".into(),
+        },
+        met: total.map(|n| n <= TARGET_IMAGE_BYTES),
+    });
+
+    let kvm_run = r
+        .harness
+        .extra
+        .iter()
+        .find(|m| m.key == "host main to first KVM_RUN")
+        .and_then(median);
+    let from_spawn = r
+        .harness
+        .milestones
+        .iter()
+        .find(|m| m.key == "first KVM_RUN")
+        .and_then(median);
+    v.push(Target {
+        key: "vmm_start_to_first_kvm_run_us",
+        figure: "VMM start -> first KVM_RUN (vmm-harness, host side)",
+        baseline: "rust-vmm VMM here 1.1-1.5 ms",
+        target: "<= 1.5 ms",
+        limit: TARGET_FIRST_KVM_RUN_US,
+        unit: "us (median, from the harness's main())",
+        value: kvm_run,
+        now: match (kvm_run, from_spawn) {
+            (Some(x), Some(y)) => format!(
+                "{} median from main() ({} from spawn)",
+                fmt_us(x),
+                fmt_us(y)
+            ),
+            (Some(x), None) => format!("{} median from main()", fmt_us(x)),
+            _ => "not measured".into(),
+        },
+        met: kvm_run.map(|x| x <= TARGET_FIRST_KVM_RUN_US),
+    });
+    v
+}
+
+fn mem_json(m: Option<&MmStats>, source: &str, line_key: &str) -> Value {
+    match m {
+        Some(m) => json!({
+            line_key: m.raw, "used_bytes": m.used_bytes, "total_bytes": m.total_bytes,
+            "free_bytes": m.free_or_derived().map(|f| f.0),
+            "free_derived": m.free_or_derived().map(|f| f.1),
+            "source": source,
+        }),
+        None => json!({ "missing": source }),
+    }
 }
 
 fn milestone_json(m: &Milestone) -> Value {
@@ -288,6 +510,11 @@ fn wall_json(w: &WallSection) -> Value {
     json!({
         "vmm": w.vmm,
         "command": w.command,
+        "initrd": w.initrd,
+        "initrd_probe": w.initrd_probe.as_ref().map(|p| json!({
+            "command": p.command, "outcome": p.outcome, "failure": p.failure,
+            "reached": p.reached, "not_reached": p.not_reached, "verdict": p.verdict,
+        })),
         "unit": "us since spawn",
         "boots_requested": w.boots_requested,
         "boots_run": w.boots_run,
@@ -303,7 +530,7 @@ fn wall_json(w: &WallSection) -> Value {
 pub fn to_json(r: &Results) -> Value {
     let a = &r.icount;
     json!({
-        "schema": 1,
+        "schema": 2,
         "started_unix": r.started_unix,
         "started_utc": utc(r.started_unix),
         "elapsed_secs": r.elapsed_secs,
@@ -319,6 +546,7 @@ pub fn to_json(r: &Results) -> Value {
         "guest_cmdline": super::CMDLINE,
         "icount": {
             "command": a.command,
+            "initrd": a.initrd,
             "skipped": a.skipped,
             "runs": a.runs,
             "runs_ok": a.runs_ok,
@@ -331,16 +559,23 @@ pub fn to_json(r: &Results) -> Value {
         "harness": wall_json(&r.harness),
         "qemu_microvm_wall": wall_json(&r.qemu_wall),
         "cloud_hypervisor": wall_json(&r.chv),
-        "memory": r.memory.as_ref().map(|m| json!({
-            "mm_line": m.raw, "used_bytes": m.used_bytes, "total_bytes": m.total_bytes,
-            "free_bytes": m.free_or_derived().map(|f| f.0),
-            "free_derived": m.free_or_derived().map(|f| f.1),
-            "source": r.memory_source,
-        })),
+        "memory": {
+            "idle": mem_json(r.memory_idle.as_ref(), &r.memory_idle_source, "line"),
+            "after_setup": mem_json(r.memory_setup.as_ref(), &r.memory_setup_source, "mm_line"),
+        },
         "sizes": {
             "kernel.elf": r.kernel_size.map_or(json!("absent"), |n| json!(n)),
             "initrd.cpio": r.initrd_size.map_or(json!("absent"), |n| json!(n)),
+            "kernel_plus_initrd": match (r.kernel_size, r.initrd_size) {
+                (Some(k), Some(i)) => json!(k + i),
+                _ => json!(null),
+            },
         },
+        "targets": targets(r).iter().map(|t| json!({
+            "key": t.key, "figure": t.figure, "linux_baseline": t.baseline,
+            "target": t.target, "limit": t.limit, "unit": t.unit,
+            "value": t.value, "now": t.now, "met": t.met,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -412,6 +647,7 @@ fn serial_phase(key: &str) -> String {
         "first serial byte" => "start-up to 1st byte".into(),
         "banner line" => "banner".into(),
         "cpu 0 online line" => "to `cpu 0 online`".into(),
+        "init line" => "to `init:` (user space)".into(),
         "VIREO-EXIT line" => "to VIREO-EXIT".into(),
         "process exit" => "exit".into(),
         other => harness_phase(other),
@@ -443,7 +679,10 @@ fn wall_row(
         .collect();
     Some(timeline_row(
         name,
-        format!("median of {} boots", w.boots_ok),
+        match (&w.initrd, &w.initrd_probe) {
+            (None, Some(_)) => format!("kernel only; median of {}", w.boots_ok),
+            _ => format!("median of {} boots", w.boots_ok),
+        },
         points,
         markers,
     ))
@@ -453,12 +692,22 @@ fn wall_row(
 pub fn to_svg(r: &Results) -> String {
     let mut rows = Vec::new();
     let harness_name = format!("vmm-harness ({})", r.host.kvm.name());
-    rows.extend(wall_row(
+    let mut harness_row = wall_row(
         &r.harness,
         &harness_name,
         harness_phase,
         &["first serial byte", "boot timer"],
-    ));
+    );
+    if r.harness.initrd.is_none() {
+        // Kernel only: 0x41 is the kernel's mark, not a user instruction.
+        for seg in harness_row
+            .iter_mut()
+            .flat_map(|row| row.segments.iter_mut())
+        {
+            seg.label = seg.label.replace("to user (0x41)", "to 0x41 mark");
+        }
+    }
+    rows.extend(harness_row);
     rows.extend(wall_row(
         &r.qemu_wall,
         "QEMU microvm wall (TCG)",
@@ -554,15 +803,40 @@ pub fn to_svg(r: &Results) -> String {
         .find(|m| m.key == "0x41")
         .and_then(median)
     {
-        sub.push(format!(
-            "PVH entry -> first user instruction: {} guest instructions",
-            thousands(x)
-        ));
+        let what = if r.icount.initrd.is_some() {
+            "PVH entry -> first user instruction of init (0x41)"
+        } else {
+            "PVH entry -> kernel's 0x41 mark (no initrd)"
+        };
+        let mut line = format!("{what}: {} guest instructions", thousands(x));
+        if let Some(y) = code_median(&r.icount, "0x43") {
+            line.push_str(&format!(
+                "; -> init ready (0x43): {} ({})",
+                thousands(y),
+                fmt_insns(y)
+            ));
+        }
+        sub.push(line);
     }
-    let footer = vec![
-        "QEMU cannot timestamp port-0x80 writes: its row uses host timestamps of serial lines (first byte, `Vireo` banner, `cpu 0 online`, `VIREO-EXIT`).".to_string(),
+    let mut footer = vec![
+        "QEMU cannot timestamp port-0x80 writes: its row uses host timestamps of serial lines (first byte, `Vireo` banner, `cpu 0 online`, `init:`, `VIREO-EXIT`).".to_string(),
         "vmm-harness times on kvm-pvm include emulated guest ring 0 (~1 M instructions/s, ~8 us per exit); see docs/benchmarks.md before comparing.".to_string(),
     ];
+    if let Some(p) = &r.harness.initrd_probe {
+        footer.push(format!(
+            "vmm-harness row: kernel only (no initrd). {}.",
+            p.verdict
+        ));
+        footer.push(format!(
+            "Its boot with the initrd reached {}; it ended: {}.",
+            if p.reached.is_empty() {
+                "nothing".to_string()
+            } else {
+                p.reached.join(", ")
+            },
+            p.failure.as_deref().unwrap_or(&p.outcome)
+        ));
+    }
     svg::render("Vireo boot timeline", &sub, &panels, &footer)
 }
 
@@ -598,6 +872,121 @@ mod tests {
         assert_eq!(thousands(-12_345.0), "-12,345");
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_709_210_096), "2024-02-29 12:34 UTC");
+    }
+
+    fn results(user_space: bool) -> Results {
+        use super::super::host::{Host, KvmKind};
+        use super::super::measure::InitrdProbe;
+        let m = |k: &str, v: &[f64]| Milestone {
+            key: k.into(),
+            label: k.into(),
+            values: v.to_vec(),
+            required: true,
+        };
+        let initrd = user_space.then(|| "build/initrd.cpio".to_string());
+        Results {
+            started_unix: 0,
+            elapsed_secs: 1.0,
+            host: Host {
+                cpu_model: "cpu".into(),
+                cpus: 2,
+                kernel: "6.18".into(),
+                kvm: KvmKind::Pvm,
+                kvm_evidence: "test".into(),
+            },
+            qemu_version: "QEMU 7.2".into(),
+            icount: IcountSection {
+                runs: 1,
+                runs_ok: 1,
+                initrd: initrd.clone(),
+                codes: vec![m("0x41", &[193_463.0]), m("0x43", &[198_288.0])],
+                ..Default::default()
+            },
+            harness: WallSection {
+                vmm: "vmm-harness".into(),
+                boots_requested: 1,
+                boots_run: 1,
+                boots_ok: 1,
+                milestones: vec![m("first KVM_RUN", &[2289.2])],
+                extra: vec![m("host main to first KVM_RUN", &[1048.5])],
+                initrd_probe: Some(InitrdProbe {
+                    reached: vec!["0x40 kernel entry".into()],
+                    outcome: "vmm-harness exit 125 (vCPU failure)".into(),
+                    failure: Some("KVM_EXIT_INTERNAL_ERROR on XGETBV".into()),
+                    verdict: super::super::measure::initrd_verdict(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            qemu_wall: WallSection::default(),
+            chv: WallSection {
+                skipped: Some("skipped: cloud-hypervisor not found".into()),
+                ..Default::default()
+            },
+            memory_idle: Some(super::super::mm::parse_line(
+                "255.6 MiB RAM, 254.2 MiB free, 1499 KiB in use (kernel 344 KiB)",
+            )),
+            memory_idle_source: "test".into(),
+            memory_setup: None,
+            memory_setup_source: "none".into(),
+            kernel_path: "build/kernel.elf".into(),
+            kernel_size: Some(277_040),
+            initrd_path: "build/initrd.cpio".into(),
+            initrd_size: user_space.then_some(385_232),
+        }
+    }
+
+    #[test]
+    fn targets_compare_with_targets_md() {
+        let t = targets(&results(true));
+        let get = |k: &str| t.iter().find(|t| t.key == k).unwrap().clone();
+        let insns = get("instructions_to_first_user_instruction");
+        assert_eq!((insns.value, insns.met), (Some(193_463.0), Some(true)));
+        assert!(insns.now.starts_with("193,463 (12.9% of target)"));
+        let mem = get("idle_memory_in_use");
+        assert_eq!(mem.value, Some(1499.0 * 1024.0));
+        assert_eq!(mem.met, Some(true));
+        let size = get("kernel_plus_initrd_bytes");
+        assert_eq!(size.value, Some(662_272.0));
+        assert_eq!(size.met, Some(true));
+        let run = get("vmm_start_to_first_kvm_run_us");
+        assert_eq!((run.value, run.met), (Some(1048.5), Some(true)));
+        // Kernel only: the 0x41 count is not the target's figure.
+        let t = targets(&results(false));
+        let insns = t
+            .iter()
+            .find(|t| t.key == "instructions_to_first_user_instruction")
+            .unwrap();
+        assert_eq!(insns.met, None);
+        assert!(insns.now.contains("kernel's mark"));
+        assert_eq!(t[2].met, None);
+    }
+
+    #[test]
+    fn kernel_only_harness_is_said_so() {
+        let r = results(true);
+        let text = table(&r);
+        assert!(text.contains("vmm-harness host timeline on /dev/kvm, kernel only (no initrd)"));
+        assert!(text.contains(
+            "NOTE: user space not measurable on kvm-pvm: syscall does not reach the guest kernel"
+        ));
+        assert!(text.contains("reached: 0x40 kernel entry; not reached: none"));
+        assert!(text.contains("1 vCPU, kernel + build/initrd.cpio"));
+        assert!(text.contains("f. Against the targets"));
+        let j = to_json(&r);
+        assert_eq!(j["schema"], 2);
+        assert_eq!(j["harness"]["initrd"], Value::Null);
+        assert_eq!(
+            j["harness"]["initrd_probe"]["failure"],
+            "KVM_EXIT_INTERNAL_ERROR on XGETBV"
+        );
+        assert_eq!(j["icount"]["initrd"], "build/initrd.cpio");
+        assert_eq!(j["memory"]["idle"]["used_bytes"], 1499 * 1024);
+        assert_eq!(j["sizes"]["kernel_plus_initrd"], 662_272);
+        assert_eq!(j["targets"].as_array().unwrap().len(), 4);
+        let svg = to_svg(&r);
+        assert!(svg.contains("0x43"));
+        assert!(svg.contains("vmm-harness row: kernel only (no initrd)."));
     }
 
     #[test]
