@@ -82,23 +82,39 @@ harness: deps
 # DEST=SRC pairs for the initrd (DEST is the path inside it).
 USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
 USERSPACE_BINS := init hello spin crash alloc-bomb \
-	test-spawn test-threads test-preempt test-faults test-syscalls test-oom test-elf bench-ipc
+	test-spawn test-threads test-preempt test-faults test-syscalls test-oom test-elf bench-ipc \
+	test-std motor-rt
 USER_PROGRAMS += init=$(USERSPACE_OUT)/init
 USER_PROGRAMS += $(foreach p,hello spin crash alloc-bomb,bin/$(p)=$(USERSPACE_OUT)/$(p))
 USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls oom,test/$(p)=$(USERSPACE_OUT)/test-$(p))
 # test/elf/ holds the malformed-ELF fixtures that test-elf spawns.
 USER_PROGRAMS += test/loader=$(USERSPACE_OUT)/test-elf
 USER_PROGRAMS += bench/ipc=$(USERSPACE_OUT)/bench-ipc
+# Rust std for x86_64-unknown-motor (docs/runtime.md): the runtime the kernel
+# maps into every motor-target process, the std programs, and their test.
+USER_PROGRAMS += sys/motor-rt=$(USERSPACE_OUT)/motor-rt
+USER_PROGRAMS += test/std=$(USERSPACE_OUT)/test-std
+STD_PROGRAMS_OUT  := guest-userspace/std-programs/target/x86_64-unknown-motor/release
+STD_PROGRAMS_BINS := hello-std
+USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 
 .PHONY: userspace
 userspace: deps
 	cd guest-userspace && $(GUEST_CARGO) build --release --quiet
 	@guest-userspace/check-elf.sh -q $(addprefix $(USERSPACE_OUT)/,$(USERSPACE_BINS))
 
+# Unmodified Rust std programs for the tier-3 target x86_64-unknown-motor
+# (guest-userspace/std-programs: its own workspace and .cargo/config.toml,
+# -Zbuild-std=std,panic_abort; linked by cc/GNU ld as static PIE).
+.PHONY: std-programs
+std-programs: deps
+	cd guest-userspace/std-programs && $(GUEST_CARGO) build --release --quiet
+	@guest-userspace/check-elf.sh -q $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS))
+
 # The initrd (PVH module 0; QEMU -initrd): the USER_PROGRAMS (DEST=SRC
 # pairs, above) plus the loader's malformed-ELF fixtures under test/elf/
 # (guest-userspace/mkinitrd/README.md). mkinitrd is a host tool.
-initrd: userspace
+initrd: userspace std-programs
 	@mkdir -p $(BUILD)
 	cargo build --release --quiet -p mkinitrd
 	target/release/mkinitrd -o $(INITRD) --fixtures $(USER_PROGRAMS)

@@ -4,6 +4,7 @@
 //! memory); only that process is affected.
 mod futex;
 mod handle;
+mod motor;
 mod shm;
 mod spawn;
 mod uaccess;
