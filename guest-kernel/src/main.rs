@@ -124,7 +124,11 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     if let Some(r) = initrd::from_boot_info(&info) {
         match r.map(initrd::init) {
             Ok(rd) => kprintln!("initrd: {rd}"),
-            Err(e) => kprintln!("initrd: unusable: {e}"),
+            Err(e) => {
+                // A broken boot image must not look like a system with nothing to run.
+                kprintln!("initrd: unusable: {e}");
+                power::exit_with(KernelExit::NoInit);
+            }
         }
     }
     trace::mark(boot_trace::KERNEL_INIT_DONE);

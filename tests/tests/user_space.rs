@@ -123,3 +123,26 @@ fn malformed_elf_images_are_refused_with_their_errors_1_cpu() {
 fn malformed_elf_images_are_refused_with_their_errors_4_cpus() {
     user_test("elf", 4);
 }
+
+/// A corrupt initrd is reported and the VM fails (it must not look like a
+/// system with nothing to run).
+#[test]
+fn corrupt_initrd_is_refused_with_its_error() {
+    let good = std::fs::read(vireo_tests::artifact("initrd.cpio")).expect("read initrd");
+    let dir = std::env::temp_dir().join(format!("vireo-initrd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // Cut mid-archive (a truncated download) and garbage from the start.
+    let cases: [(&str, Vec<u8>); 2] = [
+        ("truncated.cpio", good[..good.len() / 2].to_vec()),
+        ("garbage.cpio", (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect()),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).expect("write corrupt initrd");
+        let mut q = Qemu::new(Machine::Microvm);
+        q.initrd = Some(path);
+        let run = q.run();
+        run.assert_exit(pv_abi::exit::KernelExit::NoInit.code());
+        assert!(run.stdout.contains("initrd: unusable:"), "{name}\n{}", run.dump());
+    }
+}
