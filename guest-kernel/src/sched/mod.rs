@@ -260,6 +260,13 @@ pub fn run() -> ! {
 
 fn run_thread(s: &CpuSched, t: Arc<Thread>) {
     t.flush_stack_tlb(percpu::index());
+    // A thread that parked on another CPU can be woken (and stolen) before
+    // that CPU has finished switching away from it: wait until its state is
+    // saved there, or we would resume it on a stale stack.
+    while t.on_cpu.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    t.on_cpu.store(true, Ordering::Relaxed);
     t.set_state(State::Running);
     if let Some(u) = &t.user {
         crate::arch::x86_64::user::init_cpu_once(&percpu::current().user_ready);
@@ -286,6 +293,7 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
             // so an exiting process's tables are never live anywhere.
             crate::process::activate_kernel_space();
         }
+        t.on_cpu.store(false, Ordering::Release);
         // A yield leaves the thread Running; a wake that raced with park
         // already queued it (Runnable); Parked and Dead threads stay out.
         if t.cas_state(State::Running, State::Runnable) {

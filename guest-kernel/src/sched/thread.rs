@@ -52,6 +52,8 @@ pub struct Thread {
     /// freed stack in the same slot.
     last_cpu: AtomicUsize,
     done: AtomicBool,
+    /// True while a CPU is running the thread or still switching away from it.
+    pub(super) on_cpu: AtomicBool,
     joiner: SpinLock<Option<Arc<Thread>>>,
 }
 
@@ -84,6 +86,7 @@ impl Thread {
             arg,
             stack,
             last_cpu: AtomicUsize::new(usize::MAX),
+            on_cpu: AtomicBool::new(false),
             done: AtomicBool::new(false),
             joiner: SpinLock::new(None),
         }
