@@ -96,7 +96,16 @@ USER_PROGRAMS += sys/motor-rt=$(USERSPACE_OUT)/motor-rt
 USER_PROGRAMS += test/std=$(USERSPACE_OUT)/test-std
 STD_PROGRAMS_OUT  := guest-userspace/std-programs/target/x86_64-unknown-motor/release
 STD_PROGRAMS_BINS := hello-std
+# std-suite: the std test suite; std-first-main: reads the TSC first thing in main.
+STD_PROGRAMS_BINS += std-suite std-first-main
+# command: std::process::Command (pipes, env, kill, 1,000 spawn/wait cycles).
+STD_PROGRAMS_BINS += command
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
+# hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
+# a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
+# host by motor-abi-patch (guest-userspace/mkinitrd/src/motor_patch.rs).
+HELLO_STD_V17 := $(BUILD)/hello-std-v17
+USER_PROGRAMS += bin/hello-std-v17=$(HELLO_STD_V17)
 
 .PHONY: userspace
 userspace: deps
@@ -117,7 +126,44 @@ std-programs: deps
 initrd: userspace std-programs
 	@mkdir -p $(BUILD)
 	cargo build --release --quiet -p mkinitrd
+	@target/release/motor-abi-patch $(STD_PROGRAMS_OUT)/hello-std $(HELLO_STD_V17) 17
 	target/release/mkinitrd -o $(INITRD) --fixtures $(USER_PROGRAMS)
+
+# Your own std program: `make run-app APP=path/to/crate [CPUS=n] [ARGS="..."]`
+# builds the crate for x86_64-unknown-motor with the flags of std-programs
+# (build-std, panic=abort, opt-level s, LTO; target dir build/apps/), packs it
+# as /bin/app into a copy of the system's initrd (build/app-initrd.cpio: the
+# USER_PROGRAMS plus the app) and boots QEMU microvm with
+# `init=/bin/app -- ARGS`. The VM's exit code is the app's. If the crate has
+# several binaries, BIN=name picks one. RUN_APP_DEPS= skips rebuilding the
+# system (the tests do, after `make all`).
+APP ?=
+ARGS ?=
+BIN ?=
+APPS_DIR   := $(BUILD)/apps
+APP_INITRD := $(BUILD)/app-initrd.cpio
+RUN_APP_DEPS ?= kernel initrd
+.PHONY: run-app
+run-app: $(RUN_APP_DEPS)
+	@if [ -z "$(APP)" ] || [ ! -f "$(APP)/Cargo.toml" ]; then \
+		echo "make run-app: APP=path/to/crate (a directory with a Cargo.toml)"; exit 2; fi
+	@mkdir -p $(APPS_DIR)
+	@echo "make run-app: building $(APP) for x86_64-unknown-motor (the first build also builds std)"
+	@cd "$(APP)" && $(GUEST_CARGO) build --release --quiet \
+		--target x86_64-unknown-motor -Zbuild-std=std,panic_abort \
+		--config 'profile.release.panic="abort"' --config 'profile.release.opt-level="s"' \
+		--config 'profile.release.codegen-units=1' --config 'profile.release.lto=true' \
+		--target-dir "$(abspath $(APPS_DIR))" $(if $(BIN),--bin $(BIN)) \
+		--message-format=json-render-diagnostics > "$(abspath $(APPS_DIR))/build.json"
+	@exe=$$(grep -o '"executable":"[^"]*"' $(APPS_DIR)/build.json | cut -d'"' -f4 | sort -u); \
+	if [ $$(echo "$$exe" | grep -c .) != 1 ]; then \
+		echo "make run-app: expected one binary in $(APP), got: $$exe (pick one with BIN=name)"; exit 2; fi; \
+	guest-userspace/check-elf.sh -q "$$exe" && \
+	target/release/mkinitrd -o $(APP_INITRD) $(USER_PROGRAMS) "bin/app=$$exe"
+	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
+		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-kernel $(KERNEL) -initrd $(APP_INITRD) -append "init=/bin/app -- $(ARGS)"; $(QEMU_STATUS)
 
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
 run: kernel initrd

@@ -66,13 +66,23 @@ pub enum Sys {
     SysInfo = 22,
     /// `(code: u8) -> 0`: write a boot-trace code (init only: INIT_READY).
     BootMark = 23,
+    /// `(out_ptr) -> 0`: create a pipe (a 64 KiB byte ring); writes its
+    /// read-end handle and write-end handle as two u64 at `out_ptr`.
+    PipeCreate = 24,
+    /// `(handle, ptr, len) -> n`: read from a pipe's read end; blocks until
+    /// a byte is there; 0 = end of file (every write end closed).
+    Read = 25,
+    /// `(handle, ptr, len) -> n`: write to a pipe's write end; blocks while
+    /// it is full; may return fewer than `len`; `Closed` when every read end
+    /// is closed.
+    Write = 26,
 }
 
 /// Most handles `Spawn` passes to a child.
 pub const MAX_SPAWN_HANDLES: u64 = 16;
 
 /// One past the highest call number.
-pub const SYS_COUNT: u64 = 24;
+pub const SYS_COUNT: u64 = 27;
 
 impl Sys {
     pub const fn from_raw(n: u64) -> Option<Self> {
@@ -101,6 +111,9 @@ impl Sys {
             21 => Self::Args,
             22 => Self::SysInfo,
             23 => Self::BootMark,
+            24 => Self::PipeCreate,
+            25 => Self::Read,
+            26 => Self::Write,
             _ => return None,
         })
     }
@@ -136,6 +149,8 @@ pub enum Error {
     Protection = 12,
     /// The object is busy (e.g. waiting on yourself).
     Busy = 13,
+    /// The other end of a pipe is closed (writing with no reader left).
+    Closed = 14,
     // Executable-format errors from `Spawn`, one per way an ELF can be bad.
     /// Not an ELF file (bad magic).
     ElfBadMagic = 32,
@@ -173,6 +188,7 @@ impl Error {
             11 => Self::Limit,
             12 => Self::Protection,
             13 => Self::Busy,
+            14 => Self::Closed,
             32 => Self::ElfBadMagic,
             33 => Self::ElfUnsupported,
             34 => Self::ElfTruncated,
@@ -216,6 +232,7 @@ impl Error {
             Self::Limit => "limit reached",
             Self::Protection => "protection refused",
             Self::Busy => "busy",
+            Self::Closed => "closed",
             Self::ElfBadMagic => "not an ELF file",
             Self::ElfUnsupported => "unsupported ELF (want x86-64 ELF64 executable)",
             Self::ElfTruncated => "ELF truncated",
@@ -319,6 +336,8 @@ mod tests {
         }
         assert_eq!(Sys::from_raw(SYS_COUNT), None);
         assert_eq!(Sys::from_raw(u64::MAX), None);
+        assert_eq!(Sys::from_raw(24), Some(Sys::PipeCreate));
+        assert_eq!(Sys::from_raw(26), Some(Sys::Write));
     }
 
     #[test]
@@ -329,6 +348,7 @@ mod tests {
                 assert!(!e.name().is_empty());
             }
         }
+        assert_eq!(Error::from_ret(Error::Closed.to_ret()), Err(Error::Closed));
         assert_eq!(Error::from_ret(0), Ok(0));
         assert_eq!(Error::from_ret(0x40_0000), Ok(0x40_0000));
         assert_eq!(Error::from_ret(u64::MAX - 5000), Ok(u64::MAX - 5000));

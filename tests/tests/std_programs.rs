@@ -57,3 +57,173 @@ fn a_parent_sees_std_exit_codes_and_panics_2_cpus() {
     run.assert_exit(0);
     assert!(run.has_line_starting("test-std: ok"), "{}", run.dump());
 }
+
+// ---- std-suite: a test suite of plain std (guest-userspace/std-programs/std-suite)
+
+/// The suite's heavy parts (16-thread contention, sleeps checked against a
+/// 500 ms bound) and the run-app build run one at a time, so a loaded host
+/// does not make a sleep bound fail.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const SUITE_CHECKS: [&str; 12] = [
+    "args",
+    "env",
+    "scope",
+    "mutex",
+    "condvar",
+    "rwlock",
+    "barrier",
+    "mpsc",
+    "thread-names",
+    "sleep",
+    "instant",
+    "systemtime",
+];
+
+fn std_suite(cpus: u32) {
+    let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let run = Qemu::new(Machine::Microvm).cpus(cpus).with_initrd().cmdline("init=/bin/std-suite -- alpha beta").run();
+    print!(
+        "{}",
+        run.stdout.lines().filter(|l| l.starts_with("std-suite:")).map(|l| format!("{l}\n")).collect::<String>()
+    );
+    assert!(!run.stdout.contains("FAILED"), "{}", run.dump());
+    run.assert_exit(0);
+    assert!(run.has_line_starting(r#"std-suite: args ok (["/bin/std-suite", "alpha", "beta"])"#), "{}", run.dump());
+    for check in SUITE_CHECKS {
+        assert!(run.has_line_starting(&format!("std-suite: {check} ok")), "missing {check}\n{}", run.dump());
+    }
+    assert!(run.has_line_starting("std-suite: all ok"), "{}", run.dump());
+}
+
+#[test]
+fn std_suite_passes_on_1_cpu() {
+    std_suite(1);
+}
+
+// On 2 and 4 vCPUs the suite is what found the park/steal race in the
+// scheduler (a thread woken while its CPU was still switching away from it
+// could be stolen and resumed on a stale stack; fixed by `Thread::on_cpu`).
+#[test]
+fn std_suite_passes_on_2_cpus() {
+    std_suite(2);
+}
+
+#[test]
+fn std_suite_passes_on_4_cpus() {
+    std_suite(4);
+}
+
+// ---- moto-rt ABI version 17 (/bin/hello-std-v17: hello-std patched on the host)
+
+#[test]
+fn std_program_asking_for_abi_17_is_refused_with_126() {
+    let run = boot(1, "init=/bin/hello-std-v17");
+    run.assert_exit(pv_abi::motor::STATUS_UNSUPPORTED_VERSION as u8);
+    assert!(run.has_line_starting("vireo: unsupported moto-rt ABI version 17 (supported: 16)"), "{}", run.dump());
+    assert!(!run.stdout.contains("hello-std: hello"), "main ran\n{}", run.dump());
+}
+
+/// test-std spawns /bin/hello-std-v17 between other children: the parent
+/// sees 126 and the children after it run normally.
+#[test]
+fn a_parent_sees_126_from_an_abi_17_child_and_goes_on() {
+    let run = boot(1, "init=/test/std");
+    run.assert_exit(0);
+    assert!(run.has_line_starting("vireo: unsupported moto-rt ABI version 17 (supported: 16)"), "{}", run.dump());
+    assert!(run.has_line_starting(r#"test-std: hello-std-v17 ["exit", "5"] ended with 126"#), "{}", run.dump());
+    assert!(run.has_line_starting(r#"test-std: hello-std ["full", "run"] ended with 0"#), "{}", run.dump());
+    assert!(run.has_line_starting("test-std: ok"), "{}", run.dump());
+}
+
+// ---- start-up cost: /bin/std-first-main reads the TSC first thing in main
+
+/// Under `-icount shift=0,sleep=off` the TSC counts instructions: the value
+/// main reads is (instructions before PVH entry) + (PVH entry to main), so it
+/// exceeds the kernel's "first user instruction" mark. docs/runtime.md has
+/// the figure.
+#[test]
+fn std_first_main_reads_the_instruction_count_at_main() {
+    let mut q = Qemu::new(Machine::Microvm).with_initrd().cmdline("init=/bin/std-first-main bootstat");
+    q.icount = true;
+    let run = q.run();
+    run.assert_exit(0);
+    let at_main: u64 = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("std-first-main: hello, world; tsc at main "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no tsc line\n{}", run.dump()));
+    let first_user: u64 = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("bootstat: first user instruction"))
+        .and_then(|rest| rest.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or_else(|| panic!("no bootstat first user instruction\n{}", run.dump()));
+    println!("std-first-main: tsc at main {at_main}, first user instruction {first_user} after PVH entry");
+    assert!(at_main > first_user, "{}", run.dump());
+    assert!(at_main < 10_000_000, "{}", run.dump());
+}
+
+// ---- make run-app: a user's own std crate as /bin/app
+
+#[test]
+fn make_run_app_builds_and_boots_the_example_crate() {
+    let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let mut make = std::process::Command::new("make");
+    make.current_dir(vireo_tests::repo_root())
+        .args(["-s", "run-app", "APP=guest-userspace/std-programs/examples/hello-app", "ARGS=x y", "CPUS=2"])
+        // `make test` built the system already; only the app is built here.
+        .arg("RUN_APP_DEPS=");
+    for v in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS", "CARGO_TARGET_DIR", "RUSTFLAGS"] {
+        make.env_remove(v);
+    }
+    // The first run builds std for the app (about a minute on 2 host CPUs).
+    let run = vireo_tests::run_with_timeout(make, std::time::Duration::from_secs(600));
+    assert!(!run.timed_out, "make run-app timed out\n{}", run.dump());
+    assert!(run.has_line_starting(r#"Hello, world! from a std app on Vireo; args ["x", "y"]"#), "{}", run.dump());
+    // The app exits with its argument count; make's status is the VM's.
+    run.assert_exit(2);
+    assert_eq!(run.status.code(), Some(2), "{}", run.dump());
+}
+
+/// `std::process::Command` (docs/runtime.md, "Child processes"): the
+/// program spawns itself and checks exit codes, a child's panic, piped
+/// stdout/stderr/stdin (more than a pipe holds), a write with no reader
+/// left, null and inherited stdio, env (`set_var`, `Command::env`,
+/// `env_clear`), `kill` with `try_wait`/`wait`, and 1,000 spawn/wait
+/// cycles with free memory back within 256 KiB.
+fn command(cpus: u32) {
+    let run = boot(cpus, "init=/bin/command");
+    run.assert_exit(0);
+    for line in [
+        "command: exit codes 0 3 255 ok",
+        "command: child panic -> exit code: -1 ok",
+        "command: piped stdout and stderr ok",
+        "command: piped 204800 bytes ok",
+        "command: piped stdin echoed 204800 bytes ok",
+        "command: null stdin and stdout ok",
+        "command: write with no reader fails",
+        "command: kill of a child blocked in a pipe read ok",
+        "command: inherited stdout ok (printed by the child)",
+        "command: inherited stdout ok",
+        "command: env inherited and set ok",
+        "command: env_clear ok",
+        "command: kill, try_wait, wait -> exit code: 4353 ok",
+        "command: 1000 spawn/wait cycles ok",
+        "command: all ok",
+    ] {
+        assert!(run.has_line_starting(line), "missing {line:?}\n{}", run.dump());
+    }
+    assert!(!run.stdout.contains("MUST NOT APPEAR"), "null stdout reached the console\n{}", run.dump());
+}
+
+#[test]
+fn std_command_pipes_env_kill_and_1000_cycles_2_cpus() {
+    command(2);
+}
+
+#[test]
+fn std_command_pipes_env_kill_and_1000_cycles_4_cpus() {
+    command(4);
+}

@@ -1,5 +1,6 @@
 //! Per-process handle tables: a process touches only the objects it was
 //! given, with the rights it was given.
+use super::pipe::{PipeReader, PipeWriter};
 use super::{Process, SharedMemory};
 use crate::sched::Thread;
 use alloc::sync::Arc;
@@ -14,6 +15,10 @@ pub enum Object {
     Process(Arc<Process>),
     Thread(Arc<Thread>),
     Shm(Arc<SharedMemory>),
+    /// A pipe's read end (the end closes when its last handle does).
+    PipeRead(Arc<PipeReader>),
+    /// A pipe's write end.
+    PipeWrite(Arc<PipeWriter>),
 }
 
 #[derive(Default)]

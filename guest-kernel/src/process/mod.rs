@@ -5,12 +5,14 @@
 mod futex;
 mod handle;
 mod motor;
+mod pipe;
 mod shm;
 mod spawn;
 mod uaccess;
 mod vm;
 
 pub use futex::{futex_wait, futex_wake};
+pub use pipe::pipe;
 pub use handle::{HandleTable, Object};
 pub use shm::SharedMemory;
 pub use spawn::spawn;

@@ -293,10 +293,15 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
             // so an exiting process's tables are never live anywhere.
             crate::process::activate_kernel_space();
         }
-        t.on_cpu.store(false, Ordering::Release);
         // A yield leaves the thread Running; a wake that raced with park
         // already queued it (Runnable); Parked and Dead threads stay out.
-        if t.cas_state(State::Running, State::Runnable) {
+        // Decided before `on_cpu` is released: once it is, a CPU that took
+        // the thread from a queue (a raced wake, then a steal) sets it
+        // Running and runs it, and a later Running -> Runnable here would
+        // queue it a second time: two CPUs on one kernel stack.
+        let requeue = t.cas_state(State::Running, State::Runnable);
+        t.on_cpu.store(false, Ordering::Release);
+        if requeue {
             s.queue.lock().push_back(t);
         }
     }

@@ -4,6 +4,7 @@
 mod memory;
 mod objects;
 mod misc;
+mod pipes;
 
 use crate::arch::x86_64::trap::TrapFrame;
 use pv_abi::syscall::{Error, Sys};
@@ -56,6 +57,9 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::Args => misc::args(a[0], a[1]),
         Sys::SysInfo => misc::sysinfo(a[0], a[1]),
         Sys::BootMark => misc::boot_mark(a[0]),
+        Sys::PipeCreate => pipes::create(a[0]),
+        Sys::Read => pipes::read(a[0], a[1], a[2]),
+        Sys::Write => pipes::write(a[0], a[1], a[2]),
     }
 }
 

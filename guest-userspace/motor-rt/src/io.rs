@@ -1,20 +1,13 @@
-//! Stdio (slots 33-61, only the parts on fds 0-2) and utilities (84-89).
-//!
-//! fds 1 and 2 are the serial console (`ConsoleWrite`); fd 0 reads console
-//! lines (`ConsoleRead`). Every other fd is `E_BAD_HANDLE`: there is no
-//! file system yet.
+//! The working directory (slot 59) and utilities (84-89). Descriptors
+//! (stdio and pipes) are in `fd.rs`.
 use crate::info;
 use alloc::vec::Vec;
-use moto_rt::error::{E_BAD_HANDLE, E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_OK, ErrorCode};
+use moto_rt::error::{E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_OK, ErrorCode};
 use moto_rt::RtFd;
 use vireo_rt::sys;
 
 /// The kernel takes at most 1 MiB per ConsoleWrite.
 const CONSOLE_CHUNK: usize = 1 << 20;
-
-pub extern "C" fn is_terminal(fd: RtFd) -> i32 {
-    (0..=2).contains(&fd) as i32
-}
 
 fn console_write(bytes: &[u8]) -> i64 {
     for chunk in bytes.chunks(CONSOLE_CHUNK) {
@@ -23,64 +16,6 @@ fn console_write(bytes: &[u8]) -> i64 {
         }
     }
     bytes.len() as i64
-}
-
-pub extern "C" fn write(fd: RtFd, buf: *const u8, len: usize) -> i64 {
-    if fd != 1 && fd != 2 {
-        return -(E_BAD_HANDLE as i64);
-    }
-    if len == 0 {
-        return 0;
-    }
-    // SAFETY: moto-rt passes a valid slice.
-    console_write(unsafe { core::slice::from_raw_parts(buf, len) })
-}
-
-/// `packed` is `n` pairs of (address, length).
-pub extern "C" fn write_vectored(fd: RtFd, packed: *const usize, n: usize) -> i64 {
-    if fd != 1 && fd != 2 {
-        return -(E_BAD_HANDLE as i64);
-    }
-    // SAFETY: moto-rt passes `n` (addr, len) pairs.
-    let pairs = unsafe { core::slice::from_raw_parts(packed, n.saturating_mul(2)) };
-    // One console write, so the pieces of one line stay together.
-    let mut all = Vec::new();
-    for p in pairs.chunks_exact(2) {
-        if p[1] != 0 {
-            // SAFETY: each pair is a valid slice of the caller's.
-            all.extend_from_slice(unsafe { core::slice::from_raw_parts(p[0] as *const u8, p[1]) });
-        }
-    }
-    console_write(&all)
-}
-
-/// fd 0: one console line (blocking) with its `\n`.
-pub extern "C" fn read(fd: RtFd, buf: *mut u8, len: usize) -> i64 {
-    if fd != 0 {
-        return -(E_BAD_HANDLE as i64);
-    }
-    if len == 0 {
-        return 0;
-    }
-    // SAFETY: moto-rt passes a valid buffer.
-    let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
-    let cap = if len > 1 { len - 1 } else { len };
-    match sys::console_read(&mut buf[..cap]) {
-        Ok(n) => {
-            let n = (n as usize).min(cap);
-            if n < len && len > 1 {
-                buf[n] = b'\n';
-                (n + 1) as i64
-            } else {
-                n as i64
-            }
-        }
-        Err(_) => -(E_INTERNAL_ERROR as i64),
-    }
-}
-
-pub extern "C" fn flush(fd: RtFd) -> ErrorCode {
-    if (0..=2).contains(&fd) { E_OK } else { E_BAD_HANDLE }
 }
 
 /// Vireo has no directories: the working directory is `/`.

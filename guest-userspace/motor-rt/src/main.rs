@@ -20,10 +20,13 @@ extern crate alloc;
 // handler (a bug here prints and ends the process with #UD).
 use vireo_rt as _;
 
+mod child;
+mod fd;
 mod info;
 mod io;
 mod mem;
 mod process;
+mod spawn_block;
 mod thread;
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +55,14 @@ pub extern "C" fn vdso_entry(version: u64) {
         vireo_rt::sys::exit(STATUS_UNSUPPORTED_VERSION);
     }
     thread::init_main_thread();
+    // Environment and stdio from the parent's spawn block, if it made one.
+    match spawn_block::take() {
+        Some(b) => {
+            process::set_env(b.env);
+            fd::init(b.stdio);
+        }
+        None => fd::init([fd::Fd::Console; 3]),
+    }
     fill_vtable();
 }
 
@@ -93,10 +104,10 @@ fn fill_vtable() {
     set(&v.proc_get_full_env, process::get_full_env as *const ());
     set(&v.proc_getenv, process::getenv as *const ());
     set(&v.proc_setenv, process::setenv as *const ());
-    set(&v.proc_spawn, code);
-    set(&v.proc_kill, code);
-    set(&v.proc_wait, code);
-    set(&v.proc_status, code);
+    set(&v.proc_spawn, child::spawn as *const ());
+    set(&v.proc_kill, child::kill as *const ());
+    set(&v.proc_wait, child::wait as *const ());
+    set(&v.proc_status, child::status as *const ());
     set(&v.proc_exit, process::exit as *const ());
 
     set(&v.tls_create, thread::tls_create as *const ());
@@ -110,18 +121,18 @@ fn fill_vtable() {
     set(&v.thread_set_name, thread::set_name as *const ());
     set(&v.thread_join, thread::join as *const ());
 
-    set(&v.fs_is_terminal, io::is_terminal as *const ());
+    set(&v.fs_is_terminal, fd::is_terminal as *const ());
     set(&v.fs_open, neg);
-    set(&v.fs_close, code);
+    set(&v.fs_close, fd::close as *const ());
     set(&v.fs_get_file_attr, code);
     set(&v.fs_fsync, code);
     set(&v.fs_datasync, code);
     set(&v.fs_truncate, code);
-    set(&v.fs_read, io::read as *const ());
+    set(&v.fs_read, fd::read as *const ());
     set(&v.fs_read_vectored, neg);
-    set(&v.fs_write, io::write as *const ());
-    set(&v.fs_write_vectored, io::write_vectored as *const ());
-    set(&v.fs_flush, io::flush as *const ());
+    set(&v.fs_write, fd::write as *const ());
+    set(&v.fs_write_vectored, fd::write_vectored as *const ());
+    set(&v.fs_flush, fd::flush as *const ());
     set(&v.fs_seek, neg);
     set(&v.fs_mkdir, code);
     set(&v.fs_unlink, code);
@@ -138,7 +149,7 @@ fn fill_vtable() {
     set(&v.fs_readdir, code);
     set(&v.fs_getcwd, io::getcwd as *const ());
     set(&v.fs_chdir, code);
-    set(&v.fs_duplicate, neg);
+    set(&v.fs_duplicate, fd::duplicate as *const ());
 
     set(&v.dns_lookup, code);
     set(&v.net_bind, neg);

@@ -1,8 +1,10 @@
-//! Slots 6 and 15-23: handles, arguments, environment, exit, current_exe.
+//! Slots 6, 15-18, 23 and 89: handles, arguments, environment, exit,
+//! current_exe. (Child processes, slots 19-22: `child.rs`.)
 //!
 //! Arguments come from Vireo's `Args` call, with the program path (from the
 //! kernel's info block) prepended as argv[0]. The environment lives only in
-//! this runtime (Vireo has none); it starts empty.
+//! this runtime (Vireo's kernel has none): it starts as the spawn block's
+//! (`spawn_block.rs`), or empty for a process the kernel started.
 use crate::{info, mem};
 use alloc::vec::Vec;
 use moto_rt::error::{E_BAD_HANDLE, E_INVALID_ARGUMENT, E_OK, ErrorCode};
@@ -44,6 +46,21 @@ struct Var {
 }
 
 static ENV: Mutex<Vec<Var>> = Mutex::new(Vec::new());
+
+/// Sets the whole environment (at start, from the spawn block).
+pub fn set_env(vars: Vec<(Vec<u8>, Vec<u8>)>) {
+    let mut env = ENV.lock();
+    env.clear();
+    for (key, val) in vars {
+        env.retain(|v| v.key != key);
+        env.push(Var { key, val });
+    }
+}
+
+/// The value of `key`, if set.
+pub fn env_var(key: &[u8]) -> Option<Vec<u8>> {
+    ENV.lock().iter().find(|v| v.key == key).map(|v| v.val.clone())
+}
 
 /// # Safety (of the callers' pointers)
 /// moto-rt passes valid `(ptr, len)` byte slices.

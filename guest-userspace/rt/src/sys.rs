@@ -246,3 +246,25 @@ pub fn boot_mark(code: u8) -> Result<u64> {
     // SAFETY: no memory effects.
     ret(unsafe { syscall1(Sys::BootMark as u64, code as u64) })
 }
+
+/// Creates a pipe; returns `(read end, write end)` handles.
+pub fn pipe_create() -> Result<(u64, u64)> {
+    let mut ends = [0u64; 2];
+    // SAFETY: the kernel writes two u64 into the array we own.
+    ret(unsafe { syscall1(Sys::PipeCreate as u64, ends.as_mut_ptr() as u64) })?;
+    Ok((ends[0], ends[1]))
+}
+
+/// Reads from a pipe's read end (blocks for at least one byte); 0 = end of
+/// file.
+pub fn pipe_read(handle: u64, buf: &mut [u8]) -> Result<u64> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into the buffer we own.
+    ret(unsafe { syscall3(Sys::Read as u64, handle, buf.as_mut_ptr() as u64, buf.len() as u64) })
+}
+
+/// Writes to a pipe's write end (blocks while it is full); may write fewer
+/// bytes than given; `Closed` when no reader is left.
+pub fn pipe_write(handle: u64, bytes: &[u8]) -> Result<u64> {
+    // SAFETY: the kernel only reads the slice, valid for its length.
+    ret(unsafe { syscall3(Sys::Write as u64, handle, bytes.as_ptr() as u64, bytes.len() as u64) })
+}

@@ -1,8 +1,10 @@
 //! `/test/std`: runs the Rust std program `/bin/hello-std` (built by upstream
 //! rustc for x86_64-unknown-motor, docs/runtime.md) as a child and checks
 //! the statuses its parent sees: 0 after a full run (threads, Mutex, time,
-//! env), N for `exit N`, -1 for a panic (std's abort on Vireo), and that a
-//! panicking child leaves the parent and later children unharmed.
+//! env), N for `exit N`, -1 for a panic (std's abort on Vireo), 126 for
+//! `/bin/hello-std-v17` (hello-std patched to ask for moto-rt ABI 17, which
+//! the runtime refuses), and that such children leave the parent and later
+//! children unharmed.
 #![no_std]
 #![no_main]
 
@@ -24,12 +26,16 @@ fn main() -> i32 {
 }
 
 fn expect(args: &[&str], want: i32) -> Result<(), &'static str> {
-    let p = Process::spawn("/bin/hello-std", args).map_err(|e| e.name())?;
+    expect_from("/bin/hello-std", args, want)
+}
+
+fn expect_from(path: &str, args: &[&str], want: i32) -> Result<(), &'static str> {
+    let p = Process::spawn(path, args).map_err(|e| e.name())?;
     let got = p.wait().map_err(|e| e.name())?;
-    println!("test-std: hello-std {args:?} ended with {got}");
+    println!("test-std: {} {args:?} ended with {got}", path.trim_start_matches("/bin/"));
     if got != want {
         println!("test-std: expected {want}");
-        return Err("wrong status from /bin/hello-std");
+        return Err("wrong status from a std child");
     }
     Ok(())
 }
@@ -38,6 +44,8 @@ fn run() -> Result<(), &'static str> {
     expect(&["exit", "7"], 7)?;
     expect(&["panic"], -1)?;
     expect(&["exit", "0"], 0)?;
+    // ABI version 17: refused with STATUS_UNSUPPORTED_VERSION; the system goes on.
+    expect_from("/bin/hello-std-v17", &["exit", "5"], vireo_rt::pv_abi::motor::STATUS_UNSUPPORTED_VERSION)?;
     expect(&["full", "run"], 0)?;
     Ok(())
 }

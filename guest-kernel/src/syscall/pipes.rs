@@ -1,0 +1,59 @@
+//! PipeCreate, Read, Write (the pipe itself: `process/pipe.rs`).
+use super::{process, SysResult};
+use crate::process::{write_user, Object};
+use pv_abi::syscall::{layout, rights, Error};
+
+/// Ends are created with these rights; handles passed at `Spawn` keep them.
+const END_RIGHTS: u32 = rights::DUPLICATE;
+
+/// Writes `[read handle, write handle]` (two u64) to `out_ptr`.
+pub fn create(out_ptr: u64) -> SysResult {
+    out_ptr.checked_add(16).filter(|e| *e <= layout::USER_END).ok_or(Error::Fault)?;
+    let me = process()?;
+    let (r, w) = crate::process::pipe()?;
+    let (hr, hw) = {
+        let mut table = me.handles.lock();
+        let hr = table.insert(Object::PipeRead(r), END_RIGHTS)?;
+        match table.insert(Object::PipeWrite(w), END_RIGHTS) {
+            Ok(hw) => (hr, hw),
+            Err(e) => {
+                let _ = table.remove(hr);
+                return Err(e);
+            }
+        }
+    };
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&hr.to_le_bytes());
+    out[8..].copy_from_slice(&hw.to_le_bytes());
+    if let Err(e) = write_user(out_ptr, &out) {
+        let mut table = me.handles.lock();
+        let _ = table.remove(hr);
+        let _ = table.remove(hw);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+fn check(ptr: u64, len: u64) -> Result<(), Error> {
+    ptr.checked_add(len).filter(|e| *e <= layout::USER_END).map(|_| ()).ok_or(Error::Fault)
+}
+
+pub fn read(h: u64, ptr: u64, len: u64) -> SysResult {
+    check(ptr, len)?;
+    // The handle table's lock is not held while blocking: the end's Arc
+    // keeps it alive even if the handle is closed meanwhile.
+    let obj = process()?.handles.lock().get(h, 0)?;
+    match obj {
+        Object::PipeRead(end) => end.read(ptr, len),
+        _ => Err(Error::WrongKind),
+    }
+}
+
+pub fn write(h: u64, ptr: u64, len: u64) -> SysResult {
+    check(ptr, len)?;
+    let obj = process()?.handles.lock().get(h, 0)?;
+    match obj {
+        Object::PipeWrite(end) => end.write(ptr, len),
+        _ => Err(Error::WrongKind),
+    }
+}
