@@ -1,6 +1,5 @@
 //! The working directory (slot 59) and utilities (84-89). Descriptors
 //! (stdio and pipes) are in `fd.rs`.
-use crate::info;
 use alloc::vec::Vec;
 use moto_rt::error::{E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_OK, ErrorCode};
 use moto_rt::RtFd;
@@ -52,46 +51,3 @@ pub extern "C" fn internal_helper(_: u64, _: u64, _: u64, _: u64, _: u64, _: u64
     0
 }
 
-fn has_rdrand() -> bool {
-    let r = core::arch::x86_64::__cpuid(1);
-    r.ecx & (1 << 30) != 0
-}
-
-fn rdrand() -> Option<u64> {
-    for _ in 0..10 {
-        let (v, ok): (u64, u8);
-        // SAFETY: only called when CPUID reports RDRAND.
-        unsafe {
-            core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok, options(nomem, nostack))
-        };
-        if ok != 0 {
-            return Some(v);
-        }
-    }
-    None
-}
-
-/// SplitMix64 over TSC samples, the time and a counter: NOT a CSPRNG (it is
-/// what is used when the CPU has no RDRAND, e.g. QEMU TCG's default CPU).
-fn fallback() -> u64 {
-    use core::sync::atomic::{AtomicU64, Ordering};
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let seed = vireo_rt::rdtsc() ^ sys::now_ns().rotate_left(32) ^ (info::wall_at_zero());
-    let mut z = STATE.fetch_add(0x9e37_79b9_7f4a_7c15 ^ seed, Ordering::Relaxed).wrapping_add(seed);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-pub extern "C" fn fill_random_bytes(buf: *mut u8, len: usize) {
-    if len == 0 {
-        return;
-    }
-    // SAFETY: moto-rt passes a valid buffer.
-    let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
-    let hw = has_rdrand();
-    for chunk in buf.chunks_mut(8) {
-        let v = if hw { rdrand().unwrap_or_else(fallback) } else { fallback() };
-        chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
-    }
-}

@@ -26,6 +26,7 @@ mod info;
 mod io;
 mod mem;
 mod process;
+mod random;
 mod spawn_block;
 mod thread;
 
@@ -177,7 +178,7 @@ fn fill_vtable() {
 
     set(&v.log_to_kernel, io::log_to_kernel as *const ());
     set(&v.log_backtrace, io::log_backtrace as *const ());
-    set(&v.fill_random_bytes, io::fill_random_bytes as *const ());
+    set(&v.fill_random_bytes, random::fill_random_bytes as *const ());
     set(&v.num_cpus, io::num_cpus as *const ());
     set(&v.internal_helper, io::internal_helper as *const ());
     set(&v.current_exe, process::current_exe as *const ());

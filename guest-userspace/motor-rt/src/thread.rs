@@ -83,7 +83,7 @@ const _: () = assert!(core::mem::offset_of!(ThreadBlock, stack_guard) == 0x28);
 
 fn new_block() -> *mut ThreadBlock {
     let mut guard = [0u8; 8];
-    crate::io::fill_random_bytes(guard.as_mut_ptr(), 8);
+    crate::random::fill_random_bytes(guard.as_mut_ptr(), 8);
     let b = Box::into_raw(Box::new(ThreadBlock {
         self_ptr: core::ptr::null_mut(),
         tls: Vec::new(),
