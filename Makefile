@@ -172,10 +172,12 @@ run: kernel initrd
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
-# The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM).
+# The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM; SeaBIOS's
+# own serial console is switched off so the terminal shows only Vireo).
 run-q35: kernel initrd
 	qemu-system-x86_64 -M q35 $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
+		-fw_cfg name=etc/sercon-port,string=0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
@@ -192,4 +194,4 @@ bench: all
 clean:
 	rm -rf $(BUILD)
 	cargo clean
-	cd guest-kernel && cargo clean
+	rm -rf guest-kernel/target guest-userspace/target guest-userspace/std-programs/target
