@@ -65,7 +65,13 @@ pub fn env_var(key: &[u8]) -> Option<Vec<u8>> {
 /// # Safety (of the callers' pointers)
 /// moto-rt passes valid `(ptr, len)` byte slices.
 unsafe fn slice<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 { &[] } else { unsafe { core::slice::from_raw_parts(ptr, len) } }
+    if len == 0 {
+        &[]
+    } else {
+        // SAFETY: moto-rt passes a valid `(ptr, len)` byte slice that
+        // outlives the call (the function's contract above).
+        unsafe { core::slice::from_raw_parts(ptr, len) }
+    }
 }
 
 /// Keys first, then values (moto-rt's `env()` decoding).
