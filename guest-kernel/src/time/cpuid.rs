@@ -1,7 +1,8 @@
 //! The CPUID leaves time cares about. Every leaf is checked against its
 //! range's maximum first: out-of-range leaves do not read as zero (Intel and
 //! QEMU TCG return the highest basic leaf's data, e.g. leaf 0xd for 0x15).
-use core::arch::x86_64::{__cpuid_count, CpuidResult};
+use crate::arch::x86_64::cpuid::subleaf;
+use core::arch::x86_64::CpuidResult;
 
 /// "KVMKVMKVM\0\0\0" as EBX, ECX, EDX.
 const KVM_SIGNATURE: [u32; 3] = [0x4b4d_564b, 0x564b_4d56, 0x0000_004d];
@@ -16,7 +17,7 @@ pub const KVM_FEATURE_CLOCKSOURCE2: u32 = 1 << 3;
 pub const KVM_FEATURE_CLOCKSOURCE_STABLE: u32 = 1 << 24;
 
 fn cpuid(leaf: u32) -> CpuidResult {
-    __cpuid_count(leaf, 0)
+    subleaf(leaf, 0)
 }
 
 /// What the hypervisor ranges (0x4000_0000..0x4001_0000) offer for time.
