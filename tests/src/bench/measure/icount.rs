@@ -1,0 +1,118 @@
+//! (a) Guest instructions from PVH entry under QEMU TCG `-icount`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::super::capture;
+use super::super::{bootstat, Options};
+use super::qemu::qemu_base;
+use super::{code_label, log, show, IcountSection, Milestone, CODES};
+use pv_abi::boot_trace;
+
+/// A `bootstat` phase name, with its boot-trace code when it ends at one.
+fn phase_label(name: &str) -> String {
+    match CODES.iter().find(|&&c| boot_trace::name(c) == Some(name)) {
+        Some(c) => format!("{name} ({c:#04x})"),
+        None => name.to_string(),
+    }
+}
+
+/// (a) Instructions from PVH entry, QEMU TCG with `-icount shift=0,sleep=off`.
+pub(super) fn icount(opts: &Options, initrd: Option<&Path>) -> (IcountSection, Option<String>) {
+    let cmd0 = qemu_base(&opts.kernel, initrd, true);
+    let mut sec = IcountSection {
+        command: show(&cmd0),
+        runs: opts.icount_runs,
+        initrd: initrd.map(super::super::rel),
+        ..Default::default()
+    };
+    sec.codes = CODES
+        .iter()
+        .map(|&c| {
+            let label = match (c, initrd) {
+                (boot_trace::USER_ENTRY, None) => "0x41 kernel's mark (no initrd)".into(),
+                (boot_trace::INIT_READY, None) => "0x43 init ready (no initrd)".into(),
+                _ => code_label(c),
+            };
+            Milestone::new(&format!("{c:#04x}"), &label, true)
+        })
+        .collect();
+    let mut first_stdout = None;
+    for i in 0..opts.icount_runs {
+        log(&format!(
+            "a. QEMU -icount run {}/{}",
+            i + 1,
+            opts.icount_runs
+        ));
+        let cap = match capture::run(
+            qemu_base(&opts.kernel, initrd, true),
+            Duration::from_secs(120),
+            None,
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                sec.failures
+                    .push(format!("run {}: cannot start QEMU: {e}", i + 1));
+                continue;
+            }
+        };
+        if first_stdout.is_none() {
+            first_stdout = Some(cap.stdout.clone());
+        }
+        let b = bootstat::parse(&cap.stdout);
+        if !b.is_present() {
+            let why = if cap.vireo_exit().is_some() {
+                "the kernel printed no `bootstat:` lines (a kernel without the bootstat option?)"
+                    .to_string()
+            } else {
+                format!("no `bootstat:` lines; {}", cap.outcome())
+            };
+            sec.failures.push(format!("run {}: {why}", i + 1));
+            continue;
+        }
+        sec.runs_ok += 1;
+        sec.tsc_hz = sec.tsc_hz.or(b.tsc_hz);
+        for m in &mut sec.codes {
+            let v = match m.key.as_str() {
+                "0x40" => Some(0),
+                "0x42" => b
+                    .phase(bootstat::KERNEL_INIT_DONE)
+                    .map(|p| p.tsc_since_entry),
+                "0x41" => b
+                    .phase(bootstat::FIRST_USER_INSTRUCTION)
+                    .map(|p| p.tsc_since_entry),
+                "0x43" => b.phase(bootstat::INIT_READY).map(|p| p.tsc_since_entry),
+                _ => None,
+            };
+            if let Some(v) = v {
+                m.values.push(v as f64);
+            }
+        }
+        for p in &b.phases {
+            match sec.phases.iter_mut().find(|m| m.key == p.name) {
+                Some(m) => m.values.push(p.tsc_since_entry as f64),
+                None => {
+                    let mut m = Milestone::new(&p.name, &phase_label(&p.name), false);
+                    m.values.push(p.tsc_since_entry as f64);
+                    sec.phases.push(m);
+                }
+            }
+        }
+    }
+    (sec, first_stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_labels_name_trace_codes() {
+        assert_eq!(phase_label("kernel init done"), "kernel init done (0x42)");
+        assert_eq!(
+            phase_label("first user instruction"),
+            "first user instruction (0x41)"
+        );
+        assert_eq!(phase_label("acpi"), "acpi");
+    }
+}

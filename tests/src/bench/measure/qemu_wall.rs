@@ -1,0 +1,69 @@
+//! (c) QEMU microvm wall time: serial lines timestamped on the host.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::super::capture::{self, Capture};
+use super::super::Options;
+use super::qemu::qemu_base;
+use super::{fit_boots, log, lower_note, serial_milestones, show, Milestone, WallSection};
+
+/// (c) QEMU microvm, TCG, wall time from spawn (serial lines timestamped on the host).
+pub(super) fn qemu_wall(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> WallSection {
+    let mut sec = WallSection {
+        vmm: "QEMU microvm (TCG)".into(),
+        command: show(&qemu_base(&opts.kernel, initrd, false)),
+        boots_requested: opts.boots,
+        initrd: initrd.map(super::super::rel),
+        ..Default::default()
+    };
+    let mut ms = vec![
+        Milestone::new("first serial byte", "first serial byte", true),
+        Milestone::new("banner line", "banner line `Vireo ...`", true),
+        Milestone::new("cpu 0 online line", "`cpu 0 online` line", true),
+    ];
+    if initrd.is_some() {
+        ms.push(Milestone::new(
+            "init line",
+            "`init:` line (just before 0x43)",
+            true,
+        ));
+    }
+    ms.push(Milestone::new("VIREO-EXIT line", "`VIREO-EXIT` line", true));
+    ms.push(Milestone::new("process exit", "process exit", false));
+    let boot = |i: usize| -> Result<Capture, String> {
+        let cap = capture::run(
+            qemu_base(&opts.kernel, initrd, false),
+            Duration::from_secs(60),
+            None,
+        )
+        .map_err(|e| format!("boot {i}: cannot start QEMU: {e}"))?;
+        match cap.vireo_exit() {
+            Some(0) if !cap.timed_out => Ok(cap),
+            _ => Err(format!("boot {i}: {}", cap.outcome())),
+        }
+    };
+    log("c. QEMU microvm warm-up boot");
+    let t = Instant::now();
+    if let Err(e) = boot(0) {
+        sec.failures.push(format!("warm-up: {e}"));
+    }
+    let warm = t.elapsed().as_secs_f64();
+    let n = fit_boots(opts.boots, warm, cap_secs);
+    sec.notes.extend(lower_note(opts.boots, n, warm, cap_secs));
+    for i in 1..=n {
+        if i == 1 || i % 5 == 0 {
+            log(&format!("c. QEMU microvm boot {i}/{n}"));
+        }
+        sec.boots_run += 1;
+        match boot(i) {
+            Ok(cap) => {
+                sec.boots_ok += 1;
+                serial_milestones(&cap, &mut ms);
+            }
+            Err(e) => sec.failures.push(e),
+        }
+    }
+    sec.milestones = ms;
+    sec
+}

@@ -1,0 +1,165 @@
+//! The figures `make bench` measures against the limits in
+//! `/work/shared/docs/targets.md`.
+
+use super::super::measure::Results;
+use super::super::stats::{fmt_bytes, fmt_us};
+use super::{code_median, median, thousands};
+
+/// One row of the comparison with `/work/shared/docs/targets.md`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub key: &'static str,
+    pub figure: &'static str,
+    pub baseline: &'static str,
+    pub target: &'static str,
+    /// The limit, in `unit`.
+    pub limit: f64,
+    pub unit: &'static str,
+    /// Vireo's figure in `unit`, when measured.
+    pub value: Option<f64>,
+    /// Vireo's figure as the table prints it.
+    pub now: String,
+    /// `None` when not measured or not comparable.
+    pub met: Option<bool>,
+}
+
+/// Limits from `/work/shared/docs/targets.md`.
+pub const TARGET_INSNS_TO_USER: f64 = 1.5e6;
+pub const TARGET_IDLE_BYTES: u64 = 8 << 20;
+pub const TARGET_IMAGE_BYTES: u64 = 2 << 20;
+pub const TARGET_FIRST_KVM_RUN_US: f64 = 1500.0;
+
+/// The figures `make bench` measures that targets.md sets a target for.
+pub fn targets(r: &Results) -> Vec<Target> {
+    let mut v = Vec::new();
+    let pct = |x: f64, lim: f64| format!("{:.1}% of target", 100.0 * x / lim);
+
+    let insns = code_median(&r.icount, "0x41");
+    let user = r.icount.initrd.is_some();
+    v.push(Target {
+        key: "instructions_to_first_user_instruction",
+        figure: "guest instructions, PVH entry -> first user instruction of init",
+        baseline: "1.55 G (to init)",
+        target: "<= 1.5 M",
+        limit: TARGET_INSNS_TO_USER,
+        unit: "instructions",
+        value: insns,
+        now: match (insns, user) {
+            (Some(x), true) => format!("{} ({})", thousands(x), pct(x, TARGET_INSNS_TO_USER)),
+            (Some(x), false) => format!("{} (kernel's mark; no initrd)", thousands(x)),
+            (None, _) => "not measured".into(),
+        },
+        met: insns.filter(|_| user).map(|x| x <= TARGET_INSNS_TO_USER),
+    });
+
+    let idle = r.memory_idle.as_ref().and_then(|m| m.used_bytes);
+    v.push(Target {
+        key: "idle_memory_in_use",
+        figure: "guest memory in use at idle",
+        baseline: "18.3 MiB",
+        target: "<= 8 MiB",
+        limit: TARGET_IDLE_BYTES as f64,
+        unit: "bytes",
+        value: idle.map(|n| n as f64),
+        now: match idle {
+            Some(n) => format!(
+                "{} ({})",
+                fmt_bytes(n),
+                pct(n as f64, TARGET_IDLE_BYTES as f64)
+            ),
+            None => "not measured".into(),
+        },
+        met: idle.map(|n| n <= TARGET_IDLE_BYTES),
+    });
+
+    let total = match (r.kernel_size, r.initrd_size) {
+        (Some(k), Some(i)) => Some(k + i),
+        _ => None,
+    };
+    v.push(Target {
+        key: "kernel_plus_initrd_bytes",
+        figure: "kernel + initrd size",
+        baseline: "14.2 MB + 1.2 MB",
+        target: "<= 2 MiB",
+        limit: TARGET_IMAGE_BYTES as f64,
+        unit: "bytes",
+        value: total.map(|n| n as f64),
+        now: match (r.kernel_size, r.initrd_size) {
+            (Some(k), Some(i)) => format!(
+                "{} + {} = {} ({})",
+                fmt_bytes(k),
+                fmt_bytes(i),
+                fmt_bytes(k + i),
+                pct((k + i) as f64, TARGET_IMAGE_BYTES as f64)
+            ),
+            (Some(k), None) => format!("{} + no initrd", fmt_bytes(k)),
+            _ => "not measured".into(),
+        },
+        met: total.map(|n| n <= TARGET_IMAGE_BYTES),
+    });
+
+    let kvm_run = r
+        .harness
+        .extra
+        .iter()
+        .find(|m| m.key == "host main to first KVM_RUN")
+        .and_then(median);
+    let from_spawn = r
+        .harness
+        .milestones
+        .iter()
+        .find(|m| m.key == "first KVM_RUN")
+        .and_then(median);
+    v.push(Target {
+        key: "vmm_start_to_first_kvm_run_us",
+        figure: "VMM start -> first KVM_RUN (vmm-harness, host side)",
+        baseline: "rust-vmm VMM here 1.1-1.5 ms",
+        target: "<= 1.5 ms",
+        limit: TARGET_FIRST_KVM_RUN_US,
+        unit: "us (median, from the harness's main())",
+        value: kvm_run,
+        now: match (kvm_run, from_spawn) {
+            (Some(x), Some(y)) => format!(
+                "{} median from main() ({} from spawn)",
+                fmt_us(x),
+                fmt_us(y)
+            ),
+            (Some(x), None) => format!("{} median from main()", fmt_us(x)),
+            _ => "not measured".into(),
+        },
+        met: kvm_run.map(|x| x <= TARGET_FIRST_KVM_RUN_US),
+    });
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::results;
+    use super::*;
+
+    #[test]
+    fn targets_compare_with_targets_md() {
+        let t = targets(&results(true));
+        let get = |k: &str| t.iter().find(|t| t.key == k).unwrap().clone();
+        let insns = get("instructions_to_first_user_instruction");
+        assert_eq!((insns.value, insns.met), (Some(193_463.0), Some(true)));
+        assert!(insns.now.starts_with("193,463 (12.9% of target)"));
+        let mem = get("idle_memory_in_use");
+        assert_eq!(mem.value, Some(1499.0 * 1024.0));
+        assert_eq!(mem.met, Some(true));
+        let size = get("kernel_plus_initrd_bytes");
+        assert_eq!(size.value, Some(662_272.0));
+        assert_eq!(size.met, Some(true));
+        let run = get("vmm_start_to_first_kvm_run_us");
+        assert_eq!((run.value, run.met), (Some(1048.5), Some(true)));
+        // Kernel only: the 0x41 count is not the target's figure.
+        let t = targets(&results(false));
+        let insns = t
+            .iter()
+            .find(|t| t.key == "instructions_to_first_user_instruction")
+            .unwrap();
+        assert_eq!(insns.met, None);
+        assert!(insns.now.contains("kernel's mark"));
+        assert_eq!(t[2].met, None);
+    }
+}
