@@ -52,6 +52,26 @@ pub fn stub_table_base() -> u64 {
 
 core::arch::global_asm!(
     r#"
+    // The general registers of a TrapFrame, restored in the reverse order
+    // `trap_save_registers` pushed them (both exits use it).
+    .macro restore_gprs
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    .endm
+
     .section .text.trap, "ax"
     .balign 16
     .global trap_stubs
@@ -98,21 +118,7 @@ trap_save_registers:
 trap_return:
     cmpq ${syscall_vector}, 15*8(%rsp)
     je syscall_return
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    restore_gprs
     testb $3, 24(%rsp)
     jz 2f
     swapgs
@@ -125,21 +131,7 @@ trap_return:
 // canonical address after the `syscall` instruction, and RFLAGS is what the
 // user had, IOPL 0). Interrupts stay off until SYSRET loads RFLAGS.
 syscall_return:
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    restore_gprs
     movq 16(%rsp), %rcx
     movq 32(%rsp), %r11
     movq 40(%rsp), %rsp
