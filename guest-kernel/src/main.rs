@@ -88,7 +88,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         }
     }
 
-    let pm_timer = acpi.and_then(|a| a.pm_timer).map(|t| time::PmTimer { port: t.port, bits32: t.bits32 });
+    let pm_timer = acpi.and_then(|a| a.pm_timer);
     // `tsc_khz=` states the TSC rate (like Linux's tsc_early_khz), e.g.
     // 1000000 under QEMU `-icount shift=0`.
     let tsc_khz = cmdline.value("tsc_khz").and_then(|v| v.parse::<u64>().ok());

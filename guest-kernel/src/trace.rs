@@ -13,10 +13,6 @@ struct Phases {
 
 static PHASES: SpinLock<Phases> = SpinLock::new(Phases { marks: [("", 0); MAX_PHASES], len: 0 });
 
-fn rdtsc() -> u64 {
-    // SAFETY: RDTSC has no side effects.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
 
 /// Writes a boot-trace code and records it as a phase.
 pub fn mark(code: u8) {
@@ -26,7 +22,7 @@ pub fn mark(code: u8) {
 
 /// Records the end of a boot phase.
 pub fn phase(name: &'static str) {
-    let tsc = rdtsc();
+    let tsc = crate::time::rdtsc();
     let mut p = PHASES.lock();
     if p.len < MAX_PHASES {
         let i = p.len;

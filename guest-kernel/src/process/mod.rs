@@ -209,7 +209,8 @@ pub fn on_thread_start() {
 /// Runs on every return to user mode: a killed process's threads end here;
 /// otherwise the time slice is armed.
 pub fn before_user_return() {
-    if current().is_some_and(|p| p.is_killed()) {
+    let killed = sched::with_current(|t| t.user.as_ref().is_some_and(|u| u.process.is_killed()));
+    if killed == Some(true) {
         exit_thread(status::KILLED);
     }
     sched::arm_for_user_return();

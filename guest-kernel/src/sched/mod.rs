@@ -25,6 +25,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 const THREAD_STACK_PAGES: usize = 4;
 /// How long a user thread runs before others waiting for its CPU get a turn.
 const TIME_SLICE_NS: u64 = 10_000_000;
+const NOT_ARMED: u64 = u64::MAX;
 
 pub struct CpuSched {
     queue: SpinLock<VecDeque<Arc<Thread>>>,
@@ -34,6 +35,12 @@ pub struct CpuSched {
     /// The scheduler loop's saved stack pointer.
     loop_rsp: UnsafeCell<u64>,
     idle: AtomicBool,
+    /// The deadline the local timer is programmed for (`NOT_ARMED`: none),
+    /// so returning to user mode reprograms it (an MSR write, a VM exit on
+    /// KVM) only when the wanted deadline changes.
+    armed: AtomicU64,
+    /// When the running user thread's time slice ends; set as it gets the CPU.
+    slice_end: AtomicU64,
     /// Context switches into threads on this CPU.
     pub switches: AtomicU64,
     /// Times this CPU woke from `hlt`.
@@ -48,6 +55,8 @@ impl CpuSched {
             current: UnsafeCell::new(None),
             loop_rsp: UnsafeCell::new(0),
             idle: AtomicBool::new(false),
+            armed: AtomicU64::new(NOT_ARMED),
+            slice_end: AtomicU64::new(0),
             switches: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
         }
@@ -183,13 +192,7 @@ pub fn yield_now() {
 
 /// Sleeps until monotonic time `deadline_ns`.
 pub fn sleep_until(deadline_ns: u64) {
-    let me = current();
-    {
-        let mut s = here().sleepers.lock();
-        let pos = s.partition_point(|(d, _)| *d <= deadline_ns);
-        s.insert(pos, (deadline_ns, me.clone()));
-    }
-    drop(me);
+    wake_at(deadline_ns);
     while crate::time::now_ns() < deadline_ns {
         park();
     }
@@ -269,6 +272,7 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
     t.on_cpu.store(true, Ordering::Relaxed);
     t.set_state(State::Running);
     if let Some(u) = &t.user {
+        s.slice_end.store(crate::time::now_ns().saturating_add(TIME_SLICE_NS), Ordering::Relaxed);
         crate::arch::x86_64::user::init_cpu_once(&percpu::current().user_ready);
         percpu::set_kernel_stack(t.kernel_stack_top());
         u.process.activate();
@@ -351,10 +355,8 @@ fn idle(s: &'static CpuSched) {
     if steal(s) {
         return;
     }
-    match s.sleepers.lock().first() {
-        Some((deadline, _)) => apic::arm_timer(vector::TIMER, *deadline),
-        None => apic::disarm_timer(),
-    }
+    let sleeper = s.sleepers.lock().first().map(|(d, _)| *d);
+    program_timer(s, sleeper);
     s.idle.store(true, Ordering::SeqCst);
     // Re-check after announcing idleness: a waker that missed the flag
     // queued before we looked, one that saw it sends an IPI.
@@ -371,6 +373,9 @@ fn idle(s: &'static CpuSched) {
 /// Timer interrupt. From idle: nothing beyond ending `hlt` (the loop checks
 /// sleepers). From user mode: the time slice is over if others wait.
 pub fn on_timer_interrupt(from_user: bool) {
+    // A fired timer is no longer armed (TSC-deadline clears itself, the
+    // one-shot count has run out).
+    here().armed.store(NOT_ARMED, Ordering::Relaxed);
     if from_user {
         wake_expired_sleepers(here());
         preempt_if_contended();
@@ -392,15 +397,36 @@ fn preempt_if_contended() {
 }
 
 /// Before a thread returns to user mode: arm the timer for the earliest of
-/// its time slice (only if another thread waits for this CPU) and the next
-/// sleeper's deadline; a thread alone on its CPU runs untimed.
+/// the end of its time slice (counted from when it got the CPU, and only if
+/// another thread waits for this CPU) and the next sleeper's deadline; a
+/// thread alone on its CPU runs untimed.
 pub fn arm_for_user_return() {
     let s = here();
-    let slice = (!s.queue.lock().is_empty()).then(|| crate::time::now_ns() + TIME_SLICE_NS);
+    let slice = (!s.queue.lock().is_empty()).then(|| s.slice_end.load(Ordering::Relaxed));
     let sleeper = s.sleepers.lock().first().map(|(d, _)| *d);
-    match (slice, sleeper) {
-        (Some(a), Some(b)) => apic::arm_timer(vector::TIMER, a.min(b)),
-        (Some(d), None) | (None, Some(d)) => apic::arm_timer(vector::TIMER, d),
-        (None, None) => apic::disarm_timer(),
+    let deadline = match (slice, sleeper) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    program_timer(s, deadline);
+}
+
+/// Programs this CPU's timer for `deadline` (or stops it) unless it
+/// already is.
+fn program_timer(s: &CpuSched, deadline: Option<u64>) {
+    let want = deadline.unwrap_or(NOT_ARMED);
+    if s.armed.swap(want, Ordering::Relaxed) == want {
+        return;
     }
+    match deadline {
+        Some(d) => apic::arm_timer(vector::TIMER, d),
+        None => apic::disarm_timer(),
+    }
+}
+
+/// Runs `f` on the running thread without taking a reference count.
+pub fn with_current<R>(f: impl FnOnce(&Thread) -> R) -> Option<R> {
+    // SAFETY: `current` is only touched by this CPU with interrupts off, and
+    // the thread it holds stays alive while it is current.
+    unsafe { (*here().current.get()).as_deref().map(f) }
 }

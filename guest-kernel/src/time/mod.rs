@@ -30,12 +30,13 @@ mod tsc;
 
 pub use error::TimeError;
 pub use pm_timer::PmTimer;
+pub use tsc::rdtsc;
 pub use selftests::selftests;
 
 use crate::sync::SpinLock;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use tsc::{rdtsc, NS_PER_SEC};
+use tsc::NS_PER_SEC;
 
 /// CPUs with their own pvclock area; CPU indices are `0..MAX_CPUS`, the
 /// boot CPU being 0.

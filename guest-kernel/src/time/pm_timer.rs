@@ -8,12 +8,8 @@ use crate::arch::x86_64::port::inl;
 pub use pv_abi::acpi::PM_TIMER_HZ;
 
 /// Where the FADT says the timer is, and whether it counts 32 bits
-/// (FADT flag TMR_VAL_EXT) or 24.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PmTimer {
-    pub port: u16,
-    pub bits32: bool,
-}
+/// (FADT flag TMR_VAL_EXT) or 24: the ACPI module's description of it.
+pub use crate::acpi::PmTimerInfo as PmTimer;
 
 /// Calibration windows start at 64 ticks (17.9 us) and double, three at a
 /// time, until three back-to-back windows agree within 0.1 %. Under

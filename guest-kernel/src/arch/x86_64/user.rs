@@ -27,7 +27,8 @@ pub const FPU_AREA_MAX: usize = 1024;
 /// (and never touches XCR0). The first CPU to get here decides on XSAVE.
 pub fn init_cpu_once(done: &AtomicBool) {
     static DECIDED: AtomicBool = AtomicBool::new(false);
-    if done.swap(true, Ordering::AcqRel) {
+    // Checked on every switch to a user thread: a plain load when done.
+    if done.load(Ordering::Acquire) || done.swap(true, Ordering::AcqRel) {
         return;
     }
     init_cpu(!DECIDED.swap(true, Ordering::AcqRel));
