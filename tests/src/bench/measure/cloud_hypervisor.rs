@@ -9,8 +9,8 @@ use super::super::capture::{self, Capture};
 use super::super::harness_json::trace_key;
 use super::super::{chv, Options, CMDLINE};
 use super::{
-    code_label, fit_boots, kvm_usable, log, lower_note, serial_milestones, show, Milestone,
-    WallSection, CODES,
+    code_label, kvm_usable, log, serial_milestones, show, timed_boots, Milestone, WallSection,
+    CODES,
 };
 
 /// The Cloud Hypervisor binary: CLOUD_HYPERVISOR (a path, or a name looked up
@@ -121,36 +121,35 @@ pub(super) fn cloud_hypervisor(
         sec.failures.push(format!("warm-up: {e}"));
     }
     let warm = t.elapsed().as_secs_f64();
-    let n = fit_boots(opts.boots, warm, cap_secs);
-    sec.notes.extend(lower_note(opts.boots, n, warm, cap_secs));
-    for i in 1..=n {
-        sec.boots_run += 1;
-        match boot(i) {
-            Ok(cap) => {
-                sec.boots_ok += 1;
-                serial_milestones(&cap, &mut ms);
-                for line in &cap.err_lines {
-                    if let Some(w) = chv::parse_line(&line.text) {
-                        let key = trace_key(w.code);
-                        if let Some(m) = ms
-                            .iter_mut()
-                            .find(|m| m.key == key && m.values.len() < sec.boots_ok)
-                        {
-                            m.values.push(line.t_us);
-                        }
-                        let key = format!("chv port us {:#04x}", w.code);
-                        if let Some(m) = extra
-                            .iter_mut()
-                            .find(|m| m.key == key && m.values.len() < sec.boots_ok)
-                        {
-                            m.values.push(w.port_us as f64);
-                        }
+    timed_boots(
+        &mut sec,
+        "d. Cloud Hypervisor",
+        opts.boots,
+        warm,
+        cap_secs,
+        boot,
+        |cap, boots_ok| {
+            serial_milestones(&cap, &mut ms);
+            for line in &cap.err_lines {
+                if let Some(w) = chv::parse_line(&line.text) {
+                    let key = trace_key(w.code);
+                    if let Some(m) = ms
+                        .iter_mut()
+                        .find(|m| m.key == key && m.values.len() < boots_ok)
+                    {
+                        m.values.push(line.t_us);
+                    }
+                    let key = format!("chv port us {:#04x}", w.code);
+                    if let Some(m) = extra
+                        .iter_mut()
+                        .find(|m| m.key == key && m.values.len() < boots_ok)
+                    {
+                        m.values.push(w.port_us as f64);
                     }
                 }
             }
-            Err(e) => sec.failures.push(e),
-        }
-    }
+        },
+    );
     sec.notes.push(
         "trace-code times are when Cloud Hypervisor's debug-port log line reached us on stderr; its own figure (since the VM was created) is listed separately".into(),
     );

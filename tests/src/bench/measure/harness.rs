@@ -9,7 +9,7 @@ use super::super::capture::{self, Capture};
 use super::super::harness_json::{self, trace_key};
 use super::super::{bootstat, Options, CMDLINE};
 use super::probe::initrd_probe;
-use super::{code_label, fit_boots, kvm_usable, log, lower_note, show, Milestone, WallSection};
+use super::{code_label, kvm_usable, log, show, timed_boots, Milestone, WallSection};
 
 const HARNESS_KEYS: [(&str, &str); 6] = [
     ("spawn", "spawn"),
@@ -197,55 +197,48 @@ pub(super) fn harness(
     if let Ok((_, cap)) = &warm {
         first_stdout = Some(cap.stdout.clone());
     }
-    let n = fit_boots(opts.boots, warm_secs, cap_secs);
-    sec.notes
-        .extend(lower_note(opts.boots, n, warm_secs, cap_secs));
-    for i in 1..=n {
-        if i == 1 || i % 5 == 0 {
-            log(&format!("b. vmm-harness boot {i}/{n}"));
-        }
-        sec.boots_run += 1;
-        match boot(i) {
-            Ok((trace, cap)) => {
-                sec.boots_ok += 1;
-                for (k, t) in trace.since_spawn() {
-                    if let Some(m) = ms.iter_mut().find(|m| m.key == k) {
-                        m.values.push(t);
-                    }
-                }
-                if let (Some(a), Some(b)) =
-                    (trace.first("process start"), trace.first("first KVM_RUN"))
-                {
-                    guest[0].values.push(b - a);
-                }
-                for p in bootstat::parse(&cap.stdout).phases {
-                    let key = format!("guest tsc us: {}", p.name);
-                    match guest.iter_mut().find(|m| m.key == key) {
-                        Some(m) => m.values.push(p.us_since_entry as f64),
-                        None => {
-                            let what =
-                                if used.is_none() && p.name == bootstat::FIRST_USER_INSTRUCTION {
-                                    "kernel's 0x41 mark".to_string()
-                                } else {
-                                    p.name.clone()
-                                };
-                            let mut m = Milestone::new(
-                                &key,
-                                &format!("guest TSC since PVH entry: {what}"),
-                                false,
-                            );
-                            m.values.push(p.us_since_entry as f64);
-                            guest.push(m);
-                        }
-                    }
-                }
-                if first_stdout.is_none() {
-                    first_stdout = Some(cap.stdout);
+    timed_boots(
+        &mut sec,
+        "b. vmm-harness",
+        opts.boots,
+        warm_secs,
+        cap_secs,
+        boot,
+        |(trace, cap), _| {
+            for (k, t) in trace.since_spawn() {
+                if let Some(m) = ms.iter_mut().find(|m| m.key == k) {
+                    m.values.push(t);
                 }
             }
-            Err(e) => sec.failures.push(e),
-        }
-    }
+            if let (Some(a), Some(b)) = (trace.first("process start"), trace.first("first KVM_RUN"))
+            {
+                guest[0].values.push(b - a);
+            }
+            for p in bootstat::parse(&cap.stdout).phases {
+                let key = format!("guest tsc us: {}", p.name);
+                match guest.iter_mut().find(|m| m.key == key) {
+                    Some(m) => m.values.push(p.us_since_entry as f64),
+                    None => {
+                        let what = if used.is_none() && p.name == bootstat::FIRST_USER_INSTRUCTION {
+                            "kernel's 0x41 mark".to_string()
+                        } else {
+                            p.name.clone()
+                        };
+                        let mut m = Milestone::new(
+                            &key,
+                            &format!("guest TSC since PVH entry: {what}"),
+                            false,
+                        );
+                        m.values.push(p.us_since_entry as f64);
+                        guest.push(m);
+                    }
+                }
+            }
+            if first_stdout.is_none() {
+                first_stdout = Some(cap.stdout);
+            }
+        },
+    );
     if ms[0].values.is_empty() && sec.boots_ok > 0 {
         sec.notes
             .push("the harness recorded no `spawn` event: times are since its main()".into());

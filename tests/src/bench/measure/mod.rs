@@ -96,6 +96,37 @@ fn lower_note(requested: usize, n: usize, warm: f64, cap: f64) -> Option<String>
     })
 }
 
+/// The timed boots of one VMM, after a warm-up boot that took `warm_secs`:
+/// as many as fit the VMM's share of the time budget (with a note when that
+/// is fewer than requested). `boot(i)` runs boot `i`; `on_ok` records a
+/// successful one and gets the count of successful boots so far.
+fn timed_boots<T>(
+    sec: &mut WallSection,
+    label: &str,
+    requested: usize,
+    warm_secs: f64,
+    cap_secs: f64,
+    mut boot: impl FnMut(usize) -> Result<T, String>,
+    mut on_ok: impl FnMut(T, usize),
+) {
+    let n = fit_boots(requested, warm_secs, cap_secs);
+    sec.notes
+        .extend(lower_note(requested, n, warm_secs, cap_secs));
+    for i in 1..=n {
+        if i == 1 || i % 5 == 0 {
+            log(&format!("{label} boot {i}/{n}"));
+        }
+        sec.boots_run += 1;
+        match boot(i) {
+            Ok(v) => {
+                sec.boots_ok += 1;
+                on_ok(v, sec.boots_ok);
+            }
+            Err(e) => sec.failures.push(e),
+        }
+    }
+}
+
 fn kvm_usable() -> Result<(), String> {
     std::fs::OpenOptions::new()
         .read(true)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::super::capture::{self, Capture};
 use super::super::Options;
 use super::qemu::qemu_base;
-use super::{fit_boots, log, lower_note, serial_milestones, show, Milestone, WallSection};
+use super::{log, serial_milestones, show, timed_boots, Milestone, WallSection};
 
 /// (c) QEMU microvm, TCG, wall time from spawn (serial lines timestamped on the host).
 pub(super) fn qemu_wall(opts: &Options, initrd: Option<&Path>, cap_secs: f64) -> WallSection {
@@ -49,21 +49,15 @@ pub(super) fn qemu_wall(opts: &Options, initrd: Option<&Path>, cap_secs: f64) ->
         sec.failures.push(format!("warm-up: {e}"));
     }
     let warm = t.elapsed().as_secs_f64();
-    let n = fit_boots(opts.boots, warm, cap_secs);
-    sec.notes.extend(lower_note(opts.boots, n, warm, cap_secs));
-    for i in 1..=n {
-        if i == 1 || i % 5 == 0 {
-            log(&format!("c. QEMU microvm boot {i}/{n}"));
-        }
-        sec.boots_run += 1;
-        match boot(i) {
-            Ok(cap) => {
-                sec.boots_ok += 1;
-                serial_milestones(&cap, &mut ms);
-            }
-            Err(e) => sec.failures.push(e),
-        }
-    }
+    timed_boots(
+        &mut sec,
+        "c. QEMU microvm",
+        opts.boots,
+        warm,
+        cap_secs,
+        boot,
+        |cap, _| serial_milestones(&cap, &mut ms),
+    );
     sec.milestones = ms;
     sec
 }
