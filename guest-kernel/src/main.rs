@@ -24,6 +24,7 @@ mod smp;
 mod sync;
 mod syscall;
 mod time;
+mod tlb;
 mod trace;
 
 use boot::cmdline::Cmdline;

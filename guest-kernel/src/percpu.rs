@@ -20,6 +20,8 @@ pub struct PerCpu {
     pub apic_id: u32,
     /// User-mode state (SYSCALL MSRs, SSE/XSAVE) is set up on this CPU.
     pub user_ready: core::sync::atomic::AtomicBool,
+    /// TLB-flush IPIs this CPU has served ([`crate::tlb`]).
+    pub tlb_acks: core::sync::atomic::AtomicU64,
     pub tables: CpuTables,
     pub sched: CpuSched,
 }
@@ -41,6 +43,7 @@ impl PerCpu {
             index,
             apic_id,
             user_ready: core::sync::atomic::AtomicBool::new(false),
+            tlb_acks: core::sync::atomic::AtomicU64::new(0),
             tables: CpuTables::new(),
             sched: CpuSched::new(),
         }

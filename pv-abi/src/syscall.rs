@@ -315,8 +315,13 @@ pub mod layout {
     /// Programs are loaded (relocated) here: page 0 and the first 4 MiB stay
     /// unmapped so null dereferences fault.
     pub const PROGRAM_BASE: u64 = 0x40_0000;
-    /// User space ends here (the lower half of the 48-bit address space).
-    pub const USER_END: u64 = 0x0000_8000_0000_0000;
+    /// End of the lower (canonical) half of the 48-bit address space.
+    pub const LOWER_HALF_END: u64 = 0x0000_8000_0000_0000;
+    /// User space ends here, one page below the lower half's end: the last
+    /// page can never be mapped, so no `syscall` can sit in its last bytes
+    /// and return to the non-canonical address after it (on Intel CPUs a
+    /// SYSRET there faults in ring 0 on the user's stack, CVE-2012-0217).
+    pub const USER_END: u64 = LOWER_HALF_END - 0x1000;
     /// Main-thread stack size (lazily populated).
     pub const MAIN_STACK_SIZE: u64 = 1 << 20;
     /// Unmapped guard below every user stack.

@@ -255,6 +255,17 @@ pub fn alloc() -> Option<PhysFrame> {
     locked(|a| a.alloc()).map(frame_at)
 }
 
+/// Frames that memory allocated on behalf of user space (its pages and its
+/// page tables) may never take: the kernel keeps them, so a process that
+/// exhausts memory is killed while the kernel carries on.
+pub const KERNEL_RESERVE_FRAMES: u64 = 1024;
+
+/// Allocates one frame for user space, unless only the kernel's reserve is
+/// left. Its contents are whatever was there.
+pub fn alloc_for_user() -> Option<PhysFrame> {
+    locked(|a| if a.free_frames > KERNEL_RESERVE_FRAMES { a.alloc() } else { None }).map(frame_at)
+}
+
 /// Allocates one frame filled with zeroes.
 pub fn alloc_zeroed() -> Option<PhysFrame> {
     let f = alloc()?;

@@ -20,7 +20,7 @@
 use super::frame;
 use super::layout::{
     align_down, align_up, HEAP_BASE, HUGE_PAGE_SIZE, KERNEL_FIRST_SLOT, KERNEL_SLOT, KERNEL_VMA,
-    LARGE_PAGE_SIZE, PAGE_SIZE, SLOT_SIZE, USER_END,
+    LARGE_PAGE_SIZE, PAGE_SIZE, SLOT_SIZE, LOWER_HALF_END,
 };
 use super::paging::{self, bits};
 use super::{phys, reserve, MmError};
@@ -256,7 +256,7 @@ fn switch(pml4: frame::PhysFrame) {
         // before any segment load or interrupt can use them.
         unsafe { Cr3::write(pml4, Cr3Flags::empty()) };
         let gdt = sgdt();
-        if gdt.base.as_u64() < USER_END {
+        if gdt.base.as_u64() < LOWER_HALF_END {
             let base = VirtAddr::new(phys::to_virt(gdt.base.as_u64()));
             // SAFETY: the same table through the direct map (read-write, as
             // the CPU sets accessed bits); the boot GDT stays reserved as
@@ -264,7 +264,7 @@ fn switch(pml4: frame::PhysFrame) {
             unsafe { lgdt(&DescriptorTablePointer { limit: gdt.limit, base }) };
         }
         let idt = sidt();
-        if idt.base.as_u64() != 0 && idt.base.as_u64() < USER_END {
+        if idt.base.as_u64() != 0 && idt.base.as_u64() < LOWER_HALF_END {
             let base = VirtAddr::new(phys::to_virt(idt.base.as_u64()));
             // SAFETY: as for the GDT.
             unsafe { lidt(&DescriptorTablePointer { limit: idt.limit, base }) };

@@ -23,8 +23,9 @@ pub const HUGE_PAGE_SIZE: u64 = 1 << 30;
 /// Bytes one PML4 slot covers.
 pub const SLOT_SIZE: u64 = 1 << 39;
 
-/// End (exclusive) of the lower, per-process half.
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// End (exclusive) of the lower, per-process half (user space itself ends a
+/// page lower, at `pv_abi::syscall::layout::USER_END`).
+pub use pv_abi::syscall::layout::LOWER_HALF_END;
 /// First PML4 slot of the kernel half.
 pub const KERNEL_FIRST_SLOT: usize = 256;
 

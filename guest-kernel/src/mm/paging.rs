@@ -7,7 +7,7 @@
 //! come from the frame allocator, never from the heap, so the heap can grow
 //! through this module.
 use super::frame::{self, PhysFrame};
-use super::layout::{slot, KERNEL_FIRST_SLOT, PAGE_SIZE, USER_END, VMAP_BASE, VMAP_SIZE};
+use super::layout::{slot, KERNEL_FIRST_SLOT, PAGE_SIZE, LOWER_HALF_END, VMAP_BASE, VMAP_SIZE};
 use super::phys;
 use crate::sync::SpinLock;
 use core::fmt;
@@ -91,14 +91,19 @@ pub(super) fn count_table_frame() {
     TABLE_FRAMES.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The frame allocator as the `x86_64` mapper wants it, counting table frames.
-struct TableFrames;
+/// The frame allocator as the `x86_64` mapper wants it, counting table
+/// frames. A user address space's tables are charged like its pages: they
+/// never take the kernel's reserve, so a process that spreads its mappings
+/// to grow page tables runs out before the kernel does.
+struct TableFrames {
+    user: bool,
+}
 
 // SAFETY: frames come from the frame allocator, which hands each out once.
 unsafe impl FrameAllocator<Size4KiB> for TableFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame> {
         // The mapper zeroes new tables itself.
-        let f = frame::alloc()?;
+        let f = if self.user { frame::alloc_for_user()? } else { frame::alloc()? };
         count_table_frame();
         Some(f)
     }
@@ -183,7 +188,7 @@ fn walk(pml4: u64, va: u64) -> Option<Translation> {
 /// space. Takes no lock, so exception handlers may use it (e.g. before
 /// following a frame pointer); works before `mm::init` too.
 pub fn is_kernel_mapped(va: u64) -> bool {
-    va >= USER_END && walk(Cr3::read().0.start_address().as_u64(), va).is_some()
+    va >= LOWER_HALF_END && walk(Cr3::read().0.start_address().as_u64(), va).is_some()
 }
 
 impl AddressSpace {
@@ -231,8 +236,9 @@ impl AddressSpace {
 
     fn check_half(&self, va: u64) -> Result<(), MapError> {
         match self.kind {
-            Kind::User if va >= USER_END => Err(MapError::WrongHalf(va)),
-            Kind::Kernel if va < USER_END => Err(MapError::WrongHalf(va)),
+            // The last lower-half page is never user memory (see USER_END).
+            Kind::User if va >= pv_abi::syscall::layout::USER_END => Err(MapError::WrongHalf(va)),
+            Kind::Kernel if va < LOWER_HALF_END => Err(MapError::WrongHalf(va)),
             Kind::Kernel if entry(self.pml4_paddr(), slot(va)) & bits::PRESENT == 0 => {
                 Err(MapError::NoKernelSlot(va))
             }
@@ -254,6 +260,7 @@ impl AddressSpace {
         if self.kind == Kind::User {
             parent |= Flags::USER_ACCESSIBLE;
         }
+        let mut tables = TableFrames { user: self.kind == Kind::User };
         // SAFETY: mapping a frame creates an alias the caller asked for; the
         // kernel half's own regions are only mapped by their owners (heap,
         // stacks, vmap users), and the direct map is huge pages, which the
@@ -264,7 +271,7 @@ impl AddressSpace {
                 f,
                 flags | Flags::PRESENT,
                 parent,
-                &mut TableFrames,
+                &mut tables,
             )
         };
         match r {
@@ -302,6 +309,56 @@ impl AddressSpace {
     pub fn translate(&self, va: u64) -> Option<Translation> {
         walk(self.pml4_paddr(), va)
     }
+
+    /// Detaches the page tables (PDPTs, PDs, PTs) covering user addresses
+    /// `[start, end)` that no longer map anything and appends their frames
+    /// to `freed`. The caller frees them only once no CPU can still walk
+    /// them: other CPUs' paging-structure caches may hold them until their
+    /// TLBs are shot down. Without this, a process that maps and unmaps
+    /// across a wide range keeps every table it ever needed.
+    pub fn prune(&mut self, start: u64, end: u64, freed: &mut alloc::vec::Vec<PhysFrame>) {
+        if self.kind != Kind::User || start >= end || end > LOWER_HALF_END {
+            return;
+        }
+        prune_table(self.pml4_paddr(), 4, 0, start, end, freed);
+    }
+}
+
+/// Bytes one entry of a table at `level` covers (4 = PML4, 1 = PT).
+const fn entry_span(level: u32) -> u64 {
+    1 << (12 + 9 * (level - 1))
+}
+
+/// Prunes the tables below `table` (at `level`, covering addresses from
+/// `base`) that overlap `[start, end)`; true if `table` itself is now empty.
+fn prune_table(table: u64, level: u32, base: u64, start: u64, end: u64, freed: &mut alloc::vec::Vec<PhysFrame>) -> bool {
+    if level > 1 {
+        let span = entry_span(level);
+        let first = (start.max(base) - base) / span;
+        let last = ((end - 1).min(base + 512 * span - 1) - base) / span;
+        for i in first..=last {
+            let e = entry(table, i as usize);
+            if e & bits::PRESENT == 0 || e & bits::HUGE != 0 {
+                continue;
+            }
+            let child = e & bits::ADDR;
+            if prune_table(child, level - 1, base + i * span, start, end, freed) {
+                set_entry(table, i as usize, 0);
+                TABLE_FRAMES.fetch_sub(1, Ordering::Relaxed);
+                freed.push(PhysFrame::containing_address(PhysAddr::new_truncate(child)));
+            }
+        }
+    }
+    // Entries are cleared to 0 on unmap, so "empty" is "all zero"; a live
+    // table usually shows a non-zero entry early.
+    level < 4 && (0..512).all(|i| entry(table, i) == 0)
+}
+
+/// Writes entry `index` of the table in frame `table`.
+fn set_entry(table: u64, index: usize, value: u64) {
+    // SAFETY: `table` is a live page table in the direct map owned by the
+    // caller's `&mut AddressSpace`; one aligned u64 store.
+    unsafe { ((phys::to_virt(table) + index as u64 * 8) as *mut u64).write_volatile(value) }
 }
 
 impl Drop for AddressSpace {

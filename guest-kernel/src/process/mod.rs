@@ -43,6 +43,8 @@ pub struct Process {
     exit: spin::Once<i32>,
     /// Threads waiting for this process or one of its threads to end.
     waiters: SpinLock<Vec<Arc<Thread>>>,
+    /// The CPUs that have this process's page tables loaded.
+    cpus: crate::tlb::CpuSet,
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
@@ -61,12 +63,41 @@ impl Process {
             killed: AtomicBool::new(false),
             exit: spin::Once::new(),
             waiters: SpinLock::new(Vec::new()),
+            cpus: crate::tlb::CpuSet::new(),
         }
     }
 
-    /// Loads this process's page tables on the calling CPU.
+    /// Loads this process's page tables on the calling CPU (as one of its
+    /// threads gets the CPU).
     pub fn activate(&self) {
+        self.cpus.join_current();
         load_cr3(self.pml4);
+    }
+
+    /// Back to the kernel's page tables as the thread leaves the CPU: idle
+    /// CPUs and kernel threads never run on a process's tables, so tables
+    /// are live only where one of the process's threads runs.
+    pub fn deactivate(&self) {
+        activate_kernel_space();
+        self.cpus.leave_current();
+    }
+
+    /// Runs `f` on the address space (`Invalid` once the process has ended).
+    /// Translations `f` removed or narrowed are shot down on every CPU that
+    /// runs this process before the call returns, and the frames they
+    /// mapped are freed only after that, outside the lock.
+    pub fn with_vm<R>(&self, f: impl FnOnce(&mut Vm) -> Result<R, pv_abi::syscall::Error>) -> Result<R, pv_abi::syscall::Error> {
+        let (result, stale) = {
+            let mut guard = self.vm.lock();
+            let vm = guard.as_mut().ok_or(pv_abi::syscall::Error::Invalid)?;
+            let result = f(vm);
+            (result, vm.take_stale())
+        };
+        if let Some(stale) = stale {
+            crate::tlb::shootdown(&self.cpus);
+            stale.release();
+        }
+        result
     }
 
     pub fn is_killed(&self) -> bool {
@@ -168,24 +199,32 @@ pub fn current() -> Option<Arc<Process>> {
 }
 
 /// Ends the calling user thread with `status`. The process ends with its
-/// last thread (with this status unless it was killed first).
+/// last thread (with this status unless it was killed first), once that
+/// thread is off its CPU: see [`thread_ended`].
 pub fn exit_thread(status: i32) -> ! {
-    let me = sched::current();
-    if let Some(u) = &me.user {
-        u.status.call_once(|| status);
-        let p = u.process.clone();
-        if p.live_threads.fetch_sub(1, Ordering::AcqRel) == 1 {
-            p.exit.call_once(|| status);
-            p.killed.store(true, Ordering::Release);
-            // Off this process's page tables before they are freed.
-            activate_kernel_space();
-            drop(p.vm.lock().take());
-            drop(core::mem::take(&mut *p.handles.lock()));
+    sched::with_current(|t| {
+        if let Some(u) = &t.user {
+            u.status.call_once(|| status);
         }
-        p.wake_waiters();
-    }
-    drop(me);
+    });
     sched::exit_current()
+}
+
+/// A user thread of `p` has ended and its CPU has left `p`'s page tables
+/// (the scheduler calls this from its loop, after the switch away from the
+/// dead thread). The last thread to get here tears the process down: no
+/// thread of it can be running anywhere then, so no CPU is on the page
+/// tables being freed. Freeing them any earlier (as the last thread to
+/// *call* exit did before) let other CPUs run on freed, reused tables.
+pub fn thread_ended(p: &Process, status: i32) {
+    if p.live_threads.fetch_sub(1, Ordering::AcqRel) == 1 {
+        p.exit.call_once(|| status);
+        p.killed.store(true, Ordering::Release);
+        debug_assert!(p.cpus.is_empty());
+        drop(p.vm.lock().take());
+        drop(core::mem::take(&mut *p.handles.lock()));
+    }
+    p.wake_waiters();
 }
 
 /// Ends the whole calling process with `status`.
@@ -198,20 +237,28 @@ pub fn exit_process(status: i32) -> ! {
 
 /// First entry of a user thread. The first one of process 1 (init) is the
 /// system's first user instruction.
-pub fn on_thread_start() {
+pub fn on_thread_start(rip: u64) {
     static FIRST: AtomicBool = AtomicBool::new(true);
     if current().is_some_and(|p| p.pid == 1) && FIRST.swap(false, Ordering::AcqRel) {
         crate::trace::mark(pv_abi::boot_trace::USER_ENTRY);
     }
-    before_user_return();
+    before_user_return(rip);
 }
 
-/// Runs on every return to user mode: a killed process's threads end here;
-/// otherwise the time slice is armed.
-pub fn before_user_return() {
+/// Runs on every return to user mode, to `rip`: a killed process's threads
+/// end here; a return address outside user space (which IRET or SYSRET
+/// would fault on in ring 0) kills the process; otherwise the time slice is
+/// armed.
+pub fn before_user_return(rip: u64) {
     let killed = sched::with_current(|t| t.user.as_ref().is_some_and(|u| u.process.is_killed()));
     if killed == Some(true) {
         exit_thread(status::KILLED);
+    }
+    if rip >= pv_abi::syscall::layout::LOWER_HALF_END {
+        if let Some(p) = current() {
+            kprintln!("process {} ({}) killed: return address {rip:#x} is not a user address", p.pid, p.name);
+        }
+        exit_process(status::killed_by_exception(13));
     }
     sched::arm_for_user_return();
 }

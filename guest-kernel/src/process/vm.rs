@@ -15,9 +15,6 @@ const PAGE: u64 = 4096;
 const MMAP_BASE: u64 = 0x1000_0000_0000;
 /// The main thread's stack ends here (grows down).
 pub const STACK_TOP: u64 = 0x7fff_0000_0000;
-/// Frames user memory may never take: the kernel keeps these for itself, so
-/// a process that exhausts memory is killed while the kernel carries on.
-const KERNEL_RESERVE_FRAMES: u64 = 1024;
 /// Regions per process.
 const MAX_REGIONS: usize = 4096;
 
@@ -45,6 +42,27 @@ pub enum FaultError {
 pub struct Vm {
     space: AddressSpace,
     regions: Vec<Region>,
+    /// Frames (pages and page tables) unmapped here that another CPU running
+    /// this process may still reach through its TLB or paging-structure
+    /// caches: freed by [`Stale::release`] after a shootdown, never before.
+    stale: Vec<PhysFrame>,
+    /// A translation was removed or narrowed: other CPUs must flush.
+    flush_needed: bool,
+}
+
+/// What an address-space change left for after the shootdown.
+#[must_use = "stale frames must be released after the TLB shootdown"]
+pub struct Stale {
+    frames: Vec<PhysFrame>,
+}
+
+impl Stale {
+    /// Frees the frames; call once no CPU can reach them any more.
+    pub fn release(self) {
+        for f in self.frames {
+            frame::free(f);
+        }
+    }
 }
 
 fn flags_for(p: u64) -> Flags {
@@ -83,16 +101,25 @@ pub fn user_range(start: u64, len: u64) -> Result<(u64, u64), Error> {
 
 /// A zeroed frame for user memory, unless only the kernel's reserve is left.
 fn user_frame() -> Option<PhysFrame> {
-    if frame::counts().free <= KERNEL_RESERVE_FRAMES {
-        return None;
-    }
-    frame::alloc_zeroed()
+    let f = frame::alloc_for_user()?;
+    frame::zero(f);
+    Some(f)
 }
 
 impl Vm {
     pub fn new() -> Result<Self, Error> {
         let space = AddressSpace::new_user().map_err(|_| Error::NoMemory)?;
-        Ok(Self { space, regions: Vec::new() })
+        Ok(Self { space, regions: Vec::new(), stale: Vec::new(), flush_needed: false })
+    }
+
+    /// Takes what the last changes left to do on other CPUs: `None` if
+    /// nothing was unmapped or narrowed, else the frames to free once every
+    /// CPU running this address space has flushed its TLB.
+    pub fn take_stale(&mut self) -> Option<Stale> {
+        if !core::mem::take(&mut self.flush_needed) {
+            return None;
+        }
+        Some(Stale { frames: core::mem::take(&mut self.stale) })
     }
 
     pub fn pml4_paddr(&self) -> u64 {
@@ -202,7 +229,6 @@ impl Vm {
                 let r = self.regions.swap_remove(i);
                 self.release(&r);
                 found = true;
-                crate::sched::flush_user_tlbs();
             } else {
                 i += 1;
             }
@@ -210,16 +236,30 @@ impl Vm {
         if found { Ok(()) } else { Err(Error::Invalid) }
     }
 
+    /// Unmaps a region that was removed from the list, and the page tables
+    /// it leaves empty; its frames wait in `stale` for the shootdown.
     fn release(&mut self, r: &Region) {
+        self.release_pages(r, true);
+        self.space.prune(r.start, r.end, &mut self.stale);
+        self.flush_needed = true;
+    }
+
+    /// Unmaps a region's pages; their frames wait in `stale` if `defer`,
+    /// else (no CPU runs this address space) they are freed at once.
+    fn release_pages(&mut self, r: &Region, defer: bool) {
         match &r.backing {
             Backing::Anon { populated } => {
                 for &va in populated {
-                    if let Ok(f) = self.space.unmap(va) {
-                        frame::free(f);
+                    match self.space.unmap(va) {
+                        Ok(f) if defer => self.stale.push(f),
+                        Ok(f) => frame::free(f),
+                        Err(_) => {}
                     }
                 }
             }
             Backing::Shm { object } => {
+                // The object owns its frames (kept alive by other mappings
+                // or freed when it drops); only the translations go.
                 for i in 0..object.frames().len() as u64 {
                     let _ = self.space.unmap(r.start + i * PAGE);
                 }
@@ -247,7 +287,7 @@ impl Vm {
                 let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p));
             }
         }
-        crate::sched::flush_user_tlbs();
+        self.flush_needed = true;
         Ok(())
     }
 
@@ -309,9 +349,17 @@ impl Vm {
 }
 
 impl Drop for Vm {
+    /// Only called once no CPU runs this address space (the process's last
+    /// thread is off every CPU, or it never ran), so nothing needs a
+    /// shootdown before the frames are reused.
     fn drop(&mut self) {
+        // The address space frees all its tables as it drops: no pruning.
         for r in core::mem::take(&mut self.regions) {
-            self.release(&r);
+            self.release_pages(&r, false);
+        }
+        self.flush_needed = true;
+        if let Some(s) = self.take_stale() {
+            s.release();
         }
     }
 }

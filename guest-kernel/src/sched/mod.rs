@@ -127,7 +127,7 @@ fn user_thread_start(_: usize) {
     drop(me);
     match start {
         Some(frame) => {
-            crate::process::on_thread_start();
+            crate::process::on_thread_start(frame.rip);
             crate::arch::x86_64::user::enter_user(&frame)
         }
         None => kprintln!("sched: user thread without a start frame"),
@@ -218,18 +218,6 @@ pub fn kick(t: &Arc<Thread>) {
     }
 }
 
-/// Other CPUs drop stale user translations. They run user code with
-/// interrupts on, so the flush happens before their next user instruction;
-/// the kernel itself reaches user memory only through page walks.
-pub fn flush_user_tlbs() {
-    let me = percpu::index();
-    for i in (0..percpu::online_count()).filter(|&i| i != me) {
-        if let Some(c) = percpu::get(i) {
-            apic::send_ipi(c.apic_id, vector::IPI_TLB_FLUSH);
-        }
-    }
-}
-
 pub(crate) fn exit_current() -> ! {
     current().set_state(State::Dead);
     switch_to_loop();
@@ -293,9 +281,11 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
         if let Some(u) = &t.user {
             // SAFETY: as above.
             unsafe { (*u.fpu.get()).save() };
-            // Idle CPUs and kernel threads run on the kernel's page tables,
-            // so an exiting process's tables are never live anywhere.
-            crate::process::activate_kernel_space();
+            u.process.deactivate();
+            if t.state() == State::Dead {
+                let status = u.status.get().copied().unwrap_or(pv_abi::syscall::status::KILLED);
+                crate::process::thread_ended(&u.process, status);
+            }
         }
         // A yield leaves the thread Running; a wake that raced with park
         // already queued it (Runnable); Parked and Dead threads stay out.

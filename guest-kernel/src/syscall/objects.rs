@@ -110,6 +110,5 @@ pub fn shm_map(h: u64, p: u64) -> SysResult {
     let me = process()?;
     let need = if p & prot::WRITE != 0 { rights::MAP | rights::WRITE } else { rights::MAP };
     let Object::Shm(shm) = me.handles.lock().get(h, need)? else { return Err(Error::WrongKind) };
-    let mut vm = me.vm.lock();
-    vm.as_mut().ok_or(Error::Invalid)?.map_shared(shm, p)
+    me.with_vm(|vm| vm.map_shared(shm, p))
 }

@@ -4,7 +4,7 @@
 //! of each fixture is valid. Results assume the kernel loads programs at
 //! `layout::PROGRAM_BASE`. README.md has the same table.
 use crate::elf::*;
-use pv_abi::syscall::Error;
+use pv_abi::syscall::{layout, Error};
 
 /// Where fixtures go in the initrd.
 pub const DIR: &str = "test/elf";
@@ -86,6 +86,16 @@ pub fn all() -> Vec<Fixture> {
         fixture("overlap", Err(Error::ElfOverlap), with(&|i| i.phdrs.push(extra_load(CODE + 0x800)))),
         // Kernel half: above USER_END.
         fixture("out-of-range", Err(Error::ElfOutOfRange), with(&|i| i.phdrs.push(extra_load(0xffff_8000_0000_0000)))),
+        // Code in the last page below the canonical boundary: a `syscall`
+        // in its last bytes would return to a non-canonical address.
+        fixture(
+            "last-page",
+            Err(Error::ElfOutOfRange),
+            with(&|i| {
+                let top = layout::LOWER_HALF_END - layout::PROGRAM_BASE;
+                i.phdrs.push(Phdr::new(PT_LOAD, PF_R | PF_X, CODE, top - 0x10, 0x10, 0x10))
+            }),
+        ),
         fixture(
             "bad-reloc",
             Err(Error::ElfBadRelocation),
@@ -113,7 +123,7 @@ mod tests {
             assert!(all[..i].iter().all(|g| g.name != f.name), "{} twice", f.name);
             assert!(i == 0 || &f.image != ok, "{} is the control image", f.name);
         }
-        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), 11);
     }
 
     #[test]

@@ -118,6 +118,7 @@ trap_save_registers:
 trap_return:
     cmpq ${syscall_vector}, 15*8(%rsp)
     je syscall_return
+trap_return_iret:
     restore_gprs
     testb $3, 24(%rsp)
     jz 2f
@@ -128,9 +129,18 @@ trap_return:
 
 // A system call returns with SYSRET: RCX and R11 are the saved user RIP and
 // RFLAGS (the frame a syscall builds is never redirected, so RIP is the
-// canonical address after the `syscall` instruction, and RFLAGS is what the
+// address after the `syscall` instruction, and RFLAGS is what the
 // user had, IOPL 0). Interrupts stay off until SYSRET loads RFLAGS.
+//
+// SYSRET to a non-canonical RCX raises #GP in ring 0 on Intel CPUs, on the
+// user's stack (CVE-2012-0217). User space ends a page below the canonical
+// boundary so this cannot happen, and `before_user_return` kills a thread
+// whose return address is not a user address; this check keeps SYSRET safe
+// should either ever change: anything at or above 2^47 takes IRET instead.
 syscall_return:
+    movq 17*8(%rsp), %rcx
+    shrq $47, %rcx
+    jnz trap_return_iret
     restore_gprs
     movq 16(%rsp), %rcx
     movq 32(%rsp), %r11
@@ -173,7 +183,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         dispatch_interrupt(frame);
     }
     if frame.from_user() {
-        crate::process::before_user_return();
+        crate::process::before_user_return(frame.rip);
     }
 }
 
@@ -194,7 +204,7 @@ fn dispatch_interrupt(frame: &mut TrapFrame) {
         }
         vector::IPI_TLB_FLUSH => {
             super::apic::eoi();
-            x86_64::instructions::tlb::flush_all();
+            crate::tlb::on_flush_ipi();
         }
         vector::IPI_STOP => crate::power::halt_forever(),
         v => {

@@ -8,11 +8,12 @@ use vireo_rt::{println, Error, Process};
 
 vireo_rt::entry!(main);
 
-const FIXTURES: [(&str, Error); 9] = [
+const FIXTURES: [(&str, Error); 10] = [
     ("/test/elf/bad-magic", Error::ElfBadMagic),
     ("/test/elf/truncated", Error::ElfTruncated),
     ("/test/elf/overlap", Error::ElfOverlap),
     ("/test/elf/out-of-range", Error::ElfOutOfRange),
+    ("/test/elf/last-page", Error::ElfOutOfRange),
     ("/test/elf/bad-reloc", Error::ElfBadRelocation),
     ("/test/elf/tls", Error::ElfTls),
     ("/test/elf/write-exec", Error::ElfWriteExec),
