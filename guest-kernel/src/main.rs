@@ -105,10 +105,10 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         // KVM and QEMU clock the virtual APIC timer at a fixed 1 GHz; only
         // bare metal (or an unknown hypervisor) needs measuring.
         let hz = if time::under_hypervisor() {
-            arch::x86_64::apic::set_timer_hz(time::APIC_BUS_HZ);
+            time::timer::set_oneshot_hz(time::APIC_BUS_HZ);
             time::APIC_BUS_HZ
         } else {
-            arch::x86_64::apic::calibrate_timer()
+            time::timer::calibrate_oneshot()
         };
         kprintln!("apic: one-shot timer at {} kHz (no TSC-deadline)", hz / 1000);
     }

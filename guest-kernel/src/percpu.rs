@@ -1,12 +1,11 @@
 //! Per-CPU data, reached through GS base. `gs:0` holds a pointer to the
 //! CPU's own `PerCpu`, so `current()` is one load.
 use crate::arch::x86_64::gdt::CpuTables;
-use crate::sched::CpuSched;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use x86_64::registers::model_specific::GsBase;
 use x86_64::VirtAddr;
 
-pub const MAX_CPUS: usize = 64;
+pub use pv_abi::MAX_CPUS;
 
 #[repr(C)]
 pub struct PerCpu {
@@ -23,11 +22,10 @@ pub struct PerCpu {
     /// TLB-flush IPIs this CPU has served ([`crate::tlb`]).
     pub tlb_acks: core::sync::atomic::AtomicU64,
     pub tables: CpuTables,
-    pub sched: CpuSched,
 }
 
 // SAFETY: a PerCpu is only mutated by its own CPU, except fields that are
-// themselves synchronised (the scheduler's locked queues).
+// themselves atomic.
 unsafe impl Sync for PerCpu {}
 unsafe impl Send for PerCpu {}
 
@@ -45,7 +43,6 @@ impl PerCpu {
             user_ready: core::sync::atomic::AtomicBool::new(false),
             tlb_acks: core::sync::atomic::AtomicU64::new(0),
             tables: CpuTables::new(),
-            sched: CpuSched::new(),
         }
     }
 }

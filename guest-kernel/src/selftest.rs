@@ -4,10 +4,10 @@ pub use crate::selftest_api::SelfTest;
 
 pub fn run_all() -> bool {
     let groups: [&[SelfTest]; 4] = [
-        crate::mm::selftests(),
+        crate::mm::selftest::all(),
         crate::acpi::selftests(),
-        crate::time::selftests(),
-        crate::sched::selftests::all(),
+        crate::time::selftest::all(),
+        crate::sched::selftest::all(),
     ];
     let total: usize = groups.iter().map(|g| g.len()).sum();
     let mut failed = 0;

@@ -1,5 +1,5 @@
 //! The contract between subsystems and the `selftest` runner: each
-//! subsystem exposes `pub fn selftests() -> &'static [SelfTest]`.
+//! subsystem's `selftest` module exposes `pub fn all() -> &'static [SelfTest]`.
 
 /// One in-kernel test. `run` returns `Err(detail)` on failure; the detail is
 /// printed after the test name.

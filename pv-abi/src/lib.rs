@@ -12,3 +12,11 @@ pub mod motor;
 pub mod pvh;
 pub mod serial;
 pub mod syscall;
+
+/// Bytes in a page: the granularity of every mapping, in the kernel, in
+/// user space (`Map`, program segments) and in the VMM's guest layout.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// The most vCPUs a Vireo guest runs on: the kernel's per-CPU tables have
+/// this many slots, and vmm-harness refuses to create more.
+pub const MAX_CPUS: usize = 64;

@@ -15,8 +15,9 @@ pub const DEFAULT_MEM_MIB: u64 = 256;
 pub const MIN_MEM_MIB: u64 = 1;
 /// Largest guest RAM (1 TiB); the mapping is lazily populated, so this is only a sanity bound.
 pub const MAX_MEM_MIB: u64 = 1 << 20;
-/// Largest vCPU count (APIC IDs stay below 255, so plain xAPIC IDs suffice).
-pub const MAX_CPUS: u32 = 64;
+/// Largest vCPU count: what the guest supports (APIC IDs stay below 255,
+/// so plain xAPIC IDs suffice).
+pub const MAX_CPUS: u32 = pv_abi::MAX_CPUS as u32;
 /// Default `--timeout` in seconds.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 

@@ -16,7 +16,7 @@ use crate::acpi;
 use crate::error::{Error, Result};
 use crate::memory::RamLayout;
 
-const PAGE: u64 = 4096;
+use pv_abi::PAGE_SIZE as PAGE;
 
 /// Load the (pre-validated) kernel at its physical addresses; returns the PVH entry.
 pub fn load_kernel(mem: &GuestMemoryMmap, file: &mut File) -> Result<u64> {

@@ -36,7 +36,7 @@ pub use gas::Gas;
 pub use power::power_off;
 pub use selftest::selftests;
 
-pub const MAX_CPUS: usize = 64;
+pub use pv_abi::MAX_CPUS;
 pub const MAX_IOAPICS: usize = 8;
 pub const MAX_OVERRIDES: usize = 16;
 pub const MAX_MCFG: usize = 4;

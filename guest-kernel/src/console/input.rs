@@ -48,7 +48,7 @@ pub fn on_interrupt() {
     let mut got = false;
     {
         let mut rx = RX.lock();
-        super::drain_rx(|b| {
+        super::output::drain_rx(|b| {
             rx.push(b);
             got = true;
         });

@@ -11,7 +11,7 @@
 use super::frame;
 use super::layout::{align_up, HEAP_BASE, HEAP_MAX, PAGE_SIZE};
 use super::paging::{self, KERNEL_RW};
-use super::MmError;
+use super::error::MmError;
 use crate::sync::SpinLock;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};

@@ -17,7 +17,7 @@
 //! executes as 512 instructions.
 pub use crate::arch::x86_64::layout::{DIRECT_MAP_BASE, KERNEL_VMA};
 
-pub const PAGE_SIZE: u64 = 4096;
+pub use pv_abi::PAGE_SIZE;
 pub const LARGE_PAGE_SIZE: u64 = 2 << 20;
 pub const HUGE_PAGE_SIZE: u64 = 1 << 30;
 /// Bytes one PML4 slot covers.

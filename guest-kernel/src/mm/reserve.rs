@@ -4,7 +4,8 @@
 //! entries ≤ a few dozen, never O(pages).
 use super::frame;
 use super::layout::{align_down, align_up, DIRECT_MAP_MAX, HUGE_PAGE_SIZE, PAGE_SIZE};
-use super::{phys, MmError};
+use super::error::MmError;
+use super::phys;
 use crate::boot::start_info::{BootInfo, MAX_MEMMAP, MAX_MODULES};
 use pv_abi::pvh::{MemType, MemmapEntry, ModlistEntry, StartInfo};
 

@@ -8,7 +8,7 @@
 use super::frame;
 use super::layout::{PAGE_SIZE, STACK_BASE, STACK_END, STACK_SLOTS, STACK_SLOT_SIZE};
 use super::paging::{self, KERNEL_RW};
-use super::MmError;
+use super::error::MmError;
 use crate::sync::SpinLock;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::instructions::interrupts::without_interrupts;
@@ -105,7 +105,7 @@ fn unmap_range(from: u64, to: u64) {
 /// with an unmapped guard page below it.
 pub fn alloc_kernel_stack(pages: usize) -> Result<KernelStack, MmError> {
     if pages == 0 || pages > MAX_PAGES {
-        return Err(MmError::BadStackSize(pages));
+        return Err(MmError::BadStackSize { pages, max: MAX_PAGES });
     }
     let slot = claim_slot().ok_or(MmError::OutOfStackSlots)?;
     let top = STACK_BASE + (slot as u64 + 1) * STACK_SLOT_SIZE;

@@ -54,7 +54,7 @@ pub fn futex_wait(va: u64, expected: u32, timeout_ns: u64) -> Result<u64, Error>
         if woken.load(Ordering::Acquire) {
             return Ok(0);
         }
-        let killed = super::current().is_some_and(|p| p.is_killed());
+        let killed = super::proc::current().is_some_and(|p| p.is_killed());
         let expired = deadline.is_some_and(|d| crate::time::now_ns() >= d);
         if killed || expired {
             return if dequeue(pa, &woken) { Err(Error::TimedOut) } else { Ok(0) };

@@ -1,38 +1,29 @@
 //! Per-process handle tables: a process touches only the objects it was
-//! given, with the rights it was given.
-use super::pipe::{PipeReader, PipeWriter};
-use super::{Process, SharedMemory};
-use crate::sched::Thread;
-use alloc::sync::Arc;
+//! given, with the rights it was given. Generic over what a handle refers
+//! to, so the table knows nothing of the objects themselves.
 use alloc::vec::Vec;
 use pv_abi::syscall::{rights, Error};
 
 /// Handles per process.
 const MAX_HANDLES: usize = 1024;
 
-#[derive(Clone)]
-pub enum Object {
-    Process(Arc<Process>),
-    Thread(Arc<Thread>),
-    Shm(Arc<SharedMemory>),
-    /// A pipe's read end (the end closes when its last handle does).
-    PipeRead(Arc<PipeReader>),
-    /// A pipe's write end.
-    PipeWrite(Arc<PipeWriter>),
+pub struct HandleTable<T> {
+    slots: Vec<Option<(T, u32)>>,
 }
 
-#[derive(Default)]
-pub struct HandleTable {
-    slots: Vec<Option<(Object, u32)>>,
+impl<T> Default for HandleTable<T> {
+    fn default() -> Self {
+        Self { slots: Vec::new() }
+    }
 }
 
-impl HandleTable {
+impl<T: Clone> HandleTable<T> {
     pub const fn new() -> Self {
         Self { slots: Vec::new() }
     }
 
     /// Handle values are slot + 1, so 0 is never valid.
-    pub fn insert(&mut self, obj: Object, r: u32) -> Result<u64, Error> {
+    pub fn insert(&mut self, obj: T, r: u32) -> Result<u64, Error> {
         let slot = match self.slots.iter().position(Option::is_none) {
             Some(i) => i,
             None if self.slots.len() < MAX_HANDLES => {
@@ -50,7 +41,7 @@ impl HandleTable {
     }
 
     /// The object behind `h`, if the handle carries every right in `need`.
-    pub fn get(&self, h: u64, need: u32) -> Result<Object, Error> {
+    pub fn get(&self, h: u64, need: u32) -> Result<T, Error> {
         let (obj, r) = self.slots.get(Self::slot(h)?).and_then(Option::as_ref).ok_or(Error::BadHandle)?;
         if r & need != need {
             return Err(Error::AccessDenied);
@@ -59,7 +50,7 @@ impl HandleTable {
     }
 
     /// The object and all the rights of `h` (to pass it on unchanged).
-    pub fn get_with_rights(&self, h: u64) -> Result<(Object, u32), Error> {
+    pub fn get_with_rights(&self, h: u64) -> Result<(T, u32), Error> {
         self.slots.get(Self::slot(h)?).and_then(Option::as_ref).cloned().ok_or(Error::BadHandle)
     }
 

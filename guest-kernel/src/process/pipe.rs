@@ -116,13 +116,18 @@ pub fn pipe() -> Result<(Arc<PipeReader>, Arc<PipeWriter>), Error> {
     Ok((Arc::new(PipeReader(p.clone())), Arc::new(PipeWriter(p))))
 }
 
-fn killed() -> bool {
-    super::current().is_none_or(|p| p.is_killed())
+/// The side of a pipe operation that called it: its user memory, and
+/// whether it must stop waiting (its process was killed). Keeps the pipe
+/// free of any knowledge of processes.
+pub trait UserEnd {
+    fn copy_to_user(&self, va: u64, bytes: &[u8]) -> Result<(), Error>;
+    fn copy_from_user(&self, va: u64, out: &mut [u8]) -> Result<(), Error>;
+    fn should_stop(&self) -> bool;
 }
 
 impl PipeReader {
     /// Reads up to `len` bytes to user address `ptr`; 0 = end of file.
-    pub fn read(&self, ptr: u64, len: u64) -> Result<u64, Error> {
+    pub fn read(&self, caller: &dyn UserEnd, ptr: u64, len: u64) -> Result<u64, Error> {
         if len == 0 {
             return Ok(0);
         }
@@ -138,7 +143,7 @@ impl PipeReader {
                 }
                 r.register();
             }
-            if killed() {
+            if caller.should_stop() {
                 return Err(Error::Invalid);
             }
             sched::park();
@@ -157,7 +162,7 @@ impl PipeReader {
                 break;
             }
             // A bad buffer loses the bytes just taken: the caller's fault.
-            super::write_user(ptr + done, &buf[..n])?;
+            caller.copy_to_user(ptr + done, &buf[..n])?;
             done += n as u64;
         }
         Ok(done)
@@ -166,12 +171,12 @@ impl PipeReader {
 
 impl PipeWriter {
     /// Writes up to `len` bytes from user address `ptr`; the count written.
-    pub fn write(&self, ptr: u64, len: u64) -> Result<u64, Error> {
+    pub fn write(&self, caller: &dyn UserEnd, ptr: u64, len: u64) -> Result<u64, Error> {
         let mut buf = [0u8; CHUNK];
         let mut done = 0u64;
         while done < len {
             let n = ((len - done) as usize).min(CHUNK);
-            super::read_user(ptr + done, &mut buf[..n])?;
+            caller.copy_from_user(ptr + done, &mut buf[..n])?;
             let pushed = loop {
                 let (k, waiters) = {
                     let mut r = self.0.ring.lock();
@@ -193,7 +198,7 @@ impl PipeWriter {
                     Pipe::wake(waiters);
                     break k;
                 }
-                if killed() {
+                if caller.should_stop() {
                     return Err(Error::Invalid);
                 }
                 sched::park();

@@ -1,6 +1,6 @@
 //! Starting a program from the initrd as a new process.
 use super::vm::{Vm, STACK_TOP};
-use super::Process;
+use super::proc::{Object, Process};
 use crate::arch::x86_64::user::initial_frame;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -10,7 +10,7 @@ use pv_abi::syscall::{layout, prot, Error};
 /// main thread. `args` are NUL-separated; `handles` become the child's
 /// handles 1, 2, … before it runs. A bad image is refused with its ELF error
 /// before anything runs.
-pub fn spawn(path: &str, args: Vec<u8>, handles: Vec<(super::Object, u32)>) -> Result<Arc<Process>, Error> {
+pub fn spawn(path: &str, args: Vec<u8>, handles: Vec<(Object, u32)>) -> Result<Arc<Process>, Error> {
     let initrd = crate::initrd::get().ok_or(Error::NotFound)?;
     let image = initrd.find(path).ok_or(Error::NotFound)?;
     let mut vm = Vm::new()?;

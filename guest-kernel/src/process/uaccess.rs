@@ -5,7 +5,7 @@ use super::vm::Vm;
 use crate::mm::phys_to_virt;
 use pv_abi::syscall::{layout, Error};
 
-const PAGE: u64 = 4096;
+use pv_abi::PAGE_SIZE as PAGE;
 
 fn check_range(va: u64, len: usize) -> Result<(), Error> {
     let end = va.checked_add(len as u64).ok_or(Error::Fault)?;
@@ -52,14 +52,14 @@ fn copy_out(vm: &mut Vm, va: u64, out: &mut [u8]) -> Result<(), Error> {
 
 /// Reads user memory of the calling process into `out`.
 pub fn read_user(va: u64, out: &mut [u8]) -> Result<(), Error> {
-    let p = super::current().ok_or(Error::Fault)?;
+    let p = super::proc::current().ok_or(Error::Fault)?;
     let mut vm = p.vm.lock();
     copy_out(vm.as_mut().ok_or(Error::Fault)?, va, out)
 }
 
 /// Writes `bytes` to user memory of the calling process.
 pub fn write_user(va: u64, bytes: &[u8]) -> Result<(), Error> {
-    let p = super::current().ok_or(Error::Fault)?;
+    let p = super::proc::current().ok_or(Error::Fault)?;
     let mut vm = p.vm.lock();
     copy_into(vm.as_mut().ok_or(Error::Fault)?, va, bytes, false)
 }
@@ -70,7 +70,20 @@ pub fn user_u32_paddr(va: u64) -> Result<u64, Error> {
         return Err(Error::Invalid);
     }
     check_range(va, 4)?;
-    let p = super::current().ok_or(Error::Fault)?;
+    let p = super::proc::current().ok_or(Error::Fault)?;
     let mut vm = p.vm.lock();
     vm.as_mut().ok_or(Error::Fault)?.translate(va, false, false)
+}
+
+/// The loader fills a new address space through the same page walks.
+impl crate::loader::UserMemory for Vm {
+    fn map_zeroed(&mut self, va: u64, len: u64, p: u64) -> Result<(), Error> {
+        let start = va & !(PAGE - 1);
+        let len = (va + len) - start;
+        self.map_fixed(start, len, p, true)
+    }
+
+    fn write(&mut self, va: u64, bytes: &[u8]) -> Result<(), Error> {
+        copy_into(self, va, bytes, true)
+    }
 }

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use pv_abi::syscall::{layout, prot, Error};
 use x86_64::structures::paging::PhysFrame;
 
-const PAGE: u64 = 4096;
+use pv_abi::PAGE_SIZE as PAGE;
 /// Anonymous mappings are placed upward from here.
 const MMAP_BASE: u64 = 0x1000_0000_0000;
 /// The main thread's stack ends here (grows down).
@@ -361,17 +361,5 @@ impl Drop for Vm {
         if let Some(s) = self.take_stale() {
             s.release();
         }
-    }
-}
-
-impl crate::loader::UserMemory for Vm {
-    fn map_zeroed(&mut self, va: u64, len: u64, p: u64) -> Result<(), Error> {
-        let start = va & !(PAGE - 1);
-        let len = (va + len) - start;
-        self.map_fixed(start, len, p, true)
-    }
-
-    fn write(&mut self, va: u64, bytes: &[u8]) -> Result<(), Error> {
-        super::uaccess::copy_into(self, va, bytes, true)
     }
 }

@@ -5,7 +5,6 @@
 extern "C" {
     /// Saves the current context's RSP to `*save_rsp` and resumes `next_rsp`.
     pub fn switch_context(save_rsp: *mut u64, next_rsp: u64);
-    fn thread_trampoline();
 }
 
 core::arch::global_asm!(
@@ -28,20 +27,13 @@ switch_context:
     popq %rbx
     popq %rbp
     retq
-
-    .global thread_trampoline
-thread_trampoline:
-    xorl %ebp, %ebp
-    callq {start}
-    ud2
     "#,
-    start = sym super::thread::thread_start,
     options(att_syntax)
 );
 
 /// Lays out a fresh stack so that the first `switch_context` into it
-/// "returns" into the thread trampoline with a 16-byte aligned stack.
-pub fn initial_rsp(stack_top: u64) -> u64 {
+/// "returns" to `trampoline` with a 16-byte aligned stack.
+pub fn initial_rsp(stack_top: u64, trampoline: u64) -> u64 {
     let top = stack_top & !15;
     let rsp = top - 7 * 8;
     // SAFETY: the 56 bytes below `top` belong to the new, unused stack.
@@ -50,7 +42,7 @@ pub fn initial_rsp(stack_top: u64) -> u64 {
         for i in 0..6 {
             p.add(i).write(0);
         }
-        p.add(6).write(thread_trampoline as *const () as u64);
+        p.add(6).write(trampoline);
     }
     rsp
 }

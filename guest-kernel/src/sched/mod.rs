@@ -7,10 +7,10 @@
 //! Issue 4 adds preemptive user threads on top: their time slice is the
 //! timer deadline armed before returning to user mode.
 mod context;
-pub mod selftests;
+pub mod selftest;
 mod thread;
 
-pub use thread::{State, Thread, UserState};
+pub use thread::{State, Thread, UserContext, UserState};
 
 use crate::arch::x86_64::{apic, trap::vector};
 use crate::percpu;
@@ -27,7 +27,7 @@ const THREAD_STACK_PAGES: usize = 4;
 const TIME_SLICE_NS: u64 = 10_000_000;
 const NOT_ARMED: u64 = u64::MAX;
 
-pub struct CpuSched {
+struct CpuSched {
     queue: SpinLock<VecDeque<Arc<Thread>>>,
     /// Sleeping threads by deadline (ns), earliest first.
     sleepers: SpinLock<Vec<(u64, Arc<Thread>)>>,
@@ -47,8 +47,12 @@ pub struct CpuSched {
     pub wakeups: AtomicU64,
 }
 
+// SAFETY: `current` and `loop_rsp` are only touched by their own CPU with
+// interrupts off; every other field is atomic or locked.
+unsafe impl Sync for CpuSched {}
+
 impl CpuSched {
-    pub const fn new() -> Self {
+    const fn new() -> Self {
         Self {
             queue: SpinLock::new(VecDeque::new()),
             sleepers: SpinLock::new(Vec::new()),
@@ -78,8 +82,16 @@ impl core::fmt::Display for SpawnError {
     }
 }
 
+/// Each CPU's scheduler state, owned here rather than in `percpu` (which
+/// sits below the scheduler), indexed by CPU index.
+static CPUS: [CpuSched; percpu::MAX_CPUS] = [const { CpuSched::new() }; percpu::MAX_CPUS];
+
 fn here() -> &'static CpuSched {
-    &percpu::current().sched
+    &CPUS[percpu::current().index]
+}
+
+fn of(cpu: &percpu::PerCpu) -> &'static CpuSched {
+    &CPUS[cpu.index]
 }
 
 /// The running thread. Only valid inside a kernel thread.
@@ -93,7 +105,7 @@ pub fn current() -> Arc<Thread> {
 pub fn spawn(name: &'static str, cpu: usize, entry: fn(usize), arg: usize) -> Result<Arc<Thread>, SpawnError> {
     let target = percpu::get(cpu).ok_or(SpawnError::NoSuchCpu(cpu))?;
     let stack = crate::mm::stack::alloc_kernel_stack(THREAD_STACK_PAGES).map_err(|_| SpawnError::NoStack)?;
-    let t = Arc::new(Thread::new(name, cpu, entry, arg, stack, None));
+    let t = Arc::new(Thread::new(name, cpu, entry, arg, stack, None, thread_trampoline_addr()));
     enqueue(target, t.clone());
     Ok(t)
 }
@@ -102,7 +114,7 @@ pub fn spawn(name: &'static str, cpu: usize, entry: fn(usize), arg: usize) -> Re
 /// `process`, on the CPU with the shortest run queue.
 pub fn spawn_user(
     name: &'static str,
-    process: Arc<crate::process::Process>,
+    owner: Arc<dyn UserContext>,
     start: crate::arch::x86_64::trap::TrapFrame,
     fs_base: u64,
 ) -> Result<Arc<Thread>, SpawnError> {
@@ -110,24 +122,25 @@ pub fn spawn_user(
     let target = percpu::get(cpu).ok_or(SpawnError::NoSuchCpu(cpu))?;
     let stack = crate::mm::stack::alloc_kernel_stack(THREAD_STACK_PAGES).map_err(|_| SpawnError::NoStack)?;
     let user = UserState {
-        process,
+        owner,
         fpu: UnsafeCell::new(alloc::boxed::Box::new(crate::arch::x86_64::user::FpuArea::new())),
         fs_base: AtomicU64::new(fs_base),
         start: SpinLock::new(Some(start)),
         status: spin::Once::new(),
     };
-    let t = Arc::new(Thread::new(name, cpu, user_thread_start, 0, stack, Some(user)));
+    let t = Arc::new(Thread::new(name, cpu, user_thread_start, 0, stack, Some(user), thread_trampoline_addr()));
     enqueue(target, t.clone());
     Ok(t)
 }
 
 fn user_thread_start(_: usize) {
     let me = current();
-    let start = me.user.as_ref().and_then(|u| u.start.lock().take());
+    let start = me.user.as_ref().and_then(|u| Some((u.owner.clone(), u.start.lock().take()?)));
     drop(me);
     match start {
-        Some(frame) => {
-            crate::process::on_thread_start(frame.rip);
+        Some((owner, frame)) => {
+            owner.thread_starting(frame.rip);
+            drop(owner);
             crate::arch::x86_64::user::enter_user(&frame)
         }
         None => kprintln!("sched: user thread without a start frame"),
@@ -136,7 +149,7 @@ fn user_thread_start(_: usize) {
 
 fn least_loaded_cpu() -> usize {
     (0..percpu::online_count())
-        .filter_map(|i| percpu::get(i).map(|c| (i, c.sched.queue.lock().len() + usize::from(!c.sched.idle.load(Ordering::Relaxed)))))
+        .filter_map(|i| percpu::get(i).map(|c| (i, of(c).queue.lock().len() + usize::from(!of(c).idle.load(Ordering::Relaxed)))))
         .min_by_key(|&(_, load)| load)
         .map_or(0, |(i, _)| i)
 }
@@ -157,8 +170,8 @@ pub fn current_opt() -> Option<Arc<Thread>> {
 }
 
 fn enqueue(target: &'static percpu::PerCpu, t: Arc<Thread>) {
-    target.sched.queue.lock().push_back(t);
-    if target.index != percpu::index() && target.sched.idle.load(Ordering::SeqCst) {
+    of(target).queue.lock().push_back(t);
+    if target.index != percpu::index() && of(target).idle.load(Ordering::SeqCst) {
         apic::send_ipi(target.apic_id, vector::IPI_WAKE);
     }
 }
@@ -218,6 +231,55 @@ pub fn kick(t: &Arc<Thread>) {
     }
 }
 
+/// Waits (parking the calling thread) until `t` has returned.
+pub fn join(t: &Thread) {
+    *t.joiner.lock() = Some(current());
+    while !t.is_done() {
+        park();
+    }
+}
+
+core::arch::global_asm!(
+    r#"
+    .text
+    .global thread_trampoline
+thread_trampoline:
+    xorl %ebp, %ebp
+    callq {start}
+    ud2
+    "#,
+    start = sym thread_start,
+    options(att_syntax)
+);
+
+extern "C" {
+    fn thread_trampoline();
+}
+
+/// Where a new thread's first switch lands.
+fn thread_trampoline_addr() -> u64 {
+    thread_trampoline as *const () as u64
+}
+
+/// First Rust code a new thread runs (from the trampoline).
+extern "C" fn thread_start() -> ! {
+    // No reference may live across the call: a user thread's entry never
+    // returns (it leaves through `process::exit_thread`), and a reference
+    // held here would keep the thread and its stack alive forever.
+    let (entry, arg) = {
+        let me = current();
+        (me.entry, me.arg)
+    };
+    entry(arg);
+    let me = current();
+    me.done.store(true, Ordering::Release);
+    if let Some(j) = me.joiner.lock().take() {
+        wake(&j);
+    }
+    drop(me);
+    exit_current()
+}
+
 pub(crate) fn exit_current() -> ! {
     current().set_state(State::Dead);
     switch_to_loop();
@@ -263,7 +325,7 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
         s.slice_end.store(crate::time::now_ns().saturating_add(TIME_SLICE_NS), Ordering::Relaxed);
         crate::arch::x86_64::user::init_cpu_once(&percpu::current().user_ready);
         percpu::set_kernel_stack(t.kernel_stack_top());
-        u.process.activate();
+        u.owner.enter();
         crate::arch::x86_64::user::set_fs_base(u.fs_base.load(Ordering::Relaxed));
         // SAFETY: only the CPU running the thread touches its FPU area.
         unsafe { (*u.fpu.get()).restore() };
@@ -281,10 +343,10 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
         if let Some(u) = &t.user {
             // SAFETY: as above.
             unsafe { (*u.fpu.get()).save() };
-            u.process.deactivate();
+            u.owner.leave();
             if t.state() == State::Dead {
                 let status = u.status.get().copied().unwrap_or(pv_abi::syscall::status::KILLED);
-                crate::process::thread_ended(&u.process, status);
+                u.owner.thread_ended(status);
             }
         }
         // A yield leaves the thread Running; a wake that raced with park
@@ -324,10 +386,10 @@ fn steal(s: &'static CpuSched) -> bool {
     let victim = (0..percpu::online_count())
         .filter(|&i| i != me)
         .filter_map(percpu::get)
-        .max_by_key(|c| c.sched.queue.lock().len());
+        .max_by_key(|c| of(c).queue.lock().len());
     let Some(victim) = victim else { return false };
     let stolen = {
-        let mut q = victim.sched.queue.lock();
+        let mut q = of(victim).queue.lock();
         let pos = q.iter().rposition(|t| t.user.is_some());
         pos.and_then(|p| q.remove(p))
     };
@@ -409,8 +471,8 @@ fn program_timer(s: &CpuSched, deadline: Option<u64>) {
         return;
     }
     match deadline {
-        Some(d) => apic::arm_timer(vector::TIMER, d),
-        None => apic::disarm_timer(),
+        Some(d) => crate::time::timer::arm(vector::TIMER, d),
+        None => crate::time::timer::disarm(),
     }
 }
 

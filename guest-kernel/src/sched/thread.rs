@@ -1,18 +1,34 @@
-//! Kernel threads.
+//! Kernel threads: what the scheduler keeps per thread.
 use super::context;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::arch::x86_64::user::FpuArea;
 use crate::mm::stack::KernelStack;
-use crate::process::Process;
 use crate::sync::SpinLock;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use core::any::Any;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
+/// What the scheduler needs from the owner of user threads (a process)
+/// without knowing what a process is: the process layer sits above it.
+pub trait UserContext: Send + Sync {
+    /// One of its threads is about to run on this CPU: load its address space.
+    fn enter(&self);
+    /// The thread has left this CPU: back to the kernel's page tables.
+    fn leave(&self);
+    /// A thread is about to enter user mode for the first time, at `rip`.
+    fn thread_starting(&self, rip: u64);
+    /// A thread ended with `status` and is off its CPU for good.
+    fn thread_ended(&self, status: i32);
+    /// For the owner's layer to get its own type back.
+    fn as_any(&self) -> &(dyn Any + Send + Sync);
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
 /// What a thread that runs user code carries besides its kernel context.
 pub struct UserState {
-    pub process: Arc<Process>,
+    pub owner: Arc<dyn UserContext>,
     /// User FPU/SSE registers while another thread has the CPU.
     pub(super) fpu: UnsafeCell<Box<FpuArea>>,
     pub fs_base: AtomicU64,
@@ -44,17 +60,17 @@ pub struct Thread {
     /// Set by `wake` so a wake that races with `park` is never lost.
     pub(super) permit: AtomicBool,
     pub(super) rsp: UnsafeCell<u64>,
-    entry: fn(usize),
-    arg: usize,
+    pub(super) entry: fn(usize),
+    pub(super) arg: usize,
     stack: KernelStack,
     /// The CPU that last ran the thread (`usize::MAX`: none yet). On any
     /// other CPU its stack's addresses may still be cached from an earlier,
     /// freed stack in the same slot.
     last_cpu: AtomicUsize,
-    done: AtomicBool,
+    pub(super) done: AtomicBool,
     /// True while a CPU is running the thread or still switching away from it.
     pub(super) on_cpu: AtomicBool,
-    joiner: SpinLock<Option<Arc<Thread>>>,
+    pub(super) joiner: SpinLock<Option<Arc<Thread>>>,
 }
 
 // SAFETY: `rsp` is only touched by the CPU that runs the thread, with
@@ -72,8 +88,9 @@ impl Thread {
         arg: usize,
         stack: KernelStack,
         user: Option<UserState>,
+        trampoline: u64,
     ) -> Self {
-        let rsp = context::initial_rsp(stack.top);
+        let rsp = context::initial_rsp(stack.top, trampoline);
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
@@ -129,31 +146,4 @@ impl Thread {
     pub fn is_done(&self) -> bool {
         self.done.load(Ordering::Acquire)
     }
-
-    /// Waits (parking the calling thread) until this thread has returned.
-    pub fn join(&self) {
-        *self.joiner.lock() = Some(super::current());
-        while !self.is_done() {
-            super::park();
-        }
-    }
-}
-
-/// First Rust code a new thread runs (from the trampoline).
-pub(super) extern "C" fn thread_start() -> ! {
-    // No reference may live across the call: a user thread's entry never
-    // returns (it leaves through `process::exit_thread`), and a reference
-    // held here would keep the thread and its stack alive forever.
-    let (entry, arg) = {
-        let me = super::current();
-        (me.entry, me.arg)
-    };
-    entry(arg);
-    let me = super::current();
-    me.done.store(true, Ordering::Release);
-    if let Some(j) = me.joiner.lock().take() {
-        super::wake(&j);
-    }
-    drop(me);
-    super::exit_current()
 }

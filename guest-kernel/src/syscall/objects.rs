@@ -43,7 +43,7 @@ pub fn wait(h: u64, timeout_ns: u64) -> SysResult {
         Object::Process(p) if Arc::ptr_eq(&p, &me) => return Err(Error::Busy),
         Object::Process(p) => (p.clone(), alloc::boxed::Box::new(move || p.ended_status())),
         Object::Thread(t) => {
-            let owner = t.user.as_ref().map(|u| u.process.clone()).ok_or(Error::WrongKind)?;
+            let owner = t.user.as_ref().and_then(|u| u.owner.clone().into_any().downcast::<crate::process::Process>().ok()).ok_or(Error::WrongKind)?;
             if Arc::ptr_eq(&t, &sched::current()) {
                 return Err(Error::Busy);
             }

@@ -1,6 +1,6 @@
 //! PipeCreate, Read, Write (the pipe itself: `process/pipe.rs`).
 use super::{process, SysResult};
-use crate::process::{write_user, Object};
+use crate::process::{read_user, write_user, Object, UserEnd};
 use pv_abi::syscall::{layout, rights, Error};
 
 /// Ends are created with these rights; handles passed at `Spawn` keep them.
@@ -34,6 +34,23 @@ pub fn create(out_ptr: u64) -> SysResult {
     Ok(0)
 }
 
+/// The calling thread, as the pipe sees it.
+struct Caller;
+
+impl UserEnd for Caller {
+    fn copy_to_user(&self, va: u64, bytes: &[u8]) -> Result<(), Error> {
+        write_user(va, bytes)
+    }
+
+    fn copy_from_user(&self, va: u64, out: &mut [u8]) -> Result<(), Error> {
+        read_user(va, out)
+    }
+
+    fn should_stop(&self) -> bool {
+        crate::process::current().is_none_or(|p| p.is_killed())
+    }
+}
+
 fn check(ptr: u64, len: u64) -> Result<(), Error> {
     ptr.checked_add(len).filter(|e| *e <= layout::USER_END).map(|_| ()).ok_or(Error::Fault)
 }
@@ -44,7 +61,7 @@ pub fn read(h: u64, ptr: u64, len: u64) -> SysResult {
     // keeps it alive even if the handle is closed meanwhile.
     let obj = process()?.handles.lock().get(h, 0)?;
     match obj {
-        Object::PipeRead(end) => end.read(ptr, len),
+        Object::PipeRead(end) => end.read(&Caller, ptr, len),
         _ => Err(Error::WrongKind),
     }
 }
@@ -53,7 +70,7 @@ pub fn write(h: u64, ptr: u64, len: u64) -> SysResult {
     check(ptr, len)?;
     let obj = process()?.handles.lock().get(h, 0)?;
     match obj {
-        Object::PipeWrite(end) => end.write(ptr, len),
+        Object::PipeWrite(end) => end.write(&Caller, ptr, len),
         _ => Err(Error::WrongKind),
     }
 }

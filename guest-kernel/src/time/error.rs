@@ -13,7 +13,7 @@ pub enum TimeError {
     TscNotTicking,
     /// A frequency outside what any x86 TSC runs at (1 MHz..100 GHz).
     ImplausibleTscHz { hz: u64 },
-    /// `init_ap` got an index past [`super::MAX_CPUS`].
+    /// `init_ap` got an index past [`pv_abi::MAX_CPUS`].
     CpuIndexOutOfRange { cpu: usize },
     /// `init_ap` ran twice for one CPU index.
     CpuAlreadyRegistered { cpu: usize },
@@ -41,7 +41,7 @@ impl fmt::Display for TimeError {
             Self::TscNotTicking => f.write_str("the TSC does not advance"),
             Self::ImplausibleTscHz { hz } => write!(f, "implausible TSC frequency {hz} Hz"),
             Self::CpuIndexOutOfRange { cpu } => {
-                write!(f, "cpu index {cpu} out of range (max {})", super::MAX_CPUS)
+                write!(f, "cpu index {cpu} out of range (max {})", pv_abi::MAX_CPUS)
             }
             Self::CpuAlreadyRegistered { cpu } => {
                 write!(f, "cpu {cpu}'s pvclock area is already registered")

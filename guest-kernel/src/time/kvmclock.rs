@@ -3,7 +3,7 @@
 //! Linux `Documentation/virt/kvm/x86/msr.rst`, platform.md §2.3.
 use super::error::TimeError;
 use super::tsc::{self, div_ceil_u128, rdtsc, NS_PER_SEC};
-use super::MAX_CPUS;
+use pv_abi::MAX_CPUS;
 use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
 use core::ptr::{addr_of, read_volatile};

@@ -25,13 +25,13 @@ mod cpuid;
 mod error;
 mod kvmclock;
 mod pm_timer;
-mod selftests;
+pub mod selftest;
+pub mod timer;
 mod tsc;
 
 pub use error::TimeError;
 pub use pm_timer::PmTimer;
 pub use tsc::rdtsc;
-pub use selftests::selftests;
 
 use crate::sync::SpinLock;
 use core::fmt;
@@ -40,7 +40,7 @@ use tsc::NS_PER_SEC;
 
 /// CPUs with their own pvclock area; CPU indices are `0..MAX_CPUS`, the
 /// boot CPU being 0.
-pub const MAX_CPUS: usize = 64;
+pub use pv_abi::MAX_CPUS;
 
 /// Where the TSC frequency came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -35,8 +35,6 @@ const LVT_TSC_DEADLINE: u32 = 0b10 << 17;
 static X2APIC: AtomicBool = AtomicBool::new(false);
 static TSC_DEADLINE: AtomicBool = AtomicBool::new(false);
 static XAPIC_VBASE: AtomicU64 = AtomicU64::new(0);
-/// LAPIC timer ticks per second (divide-by-1), for one-shot mode.
-static TIMER_HZ: AtomicU64 = AtomicU64::new(0);
 
 fn read(off: u32) -> u32 {
     if X2APIC.load(Ordering::Relaxed) {
@@ -137,28 +135,20 @@ pub fn send_startup(apic_id: u32, page: u8) {
     send_icr(apic_id, ICR_STARTUP | u32::from(page));
 }
 
-/// Sets the timer rate for one-shot mode (CPUs without TSC-deadline).
-pub fn set_timer_hz(hz: u64) {
-    TIMER_HZ.store(hz, Ordering::Relaxed);
+/// Arms the timer in TSC-deadline mode: `vector` fires once the TSC reaches
+/// `tsc` (at least 1: 0 would disarm). Replaces any earlier arm.
+pub fn arm_tsc_deadline(vector: u8, tsc: u64) {
+    write(reg::LVT_TIMER, u32::from(vector) | LVT_TSC_DEADLINE);
+    // SAFETY: arming the TSC deadline only schedules a timer interrupt.
+    unsafe { Msr::new(IA32_TSC_DEADLINE).write(tsc.max(1)) }
 }
 
-/// Arms the timer to fire `vector` at monotonic time `deadline_ns`
-/// (TSC-deadline mode when offered, else one-shot). Replaces any earlier arm.
-pub fn arm_timer(vector: u8, deadline_ns: u64) {
-    if has_tsc_deadline() {
-        write(reg::LVT_TIMER, u32::from(vector) | LVT_TSC_DEADLINE);
-        let tsc = crate::time::ns_to_tsc_deadline(deadline_ns).max(1);
-        // SAFETY: arming the TSC deadline only schedules a timer interrupt.
-        unsafe { Msr::new(IA32_TSC_DEADLINE).write(tsc) }
-    } else {
-        let now = crate::time::now_ns();
-        let delta_ns = deadline_ns.saturating_sub(now).max(1);
-        let hz = TIMER_HZ.load(Ordering::Relaxed).max(1);
-        let ticks = (u128::from(delta_ns) * u128::from(hz) / 1_000_000_000).clamp(1, u32::MAX as u128);
-        write(reg::TIMER_DIV, 0b1011); // divide by 1
-        write(reg::LVT_TIMER, u32::from(vector));
-        write(reg::TIMER_INIT, ticks as u32);
-    }
+/// Arms the timer in one-shot mode: `vector` fires after `ticks` bus
+/// cycles at divide-by-1. Replaces any earlier arm.
+pub fn arm_oneshot(vector: u8, ticks: u32) {
+    write(reg::TIMER_DIV, 0b1011); // divide by 1
+    write(reg::LVT_TIMER, u32::from(vector));
+    write(reg::TIMER_INIT, ticks.max(1));
 }
 
 /// Stops the timer (tickless idle with nothing to wait for).
@@ -185,22 +175,4 @@ pub fn timer_current_count() -> u32 {
 
 pub fn timer_free_run_stop() {
     write(reg::TIMER_INIT, 0);
-}
-
-/// Counts LAPIC timer ticks over a window measured by the kernel clock;
-/// only needed without TSC-deadline.
-pub fn calibrate_timer() -> u64 {
-    // 100 us: enough for a few-permille estimate, cheap under -icount.
-    timer_free_run_start();
-    let t0 = crate::time::now_ns();
-    let c0 = timer_current_count();
-    while crate::time::now_ns() - t0 < 100_000 {
-        core::hint::spin_loop();
-    }
-    let c1 = timer_current_count();
-    let t1 = crate::time::now_ns();
-    timer_free_run_stop();
-    let hz = u64::from(c0 - c1) * 1_000_000_000 / (t1 - t0).max(1);
-    set_timer_hz(hz);
-    hz
 }

@@ -11,7 +11,7 @@ use vireo_rt::{println, Error};
 
 vireo_rt::entry!(main);
 
-const PAGE: u64 = 4096;
+use vireo_rt::pv_abi::PAGE_SIZE as PAGE;
 const CHUNK: u64 = 16 << 20;
 
 fn main() -> i32 {

@@ -25,7 +25,7 @@ use vireo_rt::{println, process, thread};
 
 vireo_rt::entry!(main);
 
-const PAGE: u64 = 4096;
+use vireo_rt::pv_abi::PAGE_SIZE as PAGE;
 const TWO_MIB: u64 = 2 << 20;
 /// Pages touched per `tables` round: each lands in its own page table.
 const SPREAD_TOUCHES: u64 = 256;

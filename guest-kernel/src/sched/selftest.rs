@@ -34,7 +34,7 @@ fn every_cpu_runs() -> Result<(), String> {
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;
-    threads.iter().for_each(|t| t.join());
+    threads.iter().for_each(|t| super::join(t));
     let want = if cpus() == 64 { u64::MAX } else { (1u64 << cpus()) - 1 };
     let got = RAN.load(Ordering::SeqCst);
     (got == want).then_some(()).ok_or_else(|| format!("cpus that ran their thread: {got:#b}, want {want:#b}"))
@@ -93,8 +93,8 @@ fn pair(a: usize, b: usize, rounds: u64) -> Result<(), String> {
     let ta = super::spawn("st-ping", a, side, 0).map_err(|e| format!("{e}"))?;
     let tb = super::spawn("st-pong", b, side, 1).map_err(|e| format!("{e}"))?;
     *pp.peers.lock() = [Some(ta.clone()), Some(tb.clone())];
-    ta.join();
-    tb.join();
+    super::join(&ta);
+    super::join(&tb);
     let t = pp.token.load(Ordering::SeqCst);
     (t == 2 * rounds).then_some(()).ok_or_else(|| format!("cpus {a}<->{b}: token {t}, want {}", 2 * rounds))
 }
@@ -124,7 +124,7 @@ fn clock_monotonic_across_cpus() -> Result<(), String> {
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;
-    threads.iter().for_each(|t| t.join());
+    threads.iter().for_each(|t| super::join(t));
     match BAD.load(Ordering::SeqCst) {
         0 => Ok(()),
         n => Err(format!("{n} readings went backwards, worst by {} ns", WORST.load(Ordering::SeqCst))),
@@ -154,7 +154,7 @@ fn sleep_deadlines() -> Result<(), String> {
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;
-    threads.iter().for_each(|t| t.join());
+    threads.iter().for_each(|t| super::join(t));
     match FAIL.load(Ordering::SeqCst) {
         0 => Ok(()),
         n => Err(format!("{n} sleeps missed their deadline")),
@@ -191,7 +191,7 @@ fn fairness() -> Result<(), String> {
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;
-    threads.iter().for_each(|t| t.join());
+    threads.iter().for_each(|t| super::join(t));
     let spread = SPREAD.load(Ordering::SeqCst);
     (spread <= 1).then_some(()).ok_or_else(|| format!("counts drifted apart by {spread} (round robin keeps it <= 1)"))
 }

@@ -17,7 +17,7 @@ static TESTS: [SelfTest; 5] = [
     SelfTest { name: "mm: user address space shares kernel half", run: user_space },
 ];
 
-pub fn selftests() -> &'static [SelfTest] {
+pub fn all() -> &'static [SelfTest] {
     &TESTS
 }
 

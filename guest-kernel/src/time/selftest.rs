@@ -19,7 +19,7 @@ static TESTS: [SelfTest; 6] = [
     SelfTest { name: "time: civil date conversion", run: civil_dates },
 ];
 
-pub fn selftests() -> &'static [SelfTest] {
+pub fn all() -> &'static [SelfTest] {
     &TESTS
 }
 

@@ -1,0 +1,281 @@
+//! A process: its address space, handle table and threads, and its life
+//! cycle from the first thread's start to the teardown after the last.
+use super::handle::HandleTable;
+use super::pipe::{PipeReader, PipeWriter};
+use super::shm::SharedMemory;
+use super::vm::Vm;
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::sched::{self, Thread, UserContext};
+use crate::sync::SpinLock;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use pv_abi::syscall::status;
+
+/// What a handle refers to.
+#[derive(Clone)]
+pub enum Object {
+    Process(Arc<Process>),
+    Thread(Arc<Thread>),
+    Shm(Arc<SharedMemory>),
+    /// A pipe's read end (the end closes when its last handle does).
+    PipeRead(Arc<PipeReader>),
+    /// A pipe's write end.
+    PipeWrite(Arc<PipeWriter>),
+}
+
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+    /// `None` once the process has ended and its memory is released.
+    pub vm: SpinLock<Option<Vm>>,
+    pml4: u64,
+    pub handles: SpinLock<HandleTable<Object>>,
+    /// NUL-separated arguments.
+    pub args: Vec<u8>,
+    live_threads: AtomicUsize,
+    threads: SpinLock<Vec<Weak<Thread>>>,
+    killed: AtomicBool,
+    exit: spin::Once<i32>,
+    /// Threads waiting for this process or one of its threads to end.
+    waiters: SpinLock<Vec<Arc<Thread>>>,
+    /// The CPUs that have this process's page tables loaded.
+    cpus: crate::tlb::CpuSet,
+}
+
+static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+
+impl Process {
+    pub(super) fn new(name: &str, vm: Vm, args: Vec<u8>) -> Self {
+        Self {
+            pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
+            name: String::from(name),
+            pml4: vm.pml4_paddr(),
+            vm: SpinLock::new(Some(vm)),
+            handles: SpinLock::new(HandleTable::new()),
+            args,
+            live_threads: AtomicUsize::new(0),
+            threads: SpinLock::new(Vec::new()),
+            killed: AtomicBool::new(false),
+            exit: spin::Once::new(),
+            waiters: SpinLock::new(Vec::new()),
+            cpus: crate::tlb::CpuSet::new(),
+        }
+    }
+
+    /// Runs `f` on the address space (`Invalid` once the process has ended).
+    /// Translations `f` removed or narrowed are shot down on every CPU that
+    /// runs this process before the call returns, and the frames they
+    /// mapped are freed only after that, outside the lock.
+    pub fn with_vm<R>(&self, f: impl FnOnce(&mut Vm) -> Result<R, pv_abi::syscall::Error>) -> Result<R, pv_abi::syscall::Error> {
+        let (result, stale) = {
+            let mut guard = self.vm.lock();
+            let vm = guard.as_mut().ok_or(pv_abi::syscall::Error::Invalid)?;
+            let result = f(vm);
+            (result, vm.take_stale())
+        };
+        if let Some(stale) = stale {
+            crate::tlb::shootdown(&self.cpus);
+            stale.release();
+        }
+        result
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    pub fn exit_status(&self) -> Option<i32> {
+        self.exit.get().copied()
+    }
+
+    /// The exit status once every thread has ended.
+    pub fn ended_status(&self) -> Option<i32> {
+        if self.live_threads.load(Ordering::Acquire) == 0 {
+            self.exit_status()
+        } else {
+            None
+        }
+    }
+
+    /// Starts a thread in this process.
+    pub fn start_thread(self: &Arc<Self>, name: &'static str, frame: TrapFrame) -> Result<Arc<Thread>, pv_abi::syscall::Error> {
+        self.start_thread_with_tls(name, frame, 0)
+    }
+
+    /// Starts a thread with FS base `fs_base`.
+    pub fn start_thread_with_tls(
+        self: &Arc<Self>,
+        name: &'static str,
+        frame: TrapFrame,
+        fs_base: u64,
+    ) -> Result<Arc<Thread>, pv_abi::syscall::Error> {
+        if self.is_killed() {
+            return Err(pv_abi::syscall::Error::Invalid);
+        }
+        self.live_threads.fetch_add(1, Ordering::AcqRel);
+        match sched::spawn_user(name, self.clone() as Arc<dyn UserContext>, frame, fs_base) {
+            Ok(t) => {
+                let mut ts = self.threads.lock();
+                ts.retain(|w| w.strong_count() > 0);
+                ts.push(Arc::downgrade(&t));
+                Ok(t)
+            }
+            Err(_) => {
+                self.live_threads.fetch_sub(1, Ordering::AcqRel);
+                Err(pv_abi::syscall::Error::NoMemory)
+            }
+        }
+    }
+
+    /// Ends the process with `status` (the first status set wins): its
+    /// threads stop at their next kernel entry or wake-up.
+    pub fn kill(&self, status: i32) {
+        self.exit.call_once(|| status);
+        if self.killed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let me = sched::current_opt();
+        for t in self.threads.lock().iter().filter_map(Weak::upgrade) {
+            if me.as_ref().is_some_and(|m| Arc::ptr_eq(m, &t)) {
+                continue;
+            }
+            sched::wake(&t);
+            sched::kick(&t);
+        }
+    }
+
+    /// Registers the calling thread to be woken when any thread of this
+    /// process ends.
+    pub fn add_waiter(&self) {
+        self.waiters.lock().push(sched::current());
+    }
+
+    fn wake_waiters(&self) {
+        for t in core::mem::take(&mut *self.waiters.lock()) {
+            sched::wake(&t);
+        }
+    }
+}
+
+fn load_cr3(pml4: u64) {
+    use x86_64::registers::control::Cr3;
+    let (cur, flags) = Cr3::read();
+    if cur.start_address().as_u64() != pml4 {
+        let frame = x86_64::structures::paging::PhysFrame::containing_address(x86_64::PhysAddr::new(pml4));
+        // SAFETY: `pml4` is a live page table whose kernel half is the
+        // kernel's, so the running kernel code stays mapped.
+        unsafe { Cr3::write(frame, flags) };
+    }
+}
+
+/// Back to the kernel's own page tables (idle CPUs, kernel threads).
+pub fn activate_kernel_space() {
+    load_cr3(crate::mm::paging::kernel_pml4_paddr());
+}
+
+/// The calling thread's process, if it is a user thread.
+pub fn current() -> Option<Arc<Process>> {
+    let owner = sched::with_current(|t| t.user.as_ref().map(|u| u.owner.clone()))??;
+    owner.into_any().downcast::<Process>().ok()
+}
+
+/// Runs `f` on the calling thread's process without reference counting.
+fn with_current<R>(f: impl FnOnce(&Process) -> R) -> Option<R> {
+    sched::with_current(|t| t.user.as_ref().and_then(|u| u.owner.as_any().downcast_ref::<Process>()).map(f)).flatten()
+}
+
+/// Ends the calling user thread with `status`. The process ends with its
+/// last thread (with this status unless it was killed first), once that
+/// thread is off its CPU: see `Process::thread_ended`.
+pub fn exit_thread(status: i32) -> ! {
+    sched::with_current(|t| {
+        if let Some(u) = &t.user {
+            u.status.call_once(|| status);
+        }
+    });
+    sched::exit_current()
+}
+
+/// Ends the whole calling process with `status`.
+pub fn exit_process(status: i32) -> ! {
+    if let Some(p) = current() {
+        p.kill(status);
+    }
+    exit_thread(status)
+}
+
+/// Runs on every return to user mode, to `rip`: a killed process's threads
+/// end here; a return address outside user space (which IRET or SYSRET
+/// would fault on in ring 0) kills the process; otherwise the time slice is
+/// armed.
+pub fn before_user_return(rip: u64) {
+    if with_current(Process::is_killed) == Some(true) {
+        exit_thread(status::KILLED);
+    }
+    if rip >= pv_abi::syscall::layout::LOWER_HALF_END {
+        if let Some(p) = current() {
+            kprintln!("process {} ({}) killed: return address {rip:#x} is not a user address", p.pid, p.name);
+        }
+        exit_process(status::killed_by_exception(13));
+    }
+    sched::arm_for_user_return();
+}
+
+
+/// The scheduler's view of a process: it loads and leaves the address
+/// space as threads come and go, and reports threads that ended.
+impl UserContext for Process {
+    /// Loads this process's page tables on the calling CPU. The CPU joins
+    /// the process's set first, so a concurrent shootdown either sees it or
+    /// happened before this CR3 load.
+    fn enter(&self) {
+        self.cpus.join_current();
+        load_cr3(self.pml4);
+    }
+
+    /// Back to the kernel's page tables as the thread leaves the CPU: idle
+    /// CPUs and kernel threads never run on a process's tables, so tables
+    /// are live only where one of the process's threads runs.
+    fn leave(&self) {
+        activate_kernel_space();
+        self.cpus.leave_current();
+    }
+
+    /// First entry of a user thread. The first one of process 1 (init) is
+    /// the system's first user instruction.
+    fn thread_starting(&self, rip: u64) {
+        static FIRST: AtomicBool = AtomicBool::new(true);
+        if self.pid == 1 && FIRST.swap(false, Ordering::AcqRel) {
+            crate::trace::mark(pv_abi::boot_trace::USER_ENTRY);
+        }
+        before_user_return(rip);
+    }
+
+    /// A thread has ended and its CPU has left the page tables (the
+    /// scheduler calls this from its loop, after switching away from the
+    /// dead thread). The last thread to get here tears the process down: no
+    /// thread of it can be running anywhere then, so no CPU is on the page
+    /// tables being freed. Freeing them any earlier (as the last thread to
+    /// *call* exit once did) let other CPUs run on freed, reused tables.
+    fn thread_ended(&self, status: i32) {
+        if self.live_threads.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.exit.call_once(|| status);
+            self.killed.store(true, Ordering::Release);
+            debug_assert!(self.cpus.is_empty());
+            drop(self.vm.lock().take());
+            drop(core::mem::take(&mut *self.handles.lock()));
+        }
+        self.wake_waiters();
+    }
+
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        self
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
