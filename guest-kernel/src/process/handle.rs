@@ -19,6 +19,12 @@ pub enum Object {
     PipeRead(Arc<PipeReader>),
     /// A pipe's write end.
     PipeWrite(Arc<PipeWriter>),
+    /// The device right: lets its holder list and open devices, if the handle carries `rights::DEVICE`.
+    DeviceRight,
+    /// A device opened for driving it.
+    Device(Arc<crate::device::OpenDevice>),
+    /// A device interrupt.
+    Irq(Arc<crate::device::IrqObject>),
 }
 
 #[derive(Default)]

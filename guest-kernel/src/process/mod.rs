@@ -139,6 +139,22 @@ impl Process {
         self.waiters.lock().push(sched::current());
     }
 
+    /// For `WaitMany`: registers `waiter` (if any), then says whether the
+    /// process has ended (registration first, so an end after it wakes it).
+    pub fn poll_end(&self, waiter: Option<&Arc<Thread>>) -> bool {
+        if let Some(t) = waiter {
+            let mut w = self.waiters.lock();
+            if !w.iter().any(|x| Arc::ptr_eq(x, t)) {
+                w.push(t.clone());
+            }
+        }
+        self.ended_status().is_some()
+    }
+
+    pub fn forget_waiter(&self, t: &Arc<Thread>) {
+        self.waiters.lock().retain(|x| !Arc::ptr_eq(x, t));
+    }
+
     fn wake_waiters(&self) {
         for t in core::mem::take(&mut *self.waiters.lock()) {
             sched::wake(&t);

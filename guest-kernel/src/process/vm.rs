@@ -18,6 +18,8 @@ pub const STACK_TOP: u64 = 0x7fff_0000_0000;
 /// Frames user memory may never take: the kernel keeps these for itself, so
 /// a process that exhausts memory is killed while the kernel carries on.
 const KERNEL_RESERVE_FRAMES: u64 = 1024;
+/// Page flags of device register mappings.
+const UNCACHED: Flags = Flags::NO_CACHE.union(Flags::WRITE_THROUGH);
 /// Regions per process.
 const MAX_REGIONS: usize = 4096;
 
@@ -27,6 +29,12 @@ pub enum Backing {
     Anon { populated: Vec<u64> },
     /// Frames owned by the shared-memory object, kept alive while mapped.
     Shm { object: Arc<SharedMemory> },
+    /// Device registers (mapped uncached); the frames are not RAM and never
+    /// go to the frame allocator.
+    Mmio,
+    /// DMA memory; the buffer (also held by its opened device until the
+    /// device is reset) frees the frames.
+    Dma { _buffer: Arc<crate::device::DmaBuffer> },
 }
 
 pub struct Region {
@@ -188,6 +196,34 @@ impl Vm {
         Ok(start)
     }
 
+    /// Maps `len` bytes of device registers at `paddr` (page-aligned)
+    /// read-write and uncached; returns the address.
+    pub fn map_device(&mut self, paddr: u64, len: u64) -> Result<u64, Error> {
+        let p = prot::READ | prot::WRITE;
+        let start = self.find_free(len)?;
+        self.insert(Region { start, end: start + len, prot: p, backing: Backing::Mmio })?;
+        self.map_pages(start, paddr, len, flags_for(p) | UNCACHED)
+    }
+
+    /// Maps a DMA buffer read-write; returns the address.
+    pub fn map_dma(&mut self, buffer: Arc<crate::device::DmaBuffer>) -> Result<u64, Error> {
+        let p = prot::READ | prot::WRITE;
+        let (paddr, len) = (buffer.paddr(), buffer.len());
+        let start = self.find_free(len)?;
+        self.insert(Region { start, end: start + len, prot: p, backing: Backing::Dma { _buffer: buffer } })?;
+        self.map_pages(start, paddr, len, flags_for(p))
+    }
+
+    fn map_pages(&mut self, start: u64, paddr: u64, len: u64, flags: Flags) -> Result<u64, Error> {
+        for off in (0..len).step_by(PAGE as usize) {
+            if self.space.map(start + off, paddr + off, flags).is_err() {
+                self.unmap(start, len).ok();
+                return Err(Error::NoMemory);
+            }
+        }
+        Ok(start)
+    }
+
     /// Unmaps whole regions inside `[start, start+len)`; a range that would
     /// split a region is refused.
     pub fn unmap(&mut self, start: u64, len: u64) -> Result<(), Error> {
@@ -224,6 +260,11 @@ impl Vm {
                     let _ = self.space.unmap(r.start + i * PAGE);
                 }
             }
+            Backing::Mmio | Backing::Dma { .. } => {
+                for va in (r.start..r.end).step_by(PAGE as usize) {
+                    let _ = self.space.unmap(va);
+                }
+            }
         }
     }
 
@@ -235,16 +276,18 @@ impl Vm {
             return Err(Error::Invalid);
         }
         let mut pages = Vec::new();
+        let mut uncached = Vec::new();
         for r in self.regions.iter_mut().filter(|r| r.start >= start && r.end <= end) {
             r.prot = p;
             match &r.backing {
                 Backing::Anon { populated } => pages.extend_from_slice(populated),
-                Backing::Shm { .. } => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+                Backing::Shm { .. } | Backing::Dma { .. } => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+                Backing::Mmio => uncached.extend((r.start..r.end).step_by(PAGE as usize)),
             }
         }
-        for va in pages {
+        for (va, extra) in pages.into_iter().map(|v| (v, Flags::empty())).chain(uncached.into_iter().map(|v| (v, UNCACHED))) {
             if let Ok(f) = self.space.unmap(va) {
-                let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p));
+                let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p) | extra);
             }
         }
         crate::sched::flush_user_tlbs();
@@ -301,6 +344,10 @@ impl Vm {
                 self.space.translate(va).ok_or(Error::Fault)?
             }
         };
+        // Device registers are never reached through the kernel's cached direct map.
+        if t.flags.contains(Flags::NO_CACHE) {
+            return Err(Error::Fault);
+        }
         if !t.flags.contains(Flags::USER_ACCESSIBLE) || (write && !force && !t.flags.contains(Flags::WRITABLE)) {
             return Err(Error::Fault);
         }

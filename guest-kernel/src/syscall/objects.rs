@@ -49,7 +49,7 @@ pub fn wait(h: u64, timeout_ns: u64) -> SysResult {
             }
             (owner, alloc::boxed::Box::new(move || t.user.as_ref().and_then(|u| u.status.get().copied())))
         }
-        Object::Shm(_) | Object::PipeRead(_) | Object::PipeWrite(_) => return Err(Error::WrongKind),
+        _ => return Err(Error::WrongKind),
     };
     loop {
         owner.add_waiter();
