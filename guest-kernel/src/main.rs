@@ -108,6 +108,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         }
     }
     time::set_cpu_index_fn(percpu::index);
+    arch::x86_64::apic::set_clock(time::now_ns, time::ns_to_tsc_deadline);
     if !arch::x86_64::apic::has_tsc_deadline() {
         // KVM and QEMU clock the virtual APIC timer at a fixed 1 GHz; only
         // bare metal (or an unknown hypervisor) needs measuring.

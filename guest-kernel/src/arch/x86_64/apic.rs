@@ -37,6 +37,39 @@ static TSC_DEADLINE: AtomicBool = AtomicBool::new(false);
 static XAPIC_VBASE: AtomicU64 = AtomicU64::new(0);
 /// LAPIC timer ticks per second (divide-by-1), for one-shot mode.
 static TIMER_HZ: AtomicU64 = AtomicU64::new(0);
+/// The kernel clock, given by [`set_clock`] (arch sits below `time`):
+/// `fn() -> u64` monotonic ns and `fn(u64) -> u64` ns to TSC deadline.
+static NOW_NS: AtomicU64 = AtomicU64::new(0);
+static NS_TO_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Tells the timer code how to read the kernel clock. Call once the clock
+/// is up, before the timer is armed or calibrated.
+pub fn set_clock(now_ns: fn() -> u64, ns_to_tsc_deadline: fn(u64) -> u64) {
+    NOW_NS.store(now_ns as usize as u64, Ordering::Release);
+    NS_TO_TSC.store(ns_to_tsc_deadline as usize as u64, Ordering::Release);
+}
+
+fn now_ns() -> u64 {
+    match NOW_NS.load(Ordering::Acquire) {
+        0 => 0,
+        f => {
+            // SAFETY: only `set_clock` stores here, always a `fn() -> u64`.
+            let f = unsafe { core::mem::transmute::<usize, fn() -> u64>(f as usize) };
+            f()
+        }
+    }
+}
+
+fn ns_to_tsc_deadline(ns: u64) -> u64 {
+    match NS_TO_TSC.load(Ordering::Acquire) {
+        0 => 0,
+        f => {
+            // SAFETY: only `set_clock` stores here, always a `fn(u64) -> u64`.
+            let f = unsafe { core::mem::transmute::<usize, fn(u64) -> u64>(f as usize) };
+            f(ns)
+        }
+    }
+}
 
 fn read(off: u32) -> u32 {
     if X2APIC.load(Ordering::Relaxed) {
@@ -161,11 +194,11 @@ pub fn set_timer_hz(hz: u64) {
 pub fn arm_timer(vector: u8, deadline_ns: u64) {
     if has_tsc_deadline() {
         write(reg::LVT_TIMER, u32::from(vector) | LVT_TSC_DEADLINE);
-        let tsc = crate::time::ns_to_tsc_deadline(deadline_ns).max(1);
+        let tsc = ns_to_tsc_deadline(deadline_ns).max(1);
         // SAFETY: arming the TSC deadline only schedules a timer interrupt.
         unsafe { Msr::new(IA32_TSC_DEADLINE).write(tsc) }
     } else {
-        let now = crate::time::now_ns();
+        let now = now_ns();
         let delta_ns = deadline_ns.saturating_sub(now).max(1);
         let hz = TIMER_HZ.load(Ordering::Relaxed).max(1);
         let ticks = (u128::from(delta_ns) * u128::from(hz) / 1_000_000_000).clamp(1, u32::MAX as u128);
@@ -206,13 +239,13 @@ pub fn timer_free_run_stop() {
 pub fn calibrate_timer() -> u64 {
     // 100 us: enough for a few-permille estimate, cheap under -icount.
     timer_free_run_start();
-    let t0 = crate::time::now_ns();
+    let t0 = now_ns();
     let c0 = timer_current_count();
-    while crate::time::now_ns() - t0 < 100_000 {
+    while now_ns() - t0 < 100_000 {
         core::hint::spin_loop();
     }
     let c1 = timer_current_count();
-    let t1 = crate::time::now_ns();
+    let t1 = now_ns();
     timer_free_run_stop();
     let hz = u64::from(c0 - c1) * 1_000_000_000 / (t1 - t0).max(1);
     set_timer_hz(hz);
