@@ -10,10 +10,12 @@ mod acpi;
 mod arch;
 mod boot;
 mod cpu_init;
+mod device;
 mod crashtest;
 mod mm;
 mod percpu;
 mod initrd;
+mod irq;
 mod loader;
 mod power;
 mod process;
@@ -39,6 +41,7 @@ static CMDLINE: Once<Cmdline> = Once::new();
 /// Called from the PVH entry code on the boot stack, in long mode.
 #[no_mangle]
 extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
+    irq::init();
     console::init();
     kprintln!("Vireo {VERSION} (x86_64, PVH)");
     cpu_init::init_boot_cpu();
@@ -78,17 +81,22 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         }
     };
     trace::phase("acpi");
+    match mm::paging::map_mmio(arch::x86_64::apic::mmio_paddr(), 4096) {
+        Ok(va) => arch::x86_64::apic::set_mmio_base(va),
+        Err(e) => kprintln!("apic: cannot map registers uncached ({e:?}); using the direct map"),
+    }
     arch::x86_64::apic::init_cpu(true, arch::x86_64::trap::vector::SPURIOUS);
     arch::x86_64::pic::disable_legacy();
     if let Some(acpi) = acpi {
-        arch::x86_64::ioapic::init(acpi);
+        irq::gsi::init(acpi);
         let com1 = pv_abi::serial::COM1_IRQ as u8;
-        match arch::x86_64::ioapic::route_isa_irq(acpi, com1, arch::x86_64::trap::vector::SERIAL, percpu::current().apic_id) {
+        match irq::gsi::route_isa_irq(acpi, com1, arch::x86_64::trap::vector::SERIAL, percpu::current().apic_id) {
             Ok(_) => console::enable_input(),
             Err(e) => kprintln!("console: no input: {e}"),
         }
     }
 
+    device::init(acpi, cmdline.raw());
     let pm_timer = acpi.and_then(|a| a.pm_timer);
     // `tsc_khz=` states the TSC rate (like Linux's tsc_early_khz), e.g.
     // 1000000 under QEMU `-icount shift=0`.
@@ -167,7 +175,9 @@ fn kinit(_: usize) {
     let path = CMDLINE.get().and_then(|c| c.value("init")).unwrap_or("/init");
     // Arguments after `--` on the kernel command line go to init.
     let args = CMDLINE.get().map(|c| c.after_separator()).unwrap_or_default();
-    let init = match process::spawn(path, args, alloc::vec::Vec::new()) {
+    // Init holds the device right (its handle 1) and hands it to the I/O server.
+    let right = (process::Object::DeviceRight, pv_abi::syscall::rights::DEVICE | pv_abi::syscall::rights::DUPLICATE);
+    let init = match process::spawn(path, args, alloc::vec![right]) {
         Ok(p) => p,
         Err(e) => {
             kprintln!("init: cannot start {path}: {} (initrd: {initrd})", e.name());

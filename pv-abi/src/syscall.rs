@@ -76,13 +76,53 @@ pub enum Sys {
     /// it is full; may return fewer than `len`; `Closed` when every read end
     /// is closed.
     Write = 26,
+    /// `(right, index, out_ptr, out_len) -> count`: describe device `index`
+    /// as a [`device::DeviceInfo`] (at most `out_len` bytes of it); returns
+    /// how many devices there are. Needs a handle with [`rights::DEVICE`] on
+    /// the device right (init's handle 1). `NotFound` past the last device.
+    DeviceInfo = 27,
+    /// `(right, index) -> device handle`: open device `index` for driving it
+    /// (one opener at a time, else `Busy`). When the last handle to it
+    /// closes, the kernel resets the device and only then frees its DMA memory.
+    DeviceOpen = 28,
+    /// `(device, bar, offset, len) -> addr`: map `[offset, offset+len)` of a
+    /// register window (PCI BAR `bar`; virtio-mmio: window 0) uncached,
+    /// read-write. `NotFound`: no such window; `OutOfRange`: past its end.
+    DeviceMap = 29,
+    /// `(device, len, paddr_out) -> addr`: physically contiguous, zeroed,
+    /// pinned memory for the device to read and write; its physical address
+    /// is written as a u64 at `paddr_out`. At most [`device::DMA_MAX`] bytes.
+    DmaAlloc = 30,
+    /// `(device, kind, msi_out) -> irq handle`: an interrupt as a waitable
+    /// handle. `kind` [`device::IRQ_LINE`]: the device's interrupt line
+    /// (routed by the kernel, masked from each interrupt until `IrqAck`);
+    /// [`device::IRQ_MSI`]: a vector for an MSI/MSI-X entry the driver
+    /// programs with the [`device::MsiMessage`] written at `msi_out`.
+    IrqOpen = 31,
+    /// `(irq) -> 0`: done with the interrupt(s) seen: clear pending, unmask
+    /// the line.
+    IrqAck = 32,
+    /// `(handles_ptr, count, timeout_ns) -> ready`: wait until any of
+    /// `count` (1..=64) handles is ready; returns a bit mask (bit i =
+    /// handle i). Ready: a pipe read end with data or no writer, a write
+    /// end with room or no reader, an interrupt pending, a process or
+    /// thread ended. `TimedOut` after `timeout_ns` (`u64::MAX` = forever;
+    /// 0 = poll).
+    WaitMany = 33,
+    /// `(device, offset, width) -> value`: read PCI configuration space
+    /// (width 1, 2 or 4, naturally aligned, offset < 4096).
+    ConfigRead = 34,
+    /// `(device, offset, width, value) -> 0`: write PCI configuration space;
+    /// only the command register's memory/bus-master/INTx-disable bits and
+    /// the MSI-X enable/mask bits may change (`AccessDenied` otherwise).
+    ConfigWrite = 35,
 }
 
 /// Most handles `Spawn` passes to a child.
 pub const MAX_SPAWN_HANDLES: u64 = 16;
 
 /// One past the highest call number.
-pub const SYS_COUNT: u64 = 27;
+pub const SYS_COUNT: u64 = 36;
 
 impl Sys {
     pub const fn from_raw(n: u64) -> Option<Self> {
@@ -114,6 +154,15 @@ impl Sys {
             24 => Self::PipeCreate,
             25 => Self::Read,
             26 => Self::Write,
+            27 => Self::DeviceInfo,
+            28 => Self::DeviceOpen,
+            29 => Self::DeviceMap,
+            30 => Self::DmaAlloc,
+            31 => Self::IrqOpen,
+            32 => Self::IrqAck,
+            33 => Self::WaitMany,
+            34 => Self::ConfigRead,
+            35 => Self::ConfigWrite,
             _ => return None,
         })
     }
@@ -151,6 +200,8 @@ pub enum Error {
     Busy = 13,
     /// The other end of a pipe is closed (writing with no reader left).
     Closed = 14,
+    /// An offset or length reaches past the end of a device window.
+    OutOfRange = 15,
     // Executable-format errors from `Spawn`, one per way an ELF can be bad.
     /// Not an ELF file (bad magic).
     ElfBadMagic = 32,
@@ -189,6 +240,7 @@ impl Error {
             12 => Self::Protection,
             13 => Self::Busy,
             14 => Self::Closed,
+            15 => Self::OutOfRange,
             32 => Self::ElfBadMagic,
             33 => Self::ElfUnsupported,
             34 => Self::ElfTruncated,
@@ -233,6 +285,7 @@ impl Error {
             Self::Protection => "protection refused",
             Self::Busy => "busy",
             Self::Closed => "closed",
+            Self::OutOfRange => "out of range",
             Self::ElfBadMagic => "not an ELF file",
             Self::ElfUnsupported => "unsupported ELF (want x86-64 ELF64 executable)",
             Self::ElfTruncated => "ELF truncated",
@@ -266,7 +319,10 @@ pub mod rights {
     pub const WRITE: u32 = 1 << 3;
     /// Duplicate the handle.
     pub const DUPLICATE: u32 = 1 << 4;
-    pub const ALL: u32 = WAIT | KILL | MAP | WRITE | DUPLICATE;
+    /// Drive devices: only the kernel creates a handle with it (init's
+    /// handle 1); it can be passed on or dropped, never added.
+    pub const DEVICE: u32 = 1 << 5;
+    pub const ALL: u32 = WAIT | KILL | MAP | WRITE | DUPLICATE | DEVICE;
 }
 
 /// Exit statuses: a program's own `exit(code)` is `code` (any i32 the program
@@ -309,6 +365,83 @@ const _: () = {
     assert!(core::mem::offset_of!(SysInfo, total_memory) == 8);
     assert!(core::mem::offset_of!(SysInfo, boot_ns) == 32);
 };
+
+/// Devices for user-space drivers (calls `DeviceInfo` .. `ConfigWrite`).
+pub mod device {
+    /// `DeviceInfo::kind`: a PCI function found through ECAM.
+    pub const KIND_PCI: u32 = 1;
+    /// `DeviceInfo::kind`: a virtio-mmio transport (ACPI DSDT or `virtio_mmio.device=`).
+    pub const KIND_VIRTIO_MMIO: u32 = 2;
+    /// `DeviceInfo::gsi` when the device has no interrupt line.
+    pub const NO_GSI: u32 = u32::MAX;
+    /// `BarInfo::flags`: memory-mapped (else I/O ports or absent).
+    pub const BAR_MMIO: u32 = 1;
+    /// `BarInfo::flags`: a 64-bit BAR (it uses the next BAR slot too).
+    pub const BAR_64: u32 = 2;
+    pub const BAR_PREFETCH: u32 = 4;
+    /// `BarInfo::flags`: I/O ports (not mappable).
+    pub const BAR_IO: u32 = 8;
+    /// Largest `DmaAlloc`.
+    pub const DMA_MAX: u64 = 4 << 20;
+    /// `IrqOpen` kinds.
+    pub const IRQ_LINE: u64 = 0;
+    pub const IRQ_MSI: u64 = 1;
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct BarInfo {
+        pub base: u64,
+        pub size: u64,
+        pub flags: u32,
+        pub _pad: u32,
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct DeviceInfo {
+        pub kind: u32,
+        /// PCI vendor ID; virtio-mmio: the VendorID register's low 16 bits.
+        pub vendor: u16,
+        /// PCI device ID; virtio-mmio: the virtio device type (4 = entropy).
+        pub device: u16,
+        /// PCI class code << 16 | subclass << 8 | prog-if (virtio-mmio: 0).
+        pub class: u32,
+        /// Interrupt line as a GSI, or [`NO_GSI`].
+        pub gsi: u32,
+        pub segment: u16,
+        pub bus: u8,
+        pub slot: u8,
+        pub function: u8,
+        /// PCI Interrupt Pin (1 = INTA; 0 = none).
+        pub irq_pin: u8,
+        /// MSI-X table size (0 = no MSI-X capability).
+        pub msix_entries: u16,
+        /// Config-space offset of the MSI-X capability (0 = none).
+        pub msix_cap: u16,
+        pub _pad: [u8; 6],
+        /// PCI BARs 0-5; virtio-mmio: window 0 only.
+        pub bars: [BarInfo; 6],
+    }
+
+    /// What to program into an MSI/MSI-X entry (address, data) so the
+    /// device's message raises the handle's vector.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct MsiMessage {
+        pub address: u64,
+        pub data: u32,
+        pub vector: u32,
+    }
+
+    const _: () = {
+        assert!(core::mem::size_of::<BarInfo>() == 24);
+        assert!(core::mem::size_of::<DeviceInfo>() == 176);
+        assert!(core::mem::offset_of!(DeviceInfo, gsi) == 12);
+        assert!(core::mem::offset_of!(DeviceInfo, msix_entries) == 22);
+        assert!(core::mem::offset_of!(DeviceInfo, bars) == 32);
+        assert!(core::mem::size_of::<MsiMessage>() == 16);
+    };
+}
 
 /// Fixed parts of every process's address space.
 pub mod layout {

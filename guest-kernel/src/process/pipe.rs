@@ -106,6 +106,46 @@ impl Drop for PipeWriter {
     }
 }
 
+impl Pipe {
+    /// Registers `waiter` (if any) under the ring lock, then evaluates
+    /// `ready` under the same lock: a change after the check wakes it.
+    fn poll(&self, waiter: Option<&Arc<Thread>>, ready: impl Fn(&Ring) -> bool) -> bool {
+        let mut r = self.ring.lock();
+        if let Some(t) = waiter {
+            if !r.waiters.iter().any(|x| Arc::ptr_eq(x, t)) {
+                r.waiters.push(t.clone());
+            }
+        }
+        ready(&r)
+    }
+
+    fn forget(&self, t: &Arc<Thread>) {
+        self.ring.lock().waiters.retain(|x| !Arc::ptr_eq(x, t));
+    }
+}
+
+impl PipeReader {
+    /// For `WaitMany`: ready when a byte is buffered or no writer is left.
+    pub fn poll(&self, waiter: Option<&Arc<Thread>>) -> bool {
+        self.0.poll(waiter, |r| r.len > 0 || r.write_closed)
+    }
+
+    pub fn forget(&self, t: &Arc<Thread>) {
+        self.0.forget(t)
+    }
+}
+
+impl PipeWriter {
+    /// For `WaitMany`: ready when there is room or no reader is left.
+    pub fn poll(&self, waiter: Option<&Arc<Thread>>) -> bool {
+        self.0.poll(waiter, |r| r.len < CAPACITY || r.read_closed)
+    }
+
+    pub fn forget(&self, t: &Arc<Thread>) {
+        self.0.forget(t)
+    }
+}
+
 /// A new pipe's two ends, or `NoMemory`.
 pub fn pipe() -> Result<(Arc<PipeReader>, Arc<PipeWriter>), Error> {
     let mut buf = Vec::new();

@@ -24,6 +24,12 @@ pub enum Object {
     PipeRead(Arc<PipeReader>),
     /// A pipe's write end.
     PipeWrite(Arc<PipeWriter>),
+    /// The device right: lets its holder list and open devices, if the handle carries `rights::DEVICE`.
+    DeviceRight,
+    /// A device opened for driving it.
+    Device(Arc<crate::device::OpenDevice>),
+    /// A device interrupt.
+    Irq(Arc<crate::device::IrqObject>),
 }
 
 pub struct Process {
@@ -153,6 +159,22 @@ impl Process {
         self.waiters.lock().push(sched::current());
     }
 
+    /// For `WaitMany`: registers `waiter` (if any), then says whether the
+    /// process has ended (registration first, so an end after it wakes it).
+    pub fn poll_end(&self, waiter: Option<&Arc<Thread>>) -> bool {
+        if let Some(t) = waiter {
+            let mut w = self.waiters.lock();
+            if !w.iter().any(|x| Arc::ptr_eq(x, t)) {
+                w.push(t.clone());
+            }
+        }
+        self.ended_status().is_some()
+    }
+
+    pub fn forget_waiter(&self, t: &Arc<Thread>) {
+        self.waiters.lock().retain(|x| !Arc::ptr_eq(x, t));
+    }
+
     fn wake_waiters(&self) {
         for t in core::mem::take(&mut *self.waiters.lock()) {
             sched::wake(&t);
@@ -180,6 +202,11 @@ pub fn activate_kernel_space() {
 pub fn current() -> Option<Arc<Process>> {
     let owner = sched::with_current(|t| t.user.as_ref().map(|u| u.owner.clone()))??;
     owner.into_any().downcast::<Process>().ok()
+}
+
+/// The process a user thread belongs to.
+pub fn owner_of(t: &Thread) -> Option<Arc<Process>> {
+    t.user.as_ref()?.owner.clone().into_any().downcast::<Process>().ok()
 }
 
 /// Runs `f` on the calling thread's process without reference counting.

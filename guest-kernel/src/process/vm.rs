@@ -15,6 +15,8 @@ use pv_abi::PAGE_SIZE as PAGE;
 const MMAP_BASE: u64 = 0x1000_0000_0000;
 /// The main thread's stack ends here (grows down).
 pub const STACK_TOP: u64 = 0x7fff_0000_0000;
+/// Page flags of device register mappings.
+const UNCACHED: Flags = Flags::NO_CACHE.union(Flags::WRITE_THROUGH);
 /// Regions per process.
 const MAX_REGIONS: usize = 4096;
 
@@ -24,6 +26,12 @@ pub enum Backing {
     Anon { populated: Vec<u64> },
     /// Frames owned by the shared-memory object, kept alive while mapped.
     Shm { object: Arc<SharedMemory> },
+    /// Device registers (mapped uncached); the frames are not RAM and never
+    /// go to the frame allocator.
+    Mmio,
+    /// DMA memory; the buffer (also held by its opened device until the
+    /// device is reset) frees the frames.
+    Dma { _buffer: Arc<crate::device::DmaBuffer> },
 }
 
 pub struct Region {
@@ -46,6 +54,9 @@ pub struct Vm {
     /// this process may still reach through its TLB or paging-structure
     /// caches: freed by [`Stale::release`] after a shootdown, never before.
     stale: Vec<PhysFrame>,
+    /// Regions unmapped since: their objects (shared memory, DMA buffers)
+    /// may own the frames, so they too live until after the shootdown.
+    retired: Vec<Region>,
     /// A translation was removed or narrowed: other CPUs must flush.
     flush_needed: bool,
 }
@@ -54,6 +65,7 @@ pub struct Vm {
 #[must_use = "stale frames must be released after the TLB shootdown"]
 pub struct Stale {
     frames: Vec<PhysFrame>,
+    regions: Vec<Region>,
 }
 
 impl Stale {
@@ -62,6 +74,7 @@ impl Stale {
         for f in self.frames {
             frame::free(f);
         }
+        drop(self.regions);
     }
 }
 
@@ -109,7 +122,7 @@ fn user_frame() -> Option<PhysFrame> {
 impl Vm {
     pub fn new() -> Result<Self, Error> {
         let space = AddressSpace::new_user().map_err(|_| Error::NoMemory)?;
-        Ok(Self { space, regions: Vec::new(), stale: Vec::new(), flush_needed: false })
+        Ok(Self { space, regions: Vec::new(), stale: Vec::new(), retired: Vec::new(), flush_needed: false })
     }
 
     /// Takes what the last changes left to do on other CPUs: `None` if
@@ -119,7 +132,7 @@ impl Vm {
         if !core::mem::take(&mut self.flush_needed) {
             return None;
         }
-        Some(Stale { frames: core::mem::take(&mut self.stale) })
+        Some(Stale { frames: core::mem::take(&mut self.stale), regions: core::mem::take(&mut self.retired) })
     }
 
     pub fn pml4_paddr(&self) -> u64 {
@@ -215,6 +228,34 @@ impl Vm {
         Ok(start)
     }
 
+    /// Maps `len` bytes of device registers at `paddr` (page-aligned)
+    /// read-write and uncached; returns the address.
+    pub fn map_device(&mut self, paddr: u64, len: u64) -> Result<u64, Error> {
+        let p = prot::READ | prot::WRITE;
+        let start = self.find_free(len)?;
+        self.insert(Region { start, end: start + len, prot: p, backing: Backing::Mmio })?;
+        self.map_pages(start, paddr, len, flags_for(p) | UNCACHED)
+    }
+
+    /// Maps a DMA buffer read-write; returns the address.
+    pub fn map_dma(&mut self, buffer: Arc<crate::device::DmaBuffer>) -> Result<u64, Error> {
+        let p = prot::READ | prot::WRITE;
+        let (paddr, len) = (buffer.paddr(), buffer.len());
+        let start = self.find_free(len)?;
+        self.insert(Region { start, end: start + len, prot: p, backing: Backing::Dma { _buffer: buffer } })?;
+        self.map_pages(start, paddr, len, flags_for(p))
+    }
+
+    fn map_pages(&mut self, start: u64, paddr: u64, len: u64, flags: Flags) -> Result<u64, Error> {
+        for off in (0..len).step_by(PAGE as usize) {
+            if self.space.map(start + off, paddr + off, flags).is_err() {
+                self.unmap(start, len).ok();
+                return Err(Error::NoMemory);
+            }
+        }
+        Ok(start)
+    }
+
     /// Unmaps whole regions inside `[start, start+len)`; a range that would
     /// split a region is refused.
     pub fn unmap(&mut self, start: u64, len: u64) -> Result<(), Error> {
@@ -228,6 +269,7 @@ impl Vm {
             if self.regions[i].start >= start && self.regions[i].end <= end {
                 let r = self.regions.swap_remove(i);
                 self.release(&r);
+                self.retired.push(r);
                 found = true;
             } else {
                 i += 1;
@@ -264,6 +306,11 @@ impl Vm {
                     let _ = self.space.unmap(r.start + i * PAGE);
                 }
             }
+            Backing::Mmio | Backing::Dma { .. } => {
+                for va in (r.start..r.end).step_by(PAGE as usize) {
+                    let _ = self.space.unmap(va);
+                }
+            }
         }
     }
 
@@ -275,16 +322,18 @@ impl Vm {
             return Err(Error::Invalid);
         }
         let mut pages = Vec::new();
+        let mut uncached = Vec::new();
         for r in self.regions.iter_mut().filter(|r| r.start >= start && r.end <= end) {
             r.prot = p;
             match &r.backing {
                 Backing::Anon { populated } => pages.extend_from_slice(populated),
-                Backing::Shm { .. } => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+                Backing::Shm { .. } | Backing::Dma { .. } => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+                Backing::Mmio => uncached.extend((r.start..r.end).step_by(PAGE as usize)),
             }
         }
-        for va in pages {
+        for (va, extra) in pages.into_iter().map(|v| (v, Flags::empty())).chain(uncached.into_iter().map(|v| (v, UNCACHED))) {
             if let Ok(f) = self.space.unmap(va) {
-                let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p));
+                let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p) | extra);
             }
         }
         self.flush_needed = true;
@@ -341,6 +390,10 @@ impl Vm {
                 self.space.translate(va).ok_or(Error::Fault)?
             }
         };
+        // Device registers are never reached through the kernel's cached direct map.
+        if t.flags.contains(Flags::NO_CACHE) {
+            return Err(Error::Fault);
+        }
         if !t.flags.contains(Flags::USER_ACCESSIBLE) || (write && !force && !t.flags.contains(Flags::WRITABLE)) {
             return Err(Error::Fault);
         }

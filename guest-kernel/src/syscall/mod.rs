@@ -1,10 +1,12 @@
 //! System calls: decode the number and arguments from the trap frame, run
 //! the handler, encode the result (pv-abi `syscall` convention). Every
 //! argument is untrusted: handlers validate it and return a typed error.
+mod device;
 mod memory;
 mod objects;
 mod misc;
 mod pipes;
+mod wait_many;
 
 use crate::arch::x86_64::trap::TrapFrame;
 use pv_abi::syscall::{Error, Sys};
@@ -60,6 +62,15 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::PipeCreate => pipes::create(a[0]),
         Sys::Read => pipes::read(a[0], a[1], a[2]),
         Sys::Write => pipes::write(a[0], a[1], a[2]),
+        Sys::DeviceInfo => device::info(a[0], a[1], a[2], a[3]),
+        Sys::DeviceOpen => device::open(a[0], a[1]),
+        Sys::DeviceMap => device::map(a[0], a[1], a[2], a[3]),
+        Sys::DmaAlloc => device::dma_alloc(a[0], a[1], a[2]),
+        Sys::IrqOpen => device::irq_open(a[0], a[1], a[2]),
+        Sys::IrqAck => device::irq_ack(a[0]),
+        Sys::WaitMany => wait_many::wait_many(a[0], a[1], a[2]),
+        Sys::ConfigRead => device::config_read(a[0], a[1], a[2]),
+        Sys::ConfigWrite => device::config_write(a[0], a[1], a[2], a[3]),
     }
 }
 

@@ -43,13 +43,13 @@ pub fn wait(h: u64, timeout_ns: u64) -> SysResult {
         Object::Process(p) if Arc::ptr_eq(&p, &me) => return Err(Error::Busy),
         Object::Process(p) => (p.clone(), alloc::boxed::Box::new(move || p.ended_status())),
         Object::Thread(t) => {
-            let owner = t.user.as_ref().and_then(|u| u.owner.clone().into_any().downcast::<crate::process::Process>().ok()).ok_or(Error::WrongKind)?;
+            let owner = crate::process::owner_of(&t).ok_or(Error::WrongKind)?;
             if Arc::ptr_eq(&t, &sched::current()) {
                 return Err(Error::Busy);
             }
             (owner, alloc::boxed::Box::new(move || t.user.as_ref().and_then(|u| u.status.get().copied())))
         }
-        Object::Shm(_) | Object::PipeRead(_) | Object::PipeWrite(_) => return Err(Error::WrongKind),
+        _ => return Err(Error::WrongKind),
     };
     loop {
         owner.add_waiter();

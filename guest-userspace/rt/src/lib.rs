@@ -11,6 +11,7 @@
 extern crate alloc;
 
 pub mod console;
+pub mod device;
 pub mod heap;
 pub mod process;
 pub mod raw;

@@ -65,13 +65,14 @@ pub fn init_cpu(boot_cpu: bool, spurious_vector: u8) {
     if boot_cpu {
         X2APIC.store(cpuid::has_x2apic(), Ordering::Relaxed);
         TSC_DEADLINE.store(cpuid::has_tsc_deadline(), Ordering::Relaxed);
-        XAPIC_VBASE.store(DIRECT_MAP_BASE + XAPIC_DEFAULT_PADDR, Ordering::Relaxed);
     }
     // SAFETY: enabling the APIC (and x2APIC mode if the CPU has it) is the
     // architected sequence; the IDT handles the vectors it may deliver.
     unsafe {
         let base = base_msr.read();
-        if boot_cpu {
+        if boot_cpu && XAPIC_VBASE.load(Ordering::Relaxed) == 0 {
+            // No uncached mapping was given: the direct map (fine under
+            // emulation, where every access traps anyway).
             XAPIC_VBASE.store(DIRECT_MAP_BASE + (base & 0xf_ffff_f000), Ordering::Relaxed);
         }
         let mut want = base | APIC_BASE_ENABLE;
@@ -85,6 +86,19 @@ pub fn init_cpu(boot_cpu: bool, spurious_vector: u8) {
     write(reg::TPR, 0);
     write(reg::SVR, 0x100 | u32::from(spurious_vector));
     write(reg::LVT_TIMER, LVT_MASKED);
+}
+
+/// Physical address of the xAPIC register page (from IA32_APIC_BASE).
+pub fn mmio_paddr() -> u64 {
+    // SAFETY: reading IA32_APIC_BASE has no side effects.
+    let base = unsafe { Msr::new(IA32_APIC_BASE).read() } & 0xf_ffff_f000;
+    if base == 0 { XAPIC_DEFAULT_PADDR } else { base }
+}
+
+/// Uses `vbase`, an uncached mapping of [`mmio_paddr`], for xAPIC register
+/// access on every CPU. Call before the boot CPU's [`init_cpu`].
+pub fn set_mmio_base(vbase: u64) {
+    XAPIC_VBASE.store(vbase, Ordering::Relaxed);
 }
 
 pub fn is_x2apic() -> bool {

@@ -1,10 +1,11 @@
-//! CPU exceptions taken in the kernel: a readable dump (vector, error code,
-//! CR2, registers, frame-pointer backtrace), then power-off with a failure
-//! status. User-mode exceptions are routed to the process layer later.
+//! CPU exceptions: their names, and a readable dump of one taken in the
+//! kernel (vector, error code, CR2, registers, frame-pointer backtrace).
+//! What happens next (power-off, killing a process) is the `irq` layer's
+//! decision; what the dump needs from above (the running thread, where to
+//! print) it is given.
 use super::trap::TrapFrame;
-use crate::console::emergency_print as eprint;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use pv_abi::exit::KernelExit;
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 const NAMES: [&str; 32] = [
     "divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
@@ -23,7 +24,6 @@ pub fn name(vector: u64) -> &'static str {
     NAMES.get(vector as usize).copied().unwrap_or("unknown exception")
 }
 
-static DUMPING: AtomicBool = AtomicBool::new(false);
 /// The kernel's own PML4 (0 until memory management has built it).
 static KERNEL_CR3: AtomicU64 = AtomicU64::new(0);
 
@@ -36,7 +36,7 @@ pub fn set_kernel_page_tables(pml4_paddr: u64) {
 /// printed: a kernel fault (a double fault above all) may come from page
 /// tables that were freed and reused under it, and the dump must still
 /// appear instead of a reset. The dump reads only kernel memory.
-fn switch_to_kernel_page_tables() {
+pub fn switch_to_kernel_page_tables() {
     let pml4 = KERNEL_CR3.load(Ordering::Acquire);
     if pml4 == 0 {
         return;
@@ -47,32 +47,33 @@ fn switch_to_kernel_page_tables() {
     // handler's IST stack included) and is never freed.
     unsafe { x86_64::registers::control::Cr3::write(frame, flags) };
 }
+
 /// Frames printed at most in a backtrace.
 const MAX_FRAMES: usize = 16;
 
-pub fn handle(frame: &mut TrapFrame) {
-    switch_to_kernel_page_tables();
-    // Nested fault while dumping: say so and stop, do not recurse.
-    if DUMPING.swap(true, Ordering::SeqCst) {
-        eprint(format_args!("exception: vector {} while dumping; stopping\n", frame.vector));
-        crate::power::exit_with(KernelExit::CpuException);
-    }
-    dump(frame);
-    crate::power::exit_with(KernelExit::CpuException)
+/// What the dump reports that only the kernel above `arch` knows.
+pub struct DumpContext<'a> {
+    pub cpu: usize,
+    /// Name and id of the kernel thread that faulted, if known.
+    pub thread: Option<(&'a str, u64)>,
+    /// True if a kernel virtual address can be read without faulting.
+    pub is_mapped: &'a dyn Fn(u64) -> bool,
 }
 
-fn dump(f: &TrapFrame) {
+/// Prints the exception in `f` through `eprint` (which must not take locks
+/// the faulting code may hold).
+pub fn dump(f: &TrapFrame, ctx: &DumpContext, eprint: &dyn Fn(fmt::Arguments)) {
     let name = name(f.vector);
     let cr2 = x86_64::registers::control::Cr2::read_raw();
     eprint(format_args!(
         "\nKERNEL EXCEPTION on cpu {}: vector {} {name}, error code {:#x}, cr2 {:#018x}\n",
-        crate::percpu::index(),
+        ctx.cpu,
         f.vector,
         f.error_code,
         cr2
     ));
-    if let Some(t) = crate::sched::current_if_safe() {
-        eprint(format_args!("  in kernel thread {} (#{})\n", t.name, t.id));
+    if let Some((name, id)) = ctx.thread {
+        eprint(format_args!("  in kernel thread {name} (#{id})\n"));
     }
     eprint(format_args!(
         "  rip {:#018x} cs {:#06x} rflags {:#010x} rsp {:#018x} ss {:#06x}\n",
@@ -94,7 +95,7 @@ fn dump(f: &TrapFrame) {
     eprint(format_args!("  backtrace:\n    {:#018x}\n", f.rip));
     let mut rbp = f.rbp;
     for _ in 0..MAX_FRAMES {
-        let Some((next, ret)) = read_frame(rbp) else { break };
+        let Some((next, ret)) = read_frame(rbp, ctx.is_mapped) else { break };
         if ret == 0 {
             break;
         }
@@ -107,11 +108,11 @@ fn dump(f: &TrapFrame) {
 }
 
 /// Reads `[rbp]` and `[rbp + 8]` if both lie in mapped kernel memory.
-fn read_frame(rbp: u64) -> Option<(u64, u64)> {
-    if rbp % 8 != 0 || rbp < crate::arch::x86_64::layout::DIRECT_MAP_BASE {
+fn read_frame(rbp: u64, is_mapped: &dyn Fn(u64) -> bool) -> Option<(u64, u64)> {
+    if rbp % 8 != 0 || rbp < super::layout::DIRECT_MAP_BASE {
         return None;
     }
-    if !crate::mm::is_kernel_mapped(rbp) || !crate::mm::is_kernel_mapped(rbp + 8) {
+    if !is_mapped(rbp) || !is_mapped(rbp + 8) {
         return None;
     }
     // SAFETY: both words are 8-byte aligned and mapped (checked above).

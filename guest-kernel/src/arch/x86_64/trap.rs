@@ -1,7 +1,11 @@
 //! Trap entry: one 16-byte stub per vector pushes a uniform frame and
-//! calls [`trap_dispatch`]. Written by hand (not `extern "x86-interrupt"`)
-//! because the exception dump needs every register, and user-mode traps
-//! need `swapgs` and a frame the scheduler can switch.
+//! calls [`trap_dispatch`], which hands it to the one dispatcher the kernel
+//! registered ([`set_dispatcher`], the `irq` module): the arch layer knows
+//! how a trap arrives, never what it means. Written by hand (not
+//! `extern "x86-interrupt"`) because the exception dump needs every
+//! register, and user-mode traps need `swapgs` and a frame the scheduler
+//! can switch.
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Size of each vector's entry stub.
 pub const STUB_SIZE: u64 = 16;
@@ -158,6 +162,10 @@ pub mod vector {
     pub const FIRST_EXTERNAL: u64 = 32;
     /// COM1 receive (ISA IRQ 4 through the IOAPIC).
     pub const SERIAL: u8 = 0x30;
+    /// Vectors handed out to device interrupts (IOAPIC lines, MSI/MSI-X)
+    /// by the `irq` layer's allocator, inclusive range.
+    pub const DEVICE_FIRST: u8 = 0x40;
+    pub const DEVICE_LAST: u8 = 0xdf;
     /// Local APIC timer (scheduler deadlines).
     pub const TIMER: u8 = 0xe0;
     /// Cross-CPU wake-up: "look at your run queue".
@@ -169,47 +177,27 @@ pub mod vector {
     pub const SPURIOUS: u8 = 0xff;
 }
 
-#[no_mangle]
-extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
-    if frame.vector == super::user::SYSCALL_VECTOR {
-        crate::syscall::dispatch(frame);
-    } else if frame.vector < vector::FIRST_EXTERNAL {
-        if frame.from_user() {
-            crate::process::on_user_exception(frame);
-        } else {
-            super::exception::handle(frame);
-        }
-    } else {
-        dispatch_interrupt(frame);
-    }
-    if frame.from_user() {
-        crate::process::before_user_return(frame.rip);
-    }
+/// The kernel's trap handler, as a `fn(&mut TrapFrame)` address (0 = none yet).
+static DISPATCHER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the function every trap (exception, interrupt, system call) is
+/// handed to. Set once, first thing at boot, before anything can trap.
+pub fn set_dispatcher(f: fn(&mut TrapFrame)) {
+    DISPATCHER.store(f as usize, Ordering::Release);
 }
 
-fn dispatch_interrupt(frame: &mut TrapFrame) {
-    match frame.vector as u8 {
-        vector::SPURIOUS => {}
-        vector::TIMER => {
-            super::apic::eoi();
-            crate::sched::on_timer_interrupt(frame.from_user());
-        }
-        vector::SERIAL => {
-            crate::console::input::on_interrupt();
-            super::apic::eoi();
-        }
-        vector::IPI_WAKE => {
-            super::apic::eoi();
-            crate::sched::on_wake_ipi(frame.from_user());
-        }
-        vector::IPI_TLB_FLUSH => {
-            super::apic::eoi();
-            crate::tlb::on_flush_ipi();
-        }
-        vector::IPI_STOP => crate::power::halt_forever(),
-        v => {
-            super::apic::eoi();
-            kprintln!("interrupt: unexpected vector {v:#x} on cpu {}", crate::percpu::index());
+#[no_mangle]
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    match DISPATCHER.load(Ordering::Acquire) {
+        // Nothing can report a trap this early: stop the CPU where a debugger can see it.
+        0 => loop {
+            x86_64::instructions::interrupts::disable();
+            x86_64::instructions::hlt();
+        },
+        f => {
+            // SAFETY: DISPATCHER only ever holds a `fn(&mut TrapFrame)` stored by `set_dispatcher`.
+            let f: fn(&mut TrapFrame) = unsafe { core::mem::transmute::<usize, fn(&mut TrapFrame)>(f) };
+            f(frame)
         }
     }
 }

@@ -1,0 +1,111 @@
+//! Devices for user-space drivers: the kernel finds them (PCI functions
+//! through ECAM, virtio-mmio transports from the command line or the DSDT),
+//! describes them, and lets a process holding the device right open one,
+//! map its register windows uncached, get DMA memory and interrupts. When
+//! the last handle to an opened device goes (its process died, or closed
+//! it), the device is reset first (virtio: status 0; PCI: bus mastering
+//! off) and only then are its DMA frames freed and its vectors released,
+//! so a dead driver never leaves a device writing into reused memory.
+mod dma;
+pub mod irq;
+pub mod pci;
+mod virtio_mmio;
+mod virtio_mmio_parse;
+
+pub use dma::DmaBuffer;
+pub use irq::IrqObject;
+
+
+use crate::sync::SpinLock;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use pv_abi::syscall::device::DeviceInfo;
+use pv_abi::syscall::Error;
+use spin::Once;
+
+/// How the kernel reaches a device's registers itself (to reset it).
+pub enum Access {
+    /// Its 4 KiB configuration space, mapped uncached.
+    Pci { config: u64 },
+    /// Its register window, mapped uncached.
+    VirtioMmio { regs: u64 },
+}
+
+pub struct Device {
+    pub info: DeviceInfo,
+    pub access: Access,
+    /// Pid of the process that opened it (0 = not open).
+    opened: AtomicU32,
+}
+
+impl Device {
+    pub fn opener(&self) -> u32 {
+        self.opened.load(Ordering::Acquire)
+    }
+}
+
+static DEVICES: Once<Vec<Device>> = Once::new();
+
+/// Finds the devices (once, at boot, after ACPI and memory are up).
+pub fn init(acpi: Option<&crate::acpi::AcpiInfo>, cmdline: &[u8]) {
+    DEVICES.call_once(|| {
+        let mut found = Vec::new();
+        if let Some(a) = acpi {
+            for m in a.mcfg() {
+                pci::enumerate(m, &mut found);
+            }
+        }
+        virtio_mmio::discover(acpi, cmdline, &mut found);
+        if !found.is_empty() {
+            kprintln!("devices: {} pci, {} virtio-mmio", 
+                found.iter().filter(|d| matches!(d.access, Access::Pci { .. })).count(),
+                found.iter().filter(|d| matches!(d.access, Access::VirtioMmio { .. })).count());
+        }
+        found
+    });
+}
+
+pub fn all() -> &'static [Device] {
+    DEVICES.get().map(Vec::as_slice).unwrap_or(&[])
+}
+
+pub fn get(index: u64) -> Result<&'static Device, Error> {
+    usize::try_from(index).ok().and_then(|i| all().get(i)).ok_or(Error::NotFound)
+}
+
+/// An opened device: what its driver was given, kept until the device is reset.
+pub struct OpenDevice {
+    pub device: &'static Device,
+    pub dma: SpinLock<Vec<Arc<DmaBuffer>>>,
+    pub irqs: SpinLock<Vec<Arc<IrqObject>>>,
+}
+
+impl OpenDevice {
+    pub fn open(device: &'static Device, pid: u32) -> Result<Arc<Self>, Error> {
+        if device.opened.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return Err(Error::Busy);
+        }
+        Ok(Arc::new(Self { device, dma: SpinLock::new(Vec::new()), irqs: SpinLock::new(Vec::new()) }))
+    }
+}
+
+impl Drop for OpenDevice {
+    fn drop(&mut self) {
+        reset(self.device);
+        for irq in core::mem::take(&mut *self.irqs.lock()) {
+            irq.detach();
+        }
+        // Only now can the frames go back: the device no longer writes them.
+        drop(core::mem::take(&mut *self.dma.lock()));
+        self.device.opened.store(0, Ordering::Release);
+    }
+}
+
+/// Stops a device from reaching memory and raising interrupts.
+fn reset(d: &Device) {
+    match d.access {
+        Access::VirtioMmio { regs } => virtio_mmio::reset(regs),
+        Access::Pci { config } => pci::quiesce(config),
+    }
+}

@@ -1,0 +1,73 @@
+//! virtio-mmio transports: found from the command line and the DSDT
+//! (`virtio_mmio_parse`), confirmed by their magic value, and reset by
+//! writing 0 to their status register.
+use super::virtio_mmio_parse::{self as parse, Transport};
+use super::{Access, Device};
+use core::sync::atomic::AtomicU32;
+use pv_abi::syscall::device::{BarInfo, DeviceInfo, BAR_MMIO, KIND_VIRTIO_MMIO};
+use alloc::vec::Vec;
+
+const MAGIC: u32 = 0x7472_6976; // "virt"
+const REG_MAGIC: u64 = 0x000;
+const REG_DEVICE_ID: u64 = 0x008;
+const REG_VENDOR_ID: u64 = 0x00c;
+const REG_STATUS: u64 = 0x070;
+
+fn read32(regs: u64, off: u64) -> u32 {
+    // SAFETY: `regs` maps a transport's register window uncached (at least 0x100 bytes).
+    unsafe { ((regs + off) as *const u32).read_volatile() }
+}
+
+pub fn reset(regs: u64) {
+    // SAFETY: as for `read32`; writing 0 to Status resets the device.
+    unsafe { ((regs + REG_STATUS) as *mut u32).write_volatile(0) }
+}
+
+pub fn discover(acpi: Option<&crate::acpi::AcpiInfo>, cmdline: &[u8], out: &mut Vec<Device>) {
+    let mut transports = parse::from_cmdline(cmdline);
+    if let Some(paddr) = acpi.and_then(|a| a.tables.dsdt) {
+        if let Some(dsdt) = dsdt_bytes(paddr) {
+            for t in parse::from_dsdt(dsdt) {
+                if !transports.iter().any(|c| c.base == t.base) {
+                    transports.push(t);
+                }
+            }
+        }
+    }
+    for t in transports {
+        if let Some(d) = probe(t) {
+            out.push(d);
+        }
+    }
+}
+
+fn dsdt_bytes(paddr: u64) -> Option<&'static [u8]> {
+    let head = crate::mm::phys::bytes(paddr, 8).ok()?;
+    let len = u32::from_le_bytes(head.get(4..8)?.try_into().ok()?) as usize;
+    if !(36..=(1 << 20)).contains(&len) {
+        return None;
+    }
+    crate::mm::phys::bytes(paddr, len).ok().and_then(|b| b.get(36..))
+}
+
+/// Maps the window and keeps it if a device sits behind it (QEMU lists
+/// empty transports too: device ID 0).
+fn probe(t: Transport) -> Option<Device> {
+    if t.size < 0x100 || t.size > (1 << 20) || t.base % 4096 != 0 && t.base % 0x200 != 0 {
+        return None;
+    }
+    let regs = crate::mm::paging::map_mmio(t.base, t.size).ok()?;
+    if read32(regs, REG_MAGIC) != MAGIC || read32(regs, REG_DEVICE_ID) == 0 {
+        let _ = crate::mm::paging::unmap_mmio(regs, t.size);
+        return None;
+    }
+    let mut info = DeviceInfo {
+        kind: KIND_VIRTIO_MMIO,
+        vendor: read32(regs, REG_VENDOR_ID) as u16,
+        device: read32(regs, REG_DEVICE_ID) as u16,
+        gsi: t.irq,
+        ..DeviceInfo::default()
+    };
+    info.bars[0] = BarInfo { base: t.base, size: t.size, flags: BAR_MMIO, _pad: 0 };
+    Some(Device { info, access: Access::VirtioMmio { regs }, opened: AtomicU32::new(0) })
+}

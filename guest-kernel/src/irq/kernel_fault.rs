@@ -1,0 +1,26 @@
+//! An exception in kernel mode is a kernel bug: dump it (arch's
+//! `exception::dump`) and power off with a failure status.
+use crate::arch::x86_64::exception::{dump, switch_to_kernel_page_tables, DumpContext};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::console::emergency_print;
+use core::sync::atomic::{AtomicBool, Ordering};
+use pv_abi::exit::KernelExit;
+
+static DUMPING: AtomicBool = AtomicBool::new(false);
+
+pub fn handle(frame: &mut TrapFrame) {
+    switch_to_kernel_page_tables();
+    // Nested fault while dumping: say so and stop, do not recurse.
+    if DUMPING.swap(true, Ordering::SeqCst) {
+        emergency_print(format_args!("exception: vector {} while dumping; stopping\n", frame.vector));
+        crate::power::exit_with(KernelExit::CpuException);
+    }
+    let thread = crate::sched::current_if_safe();
+    let ctx = DumpContext {
+        cpu: crate::percpu::index(),
+        thread: thread.as_ref().map(|t| (t.name, t.id)),
+        is_mapped: &crate::mm::is_kernel_mapped,
+    };
+    dump(frame, &ctx, &emergency_print);
+    crate::power::exit_with(KernelExit::CpuException)
+}
