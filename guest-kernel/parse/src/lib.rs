@@ -19,5 +19,7 @@ pub mod elf;
 pub mod le;
 pub mod mem;
 pub mod start_info;
+#[cfg(any(test, feature = "testdata"))]
+pub mod testdata;
 
 pub use mem::{PhysMem, SliceMem};

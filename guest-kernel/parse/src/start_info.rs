@@ -195,3 +195,54 @@ fn read_cstr<'a>(mem: &impl PhysMem<'a>, paddr: u64) -> Result<&'a [u8], BootInf
         .and_then(|len| bytes.get(..len))
         .ok_or(BootInfoError::CmdlineUnterminated)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::{start_info_memory, START_INFO_BASE};
+    use crate::SliceMem;
+    use pv_abi::pvh::StartInfo;
+
+    fn parse(bytes: &[u8]) -> Result<BootInfo<'_>, BootInfoError> {
+        BootInfo::parse(&SliceMem { base: START_INFO_BASE, bytes }, START_INFO_BASE)
+    }
+
+    fn with(f: impl FnOnce(&mut StartInfo)) -> std::vec::Vec<u8> {
+        let mut mem = start_info_memory(b"console=ttyS0");
+        let mut si = StartInfo::from_bytes(mem[..StartInfo::SIZE].try_into().unwrap());
+        f(&mut si);
+        mem[..StartInfo::SIZE].copy_from_slice(&si.to_bytes());
+        mem
+    }
+
+    #[test]
+    fn valid_start_info() {
+        let mem = start_info_memory(b"console=ttyS0");
+        let info = parse(&mem).unwrap();
+        assert_eq!(info.cmdline, b"console=ttyS0");
+        assert_eq!(info.memmap().len(), 2, "the empty entry is dropped");
+        assert_eq!(info.usable_ram(), (0xA_0000 + 0x1000_0000, 2));
+        assert_eq!(info.modules().len(), 1);
+        assert_eq!(info.modules()[0].size, 0x40);
+        assert_eq!(info.rsdp_paddr, Some(0xA_0000));
+    }
+
+    #[test]
+    fn malformed_start_info_gives_typed_errors() {
+        assert_eq!(parse(&with(|s| s.magic = 1)).err(), Some(BootInfoError::BadMagic(1)));
+        assert_eq!(parse(&with(|s| s.version = 0)).err(), Some(BootInfoError::UnsupportedVersion(0)));
+        assert_eq!(parse(&with(|s| s.memmap_entries = 0)).err(), Some(BootInfoError::NoMemoryMap));
+        assert_eq!(parse(&with(|s| s.memmap_entries = 65)).err(), Some(BootInfoError::TooManyMemmapEntries(65)));
+        assert_eq!(parse(&with(|s| s.nr_modules = 9)).err(), Some(BootInfoError::TooManyModules(9)));
+        assert!(matches!(parse(&with(|s| s.memmap_entries = 64)), Err(BootInfoError::NotMapped(_))));
+        assert!(matches!(parse(&with(|s| s.memmap_paddr = u64::MAX - 8)), Err(BootInfoError::NotMapped(_))));
+        assert!(matches!(parse(&with(|s| s.modlist_paddr = u64::MAX)), Err(BootInfoError::NotMapped(_))));
+        assert!(matches!(parse(&with(|s| s.cmdline_paddr = u64::MAX)), Err(BootInfoError::NotMapped(_))));
+        assert!(matches!(parse(&[0u8; 10]), Err(BootInfoError::NotMapped(_))));
+        // The command line runs to the end of memory without a NUL.
+        let mut mem = start_info_memory(b"x");
+        let len = mem.len();
+        mem[0x100..].fill(b'a');
+        assert_eq!(parse(&mem[..len]).err(), Some(BootInfoError::CmdlineUnterminated));
+    }
+}

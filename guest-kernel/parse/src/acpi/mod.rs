@@ -385,3 +385,146 @@ pub fn parse<'a>(mem: &impl PhysMem<'a>, rsdp_paddr: Option<u64>, info: &mut Acp
     };
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::{acpi_memory, madt_body, sdt, ACPI_BASE};
+    use crate::SliceMem;
+    use std::format;
+
+    fn parse_at(bytes: &[u8], rsdp: Option<u64>) -> Result<AcpiInfo, AcpiError> {
+        let mut info = AcpiInfo::EMPTY;
+        parse(&SliceMem { base: ACPI_BASE, bytes }, rsdp, &mut info).map(|()| info)
+    }
+
+    #[test]
+    fn harness_shaped_tables_parse() {
+        let mem = acpi_memory(3);
+        let info = parse_at(&mem, Some(ACPI_BASE)).unwrap();
+        assert_eq!(&info.oem_id, b"VIREO ");
+        assert_eq!(info.revision, 2);
+        assert_eq!(info.cpus().iter().map(|c| c.apic_id).collect::<std::vec::Vec<_>>(), [0, 1, 2]);
+        assert!(info.cpus().iter().all(|c| c.enabled && c.x2apic_entry));
+        assert_eq!(info.local_apic_paddr, 0xFEE0_0000);
+        assert_eq!(info.ioapics(), [IoApic { id: 0, paddr: 0xFEC0_0000, gsi_base: 0 }]);
+        assert_eq!(info.isa_irq(0).0, 2);
+        assert_eq!(info.isa_irq(4), (4, None));
+        assert_eq!(info.pm_timer, Some(PmTimerInfo { port: 0x608, bits32: true }));
+        assert!(info.hw_reduced);
+        assert_eq!(info.sci_irq, 9);
+        assert_eq!(info.mcfg(), [McfgEntry { base: 0xE000_0000, segment: 0, bus_start: 0, bus_end: 0xFF }]);
+        match info.sleep_s5 {
+            Some(SleepS5::SleepControl { reg, slp_typ: 5, from_dsdt: true }) => {
+                assert_eq!((reg.space(), reg.width(), reg.address()), (gas::Space::Io, 1, 0x600));
+            }
+            other => panic!("sleep_s5 {other:?}"),
+        }
+        assert_eq!(info.reset.map(|r| (r.reg.address(), r.value)), Some((0x600, 1)));
+        let line = format!("{info}");
+        assert!(line.starts_with("VIREO rev 2 rsdp 0xa0000, 3 cpus"), "{line}");
+    }
+
+    #[test]
+    fn rsdp_found_by_scanning_the_bios_area() {
+        // Memory 0xA0000..0x100000 holds the tables; the RSDP is copied to 0xE0010.
+        let mut mem = acpi_memory(1);
+        mem.resize(0x6_0000, 0);
+        let rsdp: [u8; 36] = mem[..36].try_into().unwrap();
+        mem[0x4_0010..0x4_0010 + 36].copy_from_slice(&rsdp);
+        // A stale, badly checksummed copy first does not stop the scan.
+        mem[0x4_0000..0x4_0008].copy_from_slice(b"RSD PTR ");
+        let info = parse_at(&mem, None).unwrap();
+        assert_eq!(info.tables.rsdp, 0xE_0010);
+        mem[0x4_0010] = b'X';
+        assert_eq!(parse_at(&mem, None).err(), Some(AcpiError::NoRsdp));
+    }
+
+    #[test]
+    fn corrupt_tables_give_typed_errors() {
+        let good = acpi_memory(1);
+        assert!(matches!(parse_at(&good, Some(ACPI_BASE + 1)), Err(AcpiError::BadSignature { .. })));
+        assert!(matches!(parse_at(&good[..20], Some(ACPI_BASE)), Err(AcpiError::NotMapped { .. })));
+        assert_eq!(parse_at(&good, Some(0x1000)).err(), Some(AcpiError::NotMapped { what: Sig::RSDP, paddr: 0x1000, len: 20 }));
+        // Every byte flipped in turn: an error or a (different) result, never a panic.
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            let _ = parse_at(&bad, Some(ACPI_BASE));
+        }
+        // A flipped byte inside the DSDT is a checksum error.
+        let mut bad = good.clone();
+        bad[64 + 40] ^= 1;
+        assert_eq!(parse_at(&bad, Some(ACPI_BASE)).err(), Some(AcpiError::BadChecksum { what: Sig::DSDT, paddr: ACPI_BASE + 64 }));
+        // Every prefix of the memory: errors only.
+        for n in 0..good.len() - 1 {
+            assert!(parse_at(&good[..n], Some(ACPI_BASE)).is_err(), "prefix {n}");
+        }
+    }
+
+    #[test]
+    fn checksum_matches_the_byte_sum() {
+        let t = acpi_memory(60);
+        for len in [0, 1, 8, 15, 16, 17, 37, 1007, 1008, t.len()] {
+            let slow = t[..len].iter().fold(0u8, |s, &b| s.wrapping_add(b));
+            assert_eq!(sdt::checksum(&t[..len]), slow, "len {len}");
+            assert_eq!(dsdt::scan(&t[..len]).checksum, slow, "len {len}");
+        }
+        // Long runs of 0xFF: the lane folding must not carry.
+        let ff = [0xFFu8; 5000];
+        assert_eq!(sdt::checksum(&ff), (5000u32 * 255 % 256) as u8);
+    }
+
+    #[test]
+    fn truncated_madt_entries_rejected() {
+        let lapic = [0u8, 8, 0, 0, 1, 0, 0, 0];
+        let bad: [(&str, &[u8]); 4] = [
+            ("entry cut by the table end", &lapic[..6]),
+            ("zero-length entry", &[0u8, 0, 0, 0]),
+            ("x2APIC entry shorter than 16", &[9u8, 8, 0, 0, 1, 0, 0, 0]),
+            ("lone type byte", &[1u8]),
+        ];
+        for (what, entries) in bad {
+            let mut info = AcpiInfo::EMPTY;
+            let got = madt::parse(&sdt(b"APIC", &madt_body(entries)), 0, &mut info);
+            assert!(matches!(got, Err(AcpiError::TruncatedEntry { .. })), "{what}: {got:?}");
+        }
+        // 70 CPUs: the 6 past MAX_CPUS are counted, not an error.
+        let many: std::vec::Vec<u8> = (0..70u8).flat_map(|id| [0, 8, id, id, 1, 0, 0, 0]).collect();
+        let mut info = AcpiInfo::EMPTY;
+        madt::parse(&sdt(b"APIC", &madt_body(&many)), 0, &mut info).unwrap();
+        assert_eq!((info.cpus().len(), info.dropped), (MAX_CPUS, 6));
+    }
+
+    #[test]
+    fn s5_decoding() {
+        let good: [(&str, &[u8], Option<(u8, u8)>); 6] = [
+            ("QEMU q35", b"\x08_S5_\x12\x06\x04\x00\x00\x00\x00", Some((0, 0))),
+            ("QEMU microvm / CHV", b"\x08_S5_\x12\x04\x01\x0A\x05", Some((5, 5))),
+            ("vmm-harness", b"\x08_S5_\x12\x07\x04\x0A\x05\x00\x00\x00", Some((5, 0))),
+            ("bare integers", b"\x08\\_S5_\x12\x04\x02\x07\x01", Some((7, 1))),
+            ("2-byte PkgLength", b"\x08_S5_\x12\x48\x00\x02\x0A\x05\x0B\x06\x00", Some((5, 6))),
+            ("_S5_ not a package", b"\x10_S5_\x00\x08_S4_\x12\x04\x01\x0A\x04", None),
+        ];
+        for (what, aml, want) in good {
+            for pad in 0..20 {
+                let mut table = std::vec![0u8; pad];
+                table.extend_from_slice(aml);
+                let scan = dsdt::scan(&table);
+                assert_eq!(scan.s5, dsdt::find_slow(&table), "{what} +{pad}");
+                let got = scan.s5.map(|pos| dsdt::decode(&table, pos).map(|s| (s.slp_typ_a, s.slp_typ_b)));
+                assert_eq!(got.transpose().unwrap(), want, "{what} +{pad}");
+            }
+        }
+        let bad: [(&str, &[u8]); 3] = [
+            ("package past the table end", b"_S5_\x12\x3F\x01\x0A\x05"),
+            ("Ones element", b"_S5_\x12\x03\x01\xFF"),
+            ("empty package", b"_S5_\x12\x02\x00"),
+        ];
+        for (what, aml) in bad {
+            let got = dsdt::scan(aml).s5.map(|pos| dsdt::decode(aml, pos));
+            assert!(matches!(got, Some(Err(AcpiError::BadS5 { .. }))), "{what}: {got:?}");
+        }
+        assert!(dsdt::decode(b"_S5_\x12", usize::MAX).is_err());
+    }
+}
