@@ -180,7 +180,7 @@ pub struct FixedVec<T: Copy, const N: usize> {
 }
 
 impl<T: Copy, const N: usize> FixedVec<T, N> {
-    const fn new(fill: T) -> Self {
+    pub const fn new(fill: T) -> Self {
         Self { items: [fill; N], len: 0 }
     }
 
