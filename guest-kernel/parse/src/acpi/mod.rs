@@ -498,7 +498,8 @@ mod tests {
 
     #[test]
     fn s5_decoding() {
-        let good: [(&str, &[u8], Option<(u8, u8)>); 6] = [
+        type Case<'a> = (&'a str, &'a [u8], Option<(u8, u8)>);
+        let good: [Case; 6] = [
             ("QEMU q35", b"\x08_S5_\x12\x06\x04\x00\x00\x00\x00", Some((0, 0))),
             ("QEMU microvm / CHV", b"\x08_S5_\x12\x04\x01\x0A\x05", Some((5, 5))),
             ("vmm-harness", b"\x08_S5_\x12\x07\x04\x0A\x05\x00\x00\x00", Some((5, 0))),
