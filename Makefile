@@ -3,6 +3,7 @@
 #   make run     boot Vireo in QEMU with the serial console on this terminal
 #   make test    build everything and run every test (what CI runs)
 #   make bench   boot-cost measurements (never fails on a number)
+#   make fuzz-parsers  fuzz the kernel's byte parsers (FUZZ_SECONDS each)
 #   make deps    install what the build needs (a no-op when all is present)
 #
 # Guest code (guest-kernel, guest-userspace) needs a rustc with rust-src for
@@ -183,6 +184,21 @@ run-q35: kernel initrd
 
 test: all
 	cargo test --workspace --release
+	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+# The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
+# cpio, ELF, start_info) under libFuzzer, one target each for FUZZ_SECONDS,
+# failing on any crash; crashing inputs land in
+# guest-kernel/parse/fuzz/target/artifacts/. `make test` runs each for
+# TEST_FUZZ_SECONDS; run longer by hand, e.g. `make fuzz-parsers
+# FUZZ_SECONDS=600 FUZZ_TARGETS=elf`. Real programs join the ELF seeds.
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 5
+FUZZ_TARGETS ?=
+.PHONY: fuzz-parsers
+fuzz-parsers:
+	FUZZ_ELF_SEEDS="$(abspath $(wildcard $(USERSPACE_OUT)/hello $(USERSPACE_OUT)/init))" \
+		guest-kernel/parse/fuzz/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Boot-cost measurements (docs/benchmarks.md): a table on stdout, plus
 # build/bench/boot.json and build/bench/boot-timeline.svg. Never fails on a
@@ -195,3 +211,4 @@ clean:
 	rm -rf $(BUILD)
 	cargo clean
 	rm -rf guest-kernel/target guest-userspace/target guest-userspace/std-programs/target
+	rm -rf guest-kernel/parse/fuzz/target

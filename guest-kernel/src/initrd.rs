@@ -2,7 +2,7 @@
 //! the programs `Spawn` starts (`/init` first). It is validated once at boot
 //! and then read in place: file data are borrowed from the module's memory,
 //! which `mm` reserves for the kernel's lifetime, never copied.
-mod cpio;
+use vireo_parse::cpio;
 
 pub use cpio::CpioError;
 

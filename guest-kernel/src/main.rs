@@ -45,7 +45,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     console::init();
     kprintln!("Vireo {VERSION} (x86_64, PVH)");
     cpu_init::init_boot_cpu();
-    let info = match BootInfo::parse(start_info_paddr) {
+    let info = match boot::start_info::parse(start_info_paddr) {
         Ok(info) => info,
         Err(e) => {
             kprintln!("boot: unusable start_info at {start_info_paddr:#x}: {e}");

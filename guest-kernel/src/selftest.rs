@@ -5,7 +5,7 @@ pub use crate::selftest_api::SelfTest;
 pub fn run_all() -> bool {
     let groups: [&[SelfTest]; 4] = [
         crate::mm::selftest::all(),
-        crate::acpi::selftests(),
+        crate::acpi::selftest::all(),
         crate::time::selftest::all(),
         crate::sched::selftest::all(),
     ];

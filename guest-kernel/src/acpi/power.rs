@@ -1,4 +1,5 @@
 //! Entering S5 and resetting through the registers the FADT names.
+use super::gas::GasWrite;
 use super::{info, SleepS5};
 
 /// PM1 control: SLP_TYP in bits 12-10, SLP_EN bit 13 (ACPI 6.5 4.8.4.2.1).

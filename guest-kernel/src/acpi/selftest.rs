@@ -1,7 +1,8 @@
 //! In-kernel tests: the real tables as parsed, and the pure decoders on
 //! corrupted copies and synthetic bytes in stack buffers.
-use super::error::{AcpiError, Sig};
-use super::{dsdt, madt, power, sdt, AcpiInfo};
+use super::{power, AcpiError, AcpiInfo, Sig};
+use crate::mm::phys::Phys;
+use vireo_parse::acpi::{dsdt, madt, sdt};
 use crate::selftest_api::SelfTest;
 use alloc::format;
 use alloc::string::String;
@@ -13,7 +14,7 @@ static TESTS: [SelfTest; 4] = [
     SelfTest { name: "acpi: _S5_ decoding", run: s5_decoding },
 ];
 
-pub fn selftests() -> &'static [SelfTest] {
+pub fn all() -> &'static [SelfTest] {
     &TESTS
 }
 
@@ -52,7 +53,7 @@ fn tables_parsed() -> Result<(), String> {
 
 fn checksum_rejects_corruption() -> Result<(), String> {
     let info = parsed()?;
-    let fadt = sdt::map(info.tables.fadt, Sig::FADT).map_err(|e| format!("{e}"))?;
+    let fadt = sdt::map(&Phys, info.tables.fadt, Sig::FADT).map_err(|e| format!("{e}"))?;
     let mut buf = [0u8; 512];
     let copy = buf
         .get_mut(..fadt.len())

@@ -45,6 +45,15 @@ pub fn bytes(paddr: u64, len: usize) -> Result<&'static [u8], NotMapped> {
     }
 }
 
+/// The direct map as `vireo_parse`'s parsers read it.
+pub struct Phys;
+
+impl vireo_parse::PhysMem<'static> for Phys {
+    fn bytes(&self, paddr: u64, len: usize) -> Option<&'static [u8]> {
+        bytes(paddr, len).ok()
+    }
+}
+
 /// Copies a fixed-size structure out of physical memory.
 pub fn read_array<const N: usize>(paddr: u64) -> Result<[u8; N], NotMapped> {
     let src = bytes(paddr, N)?;

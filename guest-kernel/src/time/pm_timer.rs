@@ -27,22 +27,17 @@ const EDGE_POLLS: u32 = 200_000;
 /// every 279 ns and a poll takes at least ~20 ns even under icount.
 const POLLS_PER_TICK: u32 = 1000;
 
-impl PmTimer {
-    fn mask(&self) -> u32 {
-        if self.bits32 {
-            u32::MAX
-        } else {
-            0x00ff_ffff
-        }
-    }
+/// Reading the timer's port (its description, `mask` and `ticks` come
+/// with the parsed FADT).
+pub trait PmTimerPort {
+    fn read(&self) -> u32;
+    fn wait_edge(&self) -> Result<(u32, u64), TimeError>;
+    fn wait_ticks(&self, pm0: u32, ticks: u32, max_polls: u32) -> Result<(u32, u32, u64), TimeError>;
+}
 
-    pub fn read(&self) -> u32 {
+impl PmTimerPort for PmTimer {
+    fn read(&self) -> u32 {
         inl(self.port) & self.mask()
-    }
-
-    /// Ticks from `earlier` to `later`, across at most one wrap.
-    pub fn ticks(&self, earlier: u32, later: u32) -> u32 {
-        later.wrapping_sub(earlier) & self.mask()
     }
 
     /// Waits for the counter to move, so a window starts right at an edge and

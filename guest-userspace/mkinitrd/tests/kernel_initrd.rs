@@ -1,12 +1,8 @@
 //! Archives mkinitrd writes, read back by the kernel's own cpio parser
-//! (`guest-kernel/src/initrd/cpio.rs` depends only on core), plus the
-//! malformed archives it must refuse with a typed error and never a panic.
-#[allow(dead_code)]
-#[path = "../../../guest-kernel/src/initrd/cpio.rs"]
-mod cpio_kernel;
-
-use cpio_kernel::{Archive, CpioError};
+//! (`vireo_parse::cpio`), plus the malformed archives it must refuse with a
+//! typed error and never a panic.
 use mkinitrd::{cpio, fixtures};
+use vireo_parse::cpio::{Archive, CpioError};
 
 fn sample() -> Vec<u8> {
     let mut w = cpio::Writer::new();

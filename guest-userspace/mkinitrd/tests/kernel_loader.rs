@@ -1,12 +1,7 @@
-//! The fixtures against the kernel's own loader: `guest-kernel/src/loader`
-//! depends only on core and pv-abi, so it compiles here unchanged. Checks
-//! the README's table, what a valid image maps and writes, and that no
-//! mutation of a valid image makes the loader panic or map something bad.
-#[allow(dead_code)]
-#[path = "../../../guest-kernel/src/loader/mod.rs"]
-mod loader;
-
-use loader::{load, Loaded, UserMemory};
+//! The fixtures against the kernel's own loader (`vireo_parse::elf`).
+//! Checks the README's table, what a valid image maps and writes, and that
+//! no mutation of a valid image makes the loader panic or map something bad.
+use vireo_parse::elf::{load, Loaded, UserMemory};
 use mkinitrd::fixtures;
 use pv_abi::syscall::{layout, prot, Error};
 use std::collections::BTreeMap;

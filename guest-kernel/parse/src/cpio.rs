@@ -3,8 +3,7 @@
 //! 4 bytes, the data padded to 4 bytes, up to the entry `TRAILER!!!`.
 //!
 //! [`Archive::parse`] walks the whole archive once and rejects anything
-//! malformed, so lookups afterwards cannot fail. Depends only on `core`, so
-//! host tests compile it as it is.
+//! malformed, so lookups afterwards cannot fail.
 use core::fmt;
 
 const MAGIC_NEWC: &[u8; 6] = b"070701";
@@ -185,6 +184,7 @@ fn parse_entry(bytes: &[u8], offset: usize) -> Result<(Entry<'_>, usize), CpioEr
     }
     let field = |i: usize| fields.get(i).map_or(0, |&v| v as usize);
 
+    // The header's end: `header` above proved it does not overflow.
     let name_start = offset + HEADER_LEN;
     let name_end = name_start.checked_add(field(NAMESIZE)).ok_or(truncated)?;
     let name = bytes.get(name_start..name_end).ok_or(truncated)?;

@@ -2,9 +2,8 @@
 //! (Cloud Hypervisor, QEMU), or by scanning the BIOS area when it handed
 //! over none (Firecracker puts it at 0xE0000 and passes 0).
 use super::error::{AcpiError, Sig};
-use super::le;
 use super::sdt::checksum;
-use crate::mm::phys;
+use crate::{le, PhysMem};
 
 const SIGNATURE: [u8; 8] = *b"RSD PTR ";
 const V1_LEN: usize = 20;
@@ -30,8 +29,8 @@ pub struct Rsdp {
 }
 
 /// Validates the RSDP at `paddr`.
-pub fn at(paddr: u64) -> Result<Rsdp, AcpiError> {
-    let v1 = phys::bytes(paddr, V1_LEN).map_err(|e| AcpiError::not_mapped(Sig::RSDP, e))?;
+pub fn at<'a>(mem: &impl PhysMem<'a>, paddr: u64) -> Result<Rsdp, AcpiError> {
+    let v1 = mem.bytes(paddr, V1_LEN).ok_or(AcpiError::not_mapped(Sig::RSDP, paddr, V1_LEN))?;
     if v1.first_chunk::<8>() != Some(&SIGNATURE) {
         let found = Sig(le::array(v1, 0).unwrap_or([0; 4]));
         return Err(AcpiError::BadSignature { expected: Sig::RSDP, found, paddr });
@@ -47,14 +46,14 @@ pub fn at(paddr: u64) -> Result<Rsdp, AcpiError> {
     if revision < 2 {
         return Ok(Rsdp { paddr, oem_id, revision, root: Root::Rsdt(rsdt) });
     }
-    let len = phys::bytes(paddr, V2_LEN)
-        .ok()
+    let len = mem
+        .bytes(paddr, V2_LEN)
         .and_then(|b| le::u32_at(b, 20))
         .ok_or(AcpiError::NotMapped { what: Sig::RSDP, paddr, len: V2_LEN as u64 })?;
     if !(V2_LEN as u32..=MAX_LEN).contains(&len) {
         return Err(AcpiError::BadLength { what: Sig::RSDP, paddr, len: len.into() });
     }
-    let full = phys::bytes(paddr, len as usize).map_err(|e| AcpiError::not_mapped(Sig::RSDP, e))?;
+    let full = mem.bytes(paddr, len as usize).ok_or(AcpiError::not_mapped(Sig::RSDP, paddr, len as usize))?;
     if checksum(full) != 0 {
         return Err(AcpiError::BadChecksum { what: Sig::RSDP, paddr });
     }
@@ -66,9 +65,9 @@ pub fn at(paddr: u64) -> Result<Rsdp, AcpiError> {
 
 /// Scans 0xE0000..0x100000 on 16-byte boundaries for a valid RSDP. A
 /// signature whose checksum fails (a stale copy) does not end the scan.
-pub fn scan() -> Result<Rsdp, AcpiError> {
-    let area = phys::bytes(SCAN_START, (SCAN_END - SCAN_START) as usize)
-        .map_err(|e| AcpiError::not_mapped(Sig::RSDP, e))?;
+pub fn scan<'a>(mem: &impl PhysMem<'a>) -> Result<Rsdp, AcpiError> {
+    const LEN: usize = (SCAN_END - SCAN_START) as usize;
+    let area = mem.bytes(SCAN_START, LEN).ok_or(AcpiError::not_mapped(Sig::RSDP, SCAN_START, LEN))?;
     let (slots, _) = area.as_chunks::<16>();
     let sig = u64::from_le_bytes(SIGNATURE);
     for (i, slot) in slots.iter().enumerate() {
@@ -76,7 +75,7 @@ pub fn scan() -> Result<Rsdp, AcpiError> {
         // emulated ring-0 speed.
         let head = slot.first_chunk::<8>().map_or(0, |h| u64::from_le_bytes(*h));
         if head == sig {
-            if let Ok(rsdp) = at(SCAN_START + (i as u64) * 16) {
+            if let Ok(rsdp) = at(mem, SCAN_START + (i as u64) * 16) {
                 return Ok(rsdp);
             }
         }

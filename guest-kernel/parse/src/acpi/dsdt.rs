@@ -9,7 +9,7 @@
 //! - QEMU microvm: `Package (1) { 5 }` (`12 04 01 0A 05`);
 //! - Cloud Hypervisor: `Package (1) { 5 }`; vmm-harness: `Package (4) { 5, 0, 0, 0 }`.
 use super::error::AcpiError;
-use super::le;
+use crate::le;
 use super::sdt::{add_block, add_blocks, fold_lanes, halves};
 
 /// `_S5_` then PackageOp.
@@ -87,9 +87,9 @@ fn has_key(v: u64) -> bool {
 #[cold]
 #[inline(never)]
 fn find_key_in(table: &[u8], start: usize, n: usize) -> Option<usize> {
-    (start..start + n).find_map(|key| {
+    (start..start.saturating_add(n)).find_map(|key| {
         let pos = key.checked_sub(KEY_AT)?;
-        (table.get(pos..pos + PATTERN.len())? == PATTERN).then_some(pos)
+        (table.get(pos..pos.checked_add(PATTERN.len())?)? == PATTERN).then_some(pos)
     })
 }
 
@@ -105,21 +105,21 @@ pub fn decode(table: &[u8], pos: usize) -> Result<S5, AcpiError> {
     // PkgLength (ACPI 6.5 20.2.4): bits 7-6 of the lead byte count the
     // follow-on bytes; with none, bits 5-0 are the length, otherwise bits 3-0
     // are its low nibble. The length counts from the lead byte on.
-    let at = pos + PATTERN.len();
+    let at = pos.checked_add(PATTERN.len()).ok_or(err("truncated package length"))?;
     let lead = le::u8_at(table, at).ok_or(err("truncated package length"))?;
     let extra = usize::from(lead >> 6);
     let mut pkg_len = usize::from(if extra == 0 { lead & 0x3F } else { lead & 0x0F });
     for k in 0..extra {
-        let b = le::u8_at(table, at + 1 + k).ok_or(err("truncated package length"))?;
+        let b = le::u8_at(table, at.saturating_add(1 + k)).ok_or(err("truncated package length"))?;
         pkg_len |= usize::from(b) << (4 + 8 * k);
     }
-    let pkg = table.get(..at + pkg_len).ok_or(err("package runs past the table"))?;
+    let pkg = table.get(..at.saturating_add(pkg_len)).ok_or(err("package runs past the table"))?;
     let count_at = at + 1 + extra;
     let count = le::u8_at(pkg, count_at).ok_or(err("package has no element count"))?;
     if count == 0 {
         return Err(err("empty package"));
     }
-    let (a, next) = element(pkg, count_at + 1).ok_or(err("SLP_TYPa is not a small integer"))?;
+    let (a, next) = element(pkg, count_at.saturating_add(1)).ok_or(err("SLP_TYPa is not a small integer"))?;
     let b = match count {
         1 => a,
         _ => element(pkg, next).ok_or(err("SLP_TYPb is not a small integer"))?.0,
@@ -130,6 +130,7 @@ pub fn decode(table: &[u8], pos: usize) -> Result<S5, AcpiError> {
 /// One integer element at `p`: its value (it must fit a byte) and the offset after it.
 fn element(pkg: &[u8], p: usize) -> Option<(u8, usize)> {
     match le::u8_at(pkg, p)? {
+        // `p` indexes a byte of `pkg`, so `p + 5` cannot overflow.
         BYTE_PREFIX => Some((le::u8_at(pkg, p + 1)?, p + 2)),
         WORD_PREFIX => Some((u8::try_from(le::u16_at(pkg, p + 1)?).ok()?, p + 3)),
         DWORD_PREFIX => Some((u8::try_from(le::u32_at(pkg, p + 1)?).ok()?, p + 5)),

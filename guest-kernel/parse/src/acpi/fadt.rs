@@ -3,8 +3,8 @@
 //! revisions) read as absent.
 use super::error::{AcpiError, Sig};
 use super::gas::{self, Gas};
-use super::le;
 use super::PmTimerInfo;
+use crate::{le, PhysMem};
 
 /// The ACPI 1.0 FADT ends with the flags field.
 const MIN_LEN: usize = 116;
@@ -48,13 +48,14 @@ pub struct Fadt {
 }
 
 /// Decodes a checksummed FADT.
-pub fn parse(table: &[u8], paddr: u64) -> Result<Fadt, AcpiError> {
+/// MMIO registers must lie in `mem` (see [`Gas::parse`]).
+pub fn parse<'a>(mem: &impl PhysMem<'a>, table: &[u8], paddr: u64) -> Result<Fadt, AcpiError> {
     if table.len() < MIN_LEN {
         return Err(AcpiError::BadLength { what: Sig::FADT, paddr, len: table.len() as u64 });
     }
     let flags = le::u32_at(table, FLAGS).unwrap_or(0);
     let hw_reduced = flags & HW_REDUCED_ACPI != 0;
-    let gas_at = |off: usize| table.get(off..off + gas::LEN).and_then(Gas::parse);
+    let gas_at = |off: usize| table.get(off..off + gas::LEN).and_then(|raw| Gas::parse(raw, mem));
     let nonzero = |v: u64| (v != 0).then_some(v);
 
     // The 64-bit X_ field wins when set (ACPI 6.5 5.2.9).

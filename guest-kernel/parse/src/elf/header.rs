@@ -1,6 +1,7 @@
 //! ELF64 little-endian structures, read field by field out of untrusted
-//! bytes. Every read is `get`-based and returns `None` past the end, so no
-//! input can make this module panic.
+//! bytes. Every read goes through [`crate::le`] and returns `None` past the
+//! end, so no input can make this module panic.
+use crate::le::{u16_at, u32_at, u64_at};
 
 /// `\x7fELF`.
 pub const MAGIC: [u8; 4] = *b"\x7fELF";
@@ -42,23 +43,6 @@ pub const DT_RELR: u64 = 36;
 
 pub const R_X86_64_NONE: u32 = 0;
 pub const R_X86_64_RELATIVE: u32 = 8;
-
-/// `N` bytes at `off`, or `None` if they are not all inside `b`.
-fn array<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
-    b.get(off..off.checked_add(N)?)?.try_into().ok()
-}
-
-pub fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    array(b, off).map(u16::from_le_bytes)
-}
-
-pub fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    array(b, off).map(u32::from_le_bytes)
-}
-
-pub fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    array(b, off).map(u64::from_le_bytes)
-}
 
 /// Why a header is unusable, before it is mapped to a pv-abi error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

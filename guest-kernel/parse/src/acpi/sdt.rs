@@ -1,8 +1,7 @@
 //! System description table headers, the checksum, and the walk of the root
 //! table (XSDT or RSDT) that finds the few tables the kernel uses.
 use super::error::{AcpiError, Sig};
-use super::le;
-use crate::mm::phys;
+use crate::{le, PhysMem};
 
 pub const HEADER_LEN: usize = 36;
 /// Upper bound on a table's length. VM tables are a few KiB; this only stops
@@ -62,8 +61,8 @@ pub fn fold_lanes(lanes: u64) -> u8 {
 
 /// Maps the table at `paddr` after checking its signature and that its
 /// length is sane and mapped. The checksum is left to the caller.
-pub fn map(paddr: u64, sig: Sig) -> Result<&'static [u8], AcpiError> {
-    let head = phys::bytes(paddr, 8).map_err(|e| AcpiError::not_mapped(sig, e))?;
+pub fn map<'a>(mem: &impl PhysMem<'a>, paddr: u64, sig: Sig) -> Result<&'a [u8], AcpiError> {
+    let head = mem.bytes(paddr, 8).ok_or(AcpiError::not_mapped(sig, paddr, 8))?;
     let found = Sig(le::array(head, 0).unwrap_or([0; 4]));
     if found != sig {
         return Err(AcpiError::BadSignature { expected: sig, found, paddr });
@@ -72,12 +71,12 @@ pub fn map(paddr: u64, sig: Sig) -> Result<&'static [u8], AcpiError> {
     if len < HEADER_LEN as u32 || len > MAX_TABLE_LEN {
         return Err(AcpiError::BadLength { what: sig, paddr, len: len.into() });
     }
-    phys::bytes(paddr, len as usize).map_err(|e| AcpiError::not_mapped(sig, e))
+    mem.bytes(paddr, len as usize).ok_or(AcpiError::not_mapped(sig, paddr, len as usize))
 }
 
 /// [`map`] plus the checksum.
-pub fn load(paddr: u64, sig: Sig) -> Result<&'static [u8], AcpiError> {
-    let table = map(paddr, sig)?;
+pub fn load<'a>(mem: &impl PhysMem<'a>, paddr: u64, sig: Sig) -> Result<&'a [u8], AcpiError> {
+    let table = map(mem, paddr, sig)?;
     verify(table, sig, paddr)?;
     Ok(table)
 }
@@ -109,9 +108,15 @@ impl RootTables {
 
 /// Walks a checksummed XSDT (`entry_size` 8) or RSDT (4). Only each entry's
 /// 4-byte signature is read; tables we do not use are never mapped further.
-pub fn walk_root(root: &[u8], entry_size: usize, sig: Sig, paddr: u64) -> Result<RootTables, AcpiError> {
+pub fn walk_root<'a>(
+    mem: &impl PhysMem<'a>,
+    root: &[u8],
+    entry_size: usize,
+    sig: Sig,
+    paddr: u64,
+) -> Result<RootTables, AcpiError> {
     let body = root.get(HEADER_LEN..).unwrap_or(&[]);
-    if body.len() % entry_size != 0 {
+    if entry_size == 0 || body.len() % entry_size != 0 {
         return Err(AcpiError::BadLength { what: sig, paddr, len: root.len() as u64 });
     }
     let mut found = RootTables::default();
@@ -121,9 +126,9 @@ pub fn walk_root(root: &[u8], entry_size: usize, sig: Sig, paddr: u64) -> Result
             _ => le::u32_at(entry, 0).map(u64::from),
         }
         .unwrap_or(0);
-        let head = match phys::bytes(addr, 4) {
-            Ok(head) => head,
-            Err(_) => {
+        let head = match mem.bytes(addr, 4) {
+            Some(head) => head,
+            None => {
                 found.unreadable.get_or_insert(AcpiError::EntryNotMapped { root: sig, paddr: addr });
                 continue;
             }

@@ -1,7 +1,8 @@
 //! Relocations of a static PIE: the RELA tables PT_DYNAMIC names, holding
 //! only `R_X86_64_RELATIVE` (write `base + addend`) and `NONE`. Anything
 //! that needs symbols (a dynamic linker's job) is refused.
-use super::elf::{self, Rela};
+use super::header::{self as elf, Rela};
+use crate::le;
 use super::segments::Segments;
 use pv_abi::syscall::Error;
 
@@ -36,7 +37,7 @@ impl<'a> Relocations<'a> {
     pub fn from_dynamic(dynamic: &[u8], segs: &Segments<'a>) -> Result<Self, Error> {
         let mut t = DynTags::default();
         for d in dynamic.chunks_exact(elf::DYN_SIZE) {
-            let (Some(tag), Some(val)) = (elf::u64_at(d, 0), elf::u64_at(d, 8)) else { break };
+            let (Some(tag), Some(val)) = (le::u64_at(d, 0), le::u64_at(d, 8)) else { break };
             match tag {
                 elf::DT_NULL => break,
                 elf::DT_NEEDED => t.needed = true,

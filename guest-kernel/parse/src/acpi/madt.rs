@@ -1,7 +1,7 @@
 //! MADT: CPUs (xAPIC and x2APIC entries), IOAPICs, interrupt overrides and
 //! the local APIC address, in one walk over the entries.
 use super::error::{AcpiError, Sig};
-use super::le;
+use crate::le;
 use super::{AcpiInfo, IoApic, IrqOverride, LocalApic};
 
 const LOCAL_APIC_ADDR: usize = 36;

@@ -1,6 +1,7 @@
-//! Little-endian field reads over table bytes. Every read is `Option`: a
-//! field past the end of a (short, older-revision or malformed) table reads
-//! as absent, and no access into table data can panic.
+//! The one little-endian reader for every parser: fields of ACPI tables,
+//! ELF headers and PVH structures. Every read is `Option`: a field past the
+//! end of a (short, older-revision or malformed) structure reads as absent,
+//! and no offset, however large, can make a read panic.
 
 pub fn u8_at(b: &[u8], off: usize) -> Option<u8> {
     b.get(off).copied()

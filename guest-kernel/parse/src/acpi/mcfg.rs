@@ -1,6 +1,6 @@
 //! MCFG: PCIe ECAM windows, kept for the PCI driver.
 use super::error::{AcpiError, Sig};
-use super::le;
+use crate::le;
 use super::{FixedVec, McfgEntry, MAX_MCFG};
 
 const ENTRIES: usize = 44;

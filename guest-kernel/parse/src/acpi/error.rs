@@ -1,7 +1,6 @@
 //! Everything that can be wrong with the tables a VMM hands over. Parsing
-//! never panics or faults on table data; it stops at the first problem with
-//! one of these.
-use crate::mm::phys::NotMapped;
+//! never panics on table data; it stops at the first problem with one of
+//! these.
 use core::fmt;
 
 /// A table signature, printed as text (`RSDP` stands for the 8-byte "RSD PTR ").
@@ -32,9 +31,9 @@ impl fmt::Display for Sig {
 pub enum AcpiError {
     /// No RSDP was handed over and none was found in 0xE0000..0x100000.
     NoRsdp,
-    /// A table (or part of one) lies outside the direct map.
+    /// A table (or part of one) lies outside readable memory.
     NotMapped { what: Sig, paddr: u64, len: u64 },
-    /// An XSDT/RSDT entry points outside the direct map.
+    /// An XSDT/RSDT entry points outside readable memory.
     EntryNotMapped { root: Sig, paddr: u64 },
     BadSignature { expected: Sig, found: Sig, paddr: u64 },
     BadChecksum { what: Sig, paddr: u64 },
@@ -49,8 +48,8 @@ pub enum AcpiError {
 }
 
 impl AcpiError {
-    pub(super) fn not_mapped(what: Sig, e: NotMapped) -> Self {
-        Self::NotMapped { what, paddr: e.paddr, len: e.len }
+    pub(super) fn not_mapped(what: Sig, paddr: u64, len: usize) -> Self {
+        Self::NotMapped { what, paddr, len: len as u64 }
     }
 }
 

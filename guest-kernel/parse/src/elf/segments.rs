@@ -1,10 +1,10 @@
 //! The PT_LOAD segments of an image, validated and placed at their final
 //! addresses: inside user space, page-disjoint, never writable and
 //! executable at once.
-use super::elf::{self, Phdr, PF_R, PF_W, PF_X};
+use super::header::{self as elf, Phdr, PF_R, PF_W, PF_X};
 use pv_abi::syscall::{layout, prot, Error};
 
-pub const PAGE_SIZE: u64 = 4096;
+pub use pv_abi::PAGE_SIZE;
 
 /// PT_LOADs we place. Linkers emit 2-5; a fixed table keeps the loader
 /// allocation-free and every lookup O(1) in the number of relocations.

@@ -1,0 +1,68 @@
+//! Writes the seed corpora: `seeds OUT_DIR [ELF...]` creates OUT_DIR/<target>/
+//! with well-formed inputs for each fuzz target (plus the ELF files named).
+use std::path::Path;
+use std::{env, fs};
+use vireo_parse::testdata::{acpi_memory, sdt, start_info_memory, S5_AML};
+
+fn main() {
+    let mut args = env::args().skip(1);
+    let out = args.next().expect("usage: seeds OUT_DIR [ELF...]");
+    let out = Path::new(&out);
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let dir = out.join(target);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(name), bytes).unwrap();
+    };
+
+    for cpus in [1, 4] {
+        write("acpi", &format!("harness-{cpus}cpu"), &acpi_memory(cpus));
+    }
+    // Each table of the harness-shaped memory, behind its selector byte.
+    let mem = acpi_memory(2);
+    let mut at = 64;
+    while let Some(head) = mem.get(at..at + 8) {
+        let len = u32::from_le_bytes(head[4..8].try_into().unwrap()) as usize;
+        let sel = match &head[..4] {
+            b"APIC" => 0u8,
+            b"FACP" => 1,
+            b"MCFG" => 2,
+            b"DSDT" => 3,
+            b"XSDT" => 4,
+            _ => break,
+        };
+        let mut seed = vec![sel];
+        seed.extend_from_slice(&mem[at..at + len]);
+        write("acpi_tables", &String::from_utf8_lossy(&head[..4]), &seed);
+        at = (at + len).next_multiple_of(64);
+    }
+    let mut q35 = vec![3u8];
+    q35.extend_from_slice(&sdt(b"DSDT", b"\x10\x0a\\_SB_\x08_S5_\x12\x06\x04\x00\x00\x00\x00"));
+    write("acpi_tables", "DSDT-q35", &q35);
+    let mut harness = vec![3u8];
+    harness.extend_from_slice(&sdt(b"DSDT", &S5_AML));
+    write("acpi_tables", "DSDT-harness", &harness);
+    write("acpi_tables", "GAS-mmio", &[5, 0, 32, 0, 3, 0x00, 0x10, 0, 0, 0, 0, 0, 0]);
+
+    write("start_info", "pvh", &start_info_memory(b"console=ttyS0 init=/init"));
+
+    let fixtures = mkinitrd::fixtures::all();
+    for f in &fixtures {
+        write("elf", &format!("fixture-{}", f.name), &f.image);
+    }
+    let mut w = mkinitrd::cpio::Writer::new();
+    w.add_file("init", b"init program").unwrap();
+    w.add_file("bin/hello", b"hello!").unwrap();
+    w.add_file("empty", b"").unwrap();
+    write("cpio", "small", &w.finish());
+    let mut w = mkinitrd::cpio::Writer::new();
+    for f in fixtures.iter().take(3) {
+        w.add_file(&format!("test/elf/{}", f.name), &f.image).unwrap();
+    }
+    write("cpio", "fixtures", &w.finish());
+
+    for path in args {
+        let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let name = Path::new(&path).file_name().unwrap().to_string_lossy().into_owned();
+        write("elf", &name, &bytes);
+    }
+}
