@@ -7,10 +7,39 @@
 //! User pointers are checked by the kernel: a bad one gives `Fault`, never a
 //! kernel crash.
 
-/// System-call numbers.
-#[repr(u64)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sys {
+/// Generates [`Sys`], its number table and names from the one list below:
+/// adding a call is one entry there.
+macro_rules! system_calls {
+    ($($(#[$doc:meta])* $name:ident = $n:literal,)*) => {
+        /// System-call numbers.
+        #[repr(u64)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Sys {
+            $($(#[$doc])* $name = $n,)*
+        }
+
+        impl Sys {
+            /// Every call, in number order (numbers are dense from 0).
+            pub const ALL: &'static [Sys] = &[$(Sys::$name,)*];
+
+            pub const fn from_raw(n: u64) -> Option<Self> {
+                match n {
+                    $($n => Some(Sys::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// The call's name, as in this list.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Sys::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+system_calls! {
     /// `(ptr, len) -> len`: write bytes to the serial console.
     ConsoleWrite = 0,
     /// `(ptr, cap) -> len`: read one line from the console (blocks), without its terminator.
@@ -118,142 +147,103 @@ pub enum Sys {
     ConfigWrite = 35,
 }
 
+/// One past the highest call number.
+pub const SYS_COUNT: u64 = Sys::ALL.len() as u64;
+
+const _: () = {
+    let mut i = 0;
+    while i < Sys::ALL.len() {
+        assert!(Sys::ALL[i] as u64 == i as u64, "system-call numbers must be dense and in order");
+        i += 1;
+    }
+};
+
 /// Most handles `Spawn` passes to a child.
 pub const MAX_SPAWN_HANDLES: u64 = 16;
 
-/// One past the highest call number.
-pub const SYS_COUNT: u64 = 36;
 
-impl Sys {
-    pub const fn from_raw(n: u64) -> Option<Self> {
-        Some(match n {
-            0 => Self::ConsoleWrite,
-            1 => Self::ConsoleRead,
-            2 => Self::Exit,
-            3 => Self::Yield,
-            4 => Self::Sleep,
-            5 => Self::ClockMonotonic,
-            6 => Self::Map,
-            7 => Self::Unmap,
-            8 => Self::Protect,
-            9 => Self::Spawn,
-            10 => Self::Wait,
-            11 => Self::Kill,
-            12 => Self::ThreadSpawn,
-            13 => Self::ThreadExit,
-            14 => Self::FutexWait,
-            15 => Self::FutexWake,
-            16 => Self::SetFsBase,
-            17 => Self::Close,
-            18 => Self::Duplicate,
-            19 => Self::ShmCreate,
-            20 => Self::ShmMap,
-            21 => Self::Args,
-            22 => Self::SysInfo,
-            23 => Self::BootMark,
-            24 => Self::PipeCreate,
-            25 => Self::Read,
-            26 => Self::Write,
-            27 => Self::DeviceInfo,
-            28 => Self::DeviceOpen,
-            29 => Self::DeviceMap,
-            30 => Self::DmaAlloc,
-            31 => Self::IrqOpen,
-            32 => Self::IrqAck,
-            33 => Self::WaitMany,
-            34 => Self::ConfigRead,
-            35 => Self::ConfigWrite,
-            _ => return None,
-        })
-    }
+/// Generates [`Error`], its decoding and its messages from the one list
+/// below: each code with its number and the message users see.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident = $n:literal => $msg:literal,)*) => {
+        /// Error codes (returned negated in RAX).
+        #[repr(u16)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Error {
+            $($(#[$doc])* $name = $n,)*
+        }
+
+        impl Error {
+            pub const fn from_raw(n: u16) -> Option<Self> {
+                match n {
+                    $($n => Some(Error::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// What went wrong, in words.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Error::$name => $msg,)*
+                }
+            }
+        }
+    };
 }
 
-/// Error codes (returned negated in RAX).
-#[repr(u16)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
+error_codes! {
     /// Unknown system-call number.
-    NoSys = 1,
+    NoSys = 1 => "no such system call",
     /// An argument is out of range or malformed.
-    Invalid = 2,
+    Invalid = 2 => "invalid argument",
     /// A user pointer is unmapped, not user memory, or lacks the needed access.
-    Fault = 3,
+    Fault = 3 => "bad address",
     /// Out of memory.
-    NoMemory = 4,
+    NoMemory = 4 => "out of memory",
     /// Not a valid handle in this process.
-    BadHandle = 5,
+    BadHandle = 5 => "bad handle",
     /// The handle lacks the right the call needs.
-    AccessDenied = 6,
+    AccessDenied = 6 => "access denied",
     /// No such file in the initrd.
-    NotFound = 7,
+    NotFound = 7 => "not found",
     /// The timeout expired.
-    TimedOut = 8,
+    TimedOut = 8 => "timed out",
     /// The futex word no longer held the expected value.
-    WouldBlock = 9,
+    WouldBlock = 9 => "value changed",
     /// The handle is of the wrong kind for this call.
-    WrongKind = 10,
+    WrongKind = 10 => "wrong kind of handle",
     /// Too many handles, threads or mappings.
-    Limit = 11,
+    Limit = 11 => "limit reached",
     /// W+X or other protection the kernel refuses.
-    Protection = 12,
+    Protection = 12 => "protection refused",
     /// The object is busy (e.g. waiting on yourself).
-    Busy = 13,
+    Busy = 13 => "busy",
     /// The other end of a pipe is closed (writing with no reader left).
-    Closed = 14,
+    Closed = 14 => "closed",
     /// An offset or length reaches past the end of a device window.
-    OutOfRange = 15,
+    OutOfRange = 15 => "out of range",
     // Executable-format errors from `Spawn`, one per way an ELF can be bad.
     /// Not an ELF file (bad magic).
-    ElfBadMagic = 32,
+    ElfBadMagic = 32 => "not an ELF file",
     /// Not a 64-bit little-endian x86-64 executable (or not ET_DYN/ET_EXEC).
-    ElfUnsupported = 33,
+    ElfUnsupported = 33 => "unsupported ELF (want x86-64 ELF64 executable)",
     /// Headers or segments extend past the end of the file.
-    ElfTruncated = 34,
+    ElfTruncated = 34 => "ELF truncated",
     /// Two PT_LOAD segments overlap.
-    ElfOverlap = 35,
+    ElfOverlap = 35 => "ELF segments overlap",
     /// A segment lies outside user address space or wraps.
-    ElfOutOfRange = 36,
+    ElfOutOfRange = 36 => "ELF segment out of range",
     /// A relocation is not R_X86_64_RELATIVE/NONE or points outside the image.
-    ElfBadRelocation = 37,
+    ElfBadRelocation = 37 => "bad ELF relocation",
     /// PT_TLS is not supported (Motor-target programs have none).
-    ElfTls = 38,
+    ElfTls = 38 => "ELF has PT_TLS (unsupported)",
     /// A segment is both writable and executable.
-    ElfWriteExec = 39,
+    ElfWriteExec = 39 => "ELF segment is writable and executable",
     /// PT_INTERP: dynamic linking is not supported.
-    ElfDynamic = 40,
+    ElfDynamic = 40 => "ELF needs a dynamic linker",
 }
 
 impl Error {
-    pub const fn from_raw(n: u16) -> Option<Self> {
-        Some(match n {
-            1 => Self::NoSys,
-            2 => Self::Invalid,
-            3 => Self::Fault,
-            4 => Self::NoMemory,
-            5 => Self::BadHandle,
-            6 => Self::AccessDenied,
-            7 => Self::NotFound,
-            8 => Self::TimedOut,
-            9 => Self::WouldBlock,
-            10 => Self::WrongKind,
-            11 => Self::Limit,
-            12 => Self::Protection,
-            13 => Self::Busy,
-            14 => Self::Closed,
-            15 => Self::OutOfRange,
-            32 => Self::ElfBadMagic,
-            33 => Self::ElfUnsupported,
-            34 => Self::ElfTruncated,
-            35 => Self::ElfOverlap,
-            36 => Self::ElfOutOfRange,
-            37 => Self::ElfBadRelocation,
-            38 => Self::ElfTls,
-            39 => Self::ElfWriteExec,
-            40 => Self::ElfDynamic,
-            _ => return None,
-        })
-    }
-
     /// The value a failing call leaves in RAX.
     pub const fn to_ret(self) -> u64 {
         (-(self as i64)) as u64
@@ -266,35 +256,6 @@ impl Error {
             Err(Error::from_raw((-s) as u16).unwrap_or(Error::Invalid))
         } else {
             Ok(ret)
-        }
-    }
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::NoSys => "no such system call",
-            Self::Invalid => "invalid argument",
-            Self::Fault => "bad address",
-            Self::NoMemory => "out of memory",
-            Self::BadHandle => "bad handle",
-            Self::AccessDenied => "access denied",
-            Self::NotFound => "not found",
-            Self::TimedOut => "timed out",
-            Self::WouldBlock => "value changed",
-            Self::WrongKind => "wrong kind of handle",
-            Self::Limit => "limit reached",
-            Self::Protection => "protection refused",
-            Self::Busy => "busy",
-            Self::Closed => "closed",
-            Self::OutOfRange => "out of range",
-            Self::ElfBadMagic => "not an ELF file",
-            Self::ElfUnsupported => "unsupported ELF (want x86-64 ELF64 executable)",
-            Self::ElfTruncated => "ELF truncated",
-            Self::ElfOverlap => "ELF segments overlap",
-            Self::ElfOutOfRange => "ELF segment out of range",
-            Self::ElfBadRelocation => "bad ELF relocation",
-            Self::ElfTls => "ELF has PT_TLS (unsupported)",
-            Self::ElfWriteExec => "ELF segment is writable and executable",
-            Self::ElfDynamic => "ELF needs a dynamic linker",
         }
     }
 }
