@@ -11,6 +11,7 @@ mod arch;
 mod boot;
 mod cpu_init;
 mod crashtest;
+mod entropy;
 mod mm;
 mod percpu;
 mod initrd;

@@ -170,6 +170,9 @@ pub enum Error {
     ElfWriteExec = 39,
     /// PT_INTERP: dynamic linking is not supported.
     ElfDynamic = 40,
+    /// A PT_NOTE segment is malformed (a note runs past it or past the file,
+    /// or Vireo's raw-ABI note has the wrong size).
+    ElfBadNote = 41,
 }
 
 impl Error {
@@ -198,6 +201,7 @@ impl Error {
             38 => Self::ElfTls,
             39 => Self::ElfWriteExec,
             40 => Self::ElfDynamic,
+            41 => Self::ElfBadNote,
             _ => return None,
         })
     }
@@ -242,6 +246,7 @@ impl Error {
             Self::ElfTls => "ELF has PT_TLS (unsupported)",
             Self::ElfWriteExec => "ELF segment is writable and executable",
             Self::ElfDynamic => "ELF needs a dynamic linker",
+            Self::ElfBadNote => "malformed ELF note",
         }
     }
 }

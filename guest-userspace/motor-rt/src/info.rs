@@ -14,6 +14,8 @@ const WALL_AT_ZERO_AT: usize = info::WALL_AT_ZERO_AT as usize;
 const PATH_LEN_AT: usize = info::PATH_LEN_AT as usize;
 const PATH_AT: usize = info::PATH_AT as usize;
 const PATH_MAX: usize = info::PATH_MAX;
+const SEED_AT: usize = info::SEED_AT as usize;
+const SEED_LEN: usize = info::SEED_LEN;
 
 fn word(at: usize) -> u64 {
     // SAFETY: the kernel maps the vtable page (4 KiB, RW) before the program
@@ -39,4 +41,22 @@ pub fn program_path() -> &'static [u8] {
     // SAFETY: as in `word`; the kernel wrote `len` bytes at PATH_AT and the
     // page is never unmapped or rewritten while the process runs.
     unsafe { core::slice::from_raw_parts((RT_VDSO_VTABLE_VADDR as usize + OFFSET + PATH_AT) as *const u8, len) }
+}
+
+/// This process's random seed from the kernel (`None` without the block).
+/// The page's copy is zeroed, so nothing read from the page later (a
+/// memory disclosure bug, a debugger) reveals what the generator started
+/// from; call it once.
+pub fn take_seed() -> Option<[u8; SEED_LEN]> {
+    if !present() {
+        return None;
+    }
+    let at = (RT_VDSO_VTABLE_VADDR as usize + OFFSET + SEED_AT) as *mut [u8; SEED_LEN];
+    // SAFETY: as in `word`: the page is mapped RW for the process's whole
+    // life, SEED_AT + SEED_LEN fits in it, and only this runtime writes it.
+    unsafe {
+        let seed = at.read_volatile();
+        at.write_volatile([0; SEED_LEN]);
+        Some(seed)
+    }
 }
