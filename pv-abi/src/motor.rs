@@ -37,9 +37,14 @@ pub mod info {
     /// process's seed). The runtime takes it once and zeroes it.
     pub const SEED_AT: u64 = PATH_AT + PATH_MAX as u64;
     pub const SEED_LEN: usize = 32;
+    /// `u64`: the main thread's stack-guard value, derived like the seed.
+    /// Handed over so that starting `main` needs no random generator.
+    pub const STACK_GUARD_AT: u64 = SEED_AT + SEED_LEN as u64;
+    /// The seed and the stack guard: one run of kernel-derived bytes.
+    pub const SECRETS_LEN: usize = SEED_LEN + 8;
 
     const _: () = assert!(SEED_AT % 8 == 0);
-    const _: () = assert!(OFFSET + SEED_AT + SEED_LEN as u64 <= 4096);
+    const _: () = assert!(OFFSET + SEED_AT + SECRETS_LEN as u64 <= 4096);
 }
 
 /// The ELF note (in a `PT_NOTE` segment) that marks one of Vireo's own

@@ -12,7 +12,7 @@
 //! all; use a CPU with RDRAND (`-cpu max`, KVM `-cpu host`) where it matters.
 //!
 //! A process's seed is SipHash-2-4 keyed by the boot key over (process
-//! counter, lane), 4 lanes of 8 bytes: every seed is distinct, and a
+//! counter, lane), one lane per 8 bytes: every seed is distinct, and a
 //! process that knows its own seed learns nothing about the key or about
 //! another process's seed (SipHash is a PRF).
 mod siphash;
@@ -27,15 +27,16 @@ static NEXT_SEED: AtomicU64 = AtomicU64::new(0);
 /// Timing samples folded into a jitter key.
 const JITTER_SAMPLES: usize = 64;
 
-/// A fresh 32-byte seed for one process; never the same twice in a boot.
-pub fn process_seed() -> [u8; 32] {
+/// Fills `out` with fresh bytes for one process (one SipHash lane per 8
+/// bytes); never the same twice in a boot.
+pub fn fill_process_seed(out: &mut [u8]) {
     let key = BOOT_KEY.call_once(gather);
     let n = NEXT_SEED.fetch_add(1, Ordering::Relaxed);
-    let mut seed = [0u8; 32];
-    for (lane, out) in (0u64..).zip(seed.chunks_exact_mut(8)) {
-        out.copy_from_slice(&siphash24(key[0], key[1], &[n, lane]).to_le_bytes());
+    for (lane, chunk) in (0u64..).zip(out.chunks_mut(8)) {
+        // One message word (counter, lane): 2^56 processes before a repeat.
+        let word = siphash24(key[0], key[1], &[n << 8 | lane]).to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
     }
-    seed
 }
 
 /// RDSEED, else RDRAND, else (and when either keeps failing) TSC jitter.
@@ -83,11 +84,12 @@ fn rdseed() -> Option<u64> {
 fn jitter() -> [u64; 2] {
     let mut pool = [crate::time::rdtsc(), crate::time::wall_clock_unix_ns(), 0, 0];
     let mut prev = crate::time::rdtsc();
-    for i in 0..JITTER_SAMPLES {
-        let now = crate::time::rdtsc();
-        let word = &mut pool[i % 4];
-        *word = (*word ^ now.wrapping_sub(prev)).rotate_left(23).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        prev = now;
+    for _ in 0..JITTER_SAMPLES / 4 {
+        for word in &mut pool {
+            let now = crate::time::rdtsc();
+            *word = (*word ^ now.wrapping_sub(prev)).rotate_left(23).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            prev = now;
+        }
     }
     pool[3] ^= prev;
     [siphash24(0, 1, &pool), siphash24(2, 3, &pool)]

@@ -52,6 +52,9 @@ pub fn attach(vm: &mut Vm, path: &str) -> Result<(), Error> {
     vm.write(block + info::WALL_AT_ZERO_AT, &wall_at_zero.to_le_bytes())?;
     vm.write(block + info::PATH_LEN_AT, &(path.len() as u64).to_le_bytes())?;
     vm.write(block + info::PATH_AT, path)?;
-    vm.write(block + info::SEED_AT, &crate::entropy::process_seed())?;
+    // The seed, then the main thread's stack guard (info::STACK_GUARD_AT).
+    let mut secrets = [0u8; info::SECRETS_LEN];
+    crate::entropy::fill_process_seed(&mut secrets);
+    vm.write(block + info::SEED_AT, &secrets)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ const PATH_AT: usize = info::PATH_AT as usize;
 const PATH_MAX: usize = info::PATH_MAX;
 const SEED_AT: usize = info::SEED_AT as usize;
 const SEED_LEN: usize = info::SEED_LEN;
+const STACK_GUARD_AT: usize = info::STACK_GUARD_AT as usize;
 
 fn word(at: usize) -> u64 {
     // SAFETY: the kernel maps the vtable page (4 KiB, RW) before the program
@@ -43,20 +44,29 @@ pub fn program_path() -> &'static [u8] {
     unsafe { core::slice::from_raw_parts((RT_VDSO_VTABLE_VADDR as usize + OFFSET + PATH_AT) as *const u8, len) }
 }
 
-/// This process's random seed from the kernel (`None` without the block).
-/// The page's copy is zeroed, so nothing read from the page later (a
-/// memory disclosure bug, a debugger) reveals what the generator started
-/// from; call it once.
-pub fn take_seed() -> Option<[u8; SEED_LEN]> {
+/// Reads `N` bytes at `at` in the block and zeroes them there, so nothing
+/// read from the page later (a memory disclosure bug, a debugger) reveals
+/// them; `None` without the block.
+fn take<const N: usize>(at: usize) -> Option<[u8; N]> {
     if !present() {
         return None;
     }
-    let at = (RT_VDSO_VTABLE_VADDR as usize + OFFSET + SEED_AT) as *mut [u8; SEED_LEN];
+    let p = (RT_VDSO_VTABLE_VADDR as usize + OFFSET + at) as *mut [u8; N];
     // SAFETY: as in `word`: the page is mapped RW for the process's whole
-    // life, SEED_AT + SEED_LEN fits in it, and only this runtime writes it.
+    // life, the callers' fields fit in it, and only this runtime writes it.
     unsafe {
-        let seed = at.read_volatile();
-        at.write_volatile([0; SEED_LEN]);
-        Some(seed)
+        let v = p.read_volatile();
+        p.write_volatile([0; N]);
+        Some(v)
     }
+}
+
+/// This process's random seed from the kernel (take it once).
+pub fn take_seed() -> Option<[u8; SEED_LEN]> {
+    take(SEED_AT)
+}
+
+/// The main thread's stack-guard value from the kernel (take it once).
+pub fn take_main_stack_guard() -> Option<u64> {
+    take(STACK_GUARD_AT).map(u64::from_le_bytes)
 }
