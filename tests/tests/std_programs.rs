@@ -194,9 +194,10 @@ fn a_parent_sees_126_from_an_abi_17_child_and_goes_on() {
 // ---- start-up cost: /bin/std-first-main reads the TSC first thing in main
 
 /// Under `-icount shift=0,sleep=off` the TSC counts instructions: the value
-/// main reads is (instructions before PVH entry) + (PVH entry to main), so it
-/// exceeds the kernel's "first user instruction" mark. docs/runtime.md has
-/// the figure.
+/// main reads is (instructions before PVH entry) + (PVH entry to main); less
+/// the kernel's `bootstat: PVH entry at tsc` it exceeds the kernel's "first
+/// user instruction" mark and stays within issue 10's 370 k. docs/runtime.md
+/// has the figure.
 #[test]
 fn std_first_main_reads_the_instruction_count_at_main() {
     let mut q = Qemu::new(Machine::Microvm).with_initrd().cmdline("init=/bin/std-first-main bootstat");
@@ -215,9 +216,17 @@ fn std_first_main_reads_the_instruction_count_at_main() {
         .find_map(|l| l.strip_prefix("bootstat: first user instruction"))
         .and_then(|rest| rest.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or_else(|| panic!("no bootstat first user instruction\n{}", run.dump()));
-    println!("std-first-main: tsc at main {at_main}, first user instruction {first_user} after PVH entry");
-    assert!(at_main > first_user, "{}", run.dump());
-    assert!(at_main < 10_000_000, "{}", run.dump());
+    let entry: u64 = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("bootstat: PVH entry at tsc "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no bootstat PVH entry line\n{}", run.dump()));
+    let main = at_main - entry;
+    println!("std-first-main: tsc at main {at_main}, PVH entry {entry}: main {main}, first user instruction {first_user} after PVH entry");
+    assert!(main > first_user, "{}", run.dump());
+    // Issue 10: no entropy gathering per process (the kernel hands seeds).
+    assert!(main <= 370_000, "PVH entry -> std main took {main} instructions\n{}", run.dump());
 }
 
 // ---- make run-app: a user's own std crate as /bin/app
