@@ -43,7 +43,7 @@ pub mod info {
     /// The seed and the stack guard: one run of kernel-derived bytes.
     pub const SECRETS_LEN: usize = SEED_LEN + 8;
 
-    const _: () = assert!(SEED_AT % 8 == 0);
+    const _: () = assert!(SEED_AT.is_multiple_of(8));
     const _: () = assert!(OFFSET + SEED_AT + SECRETS_LEN as u64 <= 4096);
 }
 
