@@ -8,6 +8,7 @@ pub use cpio::CpioError;
 
 use crate::boot::start_info::BootInfo;
 use crate::mm::phys;
+use alloc::vec::Vec;
 use core::fmt;
 use spin::Once;
 
@@ -34,20 +35,30 @@ impl fmt::Display for InitrdError {
     }
 }
 
-/// A validated archive, borrowed from boot-module memory.
-#[derive(Clone, Copy, Debug)]
+/// A validated archive, borrowed from boot-module memory, with an index of
+/// its regular files built in the same pass: `Spawn` then finds a program
+/// without walking (and re-decoding) every header before it.
+#[derive(Debug)]
 pub struct Initrd {
     archive: cpio::Archive<'static>,
+    files: Vec<(&'static str, &'static [u8])>,
 }
 
 impl Initrd {
     pub fn new(bytes: &'static [u8]) -> Result<Self, InitrdError> {
-        Ok(Self { archive: cpio::Archive::parse(bytes)? })
+        let mut files = Vec::new();
+        let archive = cpio::Archive::parse_with(bytes, |e| {
+            if e.is_file() {
+                files.push((cpio::normalize(e.name), e.data));
+            }
+        })?;
+        Ok(Self { archive, files })
     }
 
     /// The regular file at `path`: `/init`, `init` and `./init` are the same file.
     pub fn find(&self, path: &str) -> Option<&'static [u8]> {
-        self.archive.find(path)
+        let path = cpio::normalize(path);
+        self.files.iter().find(|(name, _)| *name == path).map(|&(_, data)| data)
     }
 }
 

@@ -12,6 +12,7 @@ mod boot;
 mod cpu_init;
 mod device;
 mod crashtest;
+mod entropy;
 mod mm;
 mod percpu;
 mod initrd;

@@ -45,4 +45,7 @@ pub fn print_bootstat(tsc_hz: u64) {
         prev = tsc;
     }
     kprintln!("bootstat: memory {:#}", crate::mm::stats());
+    // Under -icount: the instructions before PVH entry (firmware), which a
+    // user program's own TSC reading includes (make bench's std `main`).
+    kprintln!("bootstat: PVH entry at tsc {entry}");
 }

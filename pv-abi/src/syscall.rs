@@ -241,6 +241,9 @@ error_codes! {
     ElfWriteExec = 39 => "ELF segment is writable and executable",
     /// PT_INTERP: dynamic linking is not supported.
     ElfDynamic = 40 => "ELF needs a dynamic linker",
+    /// A PT_NOTE segment is malformed (a note runs past it or past the file,
+    /// or Vireo's raw-ABI note has the wrong size).
+    ElfBadNote = 41 => "malformed ELF note",
 }
 
 impl Error {

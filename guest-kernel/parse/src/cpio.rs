@@ -99,6 +99,13 @@ pub struct Archive<'a> {
 
 impl<'a> Archive<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, CpioError> {
+        Self::parse_with(bytes, |_| {})
+    }
+
+    /// [`Archive::parse`], handing each entry before the trailer to `visit`
+    /// as it is validated (one pass to validate and index an archive). On an
+    /// error, `visit` may have seen the entries before the bad one.
+    pub fn parse_with(bytes: &'a [u8], mut visit: impl FnMut(&Entry<'a>)) -> Result<Self, CpioError> {
         let mut offset = 0;
         let mut files = 0;
         loop {
@@ -111,6 +118,7 @@ impl<'a> Archive<'a> {
                 return Ok(Self { bytes, files });
             }
             files += usize::from(entry.is_file());
+            visit(&entry);
             offset = next;
         }
     }
@@ -210,10 +218,66 @@ fn align4(n: usize) -> Option<usize> {
     Some(n.checked_add(3)? & !3)
 }
 
-/// Eight ASCII hex digits (either case).
+/// Eight ASCII hex digits (either case), decoded eight at a time in one
+/// u64: the initrd is validated on every boot, and ring 0 may run emulated,
+/// so its cost is counted in instructions (a digit-at-a-time loop made the
+/// headers most of the initrd's boot cost).
 fn parse_hex(digits: &[u8]) -> Option<u32> {
-    if digits.len() != 8 {
+    const fn rep(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+    /// 0x80 in each byte of `x` (all bytes below 0x80) within `lo..=hi`.
+    const fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+        let at_least_lo = x + rep(0x80 - lo);
+        let above_hi = x + rep(0x80 - hi - 1);
+        at_least_lo & !above_hi & rep(0x80)
+    }
+    let x = u64::from_le_bytes(digits.try_into().ok()?);
+    if x & rep(0x80) != 0 {
         return None;
     }
-    digits.iter().try_fold(0u32, |acc, &c| Some(acc << 4 | char::from(c).to_digit(16)?))
+    let hex = in_range(x, b'0', b'9') | in_range(x, b'A', b'F') | in_range(x, b'a', b'f');
+    if hex != rep(0x80) {
+        return None;
+    }
+    // Letters have bit 6 set; their low nibble is 1..6, so add 9.
+    let letters = (x & rep(0x40)) >> 6;
+    let nibbles = (x & rep(0x0f)) + letters * 9;
+    // The first digit is the lowest byte and the most significant nibble:
+    // fold pairs of bytes, then of 16-bit and 32-bit lanes, high part first.
+    let bytes = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let words = ((bytes << 8) | (bytes >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((((words << 16) | (words >> 32)) & 0xffff_ffff) as u32)
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::parse_hex;
+
+    fn slow(d: &[u8]) -> Option<u32> {
+        if d.len() != 8 {
+            return None;
+        }
+        d.iter().try_fold(0u32, |acc, &c| Some(acc << 4 | char::from(c).to_digit(16)?))
+    }
+
+    #[test]
+    fn decodes_like_the_digit_loop() {
+        for s in [&b"00000000"[..], b"FFFFFFFF", b"ffffffff", b"0123abcd", b"89ABCDEF", b"0000006e", b"12345678"] {
+            assert_eq!(parse_hex(s), slow(s), "{}", core::str::from_utf8(s).unwrap());
+        }
+        assert_eq!(parse_hex(b"0123abcd"), Some(0x0123_abcd));
+    }
+
+    #[test]
+    fn refuses_every_non_hex_byte_in_every_position() {
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                let mut d = *b"0123abcd";
+                d[pos] = b;
+                assert_eq!(parse_hex(&d), slow(&d), "byte {b:#x} at {pos}");
+            }
+        }
+        assert_eq!(parse_hex(b"1234567"), None);
+    }
 }

@@ -46,28 +46,36 @@ impl Device {
 }
 
 static DEVICES: Once<Vec<Device>> = Once::new();
+/// Where to look for devices, recorded at boot.
+static SOURCES: Once<(Option<&'static crate::acpi::AcpiInfo>, &'static [u8])> = Once::new();
 
-/// Finds the devices (once, at boot, after ACPI and memory are up).
-pub fn init(acpi: Option<&crate::acpi::AcpiInfo>, cmdline: &[u8]) {
-    DEVICES.call_once(|| {
-        let mut found = Vec::new();
-        if let Some(a) = acpi {
-            for m in a.mcfg() {
-                pci::enumerate(m, &mut found);
-            }
-        }
-        virtio_mmio::discover(acpi, cmdline, &mut found);
-        if !found.is_empty() {
-            kprintln!("devices: {} pci, {} virtio-mmio", 
-                found.iter().filter(|d| matches!(d.access, Access::Pci { .. })).count(),
-                found.iter().filter(|d| matches!(d.access, Access::VirtioMmio { .. })).count());
-        }
-        found
-    });
+/// Records where devices are described (the ACPI tables, the command line).
+/// They are looked for only when a driver first asks: a boot that runs no
+/// driver never pays for walking PCI and the DSDT.
+pub fn init(acpi: Option<&'static crate::acpi::AcpiInfo>, cmdline: &'static [u8]) {
+    SOURCES.call_once(|| (acpi, cmdline));
 }
 
+fn discover() -> Vec<Device> {
+    let (acpi, cmdline) = SOURCES.get().copied().unwrap_or((None, &[]));
+    let mut found = Vec::new();
+    if let Some(a) = acpi {
+        for m in a.mcfg() {
+            pci::enumerate(m, &mut found);
+        }
+    }
+    virtio_mmio::discover(acpi, cmdline, &mut found);
+    kprintln!(
+        "devices: {} pci, {} virtio-mmio",
+        found.iter().filter(|d| matches!(d.access, Access::Pci { .. })).count(),
+        found.iter().filter(|d| matches!(d.access, Access::VirtioMmio { .. })).count()
+    );
+    found
+}
+
+/// Every device, found on the first call.
 pub fn all() -> &'static [Device] {
-    DEVICES.get().map(Vec::as_slice).unwrap_or(&[])
+    DEVICES.call_once(discover).as_slice()
 }
 
 pub fn get(index: u64) -> Result<&'static Device, Error> {

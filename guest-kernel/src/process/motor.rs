@@ -10,67 +10,27 @@
 //! size), plus Vireo's own [`info`] block in the same page. Everything else
 //! (the other slots, FS base, stdio) the runtime does in user mode.
 //!
-//! Recognition rule: the ELF's symbol table has a symbol `motor_start` whose
-//! value is `e_entry`. The target's spec links every binary with
-//! `-e motor_start`, so this holds for every unstripped motor binary and for
-//! nothing else; a stripped one is not recognised (it then faults reading
-//! the vtable and is killed, as any program touching unmapped memory).
+//! Recognition rule: every program gets the runtime except Vireo's own
+//! raw-ABI programs, which carry an ELF note saying so ([`raw_note`]; the
+//! raw runtime `vireo-rt` emits it). Nothing depends on the symbol table,
+//! so a stripped std program is recognised too.
+//!
+//! Each process also gets its own random seed in the info block, derived
+//! from the kernel's per-boot key ([`crate::entropy`]), so no runtime has to
+//! gather entropy itself.
+mod raw_note;
+
 use super::vm::Vm;
 use crate::loader::UserMemory;
 use pv_abi::syscall::{prot, Error};
 
 pub use pv_abi::motor::{info, RT_VDSO_START, RT_VDSO_VTABLE_VADDR, RUNTIME_PATH};
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
-}
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
-}
-
-/// Whether `image` is an `x86_64-unknown-motor` program (see the module
-/// doc). Any malformed part of the image simply answers `false`; the loader
-/// does the real validation.
-pub fn is_motor_program(image: &[u8]) -> bool {
-    find_entry_symbol(image) == Some(true)
-}
-
-fn find_entry_symbol(image: &[u8]) -> Option<bool> {
-    const SHT_SYMTAB: u32 = 2;
-    const SHDR: usize = 64;
-    const SYM: usize = 24;
-    const NAME: &[u8] = b"motor_start\0";
-    let entry = u64_at(image, 0x18)?;
-    let shoff = usize::try_from(u64_at(image, 0x28)?).ok()?;
-    if usize::from(u16_at(image, 0x3a)?) != SHDR {
-        return None;
-    }
-    let shnum = usize::from(u16_at(image, 0x3c)?);
-    let shdr = |i: usize| image.get(shoff.checked_add(i.checked_mul(SHDR)?)?..)?.get(..SHDR);
-    for i in 0..shnum {
-        let sh = shdr(i)?;
-        if u32_at(sh, 4)? != SHT_SYMTAB {
-            continue;
-        }
-        let range = |off: u64, size: u64| -> Option<&[u8]> {
-            let off = usize::try_from(off).ok()?;
-            image.get(off..off.checked_add(usize::try_from(size).ok()?)?)
-        };
-        let syms = range(u64_at(sh, 24)?, u64_at(sh, 32)?)?;
-        let strtab_sh = shdr(usize::try_from(u32_at(sh, 40)?).ok()?)?;
-        let strtab = range(u64_at(strtab_sh, 24)?, u64_at(strtab_sh, 32)?)?;
-        let found = syms.chunks_exact(SYM).any(|s| {
-            u64_at(s, 8) == Some(entry)
-                && u32_at(s, 0)
-                    .and_then(|n| strtab.get(usize::try_from(n).ok()?..))
-                    .is_some_and(|name| name.starts_with(NAME))
-        });
-        return Some(found);
-    }
-    Some(false)
+/// Whether `image` (already accepted by the loader) is a std program for
+/// `x86_64-unknown-motor`, i.e. has no raw-ABI note. A malformed PT_NOTE is
+/// `ElfBadNote` (or `ElfTruncated`).
+pub fn is_motor_program(image: &[u8]) -> Result<bool, Error> {
+    raw_note::has_raw_abi_note(image).map(|raw| !raw)
 }
 
 /// Loads the runtime into `vm` and prepares the vtable page for the
@@ -92,5 +52,9 @@ pub fn attach(vm: &mut Vm, path: &str) -> Result<(), Error> {
     vm.write(block + info::WALL_AT_ZERO_AT, &wall_at_zero.to_le_bytes())?;
     vm.write(block + info::PATH_LEN_AT, &(path.len() as u64).to_le_bytes())?;
     vm.write(block + info::PATH_AT, path)?;
+    // The seed, then the main thread's stack guard (info::STACK_GUARD_AT).
+    let mut secrets = [0u8; info::SECRETS_LEN];
+    crate::entropy::fill_process_seed(&mut secrets);
+    vm.write(block + info::SEED_AT, &secrets)?;
     Ok(())
 }

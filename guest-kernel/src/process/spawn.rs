@@ -15,7 +15,7 @@ pub fn spawn(path: &str, args: Vec<u8>, handles: Vec<(Object, u32)>) -> Result<A
     let image = initrd.find(path).ok_or(Error::NotFound)?;
     let mut vm = Vm::new()?;
     let loaded = crate::loader::load(image, layout::PROGRAM_BASE, &mut vm)?;
-    if super::motor::is_motor_program(image) {
+    if super::motor::is_motor_program(image)? {
         // Rust std for x86_64-unknown-motor: map Vireo's runtime (docs/runtime.md).
         super::motor::attach(&mut vm, path)?;
     }

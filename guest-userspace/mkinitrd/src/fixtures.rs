@@ -28,6 +28,9 @@ pub const DATA_FILESZ: u64 = 0x78;
 pub const DATA_MEMSZ: u64 = 0x1800;
 /// Unused by the valid image; the `interp` fixture's PT_INTERP names it.
 const INTERP_PATH: u64 = CODE + 0x100;
+/// Vireo's raw-ABI note (in the header page, after the headers): fixtures
+/// are raw programs, so the kernel gives them no std runtime.
+pub const NOTE: u64 = 0x400;
 
 /// `mov eax, 2 (Sys::Exit); xor edi, edi; syscall; ud2`.
 const EXIT0: [u8; 11] = [0xb8, 0x02, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05, 0x0f, 0x0b];
@@ -35,9 +38,18 @@ const EXIT0: [u8; 11] = [0xb8, 0x02, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05, 0
 /// Index of the RX segment in [`valid`]'s program headers.
 pub const CODE_PHDR: usize = 1;
 
-/// A valid static PIE: 3 PT_LOADs, PT_DYNAMIC with one R_X86_64_RELATIVE, PT_GNU_STACK.
+/// Vireo's raw-ABI note as `vireo-rt` emits it (`pv_abi::motor::raw_note`).
+fn raw_abi_note() -> Vec<u8> {
+    use pv_abi::motor::raw_note::NOTE as N;
+    let header = [N.namesz, N.descsz, N.n_type].map(u32::to_le_bytes);
+    [&header.concat()[..], &N.name, &N.desc.to_le_bytes()].concat()
+}
+
+/// A valid static PIE: 3 PT_LOADs, PT_DYNAMIC with one R_X86_64_RELATIVE,
+/// PT_GNU_STACK, and a PT_NOTE with Vireo's raw-ABI note.
 pub fn valid() -> Image {
     let mut img = Image::new();
+    let note = raw_abi_note();
     img.entry = CODE;
     img.phdrs = vec![
         Phdr::new(PT_LOAD, PF_R, 0, 0, 0x1000, 0x1000),
@@ -45,7 +57,9 @@ pub fn valid() -> Image {
         Phdr::new(PT_LOAD, PF_R | PF_W, DATA, DATA, DATA_FILESZ, DATA_MEMSZ),
         Phdr::new(PT_DYNAMIC, PF_R | PF_W, DYNAMIC, DYNAMIC, 0x40, 0x40),
         Phdr::new(PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 0),
+        Phdr { align: 4, ..Phdr::new(PT_NOTE, PF_R, NOTE, NOTE, note.len() as u64, note.len() as u64) },
     ];
+    img.put(NOTE as usize, &note);
     img.put(CODE as usize, &EXIT0);
     img.put(INTERP_PATH as usize, b"/lib/ld-linux-x86-64.so.2\0");
     let dynamic = [
@@ -133,7 +147,7 @@ mod tests {
         assert_eq!(&b[CODE as usize..CODE as usize + EXIT0.len()], EXIT0);
         let r = &b[RELA as usize..RELA as usize + RELA_SIZE];
         assert_eq!(r, rela(DATA, R_X86_64_RELATIVE, CODE as i64));
-        // The header plus 5 program headers fit in the first page.
-        const { assert!(EHDR_SIZE + 5 * PHDR_SIZE < 0x1000) };
+        // The header plus 6 program headers (7 in `interp`) come before the note.
+        const { assert!(EHDR_SIZE + 7 * PHDR_SIZE <= NOTE as usize) };
     }
 }

@@ -152,7 +152,8 @@ fn code(e: Error) -> ErrorCode {
         | Error::ElfBadRelocation
         | Error::ElfTls
         | Error::ElfWriteExec
-        | Error::ElfDynamic => E_INVALID_ARGUMENT,
+        | Error::ElfDynamic
+        | Error::ElfBadNote => E_INVALID_ARGUMENT,
         _ => E_INTERNAL_ERROR,
     }
 }

@@ -14,6 +14,9 @@ const WALL_AT_ZERO_AT: usize = info::WALL_AT_ZERO_AT as usize;
 const PATH_LEN_AT: usize = info::PATH_LEN_AT as usize;
 const PATH_AT: usize = info::PATH_AT as usize;
 const PATH_MAX: usize = info::PATH_MAX;
+const SEED_AT: usize = info::SEED_AT as usize;
+const SEED_LEN: usize = info::SEED_LEN;
+const STACK_GUARD_AT: usize = info::STACK_GUARD_AT as usize;
 
 fn word(at: usize) -> u64 {
     // SAFETY: the kernel maps the vtable page (4 KiB, RW) before the program
@@ -39,4 +42,31 @@ pub fn program_path() -> &'static [u8] {
     // SAFETY: as in `word`; the kernel wrote `len` bytes at PATH_AT and the
     // page is never unmapped or rewritten while the process runs.
     unsafe { core::slice::from_raw_parts((RT_VDSO_VTABLE_VADDR as usize + OFFSET + PATH_AT) as *const u8, len) }
+}
+
+/// Reads `N` bytes at `at` in the block and zeroes them there, so nothing
+/// read from the page later (a memory disclosure bug, a debugger) reveals
+/// them; `None` without the block.
+fn take<const N: usize>(at: usize) -> Option<[u8; N]> {
+    if !present() {
+        return None;
+    }
+    let p = (RT_VDSO_VTABLE_VADDR as usize + OFFSET + at) as *mut [u8; N];
+    // SAFETY: as in `word`: the page is mapped RW for the process's whole
+    // life, the callers' fields fit in it, and only this runtime writes it.
+    unsafe {
+        let v = p.read_volatile();
+        p.write_volatile([0; N]);
+        Some(v)
+    }
+}
+
+/// This process's random seed from the kernel (take it once).
+pub fn take_seed() -> Option<[u8; SEED_LEN]> {
+    take(SEED_AT)
+}
+
+/// The main thread's stack-guard value from the kernel (take it once).
+pub fn take_main_stack_guard() -> Option<u64> {
+    take(STACK_GUARD_AT).map(u64::from_le_bytes)
 }

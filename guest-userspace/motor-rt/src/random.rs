@@ -1,20 +1,13 @@
 //! `fill_random_bytes`: RDRAND when the CPU offers it; otherwise ChaCha20
-//! (`rand_chacha`), a CSPRNG, seeded once per process from TSC jitter.
-//!
-//! The seed: the TSC read around many system calls. On a VM the time a
-//! round trip to the kernel takes varies with host scheduling, interrupts,
-//! cache and TLB state; the low bits of those deltas are what we can collect
-//! without a hardware source or a seed from the host. They are folded, with
-//! the wall clock and the monotonic clock, into 32 bytes by ChaCha itself
-//! (each sample is mixed into the key of a fresh block).
+//! (`rand_chacha`), a CSPRNG, seeded with the 32 bytes the kernel hands
+//! this process in the info block (`info::take_seed`: derived from the
+//! kernel's per-boot key, distinct for every process). The runtime gathers
+//! no entropy itself, so start-up costs no more without RDRAND.
 use crate::info;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use vireo_rt::sync::Mutex;
 use vireo_rt::sys;
-
-/// TSC samples folded into the seed.
-const SEED_SAMPLES: usize = 256;
 
 static RNG: Mutex<Option<ChaCha20Rng>> = Mutex::new(None);
 
@@ -36,26 +29,16 @@ fn rdrand() -> Option<u64> {
     None
 }
 
-fn jitter_seed() -> [u8; 32] {
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&info::wall_at_zero().to_le_bytes());
-    seed[8..16].copy_from_slice(&sys::now_ns().to_le_bytes());
-    let mut prev = vireo_rt::rdtsc();
-    for i in 0..SEED_SAMPLES {
-        let _ = core::hint::black_box(sys::clock());
-        let now = vireo_rt::rdtsc();
-        let delta = now.wrapping_sub(prev);
-        prev = now;
-        // Fold the sample into the key: each round rekeys from the
-        // previous key XOR the sample, so every bit of every delta counts.
-        let at = 16 + (i % 2) * 8;
-        let mixed = u64::from_le_bytes(seed[at..at + 8].try_into().unwrap_or([0; 8])) ^ delta ^ now.rotate_left(17);
-        seed[at..at + 8].copy_from_slice(&mixed.to_le_bytes());
-        if i % 16 == 15 {
-            ChaCha20Rng::from_seed(seed).fill_bytes(&mut seed);
-        }
-    }
-    seed
+/// The kernel's seed; without an info block (a kernel that writes none),
+/// the clocks: a weak seed, but not one shared by every process.
+fn seed() -> [u8; 32] {
+    info::take_seed().unwrap_or_else(|| {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&vireo_rt::rdtsc().to_le_bytes());
+        seed[8..16].copy_from_slice(&sys::now_ns().to_le_bytes());
+        seed[16..24].copy_from_slice(&info::wall_at_zero().to_le_bytes());
+        seed
+    })
 }
 
 pub extern "C" fn fill_random_bytes(buf: *mut u8, len: usize) {
@@ -80,5 +63,5 @@ pub extern "C" fn fill_random_bytes(buf: *mut u8, len: usize) {
         }
     }
     let mut rng = RNG.lock();
-    rng.get_or_insert_with(|| ChaCha20Rng::from_seed(jitter_seed())).fill_bytes(buf);
+    rng.get_or_insert_with(|| ChaCha20Rng::from_seed(seed())).fill_bytes(buf);
 }

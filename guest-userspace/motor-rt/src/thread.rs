@@ -81,15 +81,20 @@ pub struct ThreadBlock {
 }
 const _: () = assert!(core::mem::offset_of!(ThreadBlock, stack_guard) == 0x28);
 
-fn new_block() -> *mut ThreadBlock {
-    let mut guard = [0u8; 8];
-    crate::random::fill_random_bytes(guard.as_mut_ptr(), 8);
+/// A block for a new thread (the main thread's guard is the kernel's, so
+/// reaching `main` needs no random generator).
+fn new_block(guard: Option<u64>) -> *mut ThreadBlock {
+    let guard = guard.unwrap_or_else(|| {
+        let mut bytes = [0u8; 8];
+        crate::random::fill_random_bytes(bytes.as_mut_ptr(), 8);
+        u64::from_le_bytes(bytes)
+    });
     let b = Box::into_raw(Box::new(ThreadBlock {
         self_ptr: core::ptr::null_mut(),
         tls: Vec::new(),
         _reserved: 0,
         // A zero byte first, as glibc does, so string overflows stop at it.
-        stack_guard: u64::from_le_bytes(guard) & !0xff,
+        stack_guard: guard & !0xff,
     }));
     // SAFETY: `b` is a fresh, valid allocation.
     unsafe { (*b).self_ptr = b };
@@ -108,7 +113,7 @@ fn current() -> &'static mut ThreadBlock {
 }
 
 pub fn init_main_thread() {
-    let b = new_block();
+    let b = new_block(crate::info::take_main_stack_guard());
     // SAFETY: FS-relative code in this process expects its block there, and
     // `b` lives for the rest of the process.
     if unsafe { sys::set_fs_base(b as u64) }.is_err() {
@@ -210,7 +215,7 @@ extern "C" fn thread_main(rec: *const ThreadRec) -> ! {
 pub extern "C" fn spawn(f: extern "C" fn(u64), stack_size: usize, arg: u64) -> u64 {
     let len = ((stack_size as u64).max(MIN_STACK) + 4095) & !4095;
     let Ok(base) = sys::map(0, len, prot::READ | prot::WRITE) else { return E_OUT_OF_MEMORY as u64 };
-    let block = new_block();
+    let block = new_block(None);
     let rec = Box::into_raw(Box::new(ThreadRec { f, arg, handle: 0, stack_base: base, stack_len: len, block }));
     LIVE.lock().push(rec as u64);
     // SAFETY: the trampoline runs on the new mapped stack with `rec` (live

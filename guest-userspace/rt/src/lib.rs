@@ -26,6 +26,13 @@ pub use pv_abi::syscall::Error;
 #[global_allocator]
 static ALLOCATOR: heap::Allocator = heap::Allocator::new();
 
+/// Says "raw-ABI program" to the kernel, which maps the Rust std runtime
+/// into every program without this note. LLVM makes a `.note*` section
+/// SHT_NOTE and GNU ld gives it a PT_NOTE segment (check-elf.sh checks).
+#[used]
+#[link_section = ".note.vireo"]
+static RAW_ABI_NOTE: pv_abi::motor::raw_note::Note = pv_abi::motor::raw_note::NOTE;
+
 /// Defines the program's entry point `_start`, which calls `$main() -> i32`
 /// and exits the process with its value.
 ///

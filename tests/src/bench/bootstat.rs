@@ -93,6 +93,14 @@ pub fn parse_line(line: &str) -> Option<Line> {
     }))
 }
 
+/// The TSC at PVH entry (`bootstat: PVH entry at tsc N`, printed last):
+/// under `-icount` the instructions the firmware ran before the kernel.
+pub fn entry_tsc(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.trim_end().strip_prefix("bootstat: PVH entry at tsc "))
+        .and_then(|v| v.parse().ok())
+}
+
 /// Parses a whole serial log; other lines are ignored.
 pub fn parse(text: &str) -> Bootstat {
     let mut b = Bootstat::default();
@@ -113,6 +121,14 @@ mod tests {
     /// What the kernel prints: `{name:<24} {delta:>10} {since:>10} {us:>8}`.
     fn kernel_line(name: &str, delta: u64, since: u64, us: u64) -> String {
         format!("bootstat: {name:<24} {delta:>10} {since:>10} {us:>8}")
+    }
+
+    #[test]
+    fn entry_tsc_line_is_not_a_phase() {
+        let log = "bootstat: banner 1 2 3\nbootstat: PVH entry at tsc 14878\n";
+        assert_eq!(entry_tsc(log), Some(14_878));
+        assert_eq!(parse(log).phases.len(), 1);
+        assert_eq!(entry_tsc("bootstat: banner 1 2 3"), None);
     }
 
     #[test]

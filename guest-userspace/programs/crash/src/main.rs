@@ -8,6 +8,8 @@
 //!   jump-kernel    call 0xffffffff80100000 (kernel text, supervisor) #PF (14)
 //!   stack-overflow recurse until the stack runs into its guard      #PF (14)
 //!   panic          a Rust panic: vireo-rt prints it and runs ud2     #UD (6)
+//!   motor-vtable   read the std runtime's vtable page, which the
+//!                  kernel maps only into std programs (this one is raw) #PF (14)
 //! Surviving any of them is a failure: exit status 1.
 #![no_std]
 #![no_main]
@@ -53,8 +55,15 @@ fn main() -> i32 {
             println!("crash: recursed {depth} frames without faulting");
         }
         "panic" => panic!("crash: deliberate panic"),
+        "motor-vtable" => {
+            let p = black_box(vireo_rt::pv_abi::motor::RT_VDSO_VTABLE_VADDR) as *const u64;
+            // SAFETY: not safe, on purpose: a raw program has no vtable page
+            // and the read must fault.
+            let v = unsafe { p.read_volatile() };
+            println!("crash: read {v:#x} from the motor vtable page: the kernel gave a raw program the std runtime");
+        }
         _ => {
-            println!("crash: unknown mode {mode:?} (want null, ud2, write-text, jump-kernel, stack-overflow, panic)");
+            println!("crash: unknown mode {mode:?} (want null, ud2, write-text, jump-kernel, stack-overflow, panic, motor-vtable)");
             return 2;
         }
     }

@@ -4,7 +4,10 @@
 //! env), N for `exit N`, -1 for a panic (std's abort on Vireo), 126 for
 //! `/bin/hello-std-v17` (hello-std patched to ask for moto-rt ABI 17, which
 //! the runtime refuses), and that such children leave the parent and later
-//! children unharmed.
+//! children unharmed. Also: a raw child gets no std runtime (`/bin/crash
+//! motor-vtable` faults reading the vtable page), the stripped copy
+//! `/bin/hello-std-stripped` runs as a std program, and two `hello-std
+//! random` children print their random values (the host test compares them).
 #![no_std]
 #![no_main]
 
@@ -41,6 +44,11 @@ fn expect_from(path: &str, args: &[&str], want: i32) -> Result<(), &'static str>
 }
 
 fn run() -> Result<(), &'static str> {
+    // Raw programs stay raw: no vtable page, so the read faults (#PF).
+    expect_from("/bin/crash", &["motor-vtable"], vireo_rt::sys::status::killed_by_exception(14))?;
+    expect_from("/bin/hello-std-stripped", &["exit", "9"], 9)?;
+    expect(&["random"], 0)?;
+    expect(&["random"], 0)?;
     expect(&["exit", "7"], 7)?;
     expect(&["panic"], -1)?;
     expect(&["exit", "0"], 0)?;

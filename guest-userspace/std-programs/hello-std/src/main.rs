@@ -3,6 +3,9 @@
 //!
 //! - `exit N`: `std::process::exit(N)`;
 //! - `panic`: panics (std prints the message; the process exits with -1);
+//! - `random`: prints `hello-std: random <hex>`, a hash under a fresh
+//!   `RandomState` (whose keys come from the runtime's random generator),
+//!   and exits 0;
 //! - anything else: prints its arguments, then checks threads and `Mutex`,
 //!   thread-locals, `Instant`/`SystemTime`/`sleep`, env vars and a `HashMap`,
 //!   printing one `hello-std: <what> ok` line each, and exits 0.
@@ -21,6 +24,12 @@ fn main() {
             std::process::exit(code);
         }
         Some("panic") => panic!("hello-std: deliberate panic ({} args)", args.len()),
+        Some("random") => {
+            use std::hash::BuildHasher;
+            let state = std::collections::hash_map::RandomState::new();
+            println!("hello-std: random {:016x}", state.hash_one(0u64));
+            return;
+        }
         _ => {}
     }
     threads_and_mutex();

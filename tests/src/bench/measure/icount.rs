@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::super::capture;
 use super::super::{bootstat, Options};
-use super::qemu::qemu_base;
+use super::qemu::{qemu_base, qemu_with_cmdline};
 use super::{code_label, log, show, IcountSection, Milestone, CODES};
 use pv_abi::boot_trace;
 
@@ -99,7 +99,43 @@ pub(super) fn icount(opts: &Options, initrd: Option<&Path>) -> (IcountSection, O
             }
         }
     }
+    std_main(opts, initrd, &mut sec);
     (sec, first_stdout)
+}
+
+/// The std program whose first statement reads the TSC, and what it prints.
+const STD_MAIN_CMDLINE: &str = "init=/bin/std-first-main bootstat";
+const STD_MAIN_LINE: &str = "std-first-main: hello, world; tsc at main ";
+
+/// PVH entry -> a std hello's `main` (docs/runtime.md): one `-icount` boot
+/// (the count is deterministic) with `/bin/std-first-main` as init; its TSC
+/// at `main` minus the TSC at PVH entry.
+fn std_main(opts: &Options, initrd: Option<&Path>, sec: &mut IcountSection) {
+    let Some(initrd) = initrd else {
+        sec.std_main_note = Some("not measured: no initrd".into());
+        return;
+    };
+    let cmd = qemu_with_cmdline(&opts.kernel, Some(initrd), true, STD_MAIN_CMDLINE);
+    sec.std_main_note = Some(show(&cmd));
+    log("a. QEMU -icount run: std hello main");
+    let mut m = Milestone::new("std_main", "std hello main (/bin/std-first-main)", true);
+    match capture::run(cmd, Duration::from_secs(120), None) {
+        Ok(cap) => {
+            let at_main = cap
+                .stdout
+                .lines()
+                .find_map(|l| l.trim_end().strip_prefix(STD_MAIN_LINE))
+                .and_then(|v| v.parse::<u64>().ok());
+            match (at_main, bootstat::entry_tsc(&cap.stdout)) {
+                (Some(t), Some(entry)) if t > entry => m.values.push((t - entry) as f64),
+                _ => sec
+                    .failures
+                    .push(format!("std main: no `{STD_MAIN_LINE}` or PVH entry line; {}", cap.outcome())),
+            }
+        }
+        Err(e) => sec.failures.push(format!("std main: cannot start QEMU: {e}")),
+    }
+    sec.std_main = Some(m);
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@ use std::process::Command;
 use super::super::CMDLINE;
 
 pub(super) fn qemu_base(kernel: &Path, initrd: Option<&Path>, icount: bool) -> Command {
+    qemu_with_cmdline(kernel, initrd, icount, CMDLINE)
+}
+
+/// [`qemu_base`] with another kernel command line.
+pub(super) fn qemu_with_cmdline(kernel: &Path, initrd: Option<&Path>, icount: bool, cmdline: &str) -> Command {
     let mut c = Command::new("qemu-system-x86_64");
     c.args(["-M", "microvm", "-accel", "tcg"]);
     if icount {
@@ -33,7 +38,7 @@ pub(super) fn qemu_base(kernel: &Path, initrd: Option<&Path>, icount: bool) -> C
     if let Some(i) = initrd {
         c.arg("-initrd").arg(i);
     }
-    c.args(["-append", CMDLINE]);
+    c.args(["-append", cmdline]);
     c
 }
 

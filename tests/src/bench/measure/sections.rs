@@ -92,6 +92,11 @@ pub struct IcountSection {
     pub codes: Vec<Milestone>,
     /// Instructions from PVH entry to the end of each `bootstat` phase.
     pub phases: Vec<Milestone>,
+    /// Instructions from PVH entry to a std hello's `main` (`/bin/std-first-main`
+    /// as init; empty without an initrd).
+    pub std_main: Option<Milestone>,
+    /// Its command line, or why it was not measured.
+    pub std_main_note: Option<String>,
 }
 
 /// Everything one `make bench` measured.

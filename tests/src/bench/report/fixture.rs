@@ -28,6 +28,7 @@ pub(super) fn results(user_space: bool) -> Results {
             runs_ok: 1,
             initrd: initrd.clone(),
             codes: vec![m("0x41", &[193_463.0]), m("0x43", &[198_288.0])],
+            std_main: user_space.then(|| m("std_main", &[369_273.0])),
             ..Default::default()
         },
         harness: WallSection {

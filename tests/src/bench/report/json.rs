@@ -81,6 +81,8 @@ pub fn to_json(r: &Results) -> Value {
             "unit": "guest instructions since PVH entry",
             "codes": a.codes.iter().map(milestone_json).collect::<Vec<_>>(),
             "phases": a.phases.iter().map(milestone_json).collect::<Vec<_>>(),
+            "std_main": a.std_main.as_ref().map(milestone_json),
+            "std_main_command": a.std_main_note,
         },
         "harness": wall_json(&r.harness),
         "qemu_microvm_wall": wall_json(&r.qemu_wall),

@@ -140,7 +140,8 @@ mod tests {
         assert_eq!(j["icount"]["initrd"], "build/initrd.cpio");
         assert_eq!(j["memory"]["idle"]["used_bytes"], 1499 * 1024);
         assert_eq!(j["sizes"]["kernel_plus_initrd"], 662_272);
-        assert_eq!(j["targets"].as_array().unwrap().len(), 4);
+        assert_eq!(j["targets"].as_array().unwrap().len(), 5);
+        assert_eq!(j["icount"]["std_main"]["values"][0], 369_273.0);
         let svg = to_svg(&r);
         assert!(svg.contains("0x43"));
         assert!(svg.contains("vmm-harness row: kernel only (no initrd)."));

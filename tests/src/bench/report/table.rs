@@ -67,6 +67,10 @@ fn icount_table(s: &mut String, a: &IcountSection) {
             }
         }
     }
+    if let Some(m) = &a.std_main {
+        let v = Summary::of(&m.values).map_or("not measured".to_string(), |x| thousands(x.median));
+        let _ = writeln!(s, "   {:<34} {:>14}   ({})", m.label, v, a.std_main_note.as_deref().unwrap_or(""));
+    }
     if !a.phases.is_empty() {
         let _ = writeln!(
             s,
