@@ -29,6 +29,7 @@ mod syscall;
 mod time;
 mod tlb;
 mod trace;
+mod trap_handlers;
 
 use boot::cmdline::Cmdline;
 use boot::start_info::BootInfo;
@@ -42,7 +43,8 @@ static CMDLINE: Once<Cmdline> = Once::new();
 /// Called from the PVH entry code on the boot stack, in long mode.
 #[no_mangle]
 extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
-    irq::init();
+    irq::install();
+    trap_handlers::register_all();
     console::init();
     kprintln!("Vireo {VERSION} (x86_64, PVH)");
     cpu_init::init_boot_cpu();

@@ -16,7 +16,7 @@ pub fn alloc(h: fn(&mut TrapFrame)) -> Option<u8> {
     let i = taken.iter().position(|t| !t)?;
     taken[i] = true;
     let v = vector::DEVICE_FIRST + i as u8;
-    super::register(v, h);
+    super::table::register(v, h);
     Some(v)
 }
 
@@ -25,6 +25,6 @@ pub fn free(v: u8) {
     if !(vector::DEVICE_FIRST..=vector::DEVICE_LAST).contains(&v) {
         return;
     }
-    super::unregister(v);
+    super::table::unregister(v);
     TAKEN.lock()[usize::from(v - vector::DEVICE_FIRST)] = false;
 }

@@ -7,6 +7,9 @@
 //! can switch.
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+/// `TrapFrame::vector` of a system call (not a CPU vector).
+pub const SYSCALL_VECTOR: u64 = 0x100;
+
 /// Size of each vector's entry stub.
 pub const STUB_SIZE: u64 = 16;
 
@@ -153,7 +156,7 @@ syscall_return:
     sysretq
     .text
     "#,
-    syscall_vector = const super::user::SYSCALL_VECTOR,
+    syscall_vector = const SYSCALL_VECTOR,
     options(att_syntax)
 );
 

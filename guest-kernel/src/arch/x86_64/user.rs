@@ -11,8 +11,7 @@ use x86_64::registers::rflags::RFlags;
 use x86_64::registers::xcontrol::{XCr0, XCr0Flags};
 use x86_64::VirtAddr;
 
-/// `TrapFrame::vector` of a system call (not a CPU vector).
-pub const SYSCALL_VECTOR: u64 = 0x100;
+pub use super::trap::SYSCALL_VECTOR;
 /// RFLAGS for a new user thread: IF set, reserved bit 1 set.
 pub const USER_RFLAGS: u64 = 0x202;
 

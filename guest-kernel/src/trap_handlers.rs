@@ -5,25 +5,25 @@ use crate::arch::x86_64::apic;
 use crate::arch::x86_64::trap::vector;
 
 pub fn register_all() {
-    super::set_syscall_handler(crate::syscall::dispatch);
-    super::set_user_fault_handler(crate::process::on_user_exception);
-    super::set_user_return_hook(|f| crate::process::before_user_return(f.rip));
-    super::register(vector::SPURIOUS, |_| {});
-    super::register(vector::TIMER, |f| {
+    crate::irq::set_syscall_handler(crate::syscall::dispatch);
+    crate::irq::set_user_fault_handler(crate::process::on_user_exception);
+    crate::irq::set_user_return_hook(|f| crate::process::before_user_return(f.rip));
+    crate::irq::register(vector::SPURIOUS, |_| {});
+    crate::irq::register(vector::TIMER, |f| {
         apic::eoi();
         crate::sched::on_timer_interrupt(f.from_user());
     });
-    super::register(vector::SERIAL, |_| {
+    crate::irq::register(vector::SERIAL, |_| {
         crate::console::input::on_interrupt();
         apic::eoi();
     });
-    super::register(vector::IPI_WAKE, |f| {
+    crate::irq::register(vector::IPI_WAKE, |f| {
         apic::eoi();
         crate::sched::on_wake_ipi(f.from_user());
     });
-    super::register(vector::IPI_TLB_FLUSH, |_| {
+    crate::irq::register(vector::IPI_TLB_FLUSH, |_| {
         apic::eoi();
         crate::tlb::on_flush_ipi();
     });
-    super::register(vector::IPI_STOP, |_| crate::power::halt_forever());
+    crate::irq::register(vector::IPI_STOP, |_| crate::power::halt_forever());
 }
