@@ -42,6 +42,10 @@ pub struct Process {
     /// NUL-separated arguments.
     pub args: Vec<u8>,
     live_threads: AtomicUsize,
+    /// Set once the last thread is gone *and* the address space and handles
+    /// are released: a waiter that sees the process ended may rely on
+    /// everything it held (a device, a pipe end) being free.
+    torn_down: AtomicBool,
     threads: SpinLock<Vec<Weak<Thread>>>,
     killed: AtomicBool,
     exit: spin::Once<i32>,
@@ -63,6 +67,7 @@ impl Process {
             handles: SpinLock::new(HandleTable::new()),
             args,
             live_threads: AtomicUsize::new(0),
+            torn_down: AtomicBool::new(false),
             threads: SpinLock::new(Vec::new()),
             killed: AtomicBool::new(false),
             exit: spin::Once::new(),
@@ -97,9 +102,10 @@ impl Process {
         self.exit.get().copied()
     }
 
-    /// The exit status once every thread has ended.
+    /// The exit status once every thread has ended and what the process
+    /// held is released.
     pub fn ended_status(&self) -> Option<i32> {
-        if self.live_threads.load(Ordering::Acquire) == 0 {
+        if self.torn_down.load(Ordering::Acquire) {
             self.exit_status()
         } else {
             None
@@ -294,6 +300,7 @@ impl UserContext for Process {
             debug_assert!(self.cpus.is_empty());
             drop(self.vm.lock().take());
             drop(core::mem::take(&mut *self.handles.lock()));
+            self.torn_down.store(true, Ordering::Release);
         }
         self.wake_waiters();
     }
