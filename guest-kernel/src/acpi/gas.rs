@@ -1,6 +1,5 @@
 //! Writing the registers the FADT names (sleep control, reset, PM1
 //! control), decoded by `vireo_parse::acpi::gas`.
-use crate::arch::x86_64::layout::DIRECT_MAP_BASE;
 use crate::arch::x86_64::port::{outb, outl, outw};
 use crate::mm::phys;
 use vireo_parse::acpi::gas::{Gas, Space};
@@ -35,28 +34,21 @@ impl GasWrite for Gas {
 }
 
 /// A validated MMIO register address (inside the direct map, aligned to its
-/// width), written through the direct map.
+/// width), written through an uncached mapping made for it: registers are
+/// never written through the write-back direct map.
 struct Mmio(u64);
 
 impl Mmio {
     fn write(&self, width: u8, value: u32) {
-        let va = DIRECT_MAP_BASE + self.0;
+        let Ok(va) = crate::mm::paging::map_mmio(self.0, width.into()) else { return };
+        // SAFETY: `map_mmio` just mapped the register uncached; the mapping
+        // is never removed. It is a device register named by the VMM's
+        // FADT; a VMM that pointed it at RAM could write that RAM anyway.
+        let reg = unsafe { crate::arch::x86_64::mmio::Mmio::new(va, width.into()) };
         match width {
-            1 => {
-                // SAFETY: `GasWrite::write` checked that the register lies inside the
-                // direct map (mapped for the kernel's lifetime, so no fault) and is
-                // aligned. It is a device register named by the VMM's FADT; a VMM
-                // that pointed it at RAM could write that RAM directly anyway.
-                unsafe { core::ptr::write_volatile(va as *mut u8, value as u8) }
-            }
-            2 => {
-                // SAFETY: as above, for a 2-byte aligned register.
-                unsafe { core::ptr::write_volatile(va as *mut u16, value as u16) }
-            }
-            _ => {
-                // SAFETY: as above, for a 4-byte aligned register.
-                unsafe { core::ptr::write_volatile(va as *mut u32, value) }
-            }
+            1 => reg.write8(0, value as u8),
+            2 => reg.write16(0, value as u16),
+            _ => reg.write32(0, value),
         }
     }
 }

@@ -22,17 +22,8 @@ fn parsed() -> Result<&'static AcpiInfo, String> {
     super::info().ok_or_else(|| String::from("acpi::init has not succeeded"))
 }
 
-/// The running CPU's APIC ID: the full x2APIC ID from leaf 0xB when the
-/// CPU has it, else the 8-bit xAPIC ID from leaf 1.
 fn current_apic_id() -> u32 {
-    use core::arch::x86_64::{__cpuid, __cpuid_count};
-    if __cpuid(0).eax >= 0xB {
-        let topo = __cpuid_count(0xB, 0);
-        if topo.ebx & 0xFFFF != 0 {
-            return topo.edx;
-        }
-    }
-    __cpuid(1).ebx >> 24
+    crate::arch::x86_64::cpuid::apic_id()
 }
 
 fn tables_parsed() -> Result<(), String> {

@@ -27,9 +27,9 @@ use spin::Once;
 /// How the kernel reaches a device's registers itself (to reset it).
 pub enum Access {
     /// Its 4 KiB configuration space, mapped uncached.
-    Pci { config: u64 },
+    Pci { config: crate::arch::x86_64::mmio::Mmio },
     /// Its register window, mapped uncached.
-    VirtioMmio { regs: u64 },
+    VirtioMmio { regs: crate::arch::x86_64::mmio::Mmio },
 }
 
 pub struct Device {

@@ -3,6 +3,7 @@
 //! access and resets. BARs are sized the standard way (write all ones with
 //! decoding off, read back, restore).
 use super::{Access, Device};
+use crate::arch::x86_64::mmio::Mmio;
 use crate::acpi::McfgEntry;
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicU32;
@@ -18,28 +19,26 @@ const CAP_MSIX: u8 = 0x11;
 /// Buses scanned at most (bridges add theirs).
 const MAX_BUSES: usize = 32;
 
-pub fn read32(config: u64, off: u64) -> u32 {
-    // SAFETY: `config` maps this function's 4 KiB config space uncached; `off` < 4096, aligned.
-    unsafe { ((config + (off & 0xffc)) as *const u32).read_volatile() }
+pub fn read32(config: Mmio, off: u64) -> u32 {
+    config.read32(off & 0xffc)
 }
 
-pub fn write32(config: u64, off: u64, v: u32) {
-    // SAFETY: as for `read32`.
-    unsafe { ((config + (off & 0xffc)) as *mut u32).write_volatile(v) }
+pub fn write32(config: Mmio, off: u64, v: u32) {
+    config.write32(off & 0xffc, v)
 }
 
-pub fn read16(config: u64, off: u64) -> u16 {
+pub fn read16(config: Mmio, off: u64) -> u16 {
     (read32(config, off) >> ((off & 2) * 8)) as u16
 }
 
-pub fn write16(config: u64, off: u64, v: u16) {
+pub fn write16(config: Mmio, off: u64, v: u16) {
     let shift = (off & 2) * 8;
     let old = read32(config, off) & !(0xffff << shift);
     write32(config, off, old | (u32::from(v) << shift));
 }
 
 /// Turns bus mastering off: no more DMA or MSI from this function.
-pub fn quiesce(config: u64) {
+pub fn quiesce(config: Mmio) {
     let cmd = read16(config, CMD);
     write16(config, CMD, cmd & !CMD_BUS_MASTER);
 }
@@ -55,9 +54,12 @@ pub fn enumerate(m: &McfgEntry, out: &mut Vec<Device>) {
         }
         let pa = m.base + u64::from(bus - m.bus_start) * BUS_BYTES;
         let Ok(va) = crate::mm::paging::map_mmio(pa, BUS_BYTES) else { continue };
+        // SAFETY: `map_mmio` mapped the bus's configuration space uncached,
+        // and ECAM windows are never unmapped.
+        let bus_window = unsafe { Mmio::new(va, BUS_BYTES) };
         for slot in 0..32u8 {
             for func in 0..8u8 {
-                let config = va + (u64::from(slot) << 15) + (u64::from(func) << 12);
+                let Some(config) = bus_window.slice((u64::from(slot) << 15) + (u64::from(func) << 12), 4096) else { continue };
                 let id = read32(config, 0);
                 if id & 0xffff == 0xffff {
                     if func == 0 {
@@ -82,7 +84,7 @@ pub fn enumerate(m: &McfgEntry, out: &mut Vec<Device>) {
     }
 }
 
-fn describe(m: &McfgEntry, bus: u8, slot: u8, func: u8, config: u64) -> Device {
+fn describe(m: &McfgEntry, bus: u8, slot: u8, func: u8, config: Mmio) -> Device {
     let id = read32(config, 0);
     let mut info = DeviceInfo {
         kind: KIND_PCI,
@@ -106,7 +108,7 @@ fn describe(m: &McfgEntry, bus: u8, slot: u8, func: u8, config: u64) -> Device {
 }
 
 /// The config offset of capability `id`, walking at most 48 entries.
-pub fn find_cap(config: u64, id: u8) -> Option<u64> {
+pub fn find_cap(config: Mmio, id: u8) -> Option<u64> {
     if read16(config, 0x06) & (1 << 4) == 0 {
         return None;
     }
@@ -124,7 +126,7 @@ pub fn find_cap(config: u64, id: u8) -> Option<u64> {
     None
 }
 
-fn size_bars(config: u64, bars: &mut [BarInfo; 6]) {
+fn size_bars(config: Mmio, bars: &mut [BarInfo; 6]) {
     let cmd = read16(config, CMD);
     write16(config, CMD, cmd & !(CMD_IO | CMD_MEMORY));
     let mut i = 0;

@@ -3,6 +3,7 @@
 //! writing 0 to their status register.
 use super::virtio_mmio_parse::{self as parse, Transport};
 use super::{Access, Device};
+use crate::arch::x86_64::mmio::Mmio;
 use core::sync::atomic::AtomicU32;
 use pv_abi::syscall::device::{BarInfo, DeviceInfo, BAR_MMIO, KIND_VIRTIO_MMIO};
 use alloc::vec::Vec;
@@ -13,14 +14,13 @@ const REG_DEVICE_ID: u64 = 0x008;
 const REG_VENDOR_ID: u64 = 0x00c;
 const REG_STATUS: u64 = 0x070;
 
-fn read32(regs: u64, off: u64) -> u32 {
-    // SAFETY: `regs` maps a transport's register window uncached (at least 0x100 bytes).
-    unsafe { ((regs + off) as *const u32).read_volatile() }
+fn read32(regs: Mmio, off: u64) -> u32 {
+    regs.read32(off)
 }
 
-pub fn reset(regs: u64) {
-    // SAFETY: as for `read32`; writing 0 to Status resets the device.
-    unsafe { ((regs + REG_STATUS) as *mut u32).write_volatile(0) }
+/// Writing 0 to Status resets the device.
+pub fn reset(regs: Mmio) {
+    regs.write32(REG_STATUS, 0)
 }
 
 pub fn discover(acpi: Option<&crate::acpi::AcpiInfo>, cmdline: &[u8], out: &mut Vec<Device>) {
@@ -56,9 +56,12 @@ fn probe(t: Transport) -> Option<Device> {
     if t.size < 0x100 || t.size > (1 << 20) || t.base % 4096 != 0 && t.base % 0x200 != 0 {
         return None;
     }
-    let regs = crate::mm::paging::map_mmio(t.base, t.size).ok()?;
+    let va = crate::mm::paging::map_mmio(t.base, t.size).ok()?;
+    // SAFETY: `map_mmio` mapped the transport's window uncached; it stays
+    // mapped for the device's (the kernel's) lifetime unless dropped here.
+    let regs = unsafe { Mmio::new(va, t.size) };
     if read32(regs, REG_MAGIC) != MAGIC || read32(regs, REG_DEVICE_ID) == 0 {
-        let _ = crate::mm::paging::unmap_mmio(regs, t.size);
+        let _ = crate::mm::paging::unmap_mmio(va, t.size);
         return None;
     }
     let mut info = DeviceInfo {

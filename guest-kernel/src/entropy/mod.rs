@@ -47,34 +47,22 @@ fn gather() -> [u64; 2] {
     key.unwrap_or_else(jitter)
 }
 
-fn has_rdrand() -> bool {
-    core::arch::x86_64::__cpuid(1).ecx & (1 << 30) != 0
-}
-
-fn has_rdseed() -> bool {
-    core::arch::x86_64::__cpuid(0).eax >= 7 && core::arch::x86_64::__cpuid_count(7, 0).ebx & (1 << 18) != 0
-}
+use crate::arch::x86_64::cpuid::{has_rdrand, has_rdseed};
+use crate::arch::x86_64::rng;
 
 /// RDRAND can fail transiently (CF = 0); Intel advises 10 retries.
 fn rdrand() -> Option<u64> {
-    (0..10).find_map(|_| {
-        let (v, ok): (u64, u8);
-        // SAFETY: only called when CPUID reports RDRAND; touches no memory.
-        unsafe { core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok, options(nomem, nostack)) };
-        (ok != 0).then_some(v)
-    })
+    (0..10).find_map(|_| rng::rdrand())
 }
 
 /// RDSEED fails more often than RDRAND under load; retry with a pause.
 fn rdseed() -> Option<u64> {
     (0..100).find_map(|_| {
-        let (v, ok): (u64, u8);
-        // SAFETY: only called when CPUID reports RDSEED; touches no memory.
-        unsafe { core::arch::asm!("rdseed {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok, options(nomem, nostack)) };
-        if ok == 0 {
+        let v = rng::rdseed();
+        if v.is_none() {
             core::hint::spin_loop();
         }
-        (ok != 0).then_some(v)
+        v
     })
 }
 

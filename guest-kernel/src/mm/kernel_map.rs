@@ -24,7 +24,6 @@ use super::layout::{
 };
 use super::paging::{self, bits};
 use super::{phys, reserve, MmError};
-use core::arch::x86_64::__cpuid;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::instructions::tables::{lgdt, lidt, sgdt, sidt};
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
@@ -102,12 +101,11 @@ impl Image {
 }
 
 fn cpu_has_1g_pages() -> bool {
-    let max_ext = __cpuid(0x8000_0000).eax;
-    max_ext >= 0x8000_0001 && __cpuid(0x8000_0001).edx & (1 << 26) != 0
+    crate::arch::x86_64::cpuid::has_1g_pages()
 }
 
 fn cpu_has_pge() -> bool {
-    __cpuid(1).edx & (1 << 13) != 0
+    crate::arch::x86_64::cpuid::has_global_pages()
 }
 
 /// Writes `first, first + step, first + 2 * step, ...` into `t`, eight at a

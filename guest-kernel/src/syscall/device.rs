@@ -139,7 +139,7 @@ pub fn irq_ack(irq_h: u64) -> SysResult {
     }
 }
 
-fn pci_config(dev: &OpenDevice, offset: u64, width: u64) -> Result<u64, Error> {
+fn pci_config(dev: &OpenDevice, offset: u64, width: u64) -> Result<crate::arch::x86_64::mmio::Mmio, Error> {
     let Access::Pci { config } = dev.device.access else { return Err(Error::WrongKind) };
     if !matches!(width, 1 | 2 | 4) || offset % width != 0 || offset >= 4096 {
         return Err(Error::Invalid);

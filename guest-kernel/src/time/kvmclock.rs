@@ -8,11 +8,8 @@ use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
 use core::ptr::{addr_of, read_volatile};
 use core::sync::atomic::{compiler_fence, Ordering};
-use x86_64::registers::model_specific::Msr;
+use crate::arch::x86_64::kvm;
 
-const MSR_KVM_WALL_CLOCK_NEW: u32 = 0x4b56_4d00;
-const MSR_KVM_SYSTEM_TIME_NEW: u32 = 0x4b56_4d01;
-const SYSTEM_TIME_ENABLE: u64 = 1;
 /// Flags bit 0: every vCPU's area yields the same, monotonic time, so any
 /// CPU may read CPU 0's area (valid only with KVM_FEATURE_CLOCKSOURCE_STABLE).
 pub const PVCLOCK_TSC_STABLE_BIT: u8 = 1 << 0;
@@ -198,14 +195,14 @@ pub fn register(cpu: usize) -> Result<(), TimeError> {
     // SAFETY: the caller checked CLOCKSOURCE2, so the MSR exists; the GPA is
     // this CPU's own 32-byte static area, which nothing else uses and which
     // lives forever, so the host's writes land nowhere else.
-    unsafe { Msr::new(MSR_KVM_SYSTEM_TIME_NEW).write(gpa | SYSTEM_TIME_ENABLE) };
+    unsafe { kvm::set_system_time(Some(gpa)) };
     Ok(())
 }
 
 /// Stops the host writing this CPU's area (used when it turned out unusable).
 pub fn unregister() {
     // SAFETY: as in `register`; writing 0 clears the enable bit.
-    unsafe { Msr::new(MSR_KVM_SYSTEM_TIME_NEW).write(0) };
+    unsafe { kvm::set_system_time(None) };
 }
 
 /// `pvclock_wall_clock`: wall time at kvmclock zero.
@@ -233,7 +230,7 @@ pub fn wall_clock_at_zero_ns() -> Option<u64> {
     let gpa = virt_to_phys(p as u64).ok()?;
     // SAFETY: only called when CLOCKSOURCE2 is advertised; the GPA is a
     // static 16-byte aligned area used for nothing else.
-    unsafe { Msr::new(MSR_KVM_WALL_CLOCK_NEW).write(gpa) };
+    unsafe { kvm::read_wall_clock_into(gpa) };
     for _ in 0..MAX_READ_RETRIES {
         // SAFETY: `p` points into a static; aligned volatile loads.
         let v1 = unsafe { read_volatile(addr_of!((*p).version)) };

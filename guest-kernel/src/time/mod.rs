@@ -19,9 +19,9 @@
 //! VMM's and with `-icount` instruction counts.
 mod apic_bus;
 pub use apic_bus::APIC_BUS_HZ;
-pub use cpuid::under_hypervisor;
+pub use crate::arch::x86_64::cpuid::under_hypervisor;
+use crate::arch::x86_64::cpuid;
 mod cmos;
-mod cpuid;
 mod error;
 mod kvmclock;
 mod pm_timer;
@@ -40,6 +40,11 @@ use tsc::NS_PER_SEC;
 
 /// CPUs with their own pvclock area; CPU indices are `0..MAX_CPUS`, the
 /// boot CPU being 0.
+/// KVM_CPUID_FEATURES bits (Linux `kvm_para.h`): kvmclock at the new MSRs,
+/// and a clock that is stable across CPUs.
+const KVM_FEATURE_CLOCKSOURCE2: u32 = 1 << 3;
+const KVM_FEATURE_CLOCKSOURCE_STABLE: u32 = 1 << 24;
+
 pub use pv_abi::MAX_CPUS;
 
 /// Where the TSC frequency came from.
@@ -161,7 +166,7 @@ pub fn init_boot_cpu(
     let hv = cpuid::hypervisor_leaves();
     let timing_hz = hv.timing_tsc_khz.and_then(|khz| tsc::check_hz(u64::from(khz) * 1000).ok());
 
-    if let Some(features) = hv.kvm_features.filter(|f| f & cpuid::KVM_FEATURE_CLOCKSOURCE2 != 0) {
+    if let Some(features) = hv.kvm_features.filter(|f| f & KVM_FEATURE_CLOCKSOURCE2 != 0) {
         if let Some(info) = try_kvmclock(features, timing_hz) {
             return Ok(info);
         }
@@ -201,7 +206,7 @@ fn try_kvmclock(features: u32, timing_hz: Option<u64>) -> Option<ClockInfo> {
         Some(hz) => (hz, TscFreqSource::Hypervisor40000010),
         None => (snap.tsc_hz(), TscFreqSource::KvmClock),
     };
-    let stable_feature = features & cpuid::KVM_FEATURE_CLOCKSOURCE_STABLE != 0;
+    let stable_feature = features & KVM_FEATURE_CLOCKSOURCE_STABLE != 0;
     TSC_HZ.store(hz, Ordering::Relaxed);
     TSC_MULT.store(tsc::mult_for_hz(hz), Ordering::Relaxed);
     let mode = if stable_feature { MODE_KVMCLOCK_STABLE } else { MODE_KVMCLOCK };
@@ -234,7 +239,7 @@ fn tsc_frequency(
         (hint_khz.map(|k| k.saturating_mul(1000)), TscFreqSource::BootHint),
         (timing_hz, TscFreqSource::Hypervisor40000010),
         (cpuid::leaf15_tsc_hz(), TscFreqSource::Cpuid15),
-        (cpuid::leaf16_tsc_hz(), TscFreqSource::Cpuid16),
+        (cpuid::base_frequency_hz(), TscFreqSource::Cpuid16),
     ];
     for (hz, source) in stated {
         if let Some(hz) = hz.and_then(|hz| tsc::check_hz(hz).ok()) {

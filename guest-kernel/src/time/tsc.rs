@@ -7,11 +7,7 @@ pub const NS_PER_SEC: u64 = 1_000_000_000;
 const MIN_HZ: u64 = 1_000_000;
 const MAX_HZ: u64 = 100_000_000_000;
 
-pub fn rdtsc() -> u64 {
-    // SAFETY: RDTSC only reads the time-stamp counter; CR4.TSD is never set
-    // in ring 0, so it cannot fault.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
+pub use crate::arch::x86_64::tsc::rdtsc;
 
 pub fn check_hz(hz: u64) -> Result<u64, TimeError> {
     if (MIN_HZ..=MAX_HZ).contains(&hz) {

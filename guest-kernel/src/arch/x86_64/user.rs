@@ -41,7 +41,7 @@ fn init_cpu(boot: bool) {
             f.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
             f.insert(Cr0Flags::MONITOR_COPROCESSOR);
         });
-        let xsave = x86_64_has_xsave();
+        let xsave = super::cpuid::has_xsave();
         Cr4::update(|f| {
             f.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE);
             if xsave {
@@ -50,14 +50,13 @@ fn init_cpu(boot: bool) {
         });
         if xsave {
             let mut want = XCr0Flags::X87 | XCr0Flags::SSE;
-            let supported = super::cpuid::subleaf(0xd, 0).eax;
-            if supported & (1 << 2) != 0 {
+            if super::cpuid::xsave_layout().is_some_and(|(avx, _)| avx) {
                 want |= XCr0Flags::AVX;
             }
             XCr0::write(want);
             if boot {
-                let size = super::cpuid::subleaf(0xd, 0).ebx;
-                if size as usize <= FPU_AREA_MAX {
+                // The area size for what XCR0 now enables.
+                if let Some((_, size)) = super::cpuid::xsave_layout().filter(|&(_, size)| size as usize <= FPU_AREA_MAX) {
                     FPU_AREA_SIZE.store(size, Ordering::Relaxed);
                     USE_XSAVE.store(true, Ordering::Relaxed);
                 }
@@ -70,10 +69,6 @@ fn init_cpu(boot: bool) {
         LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
         SFMask::write(RFlags::INTERRUPT_FLAG | RFlags::DIRECTION_FLAG | RFlags::TRAP_FLAG | RFlags::ALIGNMENT_CHECK);
     }
-}
-
-fn x86_64_has_xsave() -> bool {
-    super::cpuid::leaf(1).ecx & (1 << 26) != 0
 }
 
 extern "C" {
