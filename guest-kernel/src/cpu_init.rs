@@ -36,7 +36,7 @@ pub fn init_this_cpu(cpu: &'static mut PerCpu, boot: bool) {
             }
             Err(e) => {
                 kprintln!("cpu {}: no memory for IST stacks: {e}", cpu.index);
-                crate::power::exit_with(pv_abi::exit::KernelExit::OutOfMemory);
+                crate::poweroff::exit_with(pv_abi::exit::KernelExit::OutOfMemory);
             }
         }
     }

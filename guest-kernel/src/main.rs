@@ -18,7 +18,7 @@ mod percpu;
 mod initrd;
 mod irq;
 mod loader;
-mod power;
+mod poweroff;
 mod process;
 mod sched;
 mod selftest;
@@ -52,7 +52,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         Ok(info) => info,
         Err(e) => {
             kprintln!("boot: unusable start_info at {start_info_paddr:#x}: {e}");
-            power::exit_with(KernelExit::BadBootInfo);
+            poweroff::exit_with(KernelExit::BadBootInfo);
         }
     };
     let cmdline = CMDLINE.call_once(|| Cmdline::new(info.cmdline));
@@ -66,7 +66,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         Ok(stats) => kprintln!("mm: {stats}"),
         Err(e) => {
             kprintln!("mm: {e}");
-            power::exit_with(KernelExit::OutOfMemory);
+            poweroff::exit_with(KernelExit::OutOfMemory);
         }
     }
     trace::phase("memory");
@@ -108,7 +108,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         Ok(clock) => kprintln!("clock: {clock}"),
         Err(e) => {
             kprintln!("clock: {e}");
-            power::exit_with(KernelExit::BadBootInfo);
+            poweroff::exit_with(KernelExit::BadBootInfo);
         }
     }
     time::set_cpu_index_fn(percpu::index);
@@ -139,7 +139,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
             Err(e) => {
                 // A broken boot image must not look like a system with nothing to run.
                 kprintln!("initrd: unusable: {e}");
-                power::exit_with(KernelExit::NoInit);
+                poweroff::exit_with(KernelExit::NoInit);
             }
         }
     }
@@ -152,7 +152,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
 
     if let Err(e) = sched::spawn("kinit", 0, kinit, 0) {
         kprintln!("sched: cannot start kinit: {e}");
-        power::exit_with(KernelExit::OutOfMemory);
+        poweroff::exit_with(KernelExit::OutOfMemory);
     }
     sched::run()
 }
@@ -165,7 +165,7 @@ fn kinit(_: usize) {
         console_echo();
     }
     if flag("selftest") && !selftest::run_all() {
-        power::exit_with(KernelExit::SelfTestFailed);
+        poweroff::exit_with(KernelExit::SelfTestFailed);
     }
     let Some(initrd) = initrd::get() else {
         trace::mark(boot_trace::USER_ENTRY);
@@ -173,7 +173,7 @@ fn kinit(_: usize) {
             trace::print_bootstat(time::tsc_hz());
         }
         kprintln!("init: no initrd, nothing to run");
-        power::exit_with(KernelExit::Success)
+        poweroff::exit_with(KernelExit::Success)
     };
     let path = CMDLINE.get().and_then(|c| c.value("init")).unwrap_or("/init");
     // Arguments after `--` on the kernel command line go to init.
@@ -184,7 +184,7 @@ fn kinit(_: usize) {
         Ok(p) => p,
         Err(e) => {
             kprintln!("init: cannot start {path}: {} (initrd: {initrd})", e.name());
-            power::exit_with(KernelExit::NoInit);
+            poweroff::exit_with(KernelExit::NoInit);
         }
     };
     let status = loop {
@@ -198,10 +198,10 @@ fn kinit(_: usize) {
         trace::print_bootstat(time::tsc_hz());
     }
     match u8::try_from(status) {
-        Ok(code) => power::exit(code),
+        Ok(code) => poweroff::exit(code),
         Err(_) => {
             kprintln!("init: ended with status {status:#x}");
-            power::exit_with(KernelExit::InitKilled)
+            poweroff::exit_with(KernelExit::InitKilled)
         }
     }
 }
@@ -253,5 +253,5 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
             None => console::emergency_print(format_args!("KERNEL PANIC: {}\n", info.message())),
         }
     }
-    power::exit_with(KernelExit::Panic)
+    poweroff::exit_with(KernelExit::Panic)
 }

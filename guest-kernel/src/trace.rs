@@ -34,7 +34,7 @@ pub fn phase(name: &'static str) {
 /// Prints each phase's TSC delta from the previous one and from PVH entry.
 /// Under QEMU `-icount shift=0` TSC ticks are guest instructions.
 pub fn print_bootstat(tsc_hz: u64) {
-    let entry = crate::arch::x86_64::boot::entry_tsc();
+    let entry = crate::arch::x86_64::pvh_entry::entry_tsc();
     let p = PHASES.lock();
     kprintln!("bootstat: tsc {} Hz; phase, tsc delta, tsc since PVH entry, us since entry", tsc_hz);
     let mut prev = entry;

@@ -25,5 +25,5 @@ pub fn register_all() {
         apic::eoi();
         crate::tlb::on_flush_ipi();
     });
-    crate::irq::register(vector::IPI_STOP, |_| crate::power::halt_forever());
+    crate::irq::register(vector::IPI_STOP, |_| crate::poweroff::halt_forever());
 }

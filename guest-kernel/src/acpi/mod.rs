@@ -5,13 +5,13 @@
 //! Tables are read only through `mm::phys::bytes`; registers are written
 //! through [`gas::GasWrite`].
 pub mod gas;
-mod power;
+mod sleep;
 pub mod selftest;
 
 use crate::mm::phys::Phys;
 use spin::Once;
 
-pub use power::power_off;
+pub use sleep::power_off;
 // The parsed description, under the names the rest of the kernel uses.
 #[allow(unused_imports)]
 pub use vireo_parse::acpi::{

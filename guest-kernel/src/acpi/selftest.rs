@@ -1,6 +1,6 @@
 //! In-kernel tests: the real tables as parsed, and the pure decoders on
 //! corrupted copies and synthetic bytes in stack buffers.
-use super::{power, AcpiError, AcpiInfo, Sig};
+use super::{sleep, AcpiError, AcpiInfo, Sig};
 use crate::mm::phys::Phys;
 use vireo_parse::acpi::{dsdt, madt, sdt};
 use crate::selftest_api::SelfTest;
@@ -156,7 +156,7 @@ fn s5_decoding() -> Result<(), String> {
             return Err(format!("{what}: got {got:?}"));
         }
     }
-    if power::sleep_control_value(5) != pv_abi::exit::CHV_SLEEP_S5 || power::pm1_value(0) != 0x2000 {
+    if sleep::sleep_control_value(5) != pv_abi::exit::CHV_SLEEP_S5 || sleep::pm1_value(0) != 0x2000 {
         return Err(String::from("sleep register encodings are wrong"));
     }
     Ok(())

@@ -7,13 +7,13 @@
 //! off) and only then are its DMA frames freed and its vectors released,
 //! so a dead driver never leaves a device writing into reused memory.
 mod dma;
-pub mod irq;
+pub mod irq_handle;
 pub mod pci;
 mod virtio_mmio;
 mod virtio_mmio_parse;
 
 pub use dma::DmaBuffer;
-pub use irq::IrqObject;
+pub use irq_handle::IrqObject;
 
 
 use crate::sync::SpinLock;

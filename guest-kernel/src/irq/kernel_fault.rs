@@ -13,7 +13,7 @@ pub fn handle(frame: &mut TrapFrame) {
     // Nested fault while dumping: say so and stop, do not recurse.
     if DUMPING.swap(true, Ordering::SeqCst) {
         emergency_print(format_args!("exception: vector {} while dumping; stopping\n", frame.vector));
-        crate::power::exit_with(KernelExit::CpuException);
+        crate::poweroff::exit_with(KernelExit::CpuException);
     }
     let thread = crate::sched::current_if_safe();
     let ctx = DumpContext {
@@ -22,5 +22,5 @@ pub fn handle(frame: &mut TrapFrame) {
         is_mapped: &crate::mm::is_kernel_mapped,
     };
     dump(frame, &ctx, &emergency_print);
-    crate::power::exit_with(KernelExit::CpuException)
+    crate::poweroff::exit_with(KernelExit::CpuException)
 }

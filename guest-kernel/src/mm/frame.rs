@@ -11,7 +11,7 @@
 //!
 //! Freeing a frame that was not handed out (or twice) is a kernel bug and
 //! panics with the address.
-use super::layout::{align_down, align_up, PAGE_SIZE};
+use crate::arch::x86_64::layout::{align_down, align_up, PAGE_SIZE};
 use super::phys;
 use crate::sync::SpinLock;
 use x86_64::instructions::interrupts::without_interrupts;

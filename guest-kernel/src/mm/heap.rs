@@ -9,7 +9,7 @@
 //! Heap pages are never zeroed: the allocator does not need it, and
 //! `alloc_zeroed` zeroes what it returns.
 use super::frame;
-use super::layout::{align_up, HEAP_BASE, HEAP_MAX, PAGE_SIZE};
+use crate::arch::x86_64::layout::{align_up, HEAP_BASE, HEAP_MAX, PAGE_SIZE};
 use super::paging::{self, KERNEL_RW};
 use super::error::MmError;
 use crate::sync::SpinLock;

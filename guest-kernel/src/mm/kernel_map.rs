@@ -18,7 +18,7 @@
 //!   mapped in the higher half; the lowest page of the boot stack is left
 //!   unmapped as its guard.
 use super::frame;
-use super::layout::{
+use crate::arch::x86_64::layout::{
     align_down, align_up, HEAP_BASE, HUGE_PAGE_SIZE, KERNEL_FIRST_SLOT, KERNEL_SLOT, KERNEL_VMA,
     LARGE_PAGE_SIZE, PAGE_SIZE, SLOT_SIZE, LOWER_HALF_END,
 };

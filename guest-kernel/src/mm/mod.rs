@@ -9,7 +9,6 @@ pub mod frame;
 mod error;
 mod heap;
 mod kernel_map;
-pub mod layout;
 pub mod paging;
 pub mod phys;
 mod reserve;

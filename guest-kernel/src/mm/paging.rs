@@ -7,7 +7,7 @@
 //! come from the frame allocator, never from the heap, so the heap can grow
 //! through this module.
 use super::frame::{self, PhysFrame};
-use super::layout::{slot, KERNEL_FIRST_SLOT, PAGE_SIZE, LOWER_HALF_END, VMAP_BASE, VMAP_SIZE};
+use crate::arch::x86_64::layout::{slot, KERNEL_FIRST_SLOT, PAGE_SIZE, LOWER_HALF_END, VMAP_BASE, VMAP_SIZE};
 use super::phys;
 use crate::sync::SpinLock;
 use core::fmt;

@@ -3,7 +3,7 @@
 //! handover structures, modules, non-RAM entries), in O(entries²) with
 //! entries ≤ a few dozen, never O(pages).
 use super::frame;
-use super::layout::{align_down, align_up, DIRECT_MAP_MAX, HUGE_PAGE_SIZE, PAGE_SIZE};
+use crate::arch::x86_64::layout::{align_down, align_up, DIRECT_MAP_MAX, HUGE_PAGE_SIZE, PAGE_SIZE};
 use super::error::MmError;
 use super::phys;
 use crate::boot::start_info::{BootInfo, MAX_MEMMAP, MAX_MODULES};

@@ -1,6 +1,6 @@
 //! In-kernel tests of memory management (run after `mm::init`).
 use super::frame::{self, PhysFrame};
-use super::layout::PAGE_SIZE;
+use crate::arch::x86_64::layout::PAGE_SIZE;
 use super::paging::{self, AddressSpace, Flags, MapError, KERNEL_RW};
 use super::{heap, phys, reserve, stack};
 use crate::selftest_api::SelfTest;

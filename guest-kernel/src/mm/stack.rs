@@ -6,7 +6,7 @@
 //!
 //! Stack pages are not zeroed: a stack needs no initial contents.
 use super::frame;
-use super::layout::{PAGE_SIZE, STACK_BASE, STACK_END, STACK_SLOTS, STACK_SLOT_SIZE};
+use crate::arch::x86_64::layout::{PAGE_SIZE, STACK_BASE, STACK_END, STACK_SLOTS, STACK_SLOT_SIZE};
 use super::paging::{self, KERNEL_RW};
 use super::error::MmError;
 use crate::sync::SpinLock;

@@ -1,5 +1,5 @@
 //! Memory statistics: a snapshot of every allocator's counters.
-use super::layout::PAGE_SIZE;
+use crate::arch::x86_64::layout::PAGE_SIZE;
 use super::{frame, heap, paging, reserve, stack};
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,7 @@
 //! and the one-shot wall-clock MSR (0x4b564d00). Layouts and protocol:
 //! Linux `Documentation/virt/kvm/x86/msr.rst`, platform.md §2.3.
 use super::error::TimeError;
-use super::tsc::{self, div_ceil_u128, rdtsc, NS_PER_SEC};
+use super::tsc_clock::{self, div_ceil_u128, rdtsc, NS_PER_SEC};
 use pv_abi::MAX_CPUS;
 use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
@@ -183,7 +183,7 @@ impl Snapshot {
 
     /// A scale the host could actually have written.
     pub fn plausible(&self) -> bool {
-        self.mul != 0 && tsc::check_hz(self.tsc_hz()).is_ok()
+        self.mul != 0 && tsc_clock::check_hz(self.tsc_hz()).is_ok()
     }
 }
 

@@ -27,16 +27,16 @@ mod kvmclock;
 mod pm_timer;
 pub mod selftest;
 pub mod timer;
-mod tsc;
+mod tsc_clock;
 
 pub use error::TimeError;
 pub use pm_timer::PmTimer;
-pub use tsc::rdtsc;
+pub use tsc_clock::rdtsc;
 
 use crate::sync::SpinLock;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use tsc::NS_PER_SEC;
+use tsc_clock::NS_PER_SEC;
 
 /// CPUs with their own pvclock area; CPU indices are `0..MAX_CPUS`, the
 /// boot CPU being 0.
@@ -135,7 +135,7 @@ const MODE_KVMCLOCK_STABLE: u8 = 3;
 /// with Release so a reader that sees the mode sees its parameters.
 static MODE: AtomicU8 = AtomicU8::new(MODE_NONE);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
-/// `tsc::tsc_to_ns` scale for `TSC_HZ`.
+/// `tsc_clock::tsc_to_ns` scale for `TSC_HZ`.
 static TSC_MULT: AtomicU64 = AtomicU64::new(0);
 /// Latest time handed out when kvmclock is per-CPU: areas of different
 /// vCPUs may disagree by a little, and `now_ns` must never go backwards.
@@ -164,7 +164,7 @@ pub fn init_boot_cpu(
 ) -> Result<ClockInfo, TimeError> {
     *PM_TIMER.lock() = pm_timer;
     let hv = cpuid::hypervisor_leaves();
-    let timing_hz = hv.timing_tsc_khz.and_then(|khz| tsc::check_hz(u64::from(khz) * 1000).ok());
+    let timing_hz = hv.timing_tsc_khz.and_then(|khz| tsc_clock::check_hz(u64::from(khz) * 1000).ok());
 
     if let Some(features) = hv.kvm_features.filter(|f| f & KVM_FEATURE_CLOCKSOURCE2 != 0) {
         if let Some(info) = try_kvmclock(features, timing_hz) {
@@ -174,7 +174,7 @@ pub fn init_boot_cpu(
 
     let (hz, freq_source) = tsc_frequency(tsc_khz_hint, timing_hz, pm_timer)?;
     TSC_HZ.store(hz, Ordering::Relaxed);
-    TSC_MULT.store(tsc::mult_for_hz(hz), Ordering::Relaxed);
+    TSC_MULT.store(tsc_clock::mult_for_hz(hz), Ordering::Relaxed);
     MODE.store(MODE_TSC, Ordering::Release);
     let wall_source = init_wall_from_cmos();
     Ok(publish(ClockInfo {
@@ -208,7 +208,7 @@ fn try_kvmclock(features: u32, timing_hz: Option<u64>) -> Option<ClockInfo> {
     };
     let stable_feature = features & KVM_FEATURE_CLOCKSOURCE_STABLE != 0;
     TSC_HZ.store(hz, Ordering::Relaxed);
-    TSC_MULT.store(tsc::mult_for_hz(hz), Ordering::Relaxed);
+    TSC_MULT.store(tsc_clock::mult_for_hz(hz), Ordering::Relaxed);
     let mode = if stable_feature { MODE_KVMCLOCK_STABLE } else { MODE_KVMCLOCK };
     MODE.store(mode, Ordering::Release);
 
@@ -242,7 +242,7 @@ fn tsc_frequency(
         (cpuid::base_frequency_hz(), TscFreqSource::Cpuid16),
     ];
     for (hz, source) in stated {
-        if let Some(hz) = hz.and_then(|hz| tsc::check_hz(hz).ok()) {
+        if let Some(hz) = hz.and_then(|hz| tsc_clock::check_hz(hz).ok()) {
             return Ok((hz, source));
         }
     }
@@ -351,7 +351,7 @@ pub fn now_ns() -> u64 {
             None => kvm_now_ns_per_cpu(),
         },
         MODE_KVMCLOCK => kvm_now_ns_per_cpu(),
-        MODE_TSC => tsc::tsc_to_ns(rdtsc(), TSC_MULT.load(Ordering::Relaxed)),
+        MODE_TSC => tsc_clock::tsc_to_ns(rdtsc(), TSC_MULT.load(Ordering::Relaxed)),
         _ => 0,
     }
 }
@@ -374,10 +374,10 @@ pub fn ns_to_tsc_deadline(deadline_ns: u64) -> u64 {
             };
             match snap {
                 Some((snap, _)) => snap.tsc_at(deadline_ns).max(1),
-                None => tsc::ns_to_tsc(deadline_ns, TSC_MULT.load(Ordering::Relaxed)).max(1),
+                None => tsc_clock::ns_to_tsc(deadline_ns, TSC_MULT.load(Ordering::Relaxed)).max(1),
             }
         }
-        MODE_TSC => tsc::ns_to_tsc(deadline_ns, TSC_MULT.load(Ordering::Relaxed)).max(1),
+        MODE_TSC => tsc_clock::ns_to_tsc(deadline_ns, TSC_MULT.load(Ordering::Relaxed)).max(1),
         _ => 0,
     }
 }

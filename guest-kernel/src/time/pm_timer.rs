@@ -2,7 +2,7 @@
 //! CPUID leaf or kvmclock states its frequency. Cloud Hypervisor has no PIT
 //! or HPET, so this is the one calibration reference every target can have.
 use super::error::TimeError;
-use super::tsc::{self, rdtsc};
+use super::tsc_clock::{self, rdtsc};
 use crate::arch::x86_64::port::inl;
 
 pub use pv_abi::acpi::PM_TIMER_HZ;
@@ -107,7 +107,7 @@ pub fn calibrate_tsc(pm: PmTimer) -> Result<u64, TimeError> {
         let agree =
             u128::from(hi - lo) * 1_000_000 <= u128::from(median) * u128::from(AGREEMENT_PPM);
         if agree || window >= MAX_WINDOW_TICKS {
-            return tsc::check_hz(median);
+            return tsc_clock::check_hz(median);
         }
         window *= 2;
     }

@@ -1,7 +1,7 @@
 //! In-kernel tests of the time module. Every wait is bounded by a poll
 //! count, so a broken clock fails a test instead of hanging the run.
 use super::pm_timer::{PmTimerPort, PM_TIMER_HZ};
-use super::tsc::{rdtsc, NS_PER_SEC};
+use super::tsc_clock::{rdtsc, NS_PER_SEC};
 use super::{
     cmos, now_ns, ns_to_tsc_deadline, pm_timer, tsc_hz, wall_clock_unix_ns, MODE, MODE_NONE,
 };

@@ -1,7 +1,7 @@
 //! The local timer, programmed for monotonic deadlines (ns): TSC-deadline
 //! mode when the CPU offers it, else the APIC's one-shot countdown at the
 //! rate set here. The APIC driver below knows only TSC values and ticks.
-use super::{now_ns, ns_to_tsc_deadline, tsc::NS_PER_SEC};
+use super::{now_ns, ns_to_tsc_deadline, tsc_clock::NS_PER_SEC};
 use crate::arch::x86_64::apic;
 use core::sync::atomic::{AtomicU64, Ordering};
 

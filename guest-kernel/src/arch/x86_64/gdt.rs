@@ -9,8 +9,8 @@ use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
 use x86_64::{PrivilegeLevel, VirtAddr};
 
-pub const KERNEL_CS: u16 = super::boot::KERNEL_CS;
-pub const KERNEL_DS: u16 = super::boot::KERNEL_DS;
+pub const KERNEL_CS: u16 = super::pvh_entry::KERNEL_CS;
+pub const KERNEL_DS: u16 = super::pvh_entry::KERNEL_DS;
 pub const USER_DS: u16 = 0x2b;
 pub const USER_CS: u16 = 0x33;
 pub const TSS_SEL: u16 = 0x40;

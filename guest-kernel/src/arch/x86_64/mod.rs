@@ -1,6 +1,5 @@
 //! x86-64 specifics: PVH entry, descriptor tables, traps, APICs, port I/O.
 pub mod apic;
-pub mod boot;
 pub mod cpuid;
 pub mod exception;
 pub mod gdt;
@@ -10,6 +9,7 @@ pub mod kvm;
 pub mod layout;
 pub mod mmio;
 pub mod pic;
+pub mod pvh_entry;
 pub mod port;
 pub mod rng;
 pub mod trap;
