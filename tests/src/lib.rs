@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: boot Vireo in a VMM
 //! with a deadline, capture its serial console, and read its exit status.
 pub mod bench;
+pub mod layering;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

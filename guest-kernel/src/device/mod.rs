@@ -7,43 +7,23 @@
 //! off) and only then are its DMA frames freed and its vectors released,
 //! so a dead driver never leaves a device writing into reused memory.
 mod dma;
+mod found;
 pub mod irq_handle;
 pub mod pci;
 mod virtio_mmio;
 mod virtio_mmio_parse;
 
 pub use dma::DmaBuffer;
+pub use found::{Access, Device};
 pub use irq_handle::IrqObject;
 
 
 use crate::sync::SpinLock;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
-use pv_abi::syscall::device::DeviceInfo;
+use core::sync::atomic::Ordering;
 use pv_abi::syscall::Error;
 use spin::Once;
-
-/// How the kernel reaches a device's registers itself (to reset it).
-pub enum Access {
-    /// Its 4 KiB configuration space, mapped uncached.
-    Pci { config: crate::arch::x86_64::mmio::Mmio },
-    /// Its register window, mapped uncached.
-    VirtioMmio { regs: crate::arch::x86_64::mmio::Mmio },
-}
-
-pub struct Device {
-    pub info: DeviceInfo,
-    pub access: Access,
-    /// Pid of the process that opened it (0 = not open).
-    opened: AtomicU32,
-}
-
-impl Device {
-    pub fn opener(&self) -> u32 {
-        self.opened.load(Ordering::Acquire)
-    }
-}
 
 static DEVICES: Once<Vec<Device>> = Once::new();
 /// Where to look for devices, recorded at boot.

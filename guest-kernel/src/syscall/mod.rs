@@ -2,6 +2,7 @@
 //! the handler, encode the result (pv-abi `syscall` convention). Every
 //! argument is untrusted: handlers validate it and return a typed error.
 mod device;
+mod handler;
 mod memory;
 mod objects;
 mod misc;
@@ -11,7 +12,7 @@ mod wait_many;
 use crate::arch::x86_64::trap::TrapFrame;
 use pv_abi::syscall::{Error, Sys};
 
-pub type SysResult = Result<u64, Error>;
+use handler::{process, SysResult};
 
 /// Called by the trap dispatcher for `syscall` (interrupts off, on the
 /// thread's kernel stack); the trap path then returns to user mode.
@@ -72,9 +73,4 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::ConfigRead => device::config_read(a[0], a[1], a[2]),
         Sys::ConfigWrite => device::config_write(a[0], a[1], a[2], a[3]),
     }
-}
-
-/// The calling thread's process (system calls come only from user threads).
-fn process() -> Result<alloc::sync::Arc<crate::process::Process>, Error> {
-    crate::process::current().ok_or(Error::Invalid)
 }
