@@ -10,7 +10,6 @@ mod dma;
 pub mod irq;
 pub mod pci;
 mod virtio_mmio;
-mod virtio_mmio_parse;
 
 pub use dma::DmaBuffer;
 pub use irq::IrqObject;
