@@ -18,18 +18,9 @@
 use super::vm::Vm;
 use crate::loader::UserMemory;
 use pv_abi::syscall::{prot, Error};
+use vireo_parse::le::{u16_at, u32_at, u64_at};
 
 pub use pv_abi::motor::{info, RT_VDSO_START, RT_VDSO_VTABLE_VADDR, RUNTIME_PATH};
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
-}
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
-}
 
 /// Whether `image` is an `x86_64-unknown-motor` program (see the module
 /// doc). Any malformed part of the image simply answers `false`; the loader
