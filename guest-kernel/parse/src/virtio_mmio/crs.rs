@@ -15,8 +15,8 @@ pub struct Resources {
     pub irq: Option<u32>,
 }
 
-/// A descriptor whose length runs past the template or is too short for
-/// its type, or no End Tag: the offset in the template where it is.
+/// A descriptor whose length runs past the template or is wrong for its
+/// type, or no End Tag: the offset in the template where it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadDescriptor(pub usize);
 
@@ -35,6 +35,8 @@ pub fn parse(t: &[u8]) -> Result<Resources, BadDescriptor> {
         };
         let body = t.get(data..data + len).ok_or(BadDescriptor(at))?;
         match tag {
+            // Its length is fixed: anything else is not a Memory32Fixed.
+            MEMORY32_FIXED if len != 9 => return Err(BadDescriptor(at)),
             MEMORY32_FIXED if found.window.is_none() => {
                 // Information byte, base, length.
                 let base = le::u32_at(body, 1).ok_or(BadDescriptor(at))?;
@@ -97,6 +99,8 @@ mod tests {
         }
         // Lengths too short for their type.
         assert_eq!(parse(&[0x86, 0x05, 0x00, 1, 0, 0, 0, 0, 0x79, 0]), Err(BadDescriptor(0)));
+        // ... or longer than it is (found by the fuzz target).
+        assert_eq!(parse(&[0x86, 0x0A, 0x00, 1, 0, 0x2E, 0xB0, 0xFE, 0, 2, 0, 0, 0, 0x79, 0]), Err(BadDescriptor(0)));
         assert_eq!(parse(&[0x89, 0x05, 0x00, 1, 2, 5, 0, 0, 0, 0x79, 0]), Err(BadDescriptor(0)));
         assert_eq!(parse(&[0x89, 0x01, 0x00, 1, 0x79, 0]), Err(BadDescriptor(0)));
         // A large length that runs far past the end.

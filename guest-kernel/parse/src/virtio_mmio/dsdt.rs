@@ -31,8 +31,8 @@ pub enum DsdtError {
     Truncated { device: usize },
     /// No `_CRS`, or one that is not a buffer.
     NoCrs { device: usize },
-    /// A resource descriptor runs past the `_CRS` buffer or is too short for
-    /// its type, or the template has no End Tag (`at`: offset in the buffer).
+    /// A resource descriptor runs past the `_CRS` buffer or its length is
+    /// wrong for its type, or the template has no End Tag (`at`: offset in the buffer).
     BadDescriptor { device: usize, at: usize },
     /// No Memory32Fixed descriptor.
     NoWindow { device: usize },
