@@ -193,8 +193,8 @@ test: all
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
-# cpio, ELF, start_info) under libFuzzer, one target each for FUZZ_SECONDS,
-# failing on any crash; crashing inputs land in
+# cpio, ELF, start_info, virtio-mmio) under libFuzzer, one target each for
+# FUZZ_SECONDS, failing on any crash; crashing inputs land in
 # guest-kernel/parse/fuzz/target/artifacts/. `make test` runs each for
 # TEST_FUZZ_SECONDS; run longer by hand, e.g. `make fuzz-parsers
 # FUZZ_SECONDS=600 FUZZ_TARGETS=elf`. Real programs join the ELF seeds.

@@ -43,3 +43,26 @@ fn a_system_without_devices_reports_none_to_the_driver() {
     run.assert_exit(2);
     assert!(run.has_line_starting("test-devices: no devices"), "{}", run.dump());
 }
+
+/// QEMU puts a lone virtio-mmio device in its last slot (VR23: 0xfeb02e00,
+/// GSI 47). The command line describes that window as 1 KiB instead of 512
+/// bytes and adds a malformed entry: the command line's transport is the
+/// one kept, the DSDT's overlapping one is reported and dropped, the
+/// malformed entry is reported, and the device still works.
+#[test]
+fn microvm_command_line_transports_come_before_the_dsdt_s_and_bad_entries_are_reported() {
+    let mut q = Qemu::new(Machine::Microvm).cpus(2).with_initrd().cmdline(
+        "init=/test/devices virtio_mmio.device=1K@0xfeb02e00:47 virtio_mmio.device=4K@0xd000000g:5",
+    );
+    q.extra = ["-global", "virtio-mmio.force-legacy=false", "-device", "virtio-rng-device"].map(String::from).to_vec();
+    let run = q.run();
+    assert_passed(&run);
+    for line in [
+        "virtio-mmio: command line: entry skipped: bad ADDR",
+        "virtio-mmio: DSDT: 0xfeb02e00+0x200 skipped: overlaps 0xfeb02e00+0x400",
+        "devices: 0 pci, 1 virtio-mmio",
+        "test-devices: virtio-mmio interrupt: used idx 1",
+    ] {
+        assert!(run.has_line_starting(line), "missing {line:?}\n{}", run.dump());
+    }
+}

@@ -21,5 +21,6 @@ pub mod mem;
 pub mod start_info;
 #[cfg(any(test, feature = "testdata"))]
 pub mod testdata;
+pub mod virtio_mmio;
 
 pub use mem::{PhysMem, SliceMem};

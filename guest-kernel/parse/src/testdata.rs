@@ -157,3 +157,47 @@ pub fn start_info_memory(cmdline: &[u8]) -> Vec<u8> {
     put(&mut mem, CMDLINE, cmd);
     mem
 }
+
+/// The DSDT QEMU 7.2 builds for `-M microvm -device virtio-rng-device
+/// -device virtio-rng-device` (read from guest memory after boot): besides
+/// FWCF, COM1, RTC, GED and PWRB, two virtio-mmio devices, VR23 and VR22.
+pub const QEMU_MICROVM_DSDT: &[u8] = include_bytes!("testdata/qemu-7.2-microvm-2rng.dsdt");
+
+/// An AML package: `op`, PkgLength (1 to 4 bytes, as `body` needs), `body`.
+pub fn aml_package(op: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut v = op.to_vec();
+    let len = body.len();
+    // The PkgLength counts itself.
+    match (len + 1, len + 2, len + 3) {
+        (n, _, _) if n < 0x40 => v.push(n as u8),
+        (_, n, _) if n < 0x1000 => v.extend_from_slice(&[0x40 | (n & 0xF) as u8, (n >> 4) as u8]),
+        (_, _, n) => v.extend_from_slice(&[0x80 | (n & 0xF) as u8, (n >> 4) as u8, (n >> 12) as u8]),
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+/// `Device (name) { Name (_HID, hid) Name (_UID, uid) Name (_CCA, One) Name (_CRS, Buffer { crs }) }`.
+pub fn virtio_mmio_device(name: &[u8; 4], hid: &[u8], uid: u8, crs: &[u8]) -> Vec<u8> {
+    let mut body = name.to_vec();
+    body.extend_from_slice(b"\x08_HID\x0D");
+    body.extend_from_slice(hid);
+    body.push(0);
+    body.extend_from_slice(&[0x08, b'_', b'U', b'I', b'D', 0x0A, uid]);
+    body.extend_from_slice(b"\x08_CCA\x01\x08_CRS");
+    let mut buf = vec![0x0A, crs.len() as u8];
+    buf.extend_from_slice(crs);
+    body.extend_from_slice(&aml_package(&[0x11], &buf));
+    aml_package(&[0x5B, 0x82], &body)
+}
+
+/// A `_CRS` template: Memory32Fixed (base, size), Interrupt { irq }, End Tag.
+pub fn virtio_mmio_crs(base: u32, size: u32, irq: u32) -> Vec<u8> {
+    let mut t = vec![0x86, 0x09, 0x00, 0x01];
+    t.extend_from_slice(&base.to_le_bytes());
+    t.extend_from_slice(&size.to_le_bytes());
+    t.extend_from_slice(&[0x89, 0x06, 0x00, 0x01, 0x01]);
+    t.extend_from_slice(&irq.to_le_bytes());
+    t.extend_from_slice(&[0x79, 0x00]);
+    t
+}

@@ -11,7 +11,6 @@ mod found;
 pub mod irq_handle;
 pub mod pci;
 mod virtio_mmio;
-mod virtio_mmio_parse;
 
 pub use dma::DmaBuffer;
 pub use found::{Access, Device};

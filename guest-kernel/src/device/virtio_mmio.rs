@@ -1,12 +1,14 @@
 //! virtio-mmio transports: found from the command line and the DSDT
-//! (`virtio_mmio_parse`), confirmed by their magic value, and reset by
-//! writing 0 to their status register.
-use super::virtio_mmio_parse::{self as parse, Transport};
+//! (parsed by `vireo_parse::virtio_mmio`), confirmed by their magic value,
+//! and reset by writing 0 to their status register.
 use super::{Access, Device};
 use crate::arch::x86_64::mmio::Mmio;
+use alloc::vec::Vec;
+use core::fmt::Display;
 use core::sync::atomic::AtomicU32;
 use pv_abi::syscall::device::{BarInfo, DeviceInfo, BAR_MMIO, KIND_VIRTIO_MMIO};
-use alloc::vec::Vec;
+use vireo_parse::le;
+use vireo_parse::virtio_mmio::{cmdline, dsdt, AddError, Transport, Transports};
 
 const MAGIC: u32 = 0x7472_6976; // "virt"
 const REG_MAGIC: u64 = 0x000;
@@ -23,27 +25,39 @@ pub fn reset(regs: Mmio) {
     regs.write32(REG_STATUS, 0)
 }
 
-pub fn discover(acpi: Option<&crate::acpi::AcpiInfo>, cmdline: &[u8], out: &mut Vec<Device>) {
-    let mut transports = parse::from_cmdline(cmdline);
-    if let Some(paddr) = acpi.and_then(|a| a.tables.dsdt) {
-        if let Some(dsdt) = dsdt_bytes(paddr) {
-            for t in parse::from_dsdt(dsdt) {
-                if !transports.iter().any(|c| c.base == t.base) {
-                    transports.push(t);
-                }
-            }
+/// Probes the command line's transports, then the DSDT's (QEMU may list
+/// a transport in both: the second listing is dropped quietly). A malformed
+/// or conflicting entry is reported and skipped.
+pub fn discover(acpi: Option<&crate::acpi::AcpiInfo>, cmdline_bytes: &[u8], out: &mut Vec<Device>) {
+    let mut transports = Transports::new();
+    for entry in cmdline::devices(cmdline_bytes) {
+        keep(&mut transports, entry, "command line");
+    }
+    if let Some(table) = acpi.and_then(|a| a.tables.dsdt).and_then(dsdt_bytes) {
+        for entry in dsdt::devices(table) {
+            keep(&mut transports, entry, "DSDT");
         }
     }
-    for t in transports {
+    for &t in transports.as_slice() {
         if let Some(d) = probe(t) {
             out.push(d);
         }
     }
 }
 
+fn keep<E: Display>(transports: &mut Transports, entry: Result<Transport, E>, from: &str) {
+    match entry {
+        Ok(t) => match transports.add(t) {
+            Ok(()) | Err(AddError::Duplicate) => {}
+            Err(e) => kprintln!("virtio-mmio: {from}: {:#x}+{:#x} skipped: {e}", t.base, t.size),
+        },
+        Err(e) => kprintln!("virtio-mmio: {from}: entry skipped: {e}"),
+    }
+}
+
 fn dsdt_bytes(paddr: u64) -> Option<&'static [u8]> {
     let head = crate::mm::phys::bytes(paddr, 8).ok()?;
-    let len = u32::from_le_bytes(head.get(4..8)?.try_into().ok()?) as usize;
+    let len = usize::try_from(le::u32_at(head, 4)?).ok()?;
     if !(36..=(1 << 20)).contains(&len) {
         return None;
     }

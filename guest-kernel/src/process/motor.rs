@@ -11,14 +11,14 @@
 //! (the other slots, FS base, stdio) the runtime does in user mode.
 //!
 //! Recognition rule: every program gets the runtime except Vireo's own
-//! raw-ABI programs, which carry an ELF note saying so ([`raw_note`]; the
+//! raw-ABI programs, which carry an ELF note saying so (`vireo_parse::elf::note`; the
 //! raw runtime `vireo-rt` emits it). Nothing depends on the symbol table,
 //! so a stripped std program is recognised too.
 //!
 //! Each process also gets its own random seed in the info block, derived
 //! from the kernel's per-boot key ([`crate::entropy`]), so no runtime has to
 //! gather entropy itself.
-mod raw_note;
+use vireo_parse::elf::note as raw_note;
 
 use super::vm::Vm;
 use crate::loader::UserMemory;

@@ -1,9 +1,7 @@
-//! The kernel's raw-ABI note lookup (`guest-kernel/src/process/motor/raw_note.rs`,
-//! which decides whether a program gets the std runtime) depends only on
-//! core and pv-abi, so its unit tests run here unchanged; this file also
-//! checks it against the fixtures, which carry the note like every raw program.
-#[path = "../../../guest-kernel/src/process/motor/raw_note.rs"]
-mod raw_note;
+//! The raw-ABI note lookup (`vireo_parse::elf::note`, which decides whether
+//! a program gets the std runtime) against the fixtures, which carry the
+//! note like every raw program.
+use vireo_parse::elf::note as raw_note;
 
 #[test]
 fn every_fixture_that_loads_is_a_raw_program() {

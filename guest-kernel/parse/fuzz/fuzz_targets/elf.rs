@@ -1,7 +1,8 @@
 //! The program loader: header, program headers, segment placement and
 //! relocations. A loaded image must map only page-aligned, disjoint, non-W+X
 //! ranges in user space, write only inside them, and start in an executable
-//! one; a refused image must map nothing.
+//! one; a refused image must map nothing. The raw-ABI note lookup (which
+//! decides whether a program gets the std runtime) runs on the same bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use pv_abi::syscall::{layout, prot};
@@ -9,6 +10,7 @@ use vireo_parse::elf::load;
 use vireo_parse_fuzz::Memory;
 
 fuzz_target!(|data: &[u8]| {
+    let _ = vireo_parse::elf::note::has_raw_abi_note(data);
     let mut mem = Memory::default();
     match load(data, layout::PROGRAM_BASE, &mut mem) {
         Ok(l) => {

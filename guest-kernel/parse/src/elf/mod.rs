@@ -12,6 +12,7 @@
 //! The address space is behind [`UserMemory`], so this runs unchanged in
 //! host tests (`guest-userspace/mkinitrd/tests`) and the `elf` fuzz target.
 pub mod header;
+pub mod note;
 mod relocs;
 mod segments;
 

@@ -4,28 +4,17 @@
 //!
 //! It reads only the ELF header's program-header fields and the PT_NOTE
 //! segments, not the section headers, so stripping a binary changes
-//! nothing. Depends only on `core` and `pv-abi`, so host tests compile it
-//! as it is (`guest-userspace/mkinitrd/tests/kernel_raw_note.rs`).
+//! nothing. Fuzzed with the other ELF paths (`parse/fuzz`, target `elf`).
 use pv_abi::motor::raw_note::{DESC_LEN, NAME, TYPE_RAW_ABI};
 use pv_abi::syscall::Error;
+
+use crate::le::{u16_at, u32_at, u64_at};
 
 const PT_NOTE: u32 = 4;
 const PHDR_SIZE: usize = 56;
 /// `namesz`, `descsz`, `n_type`.
 const NOTE_HEADER: usize = 12;
 
-fn bytes<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
-    b.get(at..at.checked_add(N)?)?.try_into().ok()
-}
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    bytes(b, at).map(u16::from_le_bytes)
-}
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    bytes(b, at).map(u32::from_le_bytes)
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    bytes(b, at).map(u64::from_le_bytes)
-}
 fn range(b: &[u8], off: u64, len: u64) -> Option<&[u8]> {
     let start = usize::try_from(off).ok()?;
     b.get(start..start.checked_add(usize::try_from(len).ok()?)?)
@@ -78,6 +67,8 @@ fn segment_has_raw_abi_note(mut notes: &[u8], align: u64) -> Result<bool, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec;
+    use std::vec::Vec;
     use pv_abi::motor::raw_note::RAW_ABI_VERSION;
 
     fn note(name: &[u8], n_type: u32, desc: &[u8]) -> Vec<u8> {
