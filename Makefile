@@ -4,6 +4,7 @@
 #   make test    build everything and run every test (what CI runs)
 #   make bench   boot-cost measurements (never fails on a number)
 #   make fuzz-parsers  fuzz the kernel's byte parsers (FUZZ_SECONDS each)
+#   make lint    formatting (rustfmt) and lints (clippy) of every crate, host and guest
 #   make deps    install what the build needs (a no-op when all is present)
 #
 # Guest code (guest-kernel, guest-userspace) needs a rustc with rust-src for
@@ -31,11 +32,17 @@ DEBIAN_RUSTC    := /usr/bin/rustc
 DEBIAN_CARGO    := /usr/bin/cargo
 DEBIAN_RUST_SRC := /usr/lib/rustlib/src/rust/library/core
 DEBIAN_GUEST_PKGS := rustc-web cargo-web rust-web-src
+DEBIAN_CLIPPY     := /usr/bin/cargo-clippy
+DEBIAN_CLIPPY_PKG := rust-web-clippy
 
 # Evaluated lazily (`=`), so a toolchain that `make deps` just installed is seen.
 debian_guest_ok = $(and $(wildcard $(DEBIAN_RUST_SRC)),$(shell $(DEBIAN_RUSTC) --version 2>/dev/null | grep -qE '^rustc 1\.(9[6-9]|[1-9][0-9]{2})' && echo yes))
 nightly_guest_ok = $(shell s=$$(rustup run nightly rustc --print sysroot 2>/dev/null) && [ -d "$$s/lib/rustlib/src/rust/library/core" ] && echo yes)
 GUEST_CARGO = $(if $(debian_guest_ok),env RUSTC=$(DEBIAN_RUSTC) RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 $(DEBIAN_CARGO),$(if $(nightly_guest_ok),rustup run nightly cargo,$(error no guest toolchain: install Debian's '$(DEBIAN_GUEST_PKGS)' (make deps does) or 'rustup toolchain install nightly --component rust-src')))
+
+# Clippy for the guest crates, with the same toolchain as their build
+# (Debian's cargo-clippy is found first on PATH).
+GUEST_CLIPPY = $(if $(debian_guest_ok),env RUSTC=$(DEBIAN_RUSTC) RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 PATH=/usr/bin:$$PATH $(DEBIAN_CARGO) clippy,rustup run nightly cargo clippy)
 
 # KVM only when the host CPU virtualises in hardware; kvm-pvm hosts have
 # neither vmx nor svm and must use TCG.
@@ -44,7 +51,7 @@ QEMU_ACCEL = $(shell if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; th
 # isa-debug-exit makes QEMU exit with (code << 1) | 1: report the guest's code.
 QEMU_STATUS = s=$$?; if [ $$((s & 1)) = 1 ]; then exit $$((s >> 1)); else exit $$s; fi
 
-.PHONY: all deps kernel harness initrd run run-q35 test bench clean
+.PHONY: all deps kernel harness initrd run run-q35 test lint bench clean
 
 all: kernel harness initrd
 
@@ -53,6 +60,7 @@ deps:
 	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
 	command -v ld >/dev/null || missing="$$missing binutils"; \
 	if [ -z "$(debian_guest_ok)" ] && [ -z "$(nightly_guest_ok)" ]; then missing="$$missing $(DEBIAN_GUEST_PKGS)"; fi; \
+	if [ -z "$(nightly_guest_ok)" ] && [ ! -x $(DEBIAN_CLIPPY) ]; then missing="$$missing $(DEBIAN_CLIPPY_PKG)"; fi; \
 	if ! command -v cargo >/dev/null; then \
 		echo "make deps: no host cargo: install Rust stable (https://rustup.rs)"; exit 1; fi; \
 	if [ -n "$$missing" ]; then \
@@ -187,6 +195,15 @@ run-q35: kernel initrd
 		-fw_cfg name=etc/sercon-port,string=0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
+
+# Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
+# unsafe block documented) for every crate, host and guest; warnings fail.
+lint: deps
+	rustfmt --check $$(git ls-files '*.rs')
+	cargo clippy --workspace --all-targets --release --quiet -- -D warnings
+	cd guest-kernel && $(GUEST_CLIPPY) --release --quiet -- -D warnings
+	cd guest-userspace && $(GUEST_CLIPPY) --release --quiet -- -D warnings
+	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 
 test: all
 	cargo test --workspace --release
