@@ -66,13 +66,19 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
 impl Worker {
     /// One random call.
     pub fn step(&mut self) {
-        let total: u64 = WEIGHTS.iter().sum();
-        let mut roll = self.rng.below(total);
-        let mut n = 0;
-        while roll >= WEIGHTS[n] {
-            roll -= WEIGHTS[n];
-            n += 1;
-        }
+        let n = match self.only {
+            Some(n) => n as usize,
+            None => {
+                let total: u64 = WEIGHTS.iter().sum();
+                let mut roll = self.rng.below(total);
+                let mut n = 0;
+                while roll >= WEIGHTS[n] {
+                    roll -= WEIGHTS[n];
+                    n += 1;
+                }
+                n
+            }
+        };
         match n as u64 {
             0 => self.console_write(),
             1 => self.console_read(),

@@ -1,6 +1,6 @@
 //! `/test/fuzz`: a system-call fuzzer on the raw ABI (docs/fuzzing.md).
 //!
-//! `/test/fuzz [calls=N] [threads=T] [seed=S]` runs T threads issuing N
+//! `/test/fuzz [calls=N] [threads=T] [seed=S] [only=CALL]` runs T threads issuing N
 //! calls in all, random and boundary-valued (kernel and non-canonical
 //! pointers, huge lengths, stale, bogus and other threads' or children's
 //! handles), checks every result against the ABI (abi.rs and the rules in
@@ -45,6 +45,7 @@ struct Opts {
     seed: u64,
     raw: u64,
     std: u64,
+    only: Option<u64>,
 }
 
 fn parse_num(v: &str) -> Option<u64> {
@@ -56,7 +57,7 @@ fn parse_num(v: &str) -> Option<u64> {
 
 fn parse() -> Result<Opts, alloc::string::String> {
     let args = vireo_rt::args();
-    let mut o = Opts { mode: "fuzz", calls: 20_000, threads: 4, seed: 0, raw: 0, std: 0 };
+    let mut o = Opts { mode: "fuzz", calls: 20_000, threads: 4, seed: 0, raw: 0, std: 0, only: None };
     let mut seeded = false;
     for a in args.iter() {
         match a {
@@ -75,6 +76,7 @@ fn parse() -> Result<Opts, alloc::string::String> {
                     }
                     "raw" => o.raw = v,
                     "std" => o.std = v,
+                    "only" => o.only = Some(v.min(abi::UNKNOWN as u64)),
                     _ => return Err(alloc::format!("unknown option {k:?}")),
                 }
             }
@@ -144,7 +146,8 @@ fn fuzz(o: &Opts) -> i32 {
         // Starting the thread makes a handle: under the ownership lock, so
         // no fuzzing thread closes it as a "stale" value.
         let _g = owner::LOCK.lock();
-        let spawned = thread::spawn(move || run_thread(i as u8, seed, per_thread));
+        let only = o.only;
+        let spawned = thread::spawn(move || run_thread(i as u8, seed, per_thread, only));
         match spawned {
             Ok(j) => {
                 owner::claim(j.raw(), owner::MAIN);
@@ -217,9 +220,10 @@ fn fuzz(o: &Opts) -> i32 {
     0
 }
 
-fn run_thread(id: u8, seed: u64, calls: u64) {
+fn run_thread(id: u8, seed: u64, calls: u64, only: Option<u64>) {
     match Worker::new(id, seed, false) {
         Ok(mut w) => {
+            w.only = only;
             while w.made < calls {
                 if w.self_handle == 0 && w.made % 64 == 0 {
                     w.self_handle = SELF_HANDLES[id as usize].load(Ordering::Acquire);

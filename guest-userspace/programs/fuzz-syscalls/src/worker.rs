@@ -132,6 +132,8 @@ pub struct Worker {
     pub args_len: u64,
     /// Calls made so far.
     pub made: u64,
+    /// Fuzz only this call (`only=N`: diagnosing, e.g. a leak).
+    pub only: Option<u64>,
 }
 
 impl Worker {
@@ -155,6 +157,7 @@ impl Worker {
             pid: info.pid,
             args_len,
             made: 0,
+            only: None,
         })
     }
 
