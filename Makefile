@@ -83,7 +83,7 @@ harness: deps
 USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
 USERSPACE_BINS := init hello spin crash alloc-bomb \
 	test-spawn test-threads test-preempt test-faults test-syscalls test-oom test-elf bench-ipc \
-	test-std motor-rt fuzz-syscalls
+	test-std motor-rt fuzz-syscalls fuzz-regress
 USER_PROGRAMS += init=$(USERSPACE_OUT)/init
 USER_PROGRAMS += $(foreach p,hello spin crash alloc-bomb,bin/$(p)=$(USERSPACE_OUT)/$(p))
 USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls oom,test/$(p)=$(USERSPACE_OUT)/test-$(p))
@@ -92,6 +92,7 @@ USER_PROGRAMS += test/loader=$(USERSPACE_OUT)/test-elf
 USER_PROGRAMS += bench/ipc=$(USERSPACE_OUT)/bench-ipc
 # The system-call fuzzer (docs/fuzzing.md).
 USER_PROGRAMS += test/fuzz=$(USERSPACE_OUT)/fuzz-syscalls
+USER_PROGRAMS += test/fuzz-regress=$(USERSPACE_OUT)/fuzz-regress
 # Rust std for x86_64-unknown-motor (docs/runtime.md): the runtime the kernel
 # maps into every motor-target process, the std programs, and their test.
 USER_PROGRAMS += sys/motor-rt=$(USERSPACE_OUT)/motor-rt

@@ -90,3 +90,14 @@ fn mutated_elf_images_are_refused_or_die_alone() {
     run.assert_exit(0);
     assert!(run.has_line_starting("fuzz-elf: ok"), "{}", run.dump());
 }
+
+/// Defect 1 the fuzzer found: a pointer at USER_END with length 0 was
+/// accepted (and ConsoleRead waited for input on it).
+#[test]
+fn pointer_at_user_end_with_length_0_is_refused() {
+    let mut q = Qemu::new(Machine::Microvm).cpus(1).with_initrd().cmdline("init=/test/fuzz-regress");
+    q.timeout = Duration::from_secs(30);
+    let run = q.run();
+    run.assert_exit(0);
+    assert!(run.has_line_starting("fuzz-regress: ok"), "{}", run.dump());
+}
