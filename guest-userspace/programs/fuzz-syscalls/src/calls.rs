@@ -66,19 +66,14 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
 impl Worker {
     /// One random call.
     pub fn step(&mut self) {
-        let n = match self.only {
-            Some(n) => n as usize,
-            None => {
-                let total: u64 = WEIGHTS.iter().sum();
-                let mut roll = self.rng.below(total);
-                let mut n = 0;
-                while roll >= WEIGHTS[n] {
-                    roll -= WEIGHTS[n];
-                    n += 1;
-                }
-                n
-            }
-        };
+        let w = |n: usize| if self.only & (1 << n) != 0 { WEIGHTS[n].max(1) } else { 0 };
+        let total: u64 = (0..WEIGHTS.len()).map(w).sum();
+        let mut roll = self.rng.below(total);
+        let mut n = 0;
+        while roll >= w(n) {
+            roll -= w(n);
+            n += 1;
+        }
         match n as u64 {
             0 => self.console_write(),
             1 => self.console_read(),
