@@ -187,6 +187,26 @@ run-q35: kernel initrd
 test: all
 	cargo test --workspace --release
 
+# Fuzzing by hand (docs/fuzzing.md; `make test` runs bounded versions).
+#   make fuzz [CALLS=1000000] [SEED=n] [FUZZ_CPUS=4]   system calls, /test/fuzz as init
+#   make fuzz-elf [SEED=n] [MUTANTS=n]                 n mutants each of a raw and a std program
+# The seed is printed either way; the same seed replays the same calls per
+# thread (the interleaving is the scheduler's) and the same mutants.
+CALLS ?= 1000000
+SEED ?=
+FUZZ_CPUS ?= 4
+MUTANTS ?=
+.PHONY: fuzz fuzz-elf
+fuzz: kernel initrd
+	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(FUZZ_CPUS) \
+		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel $(KERNEL) -initrd $(INITRD) \
+		-append "init=/test/fuzz -- calls=$(CALLS) $(if $(SEED),seed=$(SEED))"; $(QEMU_STATUS)
+
+fuzz-elf: all
+	VIREO_FUZZ_SEED=$(SEED) VIREO_FUZZ_MUTANTS=$(MUTANTS) \
+		cargo test --release -p vireo-tests --test fuzz mutated_elf -- --nocapture
+
 # Boot-cost measurements (docs/benchmarks.md): a table on stdout, plus
 # build/bench/boot.json and build/bench/boot-timeline.svg. Never fails on a
 # number. `make bench BOOTS=5` (or VIREO_BENCH_BOOTS=5) sets the boots per VMM.

@@ -10,9 +10,10 @@ const CALLS: u64 = 200_000;
 const RAW_MUTANTS: u64 = 300;
 const STD_MUTANTS: u64 = 200;
 
+/// VIREO_FUZZ_SEED if set (decimal or 0x hex), else the clock.
 fn seed() -> u64 {
-    match std::env::var("VIREO_FUZZ_SEED") {
-        Ok(s) => {
+    match std::env::var("VIREO_FUZZ_SEED").ok().filter(|s| !s.trim().is_empty()) {
+        Some(s) => {
             let s = s.trim();
             let v = match s.strip_prefix("0x") {
                 Some(h) => u64::from_str_radix(h, 16),
@@ -20,7 +21,7 @@ fn seed() -> u64 {
             };
             v.unwrap_or_else(|e| panic!("VIREO_FUZZ_SEED={s:?}: {e}"))
         }
-        Err(_) => std::time::SystemTime::now()
+        None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64),
     }
@@ -46,7 +47,15 @@ fn syscall_fuzz_200k_calls_on_4_cpus_breaks_no_abi_rule() {
 }
 
 /// The system's initrd plus the mutants under test/mut/.
-fn mutant_initrd(seed: u64) -> std::path::PathBuf {
+/// Mutants per program: VIREO_FUZZ_MUTANTS (`make fuzz-elf MUTANTS=n`) or the defaults.
+fn mutant_counts() -> (u64, u64) {
+    match std::env::var("VIREO_FUZZ_MUTANTS").ok().and_then(|s| s.trim().parse().ok()) {
+        Some(n) => (n, n),
+        None => (RAW_MUTANTS, STD_MUTANTS),
+    }
+}
+
+fn mutant_initrd(seed: u64, (raw_count, std_count): (u64, u64)) -> std::path::PathBuf {
     let base = std::fs::read(artifact("initrd.cpio")).expect("read build/initrd.cpio");
     let members = mkinitrd::cpio::read(&base).expect("build/initrd.cpio is a newc archive");
     let mut w = mkinitrd::cpio::Writer::new();
@@ -61,7 +70,7 @@ fn mutant_initrd(seed: u64) -> std::path::PathBuf {
         }
     }
     let (raw, std) = (raw.expect("bin/hello in the initrd"), std.expect("bin/hello-std in the initrd"));
-    for (name, image, count) in [("raw", raw, RAW_MUTANTS), ("std", std, STD_MUTANTS)] {
+    for (name, image, count) in [("raw", raw, raw_count), ("std", std, std_count)] {
         for (i, m) in mkinitrd::mutate::mutants(image, seed, count).iter().enumerate() {
             w.add_file(&format!("test/mut/{name}-{i}"), m).expect("add mutant");
         }
@@ -77,12 +86,14 @@ fn mutant_initrd(seed: u64) -> std::path::PathBuf {
 fn mutated_elf_images_are_refused_or_die_alone() {
     let seed = seed();
     eprintln!("fuzz-elf: seed {seed:#x} (replay: VIREO_FUZZ_SEED={seed:#x}; mutant i = mkinitrd::mutate::mutant(image, seed, i))");
-    let initrd = mutant_initrd(seed);
+    let counts = mutant_counts();
+    let initrd = mutant_initrd(seed, counts);
     let mut q = Qemu::new(Machine::Microvm).cpus(2);
     q.mem_mib = 512;
     q.initrd = Some(initrd.clone());
-    q.cmdline = format!("init=/test/fuzz -- elf raw={RAW_MUTANTS} std={STD_MUTANTS}");
-    q.timeout = Duration::from_secs(240);
+    q.cmdline = format!("init=/test/fuzz -- elf raw={} std={}", counts.0, counts.1);
+    // Each running mutant may take up to 2 s before it is killed.
+    q.timeout = Duration::from_secs(240 + 2 * (counts.0 + counts.1) / 10);
     let run = q.run();
     let _ = std::fs::remove_file(&initrd);
     eprintln!("{}", summary(&run, "fuzz-elf: done:"));
