@@ -16,9 +16,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI64, Ordering};
-use vireo_rt::pv_abi::syscall::{rights, status};
+use vireo_rt::pv_abi::syscall::{rights, status, Sys};
 use vireo_rt::raw::syscall6;
-use vireo_rt::sys::{self, prot, FOREVER};
+use vireo_rt::sys::{self, prot};
 use vireo_rt::Error;
 
 /// Threads started with ThreadSpawn that have not reached ThreadExit yet.
@@ -256,24 +256,20 @@ impl Worker {
     /// stub thread) and closes it.
     pub fn retire(&mut self, i: usize) {
         let o = self.own[i];
-        if !self.child_mode {
-            stats::doing(self.id, u64::MAX - 1, &[o.h, o.rights as u64, 0, 0, 0, 0]);
-        }
+        let a = [o.h, u64::MAX, 0, 0, 0, 0];
         match o.kind {
             Kind::Child(c) => {
-                if sys::kill(o.h).is_err() {
-                    stats::violation_note(&format!("[{}] kill(own child {}) failed", self.who, o.h));
-                }
-                match sys::wait(o.h, FOREVER) {
-                    Ok(s) => check_child_status(&self.who, c, s),
-                    Err(e) => stats::violation_note(&format!("[{}] wait(own child {}): {}", self.who, o.h, e.name())),
+                let r = self.call(Sys::Kill as u64, a, false);
+                self.expect(r == Ok(0), Sys::Kill as u64, &a, r, "Kill of our own child must succeed");
+                let r = self.call(Sys::Wait as u64, a, false);
+                match r {
+                    Ok(s) => check_child_status(&self.who, c, s as i32),
+                    Err(_) => self.expect(false, Sys::Wait as u64, &a, r, "Wait for our own killed child failed"),
                 }
             }
             Kind::Thread if o.rights & rights::WAIT != 0 => {
-                let r = sys::wait(o.h, FOREVER);
-                if r != Ok(0) {
-                    stats::violation_note(&format!("[{}] wait(own thread {}): {r:?}, not 0", self.who, o.h));
-                }
+                let r = self.call(Sys::Wait as u64, a, false);
+                self.expect(r == Ok(0), Sys::Wait as u64, &a, r, "a stub thread must end with status 0");
             }
             _ => {}
         }
@@ -283,14 +279,27 @@ impl Worker {
     /// Closes `own[i]`, which must succeed.
     pub fn close_own(&mut self, i: usize) {
         let o = self.own.swap_remove(i);
+        self.close_mine(o.h);
+    }
+
+    /// Closes a handle of ours (under the ownership lock, so its value is
+    /// free for others only once it is closed), which must succeed.
+    fn close_mine(&mut self, h: u64) {
         let _g = owner::LOCK.lock();
-        if sys::close(o.h).is_err() {
-            stats::violation_note(&format!("[{}] close(own handle {}) failed", self.who, o.h));
-        }
+        let a = [h, 0, 0, 0, 0, 0];
+        let r = self.call(Sys::Close as u64, a, false);
+        self.expect(r == Ok(0), Sys::Close as u64, &a, r, "Close of our own handle must succeed");
         if !self.child_mode {
-            owner::release(o.h);
+            owner::release(h);
         }
-        self.remember_stale(o.h);
+        self.remember_stale(h);
+    }
+
+    /// Unmaps a mapping of ours, which must succeed.
+    fn unmap_mine(&mut self, m: MapRec) {
+        let a = [m.addr, m.len, 0, 0, 0, 0];
+        let r = self.call(Sys::Unmap as u64, a, false);
+        self.expect(r == Ok(0), Sys::Unmap as u64, &a, r, "Unmap of our own mapping must succeed");
     }
 
     pub fn remember_stale(&mut self, h: u64) {
@@ -306,26 +315,15 @@ impl Worker {
         self.maps.push(MapRec { addr, len, prot: p });
         if self.maps.len() > MAX_MAPS {
             let m = self.maps.remove(0);
-            // SAFETY: our own mapping, which nothing but this record refers to.
-            if unsafe { sys::unmap(m.addr, m.len) }.is_err() {
-                stats::violation_note(&format!("[{}] unmap(own mapping {:#x}+{:#x}) failed", self.who, m.addr, m.len));
-            }
+            self.unmap_mine(m);
         }
     }
 
     /// Closes the data pipe's two ends.
     pub fn drop_pipe(&mut self) {
         if let Some(p) = self.pipe.take() {
-            let _g = owner::LOCK.lock();
-            for h in [p.rd, p.wr] {
-                if sys::close(h).is_err() {
-                    stats::violation_note(&format!("[{}] close(data pipe end {h}) failed", self.who));
-                }
-                if !self.child_mode {
-                    owner::release(h);
-                }
-                self.remember_stale(h);
-            }
+            self.close_mine(p.rd);
+            self.close_mine(p.wr);
         }
     }
 
@@ -337,10 +335,7 @@ impl Worker {
         }
         self.drop_pipe();
         for m in core::mem::take(&mut self.maps) {
-            // SAFETY: our own mapping, unused from here on.
-            if unsafe { sys::unmap(m.addr, m.len) }.is_err() {
-                stats::violation_note(&format!("[{}] unmap(own mapping {:#x}) failed at the end", self.who, m.addr));
-            }
+            self.unmap_mine(m);
         }
         // SAFETY: the scratch mapping is ours and unused from here on.
         let _ = unsafe { sys::unmap(self.scratch, SCRATCH_LEN) };
