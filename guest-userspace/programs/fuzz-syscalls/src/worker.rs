@@ -231,7 +231,7 @@ impl Worker {
     /// [`Self::trim`] after releasing it).
     pub fn adopt(&mut self, h: u64, kind: Kind, rights: u32, n: u64, a: &[u64; 6]) {
         if !self.child_mode && !owner::claim(h, self.id) {
-            stats::violation(&self.who, n, a, h, "new handle has a value that is still open");
+            stats::violation(&self.who, n, a, h, "new handle is out of range or still open");
             return;
         }
         let ends = kind == Kind::Thread;
