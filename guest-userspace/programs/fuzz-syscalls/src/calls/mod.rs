@@ -1,7 +1,9 @@
-//! The call generators (memory.rs, objects.rs, pipes.rs and the rest here): for each system call, arguments drawn from typed
+//! The call generators: for each system call, arguments drawn from typed
 //! classes (our own objects, boundary values, addresses the kernel must
 //! refuse) within the filter of worker.rs, and the rules the result must
-//! follow beyond the per-call error list.
+//! follow beyond the per-call error list. Memory calls are in memory.rs,
+//! processes, threads and handles in objects.rs, pipes in pipes.rs, the
+//! rest (and the choice of call) here.
 mod memory;
 mod objects;
 mod pipes;
