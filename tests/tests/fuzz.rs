@@ -108,13 +108,23 @@ fn mutated_elf_images_are_refused_or_die_alone() {
     assert!(run.has_line_starting("fuzz-elf: ok"), "{}", run.dump());
 }
 
-/// Defect 1 the fuzzer found: a pointer at USER_END with length 0 was
-/// accepted (and ConsoleRead waited for input on it).
-#[test]
-fn pointer_at_user_end_with_length_0_is_refused() {
-    let mut q = Qemu::new(Machine::Microvm).cpus(1).with_initrd().cmdline("init=/test/fuzz-regress");
+fn regress(check: &str) {
+    let mut q = Qemu::new(Machine::Microvm).cpus(1).with_initrd().cmdline(&format!("init=/test/fuzz-regress -- {check}"));
     q.timeout = Duration::from_secs(30);
     let run = q.run();
     run.assert_exit(0);
     assert!(run.has_line_starting("fuzz-regress: ok"), "{}", run.dump());
+}
+
+/// Defect 1 the fuzzer found: a pointer at USER_END with length 0 was
+/// accepted (and ConsoleRead waited for input on it).
+#[test]
+fn pointer_at_user_end_with_length_0_is_refused() {
+    regress("user-end");
+}
+
+/// Defect 2: ShmCreate took every free frame, past the kernel's reserve.
+#[test]
+fn shared_memory_leaves_the_kernel_reserve_alone() {
+    regress("shm-reserve");
 }

@@ -1,14 +1,19 @@
-//! `/test/fuzz-regress`: one check per kernel defect the fuzzer found
+//! `/test/fuzz-regress CHECK`: one check per kernel defect the fuzzer found
 //! (docs/fuzzing.md), so each stays fixed.
 //!
-//! 1. A buffer pointer exactly at USER_END (the first non-canonical
-//!    address) with length 0 was accepted: `[USER_END, USER_END)` passed
-//!    the `ptr + len <= USER_END` checks. ConsoleWrite, SysInfo and Args
-//!    returned success, Read/Write went on to the handle, and ConsoleRead
-//!    waited for a console line instead of failing. Every such call must
-//!    give `Fault`, before any handle is looked at.
+//! 1. `user-end`: a buffer pointer exactly at USER_END (the first
+//!    non-canonical address) with length 0 was accepted: `[USER_END,
+//!    USER_END)` passed the `ptr + len <= USER_END` checks. ConsoleWrite,
+//!    SysInfo, Args and Spawn succeeded, Read/Write went on to the handle, and
+//!    ConsoleRead waited for a console line instead of failing. Every such
+//!    call must give `Fault`, before any handle is looked at.
+//! 2. `shm-reserve`: ShmCreate took frames past the kernel's 4 MiB reserve,
+//!    down to none: after it, any process's next page fault was fatal (and
+//!    the kernel's own allocations could fail). It must stop at the reserve.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
 
 use vireo_rt::pv_abi::syscall::{layout::USER_END, Sys};
 use vireo_rt::raw::syscall6;
@@ -16,26 +21,44 @@ use vireo_rt::{println, sys, Error};
 
 vireo_rt::entry!(main);
 
+fn main() -> i32 {
+    let args = vireo_rt::args();
+    let mut failed = 0;
+    match args.get(0) {
+        Some("user-end") => user_end(&mut failed),
+        Some("shm-reserve") => shm_reserve(&mut failed),
+        other => {
+            println!("fuzz-regress: usage: /test/fuzz-regress user-end | shm-reserve (got {other:?})");
+            return 2;
+        }
+    }
+    if failed != 0 {
+        println!("fuzz-regress: FAILED: {failed} checks");
+        return 1;
+    }
+    println!("fuzz-regress: ok");
+    0
+}
+
+fn check(failed: &mut u32, what: &str, got: Result<u64, Error>, want: Result<u64, Error>) {
+    if got != want {
+        println!("fuzz-regress: {what}: got {got:?}, want {want:?}");
+        *failed += 1;
+    }
+}
+
 fn call(n: Sys, a: [u64; 6]) -> Result<u64, Error> {
     // SAFETY: every call below gets a pointer the kernel must refuse (or a
     // zero length), so none reads or writes this program's memory.
     Error::from_ret(unsafe { syscall6(n as u64, a[0], a[1], a[2], a[3], a[4], a[5]) })
 }
 
-fn main() -> i32 {
-    let mut failed = 0;
-    let mut check = |what: &str, got: Result<u64, Error>, want: Result<u64, Error>| {
-        if got != want {
-            println!("fuzz-regress: {what}: got {got:?}, want {want:?}");
-            failed += 1;
-        }
-    };
+/// Defect 1.
+fn user_end(failed: &mut u32) {
+    let mut check = |what: &str, got: Result<u64, Error>, want: Result<u64, Error>| check(failed, what, got, want);
     let (rd, wr) = match sys::pipe_create() {
         Ok(p) => p,
-        Err(e) => {
-            println!("fuzz-regress: pipe_create: {}", e.name());
-            return 1;
-        }
+        Err(e) => return check("pipe_create", Err(e), Ok(0)),
     };
     let hello = b"/bin/hello";
     let (hp, hl) = (hello.as_ptr() as u64, hello.len() as u64);
@@ -55,10 +78,36 @@ fn main() -> i32 {
     check("console_read(USER_END, 0)", call(Sys::ConsoleRead, [e, 0, 0, 0, 0, 0]), Err(Error::Fault));
     let _ = sys::close(rd);
     let _ = sys::close(wr);
-    if failed != 0 {
-        println!("fuzz-regress: FAILED: {failed} checks");
-        return 1;
+}
+
+/// Defect 2.
+fn shm_reserve(failed: &mut u32) {
+    let (free, hello) = shm_exhaust();
+    let enough = Ok((free >= 3 << 20) as u64);
+    check(failed, "free memory with memory full of shared memory is at least 3 MiB", enough, Ok(1));
+    check(failed, "/bin/hello after the shared memory is gone", hello.map(|s| s as u64), Ok(0));
+}
+
+/// Fills memory with shared-memory objects (64 MiB down to one page, until
+/// refused), reads free memory, frees them all and runs /bin/hello. The
+/// pages this touches while memory is full (its stack, the handle list) are
+/// touched before: at the reserve, a page fault of ours would be fatal.
+fn shm_exhaust() -> (u64, Result<i32, Error>) {
+    let mut handles: alloc::vec::Vec<u64> = alloc::vec![0; 4096];
+    handles.clear();
+    let _ = sys::sysinfo();
+    for size in [64 << 20, 4 << 20, 256 << 10, 4096] {
+        while handles.len() < handles.capacity() {
+            match sys::shm_create(size) {
+                Ok(h) => handles.push(h),
+                Err(_) => break,
+            }
+        }
     }
-    println!("fuzz-regress: ok");
-    0
+    let free = sys::sysinfo().map_or(0, |i| i.free_memory);
+    for h in handles {
+        let _ = sys::close(h);
+    }
+    println!("fuzz-regress: {} KiB free with memory full of shared memory", free >> 10);
+    (free, vireo_rt::process::run("/bin/hello", &[]))
 }
