@@ -97,7 +97,7 @@ fn mutated_elf_images_are_refused_or_die_alone() {
     let mut q = Qemu::new(Machine::Microvm).cpus(2);
     q.mem_mib = 512;
     q.initrd = Some(initrd.clone());
-    q.cmdline = format!("init=/test/fuzz -- elf raw={} std={}", counts.0, counts.1);
+    q.cmdline = format!("init=/test/fuzz -- elf raw={} std={} seed={seed:#x}", counts.0, counts.1);
     // Each running mutant may take up to 2 s before it is killed.
     q.timeout = Duration::from_secs(240 + 2 * (counts.0 + counts.1) / 10);
     let run = q.run();

@@ -28,7 +28,11 @@ struct Tally {
     killed: u64,
 }
 
-pub fn run(raw: u64, std: u64) -> i32 {
+pub fn run(raw: u64, std: u64, seed: Option<u64>) -> i32 {
+    match seed {
+        Some(s) => println!("fuzz-elf: {raw} + {std} mutants, seed {s:#x} (mkinitrd::mutate::mutant(image, seed, i))"),
+        None => println!("fuzz-elf: {raw} + {std} mutants"),
+    }
     let mut t = Tally::default();
     let mut errors = [0u64; 64];
     for (prefix, count) in [("raw", raw), ("std", std)] {

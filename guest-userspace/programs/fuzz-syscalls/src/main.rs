@@ -8,7 +8,8 @@
 //! one `fuzz: done:` summary line and exits 1 if any rule was broken.
 //! Other modes, used by the fuzzer itself and by tests:
 //! `park` sleeps for about 2 s unless killed first (a live foreign process), `child calls=N
-//! seed=S` fuzzes with the handles its parent passed, `elf raw=N std=M` spawns
+//! seed=S` fuzzes with the handles its parent passed, `elf raw=N std=M
+//! [seed=S]` (the seed the host made the mutants with, for the log) spawns
 //! the mutated ELF images /test/mut/raw-I and /test/mut/std-I (elf_run.rs).
 #![no_std]
 #![no_main]
@@ -40,6 +41,8 @@ static DONE: AtomicU64 = AtomicU64::new(0);
 
 struct Opts {
     mode: &'static str,
+    /// The seed was given (not made up from the clock).
+    seeded: bool,
     calls: u64,
     threads: u64,
     seed: u64,
@@ -57,7 +60,7 @@ fn parse_num(v: &str) -> Option<u64> {
 
 fn parse() -> Result<Opts, alloc::string::String> {
     let args = vireo_rt::args();
-    let mut o = Opts { mode: "fuzz", calls: 20_000, threads: 4, seed: 0, raw: 0, std: 0, only: None };
+    let mut o = Opts { mode: "fuzz", seeded: false, calls: 20_000, threads: 4, seed: 0, raw: 0, std: 0, only: None };
     let mut seeded = false;
     for a in args.iter() {
         match a {
@@ -90,6 +93,7 @@ fn parse() -> Result<Opts, alloc::string::String> {
             }
         }
     }
+    o.seeded = seeded;
     if !seeded {
         o.seed = vireo_rt::rdtsc() ^ sys::now_ns().rotate_left(32);
     }
@@ -101,7 +105,7 @@ fn main() -> i32 {
         Ok(o) => o,
         Err(e) => {
             println!("fuzz: {e}");
-            println!("usage: /test/fuzz [calls=N] [threads=T] [seed=S] | park | child calls=N seed=S | elf raw=N std=M");
+            println!("usage: /test/fuzz [calls=N] [threads=T] [seed=S] | park | child calls=N seed=S | elf raw=N std=M [seed=S]");
             return 2;
         }
     };
@@ -115,7 +119,7 @@ fn main() -> i32 {
             0
         }
         "child" => child(o.calls, o.seed),
-        "elf" => elf_run::run(o.raw, o.std),
+        "elf" => elf_run::run(o.raw, o.std, o.seeded.then_some(o.seed)),
         _ => fuzz(&o),
     }
 }
