@@ -122,16 +122,25 @@ impl Worker {
         if len == 0 || len > 64 << 20 {
             self.expect(Self::is_err(r, Invalid), n, &a, r, "ShmCreate of 0 or over 64 MiB must be Invalid");
         }
-        if let Ok(h) = r {
-            self.adopt(h, Kind::Shm(len.div_ceil(PAGE) * PAGE), SHM_RIGHTS, n, &a);
+        match r {
+            // Big objects go at once, still under the lock, so no other
+            // thread duplicates one or passes it to a child (as an unknown
+            // value) and the fuzzer never pins the VM's memory.
+            Ok(h) if len > 1 << 20 => {
+                if !self.child_mode && !owner::claim(h, self.id) {
+                    self.expect(false, n, &a, r, "new handle is out of range or still open");
+                }
+                let c = [h, 0, 0, 0, 0, 0];
+                let rc = self.call(Sys::Close as u64, c, false);
+                self.expect(rc == Ok(0), Sys::Close as u64, &c, rc, "Close of our own handle must succeed");
+                if !self.child_mode {
+                    owner::release(h);
+                }
+            }
+            Ok(h) => self.adopt(h, Kind::Shm(len.div_ceil(PAGE) * PAGE), SHM_RIGHTS, n, &a),
+            Err(_) => {}
         }
         drop(_g);
-        // Big objects go at once, so the fuzzer does not pin the VM's memory.
-        if r.is_ok() && len > 1 << 20 {
-            if let Some(i) = self.own.iter().position(|o| Ok(o.h) == r) {
-                self.close_own(i);
-            }
-        }
         self.trim();
     }
 
