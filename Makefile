@@ -92,13 +92,16 @@ harness: deps
 USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
 USERSPACE_BINS := init hello spin crash alloc-bomb \
 	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-oom test-vm test-elf bench-ipc \
-	test-std motor-rt
+	test-std motor-rt fuzz-syscalls fuzz-regress
 USER_PROGRAMS += init=$(USERSPACE_OUT)/init
 USER_PROGRAMS += $(foreach p,hello spin crash alloc-bomb,bin/$(p)=$(USERSPACE_OUT)/$(p))
 USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls devices oom vm,test/$(p)=$(USERSPACE_OUT)/test-$(p))
 # test/elf/ holds the malformed-ELF fixtures that test-elf spawns.
 USER_PROGRAMS += test/loader=$(USERSPACE_OUT)/test-elf
 USER_PROGRAMS += bench/ipc=$(USERSPACE_OUT)/bench-ipc
+# The system-call fuzzer (docs/fuzzing.md).
+USER_PROGRAMS += test/fuzz=$(USERSPACE_OUT)/fuzz-syscalls
+USER_PROGRAMS += test/fuzz-regress=$(USERSPACE_OUT)/fuzz-regress
 # Rust std for x86_64-unknown-motor (docs/runtime.md): the runtime the kernel
 # maps into every motor-target process, the std programs, and their test.
 USER_PROGRAMS += sys/motor-rt=$(USERSPACE_OUT)/motor-rt
@@ -222,6 +225,26 @@ FUZZ_TARGETS ?=
 fuzz-parsers:
 	FUZZ_ELF_SEEDS="$(abspath $(wildcard $(USERSPACE_OUT)/hello $(USERSPACE_OUT)/init))" \
 		guest-kernel/parse/fuzz/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Fuzzing by hand (docs/fuzzing.md; `make test` runs bounded versions).
+#   make fuzz [CALLS=1000000] [SEED=n] [FUZZ_CPUS=4]   system calls, /test/fuzz as init
+#   make fuzz-elf [SEED=n] [MUTANTS=n]                 n mutants each of a raw and a std program
+# The seed is printed either way; the same seed replays the same calls per
+# thread (the interleaving is the scheduler's) and the same mutants.
+CALLS ?= 1000000
+SEED ?=
+FUZZ_CPUS ?= 4
+MUTANTS ?=
+.PHONY: fuzz fuzz-elf
+fuzz: kernel initrd
+	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(FUZZ_CPUS) \
+		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel $(KERNEL) -initrd $(INITRD) \
+		-append "init=/test/fuzz -- calls=$(CALLS) $(if $(SEED),seed=$(SEED))"; $(QEMU_STATUS)
+
+fuzz-elf: all
+	VIREO_FUZZ_SEED=$(SEED) VIREO_FUZZ_MUTANTS=$(MUTANTS) \
+		cargo test --release -p vireo-tests --test fuzz mutated_elf -- --nocapture
 
 # Boot-cost measurements (docs/benchmarks.md): a table on stdout, plus
 # build/bench/boot.json and build/bench/boot-timeline.svg. Never fails on a

@@ -158,6 +158,9 @@ const _: () = {
     }
 };
 
+/// Most threads a process has at once; `ThreadSpawn` beyond it is `Limit`.
+pub const MAX_THREADS: usize = 512;
+
 /// Most handles `Spawn` passes to a child.
 pub const MAX_SPAWN_HANDLES: u64 = 16;
 

@@ -42,3 +42,17 @@ fn page_tables_count_against_user_memory_4_cpus() {
 fn the_last_lower_half_page_is_never_user_memory() {
     vm_test("last-page", 60);
 }
+
+/// `Protect` to 0 takes every access away (the program faults, the kernel
+/// refuses), back to READ restores the data, and `Protect` of a range
+/// without mappings is `Invalid` (found by the fuzzer).
+#[test]
+fn protect_to_none_takes_every_access_away() {
+    vm_test("protect", 60);
+}
+
+/// `MAX_THREADS` live threads per process, then `Limit`; the system goes on.
+#[test]
+fn a_process_cannot_take_every_kernel_stack() {
+    vm_test("thread-limit", 120);
+}

@@ -5,7 +5,7 @@
 //! address for which [`is_guard_address`] is true.
 //!
 //! Stack pages are not zeroed: a stack needs no initial contents.
-use super::frame;
+use super::frame::{self, PhysFrame};
 use crate::arch::x86_64::layout::{PAGE_SIZE, STACK_BASE, STACK_END, STACK_SLOTS, STACK_SLOT_SIZE};
 use super::paging::{self, KERNEL_RW};
 use super::error::MmError;
@@ -104,6 +104,16 @@ fn unmap_range(from: u64, to: u64) {
 /// Allocates and maps a kernel stack of `pages` pages (1..=[`MAX_PAGES`])
 /// with an unmapped guard page below it.
 pub fn alloc_kernel_stack(pages: usize) -> Result<KernelStack, MmError> {
+    alloc_stack_with(pages, frame::alloc)
+}
+
+/// The same for a user thread: charged like user memory, so a process that
+/// starts threads without end runs out before the kernel's reserve does.
+pub fn alloc_kernel_stack_for_user(pages: usize) -> Result<KernelStack, MmError> {
+    alloc_stack_with(pages, frame::alloc_for_user)
+}
+
+fn alloc_stack_with(pages: usize, alloc: fn() -> Option<PhysFrame>) -> Result<KernelStack, MmError> {
     if pages == 0 || pages > MAX_PAGES {
         return Err(MmError::BadStackSize { pages, max: MAX_PAGES });
     }
@@ -112,7 +122,7 @@ pub fn alloc_kernel_stack(pages: usize) -> Result<KernelStack, MmError> {
     let bottom = top - pages as u64 * PAGE_SIZE;
     let mut va = bottom;
     while va < top {
-        let result = match frame::alloc() {
+        let result = match alloc() {
             None => Err(MmError::OutOfMemory),
             Some(f) => paging::map(va, f.start_address().as_u64(), KERNEL_RW).map_err(|e| {
                 frame::free(f);

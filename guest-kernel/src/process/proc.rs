@@ -127,7 +127,12 @@ impl Process {
         if self.is_killed() {
             return Err(pv_abi::syscall::Error::Invalid);
         }
-        self.live_threads.fetch_add(1, Ordering::AcqRel);
+        // Each thread holds a kernel stack slot and frames: one process may
+        // not take them all.
+        if self.live_threads.fetch_add(1, Ordering::AcqRel) >= pv_abi::syscall::MAX_THREADS {
+            self.live_threads.fetch_sub(1, Ordering::AcqRel);
+            return Err(pv_abi::syscall::Error::Limit);
+        }
         match sched::spawn_user(name, self.clone() as Arc<dyn UserContext>, frame, fs_base) {
             Ok(t) => {
                 let mut ts = self.threads.lock();
@@ -160,9 +165,15 @@ impl Process {
     }
 
     /// Registers the calling thread to be woken when any thread of this
-    /// process ends.
+    /// process ends (once: waiting again does not add it twice). A waiter
+    /// that stops waiting for another reason calls [`Self::forget_waiter`],
+    /// so timed-out waits leave nothing behind.
     pub fn add_waiter(&self) {
-        self.waiters.lock().push(sched::current());
+        let me = sched::current();
+        let mut w = self.waiters.lock();
+        if !w.iter().any(|x| Arc::ptr_eq(x, &me)) {
+            w.push(me);
+        }
     }
 
     /// For `WaitMany`: registers `waiter` (if any), then says whether the

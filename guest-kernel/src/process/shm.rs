@@ -8,6 +8,18 @@ use x86_64::structures::paging::PhysFrame;
 
 /// Largest shared-memory object (bytes).
 const MAX_LEN: u64 = 64 << 20;
+/// Frames shared memory may never take: the kernel's reserve, as for
+/// anonymous memory (vm.rs), so ShmCreate cannot starve the kernel or make
+/// every other process's next page fault fatal.
+const KERNEL_RESERVE_FRAMES: u64 = 1024;
+
+/// A zeroed frame, unless only the kernel's reserve is left.
+fn user_frame() -> Option<PhysFrame> {
+    if frame::counts().free <= KERNEL_RESERVE_FRAMES {
+        return None;
+    }
+    frame::alloc_zeroed()
+}
 
 pub struct SharedMemory {
     frames: Vec<PhysFrame>,
@@ -19,9 +31,12 @@ impl SharedMemory {
             return Err(Error::Invalid);
         }
         let pages = len.div_ceil(4096) as usize;
+        if frame::counts().free < KERNEL_RESERVE_FRAMES + pages as u64 {
+            return Err(Error::NoMemory);
+        }
         let mut frames = Vec::with_capacity(pages);
         for _ in 0..pages {
-            match frame::alloc_zeroed() {
+            match user_frame() {
                 Some(f) => frames.push(f),
                 None => {
                     frames.into_iter().for_each(frame::free);

@@ -8,6 +8,11 @@ use pv_abi::syscall::{layout, Error};
 use pv_abi::PAGE_SIZE as PAGE;
 
 fn check_range(va: u64, len: usize) -> Result<(), Error> {
+    // Even an empty range must start in user space: USER_END itself is
+    // non-canonical, and no pointer there is one the kernel accepts.
+    if va >= layout::USER_END {
+        return Err(Error::Fault);
+    }
     let end = va.checked_add(len as u64).ok_or(Error::Fault)?;
     if end > layout::USER_END {
         return Err(Error::Fault);

@@ -78,8 +78,16 @@ impl Stale {
     }
 }
 
+/// Page flags for protection `p`. x86 pages cannot be write- or
+/// execute-only, so any access makes the page readable; with none at all
+/// (`Protect` to 0) the page stays present, keeping its frame for a later
+/// `Protect`, but not user accessible: the program faults on it, and the
+/// kernel's user accesses, which check USER_ACCESSIBLE, refuse it too.
 fn flags_for(p: u64) -> Flags {
-    let mut f = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+    let mut f = Flags::PRESENT;
+    if p & prot::ALL != 0 {
+        f |= Flags::USER_ACCESSIBLE;
+    }
     if p & prot::WRITE != 0 {
         f |= Flags::WRITABLE;
     }
@@ -323,7 +331,9 @@ impl Vm {
         }
         let mut pages = Vec::new();
         let mut uncached = Vec::new();
+        let mut found = false;
         for r in self.regions.iter_mut().filter(|r| r.start >= start && r.end <= end) {
+            found = true;
             r.prot = p;
             match &r.backing {
                 Backing::Anon { populated } => pages.extend_from_slice(populated),
@@ -335,6 +345,10 @@ impl Vm {
             if let Ok(f) = self.space.unmap(va) {
                 let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p) | extra);
             }
+        }
+        if !found {
+            // As `Unmap`: a range with no mapping in it is a caller's mistake.
+            return Err(Error::Invalid);
         }
         self.flush_needed = true;
         Ok(())

@@ -120,7 +120,7 @@ pub fn spawn_user(
 ) -> Result<Arc<Thread>, SpawnError> {
     let cpu = least_loaded_cpu();
     let target = percpu::get(cpu).ok_or(SpawnError::NoSuchCpu(cpu))?;
-    let stack = crate::mm::stack::alloc_kernel_stack(THREAD_STACK_PAGES).map_err(|_| SpawnError::NoStack)?;
+    let stack = crate::mm::stack::alloc_kernel_stack_for_user(THREAD_STACK_PAGES).map_err(|_| SpawnError::NoStack)?;
     let user = UserState {
         owner,
         fpu: UnsafeCell::new(alloc::boxed::Box::new(crate::arch::x86_64::user::FpuArea::new())),

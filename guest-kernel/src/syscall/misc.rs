@@ -14,7 +14,7 @@ pub fn console_write(ptr: u64, len: u64) -> SysResult {
     if len > MAX_WRITE {
         return Err(Error::Invalid);
     }
-    ptr.checked_add(len).filter(|e| *e <= layout::USER_END).ok_or(Error::Fault)?;
+    ptr.checked_add(len).filter(|e| *e <= layout::USER_END && ptr < layout::USER_END).ok_or(Error::Fault)?;
     let mut buf = [0u8; CHUNK];
     let mut done = 0;
     while done < len {
@@ -29,7 +29,7 @@ pub fn console_write(ptr: u64, len: u64) -> SysResult {
 pub fn console_read(ptr: u64, cap: u64) -> SysResult {
     let mut line = [0u8; 1024];
     let want = (cap as usize).min(line.len());
-    ptr.checked_add(want as u64).filter(|e| *e <= layout::USER_END).ok_or(Error::Fault)?;
+    ptr.checked_add(want as u64).filter(|e| *e <= layout::USER_END && ptr < layout::USER_END).ok_or(Error::Fault)?;
     let p = process()?;
     let n = crate::console::input::read_line(&mut line[..want], &|| p.is_killed());
     write_user(ptr, &line[..n])?;

@@ -51,22 +51,26 @@ pub fn wait(h: u64, timeout_ns: u64) -> SysResult {
         }
         _ => return Err(Error::WrongKind),
     };
-    loop {
+    let result = loop {
         owner.add_waiter();
         if let Some(status) = done() {
-            return Ok(status as u32 as u64);
+            break Ok(status as u32 as u64);
         }
         if me.is_killed() {
-            return Err(Error::Invalid);
+            break Err(Error::Invalid);
         }
         if let Some(d) = deadline {
             if crate::time::now_ns() >= d {
-                return Err(Error::TimedOut);
+                break Err(Error::TimedOut);
             }
             sched::wake_at(d);
         }
         sched::park();
-    }
+    };
+    // An ended process already emptied its list; any other way out leaves
+    // this thread registered, which would pile up over repeated waits.
+    owner.forget_waiter(&sched::current());
+    result
 }
 
 pub fn kill(h: u64) -> SysResult {

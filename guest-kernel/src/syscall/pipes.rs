@@ -8,7 +8,7 @@ const END_RIGHTS: u32 = rights::DUPLICATE;
 
 /// Writes `[read handle, write handle]` (two u64) to `out_ptr`.
 pub fn create(out_ptr: u64) -> SysResult {
-    out_ptr.checked_add(16).filter(|e| *e <= layout::USER_END).ok_or(Error::Fault)?;
+    check(out_ptr, 16)?;
     let me = process()?;
     let (r, w) = crate::process::pipe()?;
     let (hr, hw) = {
@@ -51,8 +51,10 @@ impl UserEnd for Caller {
     }
 }
 
+/// A user range, refused before anything is taken or made: `ptr` itself
+/// must be below USER_END even when `len` is 0.
 fn check(ptr: u64, len: u64) -> Result<(), Error> {
-    ptr.checked_add(len).filter(|e| *e <= layout::USER_END).map(|_| ()).ok_or(Error::Fault)
+    ptr.checked_add(len).filter(|e| *e <= layout::USER_END && ptr < layout::USER_END).map(|_| ()).ok_or(Error::Fault)
 }
 
 pub fn read(h: u64, ptr: u64, len: u64) -> SysResult {

@@ -4,3 +4,4 @@ pub mod cpio;
 pub mod elf;
 pub mod fixtures;
 pub mod motor_patch;
+pub mod mutate;

@@ -262,3 +262,40 @@ fn et_exec_ignores_base() {
     assert_eq!(l.entry, LINK + CODE);
     assert_eq!(mem.read_u64(LINK + DATA), LINK + CODE, "base 0: the addend as is");
 }
+
+/// The fuzz run's mutants (mkinitrd::mutate) of the real programs, against
+/// the loader on the host: thousands per second, so far more than the VM run
+/// spawns. Needs the programs built (`make all`; `make test` builds them).
+#[test]
+fn real_program_mutants_never_panic_or_map_badly() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let programs = [
+        "guest-userspace/target/x86_64-unknown-none/release/hello",
+        "guest-userspace/std-programs/target/x86_64-unknown-motor/release/hello-std",
+    ];
+    for p in programs {
+        let Ok(image) = std::fs::read(root.join(p)) else {
+            eprintln!("{p} is not built (make all): skipped");
+            continue;
+        };
+        let mut mem = Memory::default();
+        let control = load(&image, layout::PROGRAM_BASE, &mut mem).expect("the unmutated program loads");
+        check_mappings(&mem, &control);
+        let (mut ok, mut err) = (0, 0);
+        for m in mkinitrd::mutate::mutants(&image, 0xe1f, 5_000) {
+            let mut mem = Memory::default();
+            match load(&m, layout::PROGRAM_BASE, &mut mem) {
+                Ok(l) => {
+                    ok += 1;
+                    check_mappings(&mem, &l);
+                }
+                Err(e) => {
+                    err += 1;
+                    assert!(mem.maps.is_empty(), "{p}: {e:?} after mapping");
+                }
+            }
+        }
+        eprintln!("{p}: 5000 mutants, {ok} load, {err} refused");
+        assert!(ok > 100 && err > 100, "{p}: mutants too weak or too strong: {ok} load, {err} refused");
+    }
+}

@@ -13,6 +13,13 @@
 //!   the kernel's reserve), and the system still runs programs.
 //! - `last-page`: the page below the canonical boundary can never be user
 //!   memory: `Map` never returns it, `Protect`/`Unmap` on it are refused.
+//! - `protect`: `Protect` to 0 makes populated pages inaccessible to the
+//!   program (a read kills it) and to the kernel (`Fault`), and back to
+//!   READ restores the data; `Protect` of a range without mappings is
+//!   `Invalid`, as `Unmap` is (found by the fuzzer).
+//! - `thread-limit`: a process cannot start more than `MAX_THREADS`
+//!   threads (each takes a kernel stack slot and frames); the next is
+//!   `Limit`, and the process carries on.
 #![no_std]
 #![no_main]
 
@@ -43,7 +50,10 @@ fn main() -> i32 {
         "tables-oom" => tables_oom(),
         "tables-oom-child" => touch_spread_forever(),
         "last-page" => last_page(),
-        _ => Err("usage: /test/vm exit-race|tables|tables-oom|last-page [N]"),
+        "protect" => protect(),
+        "protect-none-child" => protect_none_child(),
+        "thread-limit" => thread_limit(),
+        _ => Err("usage: /test/vm exit-race|tables|tables-oom|last-page|protect|thread-limit [N]"),
     };
     match result {
         Ok(()) => {
@@ -188,4 +198,85 @@ fn last_page() -> Result<(), &'static str> {
         return Err("Unmap accepted the last lower-half page");
     }
     Ok(())
+}
+
+/// Maps a page, writes to it and takes every access away from it.
+fn none_page() -> Result<u64, &'static str> {
+    let a = sys::map(0, PAGE, prot::READ | prot::WRITE).map_err(|e| e.name())?;
+    // SAFETY: just mapped read-write for us.
+    unsafe { (a as *mut u64).write_volatile(0x5eed) };
+    // SAFETY: nothing else uses the page.
+    unsafe { sys::protect(a, PAGE, 0) }.map_err(|e| e.name())?;
+    Ok(a)
+}
+
+fn protect_none_child() -> Result<(), &'static str> {
+    let a = none_page()?;
+    // SAFETY: deliberately reads a page without access: the kernel must kill us.
+    let v = unsafe { (a as *const u64).read_volatile() };
+    println!("test-vm: read {v:#x} from a page protected to 0");
+    Err("a page protected to 0 was still readable")
+}
+
+fn protect() -> Result<(), &'static str> {
+    let s = process::run("/test/vm", &["protect-none-child"]).map_err(|e| e.name())?;
+    if s != status::killed_by_exception(14) {
+        println!("test-vm: protect-none child ended with {s:#x}");
+        return Err("reading a page protected to 0 did not end in a page fault");
+    }
+    let a = none_page()?;
+    // SAFETY: the kernel only reads the range and must refuse it.
+    let bytes = unsafe { core::slice::from_raw_parts(a as *const u8, 8) };
+    if sys::console_write(bytes) != Err(Error::Fault) {
+        return Err("the kernel read a page protected to 0 for the program");
+    }
+    // SAFETY: the page is ours; READ again.
+    unsafe { sys::protect(a, PAGE, prot::READ) }.map_err(|e| e.name())?;
+    // SAFETY: readable again.
+    if unsafe { (a as *const u64).read_volatile() } != 0x5eed {
+        return Err("data lost across Protect to 0 and back");
+    }
+    let hole = sys::map(0, 2 * PAGE, prot::READ).map_err(|e| e.name())?;
+    // SAFETY: unmapping our own fresh mapping.
+    unsafe { sys::unmap(hole, 2 * PAGE) }.map_err(|e| e.name())?;
+    // SAFETY: nothing is mapped there; the kernel must refuse.
+    if unsafe { sys::protect(hole, PAGE, prot::READ) } != Err(Error::Invalid) {
+        return Err("Protect of a range without mappings was not Invalid");
+    }
+    Ok(())
+}
+
+fn thread_limit() -> Result<(), &'static str> {
+    use core::sync::atomic::{AtomicU32, Ordering};
+    static GO: AtomicU32 = AtomicU32::new(0);
+    let max = vireo_rt::pv_abi::syscall::MAX_THREADS;
+    let mut threads = Vec::new();
+    let refused = loop {
+        let t = thread::spawn(|| {
+            while GO.load(Ordering::Acquire) == 0 {
+                let _ = sys::futex_wait(&GO, 0, sys::FOREVER);
+            }
+        });
+        match t {
+            Ok(t) => threads.push(t),
+            Err(e) => break e,
+        }
+        if threads.len() > max {
+            break Error::Invalid;
+        }
+    };
+    // The main thread counts: `max` live threads in all.
+    println!("test-vm: thread-limit: {} threads started, then {}", threads.len(), refused.name());
+    GO.store(1, Ordering::Release);
+    let _ = sys::futex_wake(&GO, u64::MAX);
+    for t in threads.drain(..) {
+        t.join().map_err(|e| e.name())?;
+    }
+    if refused != Error::Limit {
+        return Err("the thread past the limit was not refused with Limit");
+    }
+    match process::run("/bin/hello", &[]) {
+        Ok(0) => Ok(()),
+        _ => Err("cannot run /bin/hello after hitting the thread limit"),
+    }
 }
