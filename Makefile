@@ -115,7 +115,7 @@ STD_PROGRAMS_BINS += command
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
-# host by motor-abi-patch (guest-userspace/mkinitrd/src/motor_patch.rs).
+# host by motor-abi-patch (guest-userspace/host-tools/mkinitrd/src/motor_patch.rs).
 HELLO_STD_V17 := $(BUILD)/hello-std-v17
 USER_PROGRAMS += bin/hello-std-v17=$(HELLO_STD_V17)
 # hello-std with no symbol table (what `strip = true` in a release profile
@@ -126,7 +126,7 @@ USER_PROGRAMS += bin/hello-std-stripped=$(HELLO_STD_STRIPPED)
 .PHONY: userspace
 userspace: deps
 	cd guest-userspace && $(GUEST_CARGO) build --release --quiet
-	@guest-userspace/check-elf.sh -q --raw $(addprefix $(USERSPACE_OUT)/,$(USERSPACE_BINS))
+	@guest-userspace/host-tools/check-elf.sh -q --raw $(addprefix $(USERSPACE_OUT)/,$(USERSPACE_BINS))
 
 # Unmodified Rust std programs for the tier-3 target x86_64-unknown-motor
 # (guest-userspace/std-programs: its own workspace and .cargo/config.toml,
@@ -134,17 +134,17 @@ userspace: deps
 .PHONY: std-programs
 std-programs: deps
 	cd guest-userspace/std-programs && $(GUEST_CARGO) build --release --quiet
-	@guest-userspace/check-elf.sh -q --std $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS))
+	@guest-userspace/host-tools/check-elf.sh -q --std $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS))
 
 # The initrd (PVH module 0; QEMU -initrd): the USER_PROGRAMS (DEST=SRC
 # pairs, above) plus the loader's malformed-ELF fixtures under test/elf/
-# (guest-userspace/mkinitrd/README.md). mkinitrd is a host tool.
+# (guest-userspace/host-tools/mkinitrd/README.md). mkinitrd is a host tool.
 initrd: userspace std-programs
 	@mkdir -p $(BUILD)
 	cargo build --release --quiet -p mkinitrd
 	@target/release/motor-abi-patch $(STD_PROGRAMS_OUT)/hello-std $(HELLO_STD_V17) 17
 	@strip -o $(HELLO_STD_STRIPPED) $(STD_PROGRAMS_OUT)/hello-std
-	@guest-userspace/check-elf.sh -q --std $(HELLO_STD_STRIPPED)
+	@guest-userspace/host-tools/check-elf.sh -q --std $(HELLO_STD_STRIPPED)
 	target/release/mkinitrd -o $(INITRD) --fixtures $(USER_PROGRAMS)
 
 # Your own std program: `make run-app APP=path/to/crate [CPUS=n] [ARGS="..."]`
@@ -176,7 +176,7 @@ run-app: $(RUN_APP_DEPS)
 	@exe=$$(grep -o '"executable":"[^"]*"' $(APPS_DIR)/build.json | cut -d'"' -f4 | sort -u); \
 	if [ $$(echo "$$exe" | grep -c .) != 1 ]; then \
 		echo "make run-app: expected one binary in $(APP), got: $$exe (pick one with BIN=name)"; exit 2; fi; \
-	guest-userspace/check-elf.sh -q --std "$$exe" && \
+	guest-userspace/host-tools/check-elf.sh -q --std "$$exe" && \
 	target/release/mkinitrd -o $(APP_INITRD) $(USER_PROGRAMS) "bin/app=$$exe"
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \

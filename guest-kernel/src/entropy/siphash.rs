@@ -1,7 +1,7 @@
 //! SipHash-2-4 over whole 64-bit words: the keyed PRF that turns the
 //! per-boot key into per-process seeds, and that condenses timing samples
 //! into a key. Depends only on `core`, so a host test checks it against
-//! std's own SipHash (`guest-userspace/mkinitrd/tests/kernel_siphash.rs`).
+//! std's own SipHash (`guest-userspace/host-tools/mkinitrd/tests/kernel_siphash.rs`).
 
 fn round(v: &mut [u64; 4]) {
     v[0] = v[0].wrapping_add(v[1]);

@@ -1,7 +1,7 @@
 //! Programs built by upstream rustc for `x86_64-unknown-motor` (Rust std on
 //! the moto-rt ABI, docs/runtime.md): their std reaches the OS only through
 //! a table of function pointers at a fixed address, which Vireo's runtime
-//! (`guest-userspace/motor-rt`, in the initrd at [`RUNTIME_PATH`]) fills.
+//! (`guest-userspace/lib/motor-rt`, in the initrd at [`RUNTIME_PATH`]) fills.
 //!
 //! The kernel's part is small: recognise such a program, load the runtime
 //! into its address space at [`RT_VDSO_START`] (an ordinary static-PIE load

@@ -10,7 +10,7 @@
 //! segment by segment into the target through [`UserMemory::write`].
 //!
 //! The address space is behind [`UserMemory`], so this runs unchanged in
-//! host tests (`guest-userspace/mkinitrd/tests`) and the `elf` fuzz target.
+//! host tests (`guest-userspace/host-tools/mkinitrd/tests`) and the `elf` fuzz target.
 pub mod header;
 pub mod note;
 mod relocs;
