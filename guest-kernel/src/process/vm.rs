@@ -408,7 +408,9 @@ impl Vm {
         if t.flags.contains(Flags::NO_CACHE) {
             return Err(Error::Fault);
         }
-        if !t.flags.contains(Flags::USER_ACCESSIBLE) || (write && !force && !t.flags.contains(Flags::WRITABLE)) {
+        // `force` (the loader filling a new image) may also write a segment
+        // mapped with no access at all (not user-accessible, see `flags_for`).
+        if (!force && !t.flags.contains(Flags::USER_ACCESSIBLE)) || (write && !force && !t.flags.contains(Flags::WRITABLE)) {
             return Err(Error::Fault);
         }
         Ok(t.paddr)

@@ -39,21 +39,24 @@ fn main() -> i32 {
             }
         }
     }
-    // The control: `ok` is the same image without a defect, so it must load
-    // and run (its code just calls Exit(0)).
-    match vireo_rt::process::run("/test/elf/ok", &[]) {
-        Ok(0) => println!("test-elf: /test/elf/ok: runs (ok)"),
-        Ok(s) => {
-            println!("test-elf: /test/elf/ok: status {s:#x}, want 0");
-            failed += 1;
-        }
-        Err(e) => {
-            println!("test-elf: /test/elf/ok: {e:?} ({}), want it to run", e.name());
-            failed += 1;
+    // The controls: `ok` is the same image without a defect, so it must
+    // load and run (its code just calls Exit(0)); so must the one whose
+    // header segment has no access at all.
+    for path in ["/test/elf/ok", "/test/elf/no-access-headers"] {
+        match vireo_rt::process::run(path, &[]) {
+            Ok(0) => println!("test-elf: {path}: runs (ok)"),
+            Ok(s) => {
+                println!("test-elf: {path}: status {s:#x}, want 0");
+                failed += 1;
+            }
+            Err(e) => {
+                println!("test-elf: {path}: {e:?} ({}), want it to run", e.name());
+                failed += 1;
+            }
         }
     }
     if failed != 0 {
-        println!("test-elf: FAILED: {failed} of {} fixtures", FIXTURES.len() + 1);
+        println!("test-elf: FAILED: {failed} of {} fixtures", FIXTURES.len() + 2);
         return 1;
     }
     println!("test-elf: ok");
