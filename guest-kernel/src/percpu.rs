@@ -27,6 +27,8 @@ pub struct PerCpu {
 // SAFETY: a PerCpu is only mutated by its own CPU, except fields that are
 // themselves atomic.
 unsafe impl Sync for PerCpu {}
+// SAFETY: the block holds no thread-bound state; it is 'static and only its
+// own CPU mutates it.
 unsafe impl Send for PerCpu {}
 
 static CPUS: [AtomicPtr<PerCpu>; MAX_CPUS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_CPUS];

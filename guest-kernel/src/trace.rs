@@ -13,7 +13,6 @@ struct Phases {
 
 static PHASES: SpinLock<Phases> = SpinLock::new(Phases { marks: [("", 0); MAX_PHASES], len: 0 });
 
-
 /// Writes a boot-trace code and records it as a phase.
 pub fn mark(code: u8) {
     outb(boot_trace::PORT, code);

@@ -11,7 +11,7 @@ pub fn register_all() {
     crate::irq::register(vector::SPURIOUS, |_| {});
     crate::irq::register(vector::TIMER, |f| {
         apic::eoi();
-        crate::sched::on_timer_interrupt(f.from_user());
+        crate::sched::on_timer_interrupt(f.is_from_user());
     });
     crate::irq::register(vector::SERIAL, |_| {
         crate::console::input::on_interrupt();
@@ -19,7 +19,7 @@ pub fn register_all() {
     });
     crate::irq::register(vector::IPI_WAKE, |f| {
         apic::eoi();
-        crate::sched::on_wake_ipi(f.from_user());
+        crate::sched::on_wake_ipi(f.is_from_user());
     });
     crate::irq::register(vector::IPI_TLB_FLUSH, |_| {
         apic::eoi();

@@ -164,7 +164,6 @@ pub const MAX_THREADS: usize = 512;
 /// Most handles `Spawn` passes to a child.
 pub const MAX_SPAWN_HANDLES: u64 = 16;
 
-
 /// Generates [`Error`], its decoding and its messages from the one list
 /// below: each code with its number and the message users see.
 macro_rules! error_codes {

@@ -7,14 +7,10 @@ fn assert_clean_boot(run: &Run, cmdline: &str) {
     run.assert_exit(0);
     assert!(run.has_line_starting("Vireo "), "no banner line\n{}", run.dump());
     assert!(run.has_line_starting("memory: "), "no memory map line\n{}", run.dump());
-    assert!(
-        run.has_line_starting(&format!("cmdline: {cmdline}")),
-        "command line not echoed\n{}",
-        run.dump()
-    );
+    assert!(run.has_line_starting(&format!("cmdline: {cmdline}")), "command line not echoed\n{}", run.dump());
     // isa-debug-exit: QEMU exits with (0 << 1) | 1.
     assert_eq!(run.status.code(), Some(1), "QEMU did not exit through isa-debug-exit\n{}", run.dump());
-    let last = run.stdout.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("");
+    let last = run.stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
     assert!(last.starts_with("VIREO-EXIT"), "VIREO-EXIT is not the last line\n{}", run.dump());
 }
 

@@ -15,12 +15,8 @@ struct Console {
 impl Console {
     fn boot(machine: Machine) -> Self {
         let mut cmd = Qemu::new(machine).cpus(2).cmdline("consoletest").command();
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start QEMU");
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start QEMU");
         let out = child.stdout.take().expect("piped stdout");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {

@@ -51,9 +51,10 @@ fn a_system_without_devices_reports_none_to_the_driver() {
 /// malformed entry is reported, and the device still works.
 #[test]
 fn microvm_command_line_transports_come_before_the_dsdt_s_and_bad_entries_are_reported() {
-    let mut q = Qemu::new(Machine::Microvm).cpus(2).with_initrd().cmdline(
-        "init=/test/devices virtio_mmio.device=1K@0xfeb02e00:47 virtio_mmio.device=4K@0xd000000g:5",
-    );
+    let mut q = Qemu::new(Machine::Microvm)
+        .cpus(2)
+        .with_initrd()
+        .cmdline("init=/test/devices virtio_mmio.device=1K@0xfeb02e00:47 virtio_mmio.device=4K@0xd000000g:5");
     q.extra = ["-global", "virtio-mmio.force-legacy=false", "-device", "virtio-rng-device"].map(String::from).to_vec();
     let run = q.run();
     assert_passed(&run);

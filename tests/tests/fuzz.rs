@@ -28,9 +28,7 @@ fn seed() -> u64 {
             v.unwrap_or_else(|e| panic!("VIREO_FUZZ_SEED={s:?}: {e}"))
         }
         None if std::env::var_os("CI").is_some() => CI_SEED,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64),
+        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64),
     }
 }
 
@@ -116,7 +114,8 @@ fn mutated_elf_images_are_refused_or_die_alone() {
 }
 
 fn regress(check: &str) {
-    let mut q = Qemu::new(Machine::Microvm).cpus(1).with_initrd().cmdline(&format!("init=/test/fuzz-regress -- {check}"));
+    let mut q =
+        Qemu::new(Machine::Microvm).cpus(1).with_initrd().cmdline(&format!("init=/test/fuzz-regress -- {check}"));
     q.timeout = Duration::from_secs(30);
     let run = q.run();
     run.assert_exit(0);

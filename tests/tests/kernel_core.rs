@@ -73,7 +73,8 @@ fn q35_powers_off_through_acpi() {
 fn crash(kind: &str, vector_name: &str) {
     let run = Qemu::new(Machine::Microvm).cpus(2).cmdline(&format!("crashtest={kind}")).run();
     run.assert_exit(KernelExit::CpuException.code());
-    for needle in ["KERNEL EXCEPTION on cpu 0", vector_name, "error code", "cr2", "rip ", "rax ", "r15 ", "backtrace:"] {
+    for needle in ["KERNEL EXCEPTION on cpu 0", vector_name, "error code", "cr2", "rip ", "rax ", "r15 ", "backtrace:"]
+    {
         assert!(run.stdout.contains(needle), "dump lacks {needle:?}\n{}", run.dump());
     }
 }

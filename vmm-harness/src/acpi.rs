@@ -77,11 +77,7 @@ fn gas_io(bit_width: u8, access_size: u8, port: u16) -> [u8; 12] {
 fn fadt(dsdt_addr: u64) -> Vec<u8> {
     let mut b = vec![0u8; FADT_LEN - HEADER_LEN];
     let at = |off: usize| off - HEADER_LEN;
-    put(
-        &mut b,
-        at(112),
-        &(HW_REDUCED_ACPI | RESET_REG_SUP | TMR_VAL_EXT).to_le_bytes(),
-    );
+    put(&mut b, at(112), &(HW_REDUCED_ACPI | RESET_REG_SUP | TMR_VAL_EXT).to_le_bytes());
     put(&mut b, at(116), &gas_io(8, 1, CHV_SLEEP_PORT)); // RESET_REG
     b[at(128)] = CHV_RESET_VALUE;
     b[at(131)] = 3; // FADT minor version (ACPI 6.3)
@@ -192,10 +188,7 @@ mod tests {
         assert_eq!(u32_at(fadt, 112), (1 << 20) | (1 << 10) | (1 << 8));
         assert_eq!(&fadt[116..128], &[1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0]);
         assert_eq!(fadt[128], 1);
-        assert_eq!(
-            &fadt[208..220],
-            &[1, 32, 0, 3, 0x08, 0x06, 0, 0, 0, 0, 0, 0]
-        );
+        assert_eq!(&fadt[208..220], &[1, 32, 0, 3, 0x08, 0x06, 0, 0, 0, 0, 0, 0]);
         assert_eq!(&fadt[244..256], &[1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0]);
         assert_eq!(&fadt[256..268], &[1, 8, 0, 1, 0x01, 0x06, 0, 0, 0, 0, 0, 0]);
         assert_eq!(u32_at(fadt, 40), 0, "32-bit DSDT unused when X_DSDT is set");
@@ -205,11 +198,7 @@ mod tests {
         let pos = dsdt.windows(4).position(|w| w == b"_S5_").unwrap();
         // PackageOp, PkgLength, NumElements, BytePrefix, SLP_TYPa
         assert_eq!(&dsdt[pos + 4..pos + 9], &[0x12, 7, 4, 0x0A, 5]);
-        assert_eq!(
-            S5_AML.len() - 6,
-            7,
-            "PkgLength covers itself and what follows"
-        );
+        assert_eq!(S5_AML.len() - 6, 7, "PkgLength covers itself and what follows");
 
         assert_eq!(madt[8], 5);
         assert_eq!(u32_at(madt, 36), 0xFEE0_0000);

@@ -114,19 +114,14 @@ where
                 timeout = number(&v, "--timeout", 0, 100 * 365 * 24 * 3600)?;
             }
             Long("trace") => trace = true,
-            Long("trace-json") => {
-                trace_json = Some(PathBuf::from(value(&mut parser, "--trace-json")?))
-            }
+            Long("trace-json") => trace_json = Some(PathBuf::from(value(&mut parser, "--trace-json")?)),
             other => return Err(unexpected(other)),
         }
     }
 
     let kernel = kernel.ok_or(CliError::MissingKernel)?;
     if cmdline.len() > CMDLINE_MAX {
-        return Err(CliError::CmdlineTooLong {
-            len: cmdline.len(),
-            max: CMDLINE_MAX,
-        });
+        return Err(CliError::CmdlineTooLong { len: cmdline.len(), max: CMDLINE_MAX });
     }
     if cmdline.contains(&0) {
         return Err(CliError::CmdlineNul);
@@ -148,12 +143,7 @@ fn value(parser: &mut lexopt::Parser, flag: &'static str) -> Result<OsString, Cl
 }
 
 fn number(v: &OsString, flag: &'static str, min: u64, max: u64) -> Result<u64, CliError> {
-    let bad = || CliError::BadNumber {
-        flag,
-        value: lossy(v.clone()),
-        min,
-        max,
-    };
+    let bad = || CliError::BadNumber { flag, value: lossy(v.clone()), min, max };
     let n: u64 = v.to_str().ok_or_else(bad)?.parse().map_err(|_| bad())?;
     if n < min || n > max {
         return Err(bad());
@@ -246,24 +236,12 @@ mod tests {
     fn errors() {
         assert_eq!(parse(Vec::<String>::new()), Err(CliError::MissingCommand));
         assert_eq!(parse(["run"]), Err(CliError::UnknownCommand("run".into())));
-        assert_eq!(
-            parse(["--bogus"]),
-            Err(CliError::UnknownOption("--bogus".into()))
-        );
-        assert_eq!(
-            boot(&["--kernel", "k", "--bogus"]),
-            Err(CliError::UnknownOption("--bogus".into()))
-        );
+        assert_eq!(parse(["--bogus"]), Err(CliError::UnknownOption("--bogus".into())));
+        assert_eq!(boot(&["--kernel", "k", "--bogus"]), Err(CliError::UnknownOption("--bogus".into())));
         assert_eq!(boot(&[]), Err(CliError::MissingKernel));
         assert_eq!(boot(&["--kernel"]), Err(CliError::MissingValue("--kernel")));
-        assert_eq!(
-            boot(&["--kernel", "k", "extra"]),
-            Err(CliError::UnexpectedArgument("extra".into()))
-        );
-        assert_eq!(
-            boot(&["--trace=yes", "--kernel", "k"]),
-            Err(CliError::UnexpectedValue("--trace".into()))
-        );
+        assert_eq!(boot(&["--kernel", "k", "extra"]), Err(CliError::UnexpectedArgument("extra".into())));
+        assert_eq!(boot(&["--trace=yes", "--kernel", "k"]), Err(CliError::UnexpectedValue("--trace".into())));
     }
 
     #[test]
@@ -288,17 +266,8 @@ mod tests {
     #[test]
     fn cmdline_limit() {
         let long = "x".repeat(CMDLINE_MAX + 1);
-        assert!(matches!(
-            boot(&["--kernel", "k", "--cmdline", &long]),
-            Err(CliError::CmdlineTooLong { .. })
-        ));
+        assert!(matches!(boot(&["--kernel", "k", "--cmdline", &long]), Err(CliError::CmdlineTooLong { .. })));
         let max = "x".repeat(CMDLINE_MAX);
-        assert_eq!(
-            boot(&["--kernel", "k", "--cmdline", &max])
-                .unwrap()
-                .cmdline
-                .len(),
-            CMDLINE_MAX
-        );
+        assert_eq!(boot(&["--kernel", "k", "--cmdline", &max]).unwrap().cmdline.len(), CMDLINE_MAX);
     }
 }

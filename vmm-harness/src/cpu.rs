@@ -12,12 +12,7 @@ use crate::error::{Error, Result};
 const GDT_ADDR: u64 = 0x500;
 const IDT_ADDR: u64 = 0x520;
 /// null, flat 32-bit code (0xc09b), flat data (0xc093), 32-bit TSS (0x008b, limit 0x67).
-const GDT: [u64; 4] = [
-    0,
-    0x00cf_9b00_0000_ffff,
-    0x00cf_9300_0000_ffff,
-    0x0000_8b00_0000_0067,
-];
+const GDT: [u64; 4] = [0, 0x00cf_9b00_0000_ffff, 0x00cf_9300_0000_ffff, 0x0000_8b00_0000_0067];
 const CODE_SEL: u16 = 0x08;
 const DATA_SEL: u16 = 0x10;
 const TSS_SEL: u16 = 0x18;
@@ -51,16 +46,8 @@ const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
 /// CPUID for the vCPU with `apic_id`: APIC ID in leaf 1 EBX[31:24] and in
 /// leaves 0xB/0x1F EDX, the hypervisor bit, and (with a known TSC frequency)
 /// leaf 0x4000_0010 with 0x4000_0000.EAX raised to reach it.
-pub fn vcpu_cpuid(
-    base: &[kvm_cpuid_entry2],
-    apic_id: u32,
-    tsc_khz: Option<u32>,
-) -> Vec<kvm_cpuid_entry2> {
-    let mut v: Vec<kvm_cpuid_entry2> = base
-        .iter()
-        .filter(|e| e.function != LEAF_TIMING)
-        .copied()
-        .collect();
+pub fn vcpu_cpuid(base: &[kvm_cpuid_entry2], apic_id: u32, tsc_khz: Option<u32>) -> Vec<kvm_cpuid_entry2> {
+    let mut v: Vec<kvm_cpuid_entry2> = base.iter().filter(|e| e.function != LEAF_TIMING).copied().collect();
     for e in v.iter_mut() {
         match e.function {
             LEAF_FEATURES => {
@@ -73,22 +60,13 @@ pub fn vcpu_cpuid(
         }
     }
     if let Some(khz) = tsc_khz {
-        v.push(kvm_cpuid_entry2 {
-            function: LEAF_TIMING,
-            eax: khz,
-            ebx: LAPIC_BUS_KHZ,
-            ..Default::default()
-        });
+        v.push(kvm_cpuid_entry2 { function: LEAF_TIMING, eax: khz, ebx: LAPIC_BUS_KHZ, ..Default::default() });
     }
     v
 }
 
 fn boot_msrs() -> Vec<kvm_msr_entry> {
-    let msr = |index, data| kvm_msr_entry {
-        index,
-        data,
-        ..Default::default()
-    };
+    let msr = |index, data| kvm_msr_entry { index, data, ..Default::default() };
     vec![
         msr(MSR_IA32_SYSENTER_CS, 0),
         msr(MSR_IA32_SYSENTER_ESP, 0),
@@ -105,34 +83,20 @@ fn boot_msrs() -> Vec<kvm_msr_entry> {
 }
 
 /// CPUID, boot MSRs and FPU state; done for every vCPU.
-pub fn setup_common(
-    vcpu: &VcpuFd,
-    base: &[kvm_cpuid_entry2],
-    apic_id: u32,
-    tsc_khz: Option<u32>,
-) -> Result<()> {
+pub fn setup_common(vcpu: &VcpuFd, base: &[kvm_cpuid_entry2], apic_id: u32, tsc_khz: Option<u32>) -> Result<()> {
     let cpuid = CpuId::from_entries(&vcpu_cpuid(base, apic_id, tsc_khz))
         .map_err(|e| Error::Setup(format!("CPUID table: {e:?}")))?;
-    vcpu.set_cpuid2(&cpuid)
-        .map_err(Error::kvm("KVM_SET_CPUID2"))?;
+    vcpu.set_cpuid2(&cpuid).map_err(Error::kvm("KVM_SET_CPUID2"))?;
 
     let entries = boot_msrs();
-    let msrs =
-        Msrs::from_entries(&entries).map_err(|e| Error::Setup(format!("MSR list: {e:?}")))?;
+    let msrs = Msrs::from_entries(&entries).map_err(|e| Error::Setup(format!("MSR list: {e:?}")))?;
     let n = vcpu.set_msrs(&msrs).map_err(Error::kvm("KVM_SET_MSRS"))?;
     if let Some(bad) = entries.get(n) {
         let source = kvm_ioctls::Error::new(libc::EINVAL);
-        return Err(Error::Kvm {
-            op: msr_op(bad.index),
-            source,
-        });
+        return Err(Error::Kvm { op: msr_op(bad.index), source });
     }
 
-    let fpu = kvm_fpu {
-        fcw: 0x37f,
-        mxcsr: 0x1f80,
-        ..Default::default()
-    };
+    let fpu = kvm_fpu { fcw: 0x37f, mxcsr: 0x1f80, ..Default::default() };
     vcpu.set_fpu(&fpu).map_err(Error::kvm("KVM_SET_FPU"))
 }
 
@@ -170,22 +134,14 @@ pub fn setup_boot_vcpu(vcpu: &VcpuFd, mem: &GuestMemoryMmap, entry: u64) -> Resu
     for (chunk, e) in gdt.chunks_exact_mut(8).zip(GDT) {
         chunk.copy_from_slice(&e.to_le_bytes());
     }
-    mem.write_slice(&gdt, GuestAddress(GDT_ADDR))
-        .map_err(Error::write("the boot GDT"))?;
-    mem.write_slice(&[0u8; 8], GuestAddress(IDT_ADDR))
-        .map_err(Error::write("the boot IDT"))?;
+    mem.write_slice(&gdt, GuestAddress(GDT_ADDR)).map_err(Error::write("the boot GDT"))?;
+    mem.write_slice(&[0u8; 8], GuestAddress(IDT_ADDR)).map_err(Error::write("the boot IDT"))?;
 
     let mut sregs = vcpu.get_sregs().map_err(Error::kvm("KVM_GET_SREGS"))?;
     sregs.cs = segment(CODE_SEL, 0xb);
     let data = segment(DATA_SEL, 0x3);
     (sregs.ds, sregs.es, sregs.fs, sregs.gs, sregs.ss) = (data, data, data, data, data);
-    sregs.tr = kvm_segment {
-        limit: 0x67,
-        db: 0,
-        s: 0,
-        g: 0,
-        ..segment(TSS_SEL, 0xb)
-    };
+    sregs.tr = kvm_segment { limit: 0x67, db: 0, s: 0, g: 0, ..segment(TSS_SEL, 0xb) };
     sregs.gdt.base = GDT_ADDR;
     sregs.gdt.limit = (GDT.len() * 8 - 1) as u16;
     sregs.idt.base = IDT_ADDR;
@@ -194,15 +150,9 @@ pub fn setup_boot_vcpu(vcpu: &VcpuFd, mem: &GuestMemoryMmap, entry: u64) -> Resu
     sregs.cr3 = 0;
     sregs.cr4 = 0;
     sregs.efer = 0;
-    vcpu.set_sregs(&sregs)
-        .map_err(Error::kvm("KVM_SET_SREGS"))?;
+    vcpu.set_sregs(&sregs).map_err(Error::kvm("KVM_SET_SREGS"))?;
 
-    let regs = kvm_regs {
-        rflags: 2,
-        rip: entry,
-        rbx: START_INFO,
-        ..Default::default()
-    };
+    let regs = kvm_regs { rflags: 2, rip: entry, rbx: START_INFO, ..Default::default() };
     vcpu.set_regs(&regs).map_err(Error::kvm("KVM_SET_REGS"))
 }
 
@@ -211,15 +161,7 @@ mod tests {
     use super::*;
 
     fn leaf(function: u32, index: u32) -> kvm_cpuid_entry2 {
-        kvm_cpuid_entry2 {
-            function,
-            index,
-            eax: 1,
-            ebx: 0x0008_0800,
-            ecx: 2,
-            edx: 3,
-            ..Default::default()
-        }
+        kvm_cpuid_entry2 { function, index, eax: 1, ebx: 0x0008_0800, ecx: 2, edx: 3, ..Default::default() }
     }
 
     #[test]
@@ -229,11 +171,7 @@ mod tests {
             leaf(1, 0),
             leaf(0xb, 0),
             leaf(0xb, 1),
-            kvm_cpuid_entry2 {
-                function: 0x4000_0000,
-                eax: 0x4000_0001,
-                ..Default::default()
-            },
+            kvm_cpuid_entry2 { function: 0x4000_0000, eax: 0x4000_0001, ..Default::default() },
             leaf(0x4000_0001, 0),
         ];
         let v = vcpu_cpuid(&base, 5, Some(2_596_146));
@@ -248,10 +186,7 @@ mod tests {
         assert_eq!(get(0, 0), base[0]);
 
         let again = vcpu_cpuid(&v, 0, Some(1));
-        assert_eq!(
-            again.iter().filter(|e| e.function == 0x4000_0010).count(),
-            1
-        );
+        assert_eq!(again.iter().filter(|e| e.function == 0x4000_0010).count(), 1);
         let no_tsc = vcpu_cpuid(&base, 0, None);
         assert_eq!(no_tsc.len(), base.len());
     }

@@ -60,18 +60,13 @@ pub struct KernelInfo {
 }
 
 /// Errors while reading are reported as truncation of the part being read.
-fn read<const N: usize>(
-    img: &(impl Image + ?Sized),
-    off: u64,
-    what: &'static str,
-) -> Result<[u8; N], ElfError> {
+fn read<const N: usize>(img: &(impl Image + ?Sized), off: u64, what: &'static str) -> Result<[u8; N], ElfError> {
     let mut b = [0u8; N];
     let end = off.checked_add(N as u64).ok_or(ElfError::Truncated(what))?;
     if end > img.size() {
         return Err(ElfError::Truncated(what));
     }
-    img.read_at(&mut b, off)
-        .map_err(|_| ElfError::Truncated(what))?;
+    img.read_at(&mut b, off).map_err(|_| ElfError::Truncated(what))?;
     Ok(b)
 }
 
@@ -119,9 +114,7 @@ pub fn check(img: &(impl Image + ?Sized), ram: &RamLayout) -> Result<KernelInfo,
     if phoff < EHDR_SIZE {
         return Err(ElfError::BadPhoff(phoff));
     }
-    let ph_end = phnum
-        .checked_mul(PHDR_SIZE)
-        .and_then(|n| n.checked_add(phoff));
+    let ph_end = phnum.checked_mul(PHDR_SIZE).and_then(|n| n.checked_add(phoff));
     if ph_end.is_none_or(|e| e > img.size()) {
         return Err(ElfError::Truncated("the program header table"));
     }
@@ -169,10 +162,7 @@ pub fn check(img: &(impl Image + ?Sized), ram: &RamLayout) -> Result<KernelInfo,
     if entry < HIGH_RAM_START {
         return Err(ElfError::EntryBelowHighMem(entry));
     }
-    if !segments
-        .iter()
-        .any(|&(s, _, file_end)| pvh_entry >= s && pvh_entry < file_end)
-    {
+    if !segments.iter().any(|&(s, _, file_end)| pvh_entry >= s && pvh_entry < file_end) {
         return Err(ElfError::PvhEntryOutside(pvh_entry));
     }
     let mut image_end = 0u64;
@@ -180,10 +170,7 @@ pub fn check(img: &(impl Image + ?Sized), ram: &RamLayout) -> Result<KernelInfo,
         check_segment(start, end, ram)?;
         image_end = image_end.max(end);
     }
-    Ok(KernelInfo {
-        pvh_entry,
-        image_end,
-    })
+    Ok(KernelInfo { pvh_entry, image_end })
 }
 
 fn check_segment(start: u64, end: u64, ram: &RamLayout) -> Result<(), ElfError> {
@@ -195,10 +182,7 @@ fn check_segment(start: u64, end: u64, ram: &RamLayout) -> Result<(), ElfError> 
     }
     if !ram.contains(start, end) {
         let needs_mib = RamLayout::mib_needed_to_reach(end);
-        return Err(ElfError::TooBig {
-            needs_mib,
-            mem_mib: ram.mem_mib,
-        });
+        return Err(ElfError::TooBig { needs_mib, mem_mib: ram.mem_mib });
     }
     Ok(())
 }
@@ -229,8 +213,7 @@ fn find_pvh_note(
                 return Ok(Some(Ok(u64::from(u32::from_le_bytes(desc)))));
             }
         }
-        let skip =
-            12 + u64::from(namesz).next_multiple_of(4) + u64::from(descsz).next_multiple_of(4);
+        let skip = 12 + u64::from(namesz).next_multiple_of(4) + u64::from(descsz).next_multiple_of(4);
         pos += skip;
     }
     Ok(None)
@@ -286,13 +269,7 @@ pub(crate) mod tests {
             p[48..56].copy_from_slice(&4096u64.to_le_bytes());
             v.extend_from_slice(&p);
         };
-        ph(
-            1,
-            code_off,
-            paddr,
-            code.len() as u64,
-            memsz.max(code.len() as u64),
-        );
+        ph(1, code_off, paddr, code.len() as u64, memsz.max(code.len() as u64));
         for (start, len) in &note_ranges {
             ph(4, *start, 0, *len as u64, *len as u64);
         }
@@ -309,35 +286,17 @@ pub(crate) mod tests {
     fn accepts_a_pvh_image() {
         let img = build(0x10_0000, &[0xeb, 0xfe], 0x2000, &[Some(0x10_0000)]);
         let k = check(&img[..], &ram()).unwrap();
-        assert_eq!(
-            k,
-            KernelInfo {
-                pvh_entry: 0x10_0000,
-                image_end: 0x10_2000
-            }
-        );
+        assert_eq!(k, KernelInfo { pvh_entry: 0x10_0000, image_end: 0x10_2000 });
     }
 
     #[test]
     fn rejects_bad_magic_and_short_files() {
         assert_eq!(check(&b""[..], &ram()), Err(ElfError::BadMagic));
-        assert_eq!(
-            check(&b"MZ\x90\x00 not elf"[..], &ram()),
-            Err(ElfError::BadMagic)
-        );
+        assert_eq!(check(&b"MZ\x90\x00 not elf"[..], &ram()), Err(ElfError::BadMagic));
         let img = build(0x10_0000, &[0xeb, 0xfe], 0, &[Some(0x10_0000)]);
-        assert!(matches!(
-            check(&img[..40], &ram()),
-            Err(ElfError::Truncated(_))
-        ));
-        assert!(matches!(
-            check(&img[..100], &ram()),
-            Err(ElfError::Truncated(_))
-        ));
-        assert!(matches!(
-            check(&img[..img.len() - 1], &ram()),
-            Err(ElfError::Truncated(_))
-        ));
+        assert!(matches!(check(&img[..40], &ram()), Err(ElfError::Truncated(_))));
+        assert!(matches!(check(&img[..100], &ram()), Err(ElfError::Truncated(_))));
+        assert!(matches!(check(&img[..img.len() - 1], &ram()), Err(ElfError::Truncated(_))));
     }
 
     #[test]
@@ -377,29 +336,17 @@ pub(crate) mod tests {
         let img = build(0x10_0000, &[0xeb, 0xfe], 0, &[None, Some(0x10_0000)]);
         assert!(check(&img[..], &ram()).is_ok());
         let img = build(0x10_0000, &[0xeb, 0xfe], 0, &[Some(0x20_0000)]);
-        assert_eq!(
-            check(&img[..], &ram()),
-            Err(ElfError::PvhEntryOutside(0x20_0000))
-        );
+        assert_eq!(check(&img[..], &ram()), Err(ElfError::PvhEntryOutside(0x20_0000)));
     }
 
     #[test]
     fn rejects_images_larger_than_ram_counting_bss() {
         // 2 bytes of code but 300 MiB of bss: linux-loader would load it happily.
         let img = build(0x10_0000, &[0xeb, 0xfe], 300 << 20, &[Some(0x10_0000)]);
-        assert_eq!(
-            check(&img[..], &ram()),
-            Err(ElfError::TooBig {
-                needs_mib: 301,
-                mem_mib: 256
-            })
-        );
+        assert_eq!(check(&img[..], &ram()), Err(ElfError::TooBig { needs_mib: 301, mem_mib: 256 }));
         assert!(check(&img[..], &RamLayout::new(301)).is_ok());
         let img = build(0x8000, &[0xeb, 0xfe], 0, &[Some(0x8000)]);
-        assert_eq!(
-            check(&img[..], &ram()),
-            Err(ElfError::EntryBelowHighMem(0x8000))
-        );
+        assert_eq!(check(&img[..], &ram()), Err(ElfError::EntryBelowHighMem(0x8000)));
         // A PVH kernel with a good entry plus a second PT_LOAD below 1 MiB:
         // append a copy of the PT_LOAD header (moved to 0x8000) and a new
         // program header table [low, PT_LOAD, PT_NOTE] at the end of the file.
@@ -411,14 +358,8 @@ pub(crate) mod tests {
         img.extend_from_slice(&table);
         img[32..40].copy_from_slice(&phoff.to_le_bytes());
         img[56..58].copy_from_slice(&3u16.to_le_bytes());
-        assert_eq!(
-            check(&img[..], &ram()),
-            Err(ElfError::SegmentBelowHighMem(0x8000))
-        );
+        assert_eq!(check(&img[..], &ram()), Err(ElfError::SegmentBelowHighMem(0x8000)));
         let img = build(0xBFFF_F000, &[0; 0x2000], 0, &[Some(0xBFFF_F000)]);
-        assert!(matches!(
-            check(&img[..], &RamLayout::new(8192)),
-            Err(ElfError::SegmentInPciHole { .. })
-        ));
+        assert!(matches!(check(&img[..], &RamLayout::new(8192)), Err(ElfError::SegmentInPciHole { .. })));
     }
 }

@@ -23,12 +23,7 @@ pub enum CliError {
     #[error("missing required option --kernel FILE")]
     MissingKernel,
     #[error("invalid {flag} value '{value}': expected an integer from {min} to {max}")]
-    BadNumber {
-        flag: &'static str,
-        value: String,
-        min: u64,
-        max: u64,
-    },
+    BadNumber { flag: &'static str, value: String, min: u64, max: u64 },
     #[error("--cmdline is {len} bytes long; at most {max} bytes fit")]
     CmdlineTooLong { len: usize, max: usize },
     #[error("--cmdline contains a NUL byte")]
@@ -64,9 +59,7 @@ pub enum ElfError {
     SegmentInPciHole { start: u64, end: u64 },
     #[error("has a PT_LOAD segment whose address range overflows")]
     SegmentOverflow,
-    #[error(
-        "does not fit: memory too small for the image: needs {needs_mib} MiB (--mem is {mem_mib})"
-    )]
+    #[error("does not fit: memory too small for the image: needs {needs_mib} MiB (--mem is {mem_mib})")]
     TooBig { needs_mib: u64, mem_mib: u64 },
     #[error(
         "has no PVH entry note (PvhEntryNotPresent: no \"Xen\" ELF note of type 18, \
@@ -101,21 +94,13 @@ pub enum Error {
         "initrd '{path}' ({size} bytes) does not fit in guest RAM between the end of the \
          kernel image ({kernel_end:#x}) and {limit:#x}; raise --mem"
     )]
-    InitrdTooBig {
-        path: String,
-        size: u64,
-        kernel_end: u64,
-        limit: u64,
-    },
+    InitrdTooBig { path: String, size: u64, kernel_end: u64, limit: u64 },
     #[error("cannot open /dev/kvm: {0}")]
     KvmOpen(kvm_ioctls::Error),
     #[error("/dev/kvm cannot create a VM (KVM_CREATE_VM: {0})")]
     KvmUnusable(kvm_ioctls::Error),
     #[error("{op} failed: {source}")]
-    Kvm {
-        op: &'static str,
-        source: kvm_ioctls::Error,
-    },
+    Kvm { op: &'static str, source: kvm_ioctls::Error },
     #[error("guest memory: {0}")]
     Memory(String),
     #[error("VM set-up: {0}")]
@@ -125,15 +110,9 @@ pub enum Error {
     #[error("kernel has no PVH entry after loading ({0})")]
     NoPvhAfterLoad(String),
     #[error("writing {what} to guest memory failed: {source}")]
-    GuestWrite {
-        what: &'static str,
-        source: vm_memory::GuestMemoryError,
-    },
+    GuestWrite { what: &'static str, source: vm_memory::GuestMemoryError },
     #[error("cannot start the {what} thread: {source}")]
-    Thread {
-        what: &'static str,
-        source: io::Error,
-    },
+    Thread { what: &'static str, source: io::Error },
     #[error("cannot create an eventfd: {0}")]
     EventFd(io::Error),
 }
@@ -180,10 +159,7 @@ mod tests {
     #[test]
     fn exit_codes() {
         assert_eq!(Error::Cli(CliError::MissingKernel).exit_code(), BAD_INPUT);
-        let e = Error::Kernel {
-            path: "k".into(),
-            source: ElfError::BadMagic,
-        };
+        let e = Error::Kernel { path: "k".into(), source: ElfError::BadMagic };
         assert_eq!(e.exit_code(), BAD_INPUT);
         assert_eq!(e.to_string(), "kernel 'k' is not an ELF file (bad magic)");
         assert_eq!(Error::Memory("x".into()).exit_code(), VM_FAILURE);

@@ -7,9 +7,7 @@ use std::fs::File;
 use linux_loader::loader::elf::{Elf, PvhBootCapability};
 use linux_loader::loader::KernelLoader;
 use pv_abi::pvh::layout::{CMDLINE, HIGH_RAM_START, MEMMAP, MODLIST, START_INFO};
-use pv_abi::pvh::{
-    MemmapEntry, ModlistEntry, StartInfo, START_INFO_MAGIC, START_INFO_VERSION_MEMMAP,
-};
+use pv_abi::pvh::{MemmapEntry, ModlistEntry, StartInfo, START_INFO_MAGIC, START_INFO_VERSION_MEMMAP};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 use crate::acpi;
@@ -37,20 +35,13 @@ pub struct Initrd {
 impl Initrd {
     pub fn open(path: &std::path::Path) -> Result<Initrd> {
         let name = path.display().to_string();
-        let io = |source| Error::InitrdIo {
-            path: name.clone(),
-            source,
-        };
+        let io = |source| Error::InitrdIo { path: name.clone(), source };
         let file = File::open(path).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
         if !meta.is_file() {
             return Err(io(std::io::Error::other("not a regular file")));
         }
-        Ok(Initrd {
-            path: name,
-            file,
-            size: meta.len(),
-        })
+        Ok(Initrd { path: name, file, size: meta.len() })
     }
 
     /// Where the initrd goes: page-aligned, as high as possible in the RAM
@@ -66,21 +57,14 @@ impl Initrd {
 
     /// Copy the initrd to `addr`; returns its module entry.
     pub fn load(&mut self, mem: &GuestMemoryMmap, addr: u64) -> Result<ModlistEntry> {
-        let len =
-            usize::try_from(self.size).map_err(|_| Error::Memory("initrd too large".into()))?;
+        let len = usize::try_from(self.size).map_err(|_| Error::Memory("initrd too large".into()))?;
         if len > 0 {
-            mem.read_exact_volatile_from(GuestAddress(addr), &mut self.file, len)
-                .map_err(|e| Error::InitrdIo {
-                    path: self.path.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
+            mem.read_exact_volatile_from(GuestAddress(addr), &mut self.file, len).map_err(|e| Error::InitrdIo {
+                path: self.path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
         }
-        Ok(ModlistEntry {
-            paddr: addr,
-            size: self.size,
-            cmdline_paddr: 0,
-            reserved: 0,
-        })
+        Ok(ModlistEntry { paddr: addr, size: self.size, cmdline_paddr: 0, reserved: 0 })
     }
 }
 
@@ -117,25 +101,20 @@ pub fn write_boot_info(
 ) -> Result<()> {
     let memmap = layout.memmap();
     let si = start_info(memmap.len(), module.is_some());
-    mem.write_slice(&si.to_bytes(), GuestAddress(START_INFO))
-        .map_err(Error::write("start_info"))?;
+    mem.write_slice(&si.to_bytes(), GuestAddress(START_INFO)).map_err(Error::write("start_info"))?;
     if let Some(m) = module {
-        mem.write_slice(&m.to_bytes(), GuestAddress(MODLIST))
-            .map_err(Error::write("the module list"))?;
+        mem.write_slice(&m.to_bytes(), GuestAddress(MODLIST)).map_err(Error::write("the module list"))?;
     }
     let mut mm = Vec::with_capacity(memmap.len() * MemmapEntry::SIZE);
     for e in &memmap {
         mm.extend_from_slice(&e.to_bytes());
     }
-    mem.write_slice(&mm, GuestAddress(MEMMAP))
-        .map_err(Error::write("the memory map"))?;
+    mem.write_slice(&mm, GuestAddress(MEMMAP)).map_err(Error::write("the memory map"))?;
     let mut cl = Vec::with_capacity(cmdline.len() + 1);
     cl.extend_from_slice(cmdline);
     cl.push(0);
-    mem.write_slice(&cl, GuestAddress(CMDLINE))
-        .map_err(Error::write("the command line"))?;
-    mem.write_slice(&acpi::build(cpus), GuestAddress(acpi::RSDP_ADDR))
-        .map_err(Error::write("the ACPI tables"))
+    mem.write_slice(&cl, GuestAddress(CMDLINE)).map_err(Error::write("the command line"))?;
+    mem.write_slice(&acpi::build(cpus), GuestAddress(acpi::RSDP_ADDR)).map_err(Error::write("the ACPI tables"))
 }
 
 #[cfg(test)]

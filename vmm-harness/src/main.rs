@@ -51,17 +51,9 @@ fn main() {
 
     let tl = Arc::new(Timeline::new(start));
     timeline::record_spawn(&tl, std::env::var(SPAWN_ENV).ok().as_deref(), start_ns);
-    let finisher = Arc::new(Finisher::new(
-        tl.clone(),
-        args.trace,
-        args.trace_json.clone(),
-    ));
+    let finisher = Arc::new(Finisher::new(tl.clone(), args.trace, args.trace_json.clone()));
     match vm::boot(&args, tl, finisher.clone()) {
         Ok(never) => match never {},
-        Err(e) => finisher.finish(Outcome::failure(
-            e.exit_code(),
-            "error",
-            format!("error: {e}"),
-        )),
+        Err(e) => finisher.finish(Outcome::failure(e.exit_code(), "error", format!("error: {e}"))),
     }
 }

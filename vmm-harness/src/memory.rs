@@ -31,18 +31,10 @@ impl RamLayout {
     pub fn new(mem_mib: u64) -> Self {
         let total = mem_mib.saturating_mul(MIB);
         if total <= PCI_HOLE_START {
-            RamLayout {
-                mem_mib,
-                low_end: total,
-                high_end: None,
-            }
+            RamLayout { mem_mib, low_end: total, high_end: None }
         } else {
             let high = total - PCI_HOLE_START;
-            RamLayout {
-                mem_mib,
-                low_end: PCI_HOLE_START,
-                high_end: Some(PCI_HOLE_END + high),
-            }
+            RamLayout { mem_mib, low_end: PCI_HOLE_START, high_end: Some(PCI_HOLE_END + high) }
         }
     }
 
@@ -57,35 +49,19 @@ impl RamLayout {
 
     /// Is `[start, end)` entirely inside one RAM region?
     pub fn contains(&self, start: u64, end: u64) -> bool {
-        start <= end
-            && self
-                .regions()
-                .iter()
-                .any(|&(s, len)| start >= s && end <= s + len)
+        start <= end && self.regions().iter().any(|&(s, len)| start >= s && end <= s + len)
     }
 
     /// The `--mem` (MiB) that would make RAM reach `end` (an address outside the hole).
     pub fn mib_needed_to_reach(end: u64) -> u64 {
-        let bytes = if end > PCI_HOLE_END {
-            end - (PCI_HOLE_END - PCI_HOLE_START)
-        } else {
-            end
-        };
+        let bytes = if end > PCI_HOLE_END { end - (PCI_HOLE_END - PCI_HOLE_START) } else { end };
         bytes.div_ceil(MIB)
     }
 
     /// The PVH memory map: low RAM, the reserved legacy/ACPI area, RAM from 1 MiB.
     pub fn memmap(&self) -> Vec<MemmapEntry> {
-        let e = |addr: u64, end: u64, t: MemType| MemmapEntry {
-            addr,
-            size: end - addr,
-            type_: t as u32,
-            reserved: 0,
-        };
-        let mut v = vec![
-            e(0, LOW_RAM_END, MemType::Ram),
-            e(LOW_RAM_END, HIGH_RAM_START, MemType::Reserved),
-        ];
+        let e = |addr: u64, end: u64, t: MemType| MemmapEntry { addr, size: end - addr, type_: t as u32, reserved: 0 };
+        let mut v = vec![e(0, LOW_RAM_END, MemType::Ram), e(LOW_RAM_END, HIGH_RAM_START, MemType::Reserved)];
         if self.low_end > HIGH_RAM_START {
             v.push(e(HIGH_RAM_START, self.low_end, MemType::Ram));
         }
@@ -127,26 +103,20 @@ pub fn register(vm: &VmFd, mem: &GuestMemoryMmap) -> Result<()> {
         };
         // SAFETY: the range is a live mapping owned by `mem`, which stays alive
         // for as long as the VM runs (until the process exits).
-        unsafe { vm.set_user_memory_region(r) }
-            .map_err(Error::kvm("KVM_SET_USER_MEMORY_REGION"))?;
+        unsafe { vm.set_user_memory_region(r) }.map_err(Error::kvm("KVM_SET_USER_MEMORY_REGION"))?;
     }
     Ok(())
 }
 
 fn host_address(mem: &GuestMemoryMmap, addr: GuestAddress) -> Result<*mut u8> {
-    mem.get_host_address(addr)
-        .map_err(|e| Error::Memory(e.to_string()))
+    mem.get_host_address(addr).map_err(|e| Error::Memory(e.to_string()))
 }
 
 /// madvise(MADV_HUGEPAGE) on a region (guest first touch is ~10x cheaper with
 /// THP here), except its part below 2 MiB: the harness itself writes a handful
 /// of boot pages there, and faulting one zeroed 2 MiB page costs more than that.
 fn advise_huge_pages(host: *mut u8, gpa: u64, len: u64) {
-    let skip = if gpa < HUGE_PAGE {
-        (HUGE_PAGE - gpa).min(len)
-    } else {
-        0
-    };
+    let skip = if gpa < HUGE_PAGE { (HUGE_PAGE - gpa).min(len) } else { 0 };
     if len <= skip {
         return;
     }
@@ -184,16 +154,10 @@ mod tests {
         let m = l.memmap();
         assert_eq!(m.len(), 4);
         assert_eq!((m[2].addr, m[2].addr + m[2].size), (MIB, 3 << 30));
-        assert_eq!(
-            (m[3].addr, m[3].addr + m[3].size, m[3].type_),
-            (4 << 30, 6 << 30, 1)
-        );
+        assert_eq!((m[3].addr, m[3].addr + m[3].size, m[3].type_), (4 << 30, 6 << 30, 1));
         assert!(!l.contains((3 << 30) - 4096, (3 << 30) + 4096));
         assert!(l.contains(4 << 30, 6 << 30));
-        assert_eq!(
-            RamLayout::mib_needed_to_reach((4 << 30) + MIB),
-            3 * 1024 + 1
-        );
+        assert_eq!(RamLayout::mib_needed_to_reach((4 << 30) + MIB), 3 * 1024 + 1);
     }
 
     #[test]

@@ -20,19 +20,11 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn quiet(code: i32, reason: &'static str) -> Self {
-        Outcome {
-            code,
-            reason,
-            message: None,
-        }
+        Outcome { code, reason, message: None }
     }
 
     pub fn failure(code: i32, reason: &'static str, message: String) -> Self {
-        Outcome {
-            code,
-            reason,
-            message: Some(message),
-        }
+        Outcome { code, reason, message: Some(message) }
     }
 }
 
@@ -45,12 +37,7 @@ pub struct Finisher {
 
 impl Finisher {
     pub fn new(timeline: Arc<Timeline>, trace: bool, trace_json: Option<PathBuf>) -> Self {
-        Finisher {
-            timeline,
-            trace,
-            trace_json,
-            once: Mutex::new(()),
-        }
+        Finisher { timeline, trace, trace_json, once: Mutex::new(()) }
     }
 
     /// Terminate the process with `outcome`. A second caller blocks until the
@@ -62,23 +49,15 @@ impl Finisher {
         if let Some(m) = &outcome.message {
             let _ = writeln!(err, "vmm-harness: {m}");
         }
-        self.timeline.record(Kind::Exit {
-            code: outcome.code,
-            reason: outcome.reason,
-        });
+        self.timeline.record(Kind::Exit { code: outcome.code, reason: outcome.reason });
         let events = self.timeline.events();
         if self.trace {
-            let _ =
-                err.write_all(timeline::format_text(&events, self.timeline.dropped()).as_bytes());
+            let _ = err.write_all(timeline::format_text(&events, self.timeline.dropped()).as_bytes());
         }
         if let Some(path) = &self.trace_json {
             let json = timeline::format_json(&events, outcome.code);
             if let Err(e) = std::fs::write(path, json) {
-                let _ = writeln!(
-                    err,
-                    "vmm-harness: warning: cannot write {}: {e}",
-                    path.display()
-                );
+                let _ = writeln!(err, "vmm-harness: warning: cannot write {}: {e}", path.display());
             }
         }
         let _ = err.flush();

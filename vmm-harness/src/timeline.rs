@@ -82,15 +82,8 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn new(start: Instant) -> Self {
-        let events = vec![Event {
-            t_ns: 0,
-            kind: Kind::ProcessStart,
-        }];
-        Timeline {
-            start,
-            events: Mutex::new(events),
-            dropped: AtomicU64::new(0),
-        }
+        let events = vec![Event { t_ns: 0, kind: Kind::ProcessStart }];
+        Timeline { start, events: Mutex::new(events), dropped: AtomicU64::new(0) }
     }
 
     pub fn start(&self) -> Instant {
@@ -113,11 +106,7 @@ impl Timeline {
 
     /// Events in time order.
     pub fn events(&self) -> Vec<Event> {
-        let mut v = self
-            .events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let mut v = self.events.lock().unwrap_or_else(|e| e.into_inner()).clone();
         v.sort_by_key(|e| e.t_ns);
         v
     }
@@ -137,18 +126,13 @@ pub fn record_spawn(tl: &Timeline, env: Option<&str>, now_ns: i64) {
 
 /// CLOCK_MONOTONIC in nanoseconds (the clock `Instant` uses on Linux).
 pub fn monotonic_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec into the valid, owned `ts`.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     if rc != 0 {
         return 0;
     }
-    ts.tv_sec
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec)
+    ts.tv_sec.saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec)
 }
 
 fn us(t_ns: i64) -> f64 {
@@ -159,12 +143,7 @@ fn us(t_ns: i64) -> f64 {
 pub fn format_text(events: &[Event], dropped: u64) -> String {
     let mut s = String::new();
     for e in events {
-        let _ = writeln!(
-            s,
-            "vmm-harness: trace {:>9.1} us  {}",
-            us(e.t_ns),
-            e.kind.label()
-        );
+        let _ = writeln!(s, "vmm-harness: trace {:>9.1} us  {}", us(e.t_ns), e.kind.label());
     }
     if dropped > 0 {
         let _ = writeln!(s, "vmm-harness: trace ({dropped} more events not recorded)");
@@ -225,29 +204,11 @@ mod tests {
 
     fn sample() -> Vec<Event> {
         vec![
-            Event {
-                t_ns: -1_500_000,
-                kind: Kind::Spawn,
-            },
-            Event {
-                t_ns: 0,
-                kind: Kind::ProcessStart,
-            },
-            Event {
-                t_ns: 1_402_345,
-                kind: Kind::DebugPort(0x40),
-            },
-            Event {
-                t_ns: 2_000_000,
-                kind: Kind::DebugPort(0x99),
-            },
-            Event {
-                t_ns: 3_000_000,
-                kind: Kind::Exit {
-                    code: 7,
-                    reason: "exit port",
-                },
-            },
+            Event { t_ns: -1_500_000, kind: Kind::Spawn },
+            Event { t_ns: 0, kind: Kind::ProcessStart },
+            Event { t_ns: 1_402_345, kind: Kind::DebugPort(0x40) },
+            Event { t_ns: 2_000_000, kind: Kind::DebugPort(0x99) },
+            Event { t_ns: 3_000_000, kind: Kind::Exit { code: 7, reason: "exit port" } },
         ]
     }
 
@@ -257,18 +218,9 @@ mod tests {
         let lines: Vec<_> = t.lines().collect();
         assert_eq!(lines[0], "vmm-harness: trace   -1500.0 us  spawn");
         assert_eq!(lines[1], "vmm-harness: trace       0.0 us  process start");
-        assert_eq!(
-            lines[2],
-            "vmm-harness: trace    1402.3 us  port 0x80 = 0x40 (kernel entry)"
-        );
-        assert_eq!(
-            lines[3],
-            "vmm-harness: trace    2000.0 us  port 0x80 = 0x99"
-        );
-        assert_eq!(
-            lines[4],
-            "vmm-harness: trace    3000.0 us  exit 7 (exit port)"
-        );
+        assert_eq!(lines[2], "vmm-harness: trace    1402.3 us  port 0x80 = 0x40 (kernel entry)");
+        assert_eq!(lines[3], "vmm-harness: trace    2000.0 us  port 0x80 = 0x99");
+        assert_eq!(lines[4], "vmm-harness: trace    3000.0 us  exit 7 (exit port)");
     }
 
     #[test]
@@ -294,13 +246,7 @@ mod tests {
         tl.record(Kind::VmCreated);
         let ev = tl.events();
         assert_eq!(ev.len(), 3);
-        assert_eq!(
-            ev[0],
-            Event {
-                t_ns: -4000,
-                kind: Kind::Spawn
-            }
-        );
+        assert_eq!(ev[0], Event { t_ns: -4000, kind: Kind::Spawn });
         assert_eq!(ev[1].kind, Kind::ProcessStart);
         assert_eq!(ev[2].kind, Kind::VmCreated);
     }

@@ -31,8 +31,7 @@ impl Vcpu {
         loop {
             if let Some(secs) = watchdog::expired() {
                 let msg = format!("guest did not power off within {secs} s");
-                self.finisher
-                    .finish(Outcome::failure(TIMEOUT, "timeout", msg));
+                self.finisher.finish(Outcome::failure(TIMEOUT, "timeout", msg));
             }
             let failure = match self.fd.run() {
                 Ok(VcpuExit::IoOut(port, data)) => match self.devices.pio_out(port, data) {
@@ -55,9 +54,9 @@ impl Vcpu {
                 Ok(VcpuExit::InternalError) => None,
                 Ok(VcpuExit::Hlt) => Some("guest halted (KVM_EXIT_HLT)".to_string()),
                 Ok(VcpuExit::Shutdown) => Some("triple fault (KVM_EXIT_SHUTDOWN)".to_string()),
-                Ok(VcpuExit::FailEntry(reason, cpu)) => Some(format!(
-                    "VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware reason {reason:#x}, host cpu {cpu})"
-                )),
+                Ok(VcpuExit::FailEntry(reason, cpu)) => {
+                    Some(format!("VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware reason {reason:#x}, host cpu {cpu})"))
+                }
                 Ok(VcpuExit::SystemEvent(ty, data)) => {
                     Some(format!("system event {ty} {data:x?} (KVM_EXIT_SYSTEM_EVENT)"))
                 }
@@ -71,8 +70,7 @@ impl Vcpu {
                 Err(_) => "unknown".to_string(),
             };
             let msg = format!("vCPU {}: {what} at rip {rip}", self.id);
-            self.finisher
-                .finish(Outcome::failure(VM_FAILURE, "vCPU failure", msg));
+            self.finisher.finish(Outcome::failure(VM_FAILURE, "vCPU failure", msg));
         }
     }
 
@@ -96,18 +94,12 @@ impl Vcpu {
             "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror {}: {kind}), data {data:x?}",
             internal.suberror
         );
-        if internal.suberror == SUBERROR_EMULATION
-            && n >= 3
-            && data[0] & EMULATION_FLAG_INSN_BYTES != 0
-        {
+        if internal.suberror == SUBERROR_EMULATION && n >= 3 && data[0] & EMULATION_FLAG_INSN_BYTES != 0 {
             let mut bytes = [0u8; 16];
             bytes[..8].copy_from_slice(&data[1].to_le_bytes());
             bytes[8..].copy_from_slice(&data[2].to_le_bytes());
             let len = usize::from(bytes[0]).min(15);
-            let hex: Vec<String> = bytes[1..1 + len]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let hex: Vec<String> = bytes[1..1 + len].iter().map(|b| format!("{b:02x}")).collect();
             s.push_str(&format!(", instruction bytes [{}]", hex.join(" ")));
         }
         s

@@ -35,18 +35,13 @@ const KVM_TSS_ADDR: usize = 0xfffb_d000;
 const KVM_IDENTITY_MAP_ADDR: u64 = 0xfffb_c000;
 
 /// Boot the guest. Returns only on a set-up error; otherwise some thread ends the process.
-pub fn boot(
-    args: &BootArgs,
-    timeline: Arc<Timeline>,
-    finisher: Arc<Finisher>,
-) -> Result<Infallible> {
+pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -> Result<Infallible> {
     let layout = RamLayout::new(args.mem_mib);
 
     // Inputs first, so that bad ones are reported even without /dev/kvm.
     let path = args.kernel.display().to_string();
     let mut kernel = open_kernel(&args.kernel, &path)?;
-    let info =
-        elfcheck::check(&kernel, &layout).map_err(|source| Error::Kernel { path, source })?;
+    let info = elfcheck::check(&kernel, &layout).map_err(|source| Error::Kernel { path, source })?;
     let mut initrd = args.initrd.as_deref().map(Initrd::open).transpose()?;
     let initrd_addr = match &initrd {
         Some(i) => Some(i.placement(info.image_end, &layout)?),
@@ -71,28 +66,20 @@ pub fn boot(
     loader::write_boot_info(&mem, &layout, &args.cmdline, module.as_ref(), args.cpus)?;
     timeline.record(Kind::KernelLoaded);
 
-    vm.set_tss_address(KVM_TSS_ADDR)
-        .map_err(Error::kvm("KVM_SET_TSS_ADDR"))?;
-    vm.set_identity_map_address(KVM_IDENTITY_MAP_ADDR)
-        .map_err(Error::kvm("KVM_SET_IDENTITY_MAP_ADDR"))?;
-    vm.create_irq_chip()
-        .map_err(Error::kvm("KVM_CREATE_IRQCHIP"))?;
+    vm.set_tss_address(KVM_TSS_ADDR).map_err(Error::kvm("KVM_SET_TSS_ADDR"))?;
+    vm.set_identity_map_address(KVM_IDENTITY_MAP_ADDR).map_err(Error::kvm("KVM_SET_IDENTITY_MAP_ADDR"))?;
+    vm.create_irq_chip().map_err(Error::kvm("KVM_CREATE_IRQCHIP"))?;
 
     let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
-    vm.register_irqfd(&irq, COM1_IRQ)
-        .map_err(Error::kvm("KVM_IRQFD"))?;
+    vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
     let serial = SerialPort::new(IrqTrigger(irq), Console::new(timeline.clone()));
     let devices = Arc::new(Devices::new(serial, timeline.clone()));
 
-    let cpuid = kvm
-        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-        .map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
+    let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
     let mut vcpus = Vec::with_capacity(args.cpus as usize);
     let mut tsc_khz = None;
     for id in 0..args.cpus {
-        let fd = vm
-            .create_vcpu(u64::from(id))
-            .map_err(Error::kvm("KVM_CREATE_VCPU"))?;
+        let fd = vm.create_vcpu(u64::from(id)).map_err(Error::kvm("KVM_CREATE_VCPU"))?;
         if id == 0 {
             // The same for every vCPU (KVM_CAP_TSC_CONTROL is absent here); ask once.
             tsc_khz = fd.get_tsc_khz().ok();
@@ -103,12 +90,7 @@ pub fn boot(
         }
         // Application processors keep KVM's reset state: with the in-kernel
         // LAPIC they wait for INIT-SIPI-SIPI from the guest.
-        vcpus.push(Vcpu {
-            id: u64::from(id),
-            fd,
-            devices: devices.clone(),
-            finisher: finisher.clone(),
-        });
+        vcpus.push(Vcpu { id: u64::from(id), fd, devices: devices.clone(), finisher: finisher.clone() });
     }
 
     // Helper threads first; vCPU 0 runs on this thread.
@@ -119,9 +101,7 @@ pub fn boot(
     }
     if serial::stdin_wanted() {
         let d = devices.clone();
-        spawn("stdin".into(), "stdin", move || {
-            serial::pump_stdin(&d.serial)
-        })?;
+        spawn("stdin".into(), "stdin", move || serial::pump_stdin(&d.serial))?;
     }
     if let Some(secs) = args.timeout_secs {
         watchdog::arm(timeline.start(), secs)
@@ -133,23 +113,12 @@ pub fn boot(
     bsp.run()
 }
 
-fn spawn<T: Send + 'static>(
-    name: String,
-    what: &'static str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<()> {
-    std::thread::Builder::new()
-        .name(name)
-        .spawn(f)
-        .map(drop)
-        .map_err(|source| Error::Thread { what, source })
+fn spawn<T: Send + 'static>(name: String, what: &'static str, f: impl FnOnce() -> T + Send + 'static) -> Result<()> {
+    std::thread::Builder::new().name(name).spawn(f).map(drop).map_err(|source| Error::Thread { what, source })
 }
 
 fn open_kernel(p: &std::path::Path, path: &str) -> Result<File> {
-    let io = |source| Error::KernelIo {
-        path: path.to_string(),
-        source,
-    };
+    let io = |source| Error::KernelIo { path: path.to_string(), source };
     let file = File::open(p).map_err(io)?;
     if !file.metadata().map_err(io)?.is_file() {
         return Err(io(std::io::Error::other("not a regular file")));

@@ -75,13 +75,8 @@ pub fn arm(start: Instant, secs: u64) -> io::Result<()> {
     check(unsafe { libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut timer) })?;
 
     // A zero it_value would disarm the timer; fire "now" instead.
-    let first = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_nanos(1));
-    let spec = libc::itimerspec {
-        it_interval: timespec(REPEAT),
-        it_value: timespec(first),
-    };
+    let first = deadline.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1));
+    let spec = libc::itimerspec { it_interval: timespec(REPEAT), it_value: timespec(first) };
     // SAFETY: `timer` was created above; timer_settime reads `spec` only.
     check(unsafe { libc::timer_settime(timer, 0, &spec, std::ptr::null_mut()) })
 }

@@ -99,11 +99,7 @@ fn kvm_usable() -> bool {
 }
 
 fn harness(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap()
 }
 
 fn boot(code: &[u8], name: &str, extra: &[&str]) -> Output {
@@ -128,23 +124,13 @@ fn hello_guest_prints_traces_and_exits_zero() {
     code.extend(HANG);
     let out = boot(&code, "hello", &["--trace"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout: {stdout}\nstderr: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.contains("Vireo"), "{stdout}");
     assert!(stderr.contains("first KVM_RUN"), "{stderr}");
-    assert!(
-        stderr.contains("port 0x80 = 0x40 (kernel entry)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("port 0x80 = 0x40 (kernel entry)"), "{stderr}");
     assert!(stderr.contains("first serial byte"), "{stderr}");
     assert!(stderr.contains("exit 0 (exit port)"), "{stderr}");
-    assert!(
-        stderr.lines().all(|l| l.starts_with("vmm-harness: trace ")),
-        "{stderr}"
-    );
+    assert!(stderr.lines().all(|l| l.starts_with("vmm-harness: trace ")), "{stderr}");
 }
 
 #[test]
@@ -196,21 +182,11 @@ fn spinning_guest_times_out() {
         return;
     }
     let json = TempFile::new("timeout.json", b"");
-    let out = boot(
-        &HANG,
-        "spin",
-        &["--timeout", "1", "--trace-json", json.0.to_str().unwrap()],
-    );
+    let out = boot(&HANG, "spin", &["--timeout", "1", "--trace-json", json.0.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(124));
-    assert_eq!(
-        text(&out.stderr),
-        "vmm-harness: guest did not power off within 1 s\n"
-    );
+    assert_eq!(text(&out.stderr), "vmm-harness: guest did not power off within 1 s\n");
     let j = std::fs::read_to_string(&json.0).unwrap();
-    assert!(
-        j.starts_with("{\"events\":[{\"t_us\":0.0,\"event\":\"process start\"}"),
-        "{j}"
-    );
+    assert!(j.starts_with("{\"events\":[{\"t_us\":0.0,\"event\":\"process start\"}"), "{j}");
     assert!(j.contains("\"event\":\"first KVM_RUN\""), "{j}");
     assert!(j.trim_end().ends_with("\"exit_code\":124}"), "{j}");
 }
@@ -275,12 +251,7 @@ fn stdin_reaches_the_uart() {
         stdin.write_all(b"A").unwrap();
     } // EOF after the byte must be harmless
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(i32::from(b'A')),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(i32::from(b'A')), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -294,46 +265,21 @@ fn boot_info_reaches_the_guest() {
     let exit_al: &[u8] = &[0xE6, 0xF4]; // out 0xf4, al
     let cases: Vec<(Vec<u8>, Vec<&str>, i32)> = vec![
         // start_info.nr_modules
-        (
-            [&[0x8B, 0x43, 0x0C][..], exit_al].concat(),
-            vec!["--initrd", i],
-            1,
-        ),
+        ([&[0x8B, 0x43, 0x0C][..], exit_al].concat(), vec!["--initrd", i], 1),
         // first byte of module 0: [[ebx+16]].paddr
-        (
-            [&[0x8B, 0x43, 0x10, 0x8B, 0x00, 0x8A, 0x00][..], exit_al].concat(),
-            vec!["--initrd", i],
-            42,
-        ),
+        ([&[0x8B, 0x43, 0x10, 0x8B, 0x00, 0x8A, 0x00][..], exit_al].concat(), vec!["--initrd", i], 42),
         // first byte of the command line
-        (
-            [&[0x8B, 0x43, 0x18, 0x8A, 0x00][..], exit_al].concat(),
-            vec!["--cmdline", "xyz"],
-            i32::from(b'x'),
-        ),
+        ([&[0x8B, 0x43, 0x18, 0x8A, 0x00][..], exit_al].concat(), vec!["--cmdline", "xyz"], i32::from(b'x')),
         // first byte at rsdp_paddr ("RSD PTR ")
-        (
-            [&[0x8B, 0x43, 0x20, 0x8A, 0x00][..], exit_al].concat(),
-            vec![],
-            i32::from(b'R'),
-        ),
+        ([&[0x8B, 0x43, 0x20, 0x8A, 0x00][..], exit_al].concat(), vec![], i32::from(b'R')),
         // start_info.memmap_entries (RAM, reserved, RAM)
         ([&[0x8B, 0x43, 0x30][..], exit_al].concat(), vec![], 3),
         // ... and 4 with RAM above the PCI hole
-        (
-            [&[0x8B, 0x43, 0x30][..], exit_al].concat(),
-            vec!["--mem", "4096"],
-            4,
-        ),
+        ([&[0x8B, 0x43, 0x30][..], exit_al].concat(), vec!["--mem", "4096"], 4),
     ];
     for (code, extra, want) in cases {
         let out = boot(&code, "bootinfo", &extra);
-        assert_eq!(
-            out.status.code(),
-            Some(want),
-            "{extra:?}: {}",
-            text(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(want), "{extra:?}: {}", text(&out.stderr));
     }
 }
 
@@ -346,10 +292,7 @@ fn triple_fault_is_reported_with_rip() {
     let out = boot(&[0x0F, 0x0B], "ud2", &[]);
     assert_eq!(out.status.code(), Some(125));
     let e = text(&out.stderr);
-    assert!(
-        e.starts_with("vmm-harness: vCPU 0: ") && e.contains(" at rip 0x"),
-        "{e}"
-    );
+    assert!(e.starts_with("vmm-harness: vCPU 0: ") && e.contains(" at rip 0x"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
 
@@ -374,10 +317,7 @@ fn spawn_time_is_recorded() {
 }
 
 fn libc_monotonic_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec into the valid, owned `ts`.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     assert_eq!(rc, 0);
@@ -393,30 +333,12 @@ fn bad_inputs_exit_2_with_one_line() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec![], "missing command"),
         (vec!["boot"], "missing required option --kernel"),
-        (
-            vec!["boot", "--kernel", "/nonexistent/k.elf"],
-            "cannot read kernel '/nonexistent/k.elf'",
-        ),
-        (
-            vec!["boot", "--kernel", garbage.0.to_str().unwrap()],
-            "is not an ELF file",
-        ),
-        (
-            vec!["boot", "--kernel", elf32.0.to_str().unwrap()],
-            "32-bit ELF",
-        ),
-        (
-            vec!["boot", "--kernel", "k", "--cpus", "0"],
-            "invalid --cpus value '0'",
-        ),
-        (
-            vec!["boot", "--kernel", "k", "--mem", "lots"],
-            "invalid --mem value 'lots'",
-        ),
-        (
-            vec!["boot", "--kernel", "k", "--frobnicate"],
-            "unknown option '--frobnicate'",
-        ),
+        (vec!["boot", "--kernel", "/nonexistent/k.elf"], "cannot read kernel '/nonexistent/k.elf'"),
+        (vec!["boot", "--kernel", garbage.0.to_str().unwrap()], "is not an ELF file"),
+        (vec!["boot", "--kernel", elf32.0.to_str().unwrap()], "32-bit ELF"),
+        (vec!["boot", "--kernel", "k", "--cpus", "0"], "invalid --cpus value '0'"),
+        (vec!["boot", "--kernel", "k", "--mem", "lots"], "invalid --mem value 'lots'"),
+        (vec!["boot", "--kernel", "k", "--frobnicate"], "unknown option '--frobnicate'"),
         (vec!["boot", "--kernel", "/"], "not a regular file"),
     ];
     for (args, want) in cases {
@@ -424,10 +346,7 @@ fn bad_inputs_exit_2_with_one_line() {
         let e = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {e}");
         assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
-        assert!(
-            e.starts_with("vmm-harness: error: ") && e.contains(want),
-            "{args:?}: {e}"
-        );
+        assert!(e.starts_with("vmm-harness: error: ") && e.contains(want), "{args:?}: {e}");
     }
 }
 
@@ -438,54 +357,24 @@ fn kernel_without_pvh_note_or_too_big_is_rejected() {
     let no_note = TempFile::new("nonote", &no_note);
     let out = harness(&["boot", "--kernel", no_note.0.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("PvhEntryNotPresent"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("PvhEntryNotPresent"), "{}", text(&out.stderr));
 
     let k = TempFile::new("small", &pvh_elf(&HANG));
-    let out = harness(&[
-        "boot",
-        "--kernel",
-        k.0.to_str().unwrap(),
-        "--initrd",
-        "/nonexistent/initrd",
-    ]);
+    let out = harness(&["boot", "--kernel", k.0.to_str().unwrap(), "--initrd", "/nonexistent/initrd"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("cannot read initrd"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("cannot read initrd"), "{}", text(&out.stderr));
 
     let big = TempFile::new("big-initrd", &vec![0u8; 2 << 20]);
-    let out = harness(&[
-        "boot",
-        "--mem",
-        "2",
-        "--kernel",
-        k.0.to_str().unwrap(),
-        "--initrd",
-        big.0.to_str().unwrap(),
-    ]);
+    let out = harness(&["boot", "--mem", "2", "--kernel", k.0.to_str().unwrap(), "--initrd", big.0.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("does not fit in guest RAM"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("does not fit in guest RAM"), "{}", text(&out.stderr));
 
     let mut huge_bss = pvh_elf(&HANG);
     huge_bss[64 + 40..64 + 48].copy_from_slice(&(300u64 << 20).to_le_bytes()); // PT_LOAD p_memsz
     let huge_bss = TempFile::new("bss", &huge_bss);
     let out = harness(&["boot", "--kernel", huge_bss.0.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("memory too small for the image: needs 301 MiB"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("memory too small for the image: needs 301 MiB"), "{}", text(&out.stderr));
 }
 
 #[test]

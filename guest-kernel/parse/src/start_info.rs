@@ -3,9 +3,7 @@
 //! reports it and powers off instead of faulting on a wild pointer.
 use crate::PhysMem;
 use core::fmt;
-use pv_abi::pvh::{
-    MemType, MemmapEntry, ModlistEntry, StartInfo, START_INFO_MAGIC, START_INFO_VERSION_MEMMAP,
-};
+use pv_abi::pvh::{MemType, MemmapEntry, ModlistEntry, StartInfo, START_INFO_MAGIC, START_INFO_VERSION_MEMMAP};
 
 /// Memory-map entries we keep; VMMs hand over a handful.
 pub const MAX_MEMMAP: usize = 64;
@@ -189,11 +187,7 @@ fn read_cstr<'a>(mem: &impl PhysMem<'a>, paddr: u64) -> Result<&'a [u8], BootInf
             Err(e) => return Err(e.into()),
         }
     };
-    bytes
-        .iter()
-        .position(|&b| b == 0)
-        .and_then(|len| bytes.get(..len))
-        .ok_or(BootInfoError::CmdlineUnterminated)
+    bytes.iter().position(|&b| b == 0).and_then(|len| bytes.get(..len)).ok_or(BootInfoError::CmdlineUnterminated)
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ impl GasWrite for Gas {
                 // of the write below does not rest on which memory the
                 // parser was given.
                 let width = self.width();
-                if self.address() % u64::from(width) == 0 && phys::bytes(self.address(), width.into()).is_ok() {
+                if self.address().is_multiple_of(u64::from(width)) && phys::bytes(self.address(), width.into()).is_ok()
+                {
                     Mmio(self.address()).write(width, value);
                 }
             }

@@ -5,8 +5,8 @@
 //! Tables are read only through `mm::phys::bytes`; registers are written
 //! through [`gas::GasWrite`].
 pub mod gas;
-mod sleep;
 pub mod selftest;
+mod sleep;
 mod tables;
 
 pub use sleep::power_off;

@@ -2,10 +2,10 @@
 //! corrupted copies and synthetic bytes in stack buffers.
 use super::{sleep, AcpiError, AcpiInfo, Sig};
 use crate::mm::phys::Phys;
-use vireo_parse::acpi::{dsdt, madt, sdt};
 use crate::selftest_api::SelfTest;
 use alloc::format;
 use alloc::string::String;
+use vireo_parse::acpi::{dsdt, madt, sdt};
 
 static TESTS: [SelfTest; 4] = [
     SelfTest { name: "acpi: tables parsed", run: tables_parsed },
@@ -116,9 +116,12 @@ fn truncated_madt_rejected() -> Result<(), String> {
     Ok(())
 }
 
+/// A named AML snippet and the SLP_TYPa/b it should decode to.
+type S5Case<'a> = (&'a str, &'a [u8], Option<(u8, u8)>);
+
 fn s5_decoding() -> Result<(), String> {
     // (AML after a 4-byte dummy prefix, expected SLP_TYPa/b)
-    let good: [(&str, &[u8], Option<(u8, u8)>); 6] = [
+    let good: [S5Case; 6] = [
         ("QEMU q35", b"\x08_S5_\x12\x06\x04\x00\x00\x00\x00", Some((0, 0))),
         ("QEMU microvm / CHV", b"\x08_S5_\x12\x04\x01\x0A\x05", Some((5, 5))),
         ("vmm-harness", b"\x08_S5_\x12\x07\x04\x0A\x05\x00\x00\x00", Some((5, 0))),

@@ -31,7 +31,13 @@ impl IrqObject {
     /// lines are described) or, with `None`, for MSI.
     pub fn new(gsi: Option<u32>) -> Result<Arc<Self>, Error> {
         let v = crate::irq::vectors::alloc(on_interrupt).ok_or(Error::Limit)?;
-        let obj = Arc::new(Self { vector: v, gsi, pending: AtomicBool::new(false), attached: AtomicBool::new(true), waiters: SpinLock::new(Vec::new()) });
+        let obj = Arc::new(Self {
+            vector: v,
+            gsi,
+            pending: AtomicBool::new(false),
+            attached: AtomicBool::new(true),
+            waiters: SpinLock::new(Vec::new()),
+        });
         BY_VECTOR.lock()[usize::from(v - vector::DEVICE_FIRST)] = Some(obj.clone());
         if let Some(g) = gsi {
             if ioapic::route_gsi(g, v, boot_apic_id(), true, false).is_err() {

@@ -16,7 +16,6 @@ pub use dma::DmaBuffer;
 pub use found::{Access, Device};
 pub use irq_handle::IrqObject;
 
-
 use crate::sync::SpinLock;
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -3,8 +3,8 @@
 //! access and resets. BARs are sized the standard way (write all ones with
 //! decoding off, read back, restore).
 use super::{Access, Device};
-use crate::arch::x86_64::mmio::Mmio;
 use crate::acpi::McfgEntry;
+use crate::arch::x86_64::mmio::Mmio;
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicU32;
 use pv_abi::syscall::device::{BarInfo, DeviceInfo, BAR_64, BAR_IO, BAR_MMIO, BAR_PREFETCH, KIND_PCI};
@@ -59,7 +59,9 @@ pub fn enumerate(m: &McfgEntry, out: &mut Vec<Device>) {
         let bus_window = unsafe { Mmio::new(va, BUS_BYTES) };
         for slot in 0..32u8 {
             for func in 0..8u8 {
-                let Some(config) = bus_window.slice((u64::from(slot) << 15) + (u64::from(func) << 12), 4096) else { continue };
+                let Some(config) = bus_window.slice((u64::from(slot) << 15) + (u64::from(func) << 12), 4096) else {
+                    continue;
+                };
                 let id = read32(config, 0);
                 if id & 0xffff == 0xffff {
                     if func == 0 {

@@ -67,7 +67,7 @@ fn dsdt_bytes(paddr: u64) -> Option<&'static [u8]> {
 /// Maps the window and keeps it if a device sits behind it (QEMU lists
 /// empty transports too: device ID 0).
 fn probe(t: Transport) -> Option<Device> {
-    if t.size < 0x100 || t.size > (1 << 20) || t.base % 4096 != 0 && t.base % 0x200 != 0 {
+    if t.size < 0x100 || t.size > (1 << 20) || !t.base.is_multiple_of(4096) && !t.base.is_multiple_of(0x200) {
         return None;
     }
     let va = crate::mm::paging::map_mmio(t.base, t.size).ok()?;

@@ -14,4 +14,3 @@ mod table;
 pub mod vectors;
 
 pub use table::{install, register, set_syscall_handler, set_user_fault_handler, set_user_return_hook};
-

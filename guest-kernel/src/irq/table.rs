@@ -1,8 +1,8 @@
 //! The handler table: one handler per interrupt vector, one system-call
 //! handler, one handler for user-mode exceptions, one hook before every
 //! return to user mode; and the dispatcher the arch trap entry calls.
-use crate::arch::x86_64::trap::{self, vector, TrapFrame};
 use crate::arch::x86_64::trap::SYSCALL_VECTOR;
+use crate::arch::x86_64::trap::{self, vector, TrapFrame};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// A handler, stored as a `fn(&mut TrapFrame)` address; 0 = none.
@@ -66,7 +66,7 @@ fn dispatch(frame: &mut TrapFrame) {
         }
     } else if frame.vector < vector::FIRST_EXTERNAL {
         match load(&USER_FAULT) {
-            Some(h) if frame.from_user() => h(frame),
+            Some(h) if frame.is_from_user() => h(frame),
             _ => super::kernel_fault::handle(frame),
         }
     } else {
@@ -78,7 +78,7 @@ fn dispatch(frame: &mut TrapFrame) {
             }
         }
     }
-    if frame.from_user() {
+    if frame.is_from_user() {
         if let Some(h) = load(&USER_RETURN) {
             h(frame);
         }

@@ -22,7 +22,10 @@ pub enum MmError {
     BadKernelImage,
     Map(MapError),
     /// A kernel stack of `pages` pages asked for; 1..=`max` are supported.
-    BadStackSize { pages: usize, max: usize },
+    BadStackSize {
+        pages: usize,
+        max: usize,
+    },
     OutOfStackSlots,
 }
 
@@ -46,11 +49,7 @@ impl fmt::Display for MmError {
         match self {
             Self::AlreadyInitialized => write!(f, "memory management is already initialised"),
             Self::BootStructure(e) => {
-                write!(
-                    f,
-                    "boot structure at {:#x} (+{:#x}) is outside mapped memory",
-                    e.paddr, e.len
-                )
+                write!(f, "boot structure at {:#x} (+{:#x}) is outside mapped memory", e.paddr, e.len)
             }
             Self::BadBootRange { start, len } => {
                 write!(f, "boot range {start:#x} (+{len:#x}) wraps around")

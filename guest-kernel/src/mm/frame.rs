@@ -11,8 +11,8 @@
 //!
 //! Freeing a frame that was not handed out (or twice) is a kernel bug and
 //! panics with the address.
-use crate::arch::x86_64::layout::{align_down, align_up, PAGE_SIZE};
 use super::phys;
+use crate::arch::x86_64::layout::{align_down, align_up, PAGE_SIZE};
 use crate::sync::SpinLock;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::structures::paging::Size4KiB;

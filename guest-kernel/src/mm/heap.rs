@@ -8,10 +8,10 @@
 //!
 //! Heap pages are never zeroed: the allocator does not need it, and
 //! `alloc_zeroed` zeroes what it returns.
-use super::frame;
-use crate::arch::x86_64::layout::{align_up, HEAP_BASE, HEAP_MAX, PAGE_SIZE};
-use super::paging::{self, KERNEL_RW};
 use super::error::MmError;
+use super::frame;
+use super::paging::{self, KERNEL_RW};
+use crate::arch::x86_64::layout::{align_up, HEAP_BASE, HEAP_MAX, PAGE_SIZE};
 use crate::sync::SpinLock;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
@@ -94,12 +94,7 @@ unsafe impl Source for HeapSource {
         Ok(())
     }
 
-    unsafe fn resize(
-        &mut self,
-        chunk_base: *mut u8,
-        heap_end: *mut u8,
-        _is_heap_base: bool,
-    ) -> *mut u8 {
+    unsafe fn resize(&mut self, chunk_base: *mut u8, heap_end: *mut u8, _is_heap_base: bool) -> *mut u8 {
         let (base, end) = (chunk_base as u64, heap_end as u64);
         if end - base < SHRINK_AT || end != self.mapped_end || paging::other_cpus_possible() {
             return heap_end;

@@ -18,12 +18,12 @@
 //!   mapped in the higher half; the lowest page of the boot stack is left
 //!   unmapped as its guard.
 use super::frame;
-use crate::arch::x86_64::layout::{
-    align_down, align_up, HEAP_BASE, HUGE_PAGE_SIZE, KERNEL_FIRST_SLOT, KERNEL_SLOT, KERNEL_VMA,
-    LARGE_PAGE_SIZE, PAGE_SIZE, SLOT_SIZE, LOWER_HALF_END,
-};
 use super::paging::{self, bits};
 use super::{phys, reserve, MmError};
+use crate::arch::x86_64::layout::{
+    align_down, align_up, HEAP_BASE, HUGE_PAGE_SIZE, KERNEL_FIRST_SLOT, KERNEL_SLOT, KERNEL_VMA, LARGE_PAGE_SIZE,
+    LOWER_HALF_END, PAGE_SIZE, SLOT_SIZE,
+};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::instructions::tables::{lgdt, lidt, sgdt, sidt};
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
@@ -65,7 +65,7 @@ impl Image {
             rodata: core::ptr::addr_of!(__rodata_start) as u64,
             data: core::ptr::addr_of!(__data_start) as u64,
             end: KERNEL_VMA + phys_end,
-            guard: BOOT_STACK_GUARD.then(|| core::ptr::addr_of!(BOOT_STACK) as u64),
+            guard: BOOT_STACK_GUARD.then_some(core::ptr::addr_of!(BOOT_STACK) as u64),
         }
     }
 
@@ -89,8 +89,7 @@ impl Image {
         for (start, end, flags) in self.sections() {
             let (from, to) = (start.max(chunk), align_up(end, PAGE_SIZE).min(chunk_end));
             if from < to {
-                let (i, j) =
-                    (((from - chunk) / PAGE_SIZE) as usize, ((to - chunk) / PAGE_SIZE) as usize);
+                let (i, j) = (((from - chunk) / PAGE_SIZE) as usize, ((to - chunk) / PAGE_SIZE) as usize);
                 fill_run(&mut t[i..j], (from - KERNEL_VMA) | flags, PAGE_SIZE);
             }
         }
@@ -173,8 +172,7 @@ fn map_initial_heap(bytes: u64) -> Result<u64, MmError> {
     let (pd, pt) = (zeroed_table()?, table_frame()?);
     let t = table(pt);
     t[pages..].fill(0);
-    let first =
-        frames.start_address().as_u64() | bits::PRESENT | bits::WRITABLE | bits::GLOBAL | bits::NX;
+    let first = frames.start_address().as_u64() | bits::PRESENT | bits::WRITABLE | bits::GLOBAL | bits::NX;
     fill_run(&mut t[..pages], first, PAGE_SIZE);
     table(pd)[pd_index(HEAP_BASE)] = pt | bits::PRESENT | bits::WRITABLE;
     Ok(pd)

@@ -5,8 +5,8 @@
 //! into free ranges, builds the kernel page tables and switches to them
 //! (dropping the boot identity map), and maps the initial heap. Its cost is
 //! O(memory-map entries + GiB of direct map), never O(pages).
-pub mod frame;
 mod error;
+pub mod frame;
 mod heap;
 mod kernel_map;
 pub mod paging;

@@ -7,8 +7,8 @@
 //! come from the frame allocator, never from the heap, so the heap can grow
 //! through this module.
 use super::frame::{self, PhysFrame};
-use crate::arch::x86_64::layout::{slot, KERNEL_FIRST_SLOT, PAGE_SIZE, LOWER_HALF_END, VMAP_BASE, VMAP_SIZE};
 use super::phys;
+use crate::arch::x86_64::layout::{slot, KERNEL_FIRST_SLOT, LOWER_HALF_END, PAGE_SIZE, VMAP_BASE, VMAP_SIZE};
 use crate::sync::SpinLock;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,8 +23,7 @@ use x86_64::{PhysAddr, VirtAddr};
 pub use x86_64::structures::paging::PageTableFlags as Flags;
 
 /// Kernel data: read-write, not executable, global.
-pub const KERNEL_RW: Flags =
-    Flags::PRESENT.union(Flags::WRITABLE).union(Flags::NO_EXECUTE).union(Flags::GLOBAL);
+pub const KERNEL_RW: Flags = Flags::PRESENT.union(Flags::WRITABLE).union(Flags::NO_EXECUTE).union(Flags::GLOBAL);
 /// Kernel read-only data.
 pub const KERNEL_RO: Flags = Flags::PRESENT.union(Flags::NO_EXECUTE).union(Flags::GLOBAL);
 /// Kernel code.
@@ -239,9 +238,7 @@ impl AddressSpace {
             // The last lower-half page is never user memory (see USER_END).
             Kind::User if va >= pv_abi::syscall::layout::USER_END => Err(MapError::WrongHalf(va)),
             Kind::Kernel if va < LOWER_HALF_END => Err(MapError::WrongHalf(va)),
-            Kind::Kernel if entry(self.pml4_paddr(), slot(va)) & bits::PRESENT == 0 => {
-                Err(MapError::NoKernelSlot(va))
-            }
+            Kind::Kernel if entry(self.pml4_paddr(), slot(va)) & bits::PRESENT == 0 => Err(MapError::NoKernelSlot(va)),
             _ => Ok(()),
         }
     }
@@ -265,15 +262,7 @@ impl AddressSpace {
         // kernel half's own regions are only mapped by their owners (heap,
         // stacks, vmap users), and the direct map is huge pages, which the
         // mapper refuses to touch.
-        let r = unsafe {
-            self.mapper().map_to_with_table_flags(
-                p,
-                f,
-                flags | Flags::PRESENT,
-                parent,
-                &mut tables,
-            )
-        };
+        let r = unsafe { self.mapper().map_to_with_table_flags(p, f, flags | Flags::PRESENT, parent, &mut tables) };
         match r {
             Ok(flush) => {
                 flush.flush();
@@ -331,7 +320,14 @@ const fn entry_span(level: u32) -> u64 {
 
 /// Prunes the tables below `table` (at `level`, covering addresses from
 /// `base`) that overlap `[start, end)`; true if `table` itself is now empty.
-fn prune_table(table: u64, level: u32, base: u64, start: u64, end: u64, freed: &mut alloc::vec::Vec<PhysFrame>) -> bool {
+fn prune_table(
+    table: u64,
+    level: u32,
+    base: u64,
+    start: u64,
+    end: u64,
+    freed: &mut alloc::vec::Vec<PhysFrame>,
+) -> bool {
     if level > 1 {
         let span = entry_span(level);
         let first = (start.max(base) - base) / span;
@@ -478,10 +474,7 @@ pub fn unmap_identity_page(paddr: u64) -> Result<(), MapError> {
 /// Reserves `pages` pages of kernel virtual space in the vmap region, with
 /// an unmapped page after them. Nothing is mapped; the space is never reused.
 pub fn reserve_va(pages: u64) -> Result<u64, MapError> {
-    let bytes = pages
-        .checked_add(1)
-        .and_then(|p| p.checked_mul(PAGE_SIZE))
-        .ok_or(MapError::OutOfVirtualSpace)?;
+    let bytes = pages.checked_add(1).and_then(|p| p.checked_mul(PAGE_SIZE)).ok_or(MapError::OutOfVirtualSpace)?;
     let mut cur = VMAP_NEXT.load(Ordering::Relaxed);
     loop {
         let next = cur.checked_add(bytes).ok_or(MapError::OutOfVirtualSpace)?;

@@ -2,10 +2,10 @@
 //! RAM entries minus everything the kernel must keep (its image, the boot
 //! handover structures, modules, non-RAM entries), in O(entries²) with
 //! entries ≤ a few dozen, never O(pages).
-use super::frame;
-use crate::arch::x86_64::layout::{align_down, align_up, DIRECT_MAP_MAX, HUGE_PAGE_SIZE, PAGE_SIZE};
 use super::error::MmError;
+use super::frame;
 use super::phys;
+use crate::arch::x86_64::layout::{align_down, align_up, DIRECT_MAP_MAX, HUGE_PAGE_SIZE, PAGE_SIZE};
 use crate::boot::start_info::{BootInfo, MAX_MEMMAP, MAX_MODULES};
 use pv_abi::pvh::{MemType, MemmapEntry, ModlistEntry, StartInfo};
 
@@ -81,10 +81,7 @@ impl<const N: usize> List<N> {
 }
 
 fn is_memory(t: Option<MemType>) -> bool {
-    matches!(
-        t,
-        Some(MemType::Ram | MemType::AcpiReclaimable | MemType::AcpiNvs | MemType::Persistent)
-    )
+    matches!(t, Some(MemType::Ram | MemType::AcpiReclaimable | MemType::AcpiNvs | MemType::Persistent))
 }
 
 /// Calls `emit` for each page-aligned piece of `[start, end)` not covered by

@@ -1,8 +1,8 @@
 //! In-kernel tests of memory management (run after `mm::init`).
 use super::frame::{self, PhysFrame};
-use crate::arch::x86_64::layout::PAGE_SIZE;
 use super::paging::{self, AddressSpace, Flags, MapError, KERNEL_RW};
 use super::{heap, phys, reserve, stack};
+use crate::arch::x86_64::layout::PAGE_SIZE;
 use crate::selftest_api::SelfTest;
 use alloc::alloc::{alloc, dealloc, Layout};
 use alloc::format;
@@ -59,12 +59,8 @@ fn frame_stress() -> Result<(), String> {
         for _ in 0..n {
             let f = frame::alloc().ok_or_else(|| format!("round {round}: out of frames"))?;
             let pa = f.start_address().as_u64();
-            ensure(pa >= 1 << 20 && pa + PAGE_SIZE <= limit, || {
-                format!("frame {pa:#x} outside [1 MiB, {limit:#x})")
-            })?;
-            ensure(pa + PAGE_SIZE <= k_start || pa >= k_end, || {
-                format!("frame {pa:#x} inside the kernel image")
-            })?;
+            ensure(pa >= 1 << 20 && pa + PAGE_SIZE <= limit, || format!("frame {pa:#x} outside [1 MiB, {limit:#x})"))?;
+            ensure(pa + PAGE_SIZE <= k_start || pa >= k_end, || format!("frame {pa:#x} inside the kernel image"))?;
             // SAFETY: the frame is ours and inside the direct map.
             unsafe {
                 word(f, 0).write(pa ^ 0x5a5a_5a5a_5a5a_5a5a);
@@ -76,9 +72,7 @@ fn frame_stress() -> Result<(), String> {
             let pa = f.start_address().as_u64();
             // SAFETY: as above; the frame is still allocated.
             let (a, b) = unsafe { (word(*f, 0).read(), word(*f, 511).read()) };
-            ensure(a == pa ^ 0x5a5a_5a5a_5a5a_5a5a && b == !pa, || {
-                format!("frame {pa:#x} pattern clobbered")
-            })?;
+            ensure(a == pa ^ 0x5a5a_5a5a_5a5a_5a5a && b == !pa, || format!("frame {pa:#x} pattern clobbered"))?;
         }
         sorted.clear();
         sorted.extend(frames.iter().map(|f| f.start_address().as_u64()));
@@ -99,8 +93,7 @@ fn frame_stress() -> Result<(), String> {
     }
 
     let c = frame::alloc_contiguous(16).ok_or("alloc_contiguous(16) failed")?;
-    let a =
-        frame::alloc_contiguous_aligned(8, 64 << 10).ok_or("aligned alloc_contiguous failed")?;
+    let a = frame::alloc_contiguous_aligned(8, 64 << 10).ok_or("aligned alloc_contiguous failed")?;
     ensure(a.start_address().as_u64() % (64 << 10) == 0, || format!("{:?} not 64 KiB aligned", a))?;
     let z = frame::alloc_zeroed().ok_or("alloc_zeroed failed")?;
     // SAFETY: `z` is ours and in the direct map.
@@ -159,43 +152,34 @@ fn map_unmap() -> Result<(), String> {
     expect_err(paging::map(va + 1, pa, KERNEL_RW), MapError::NotAligned(va + 1))?;
 
     // Kernel image permissions, the direct map, no identity map.
-    let text =
-        paging::translate(core::ptr::addr_of!(__text_start) as u64).ok_or("text unmapped")?;
-    ensure(
-        !text.flags.contains(Flags::WRITABLE) && !text.flags.contains(Flags::NO_EXECUTE),
-        || format!("text {:?}", text.flags),
-    )?;
+    let text = paging::translate(core::ptr::addr_of!(__text_start) as u64).ok_or("text unmapped")?;
+    ensure(!text.flags.contains(Flags::WRITABLE) && !text.flags.contains(Flags::NO_EXECUTE), || {
+        format!("text {:?}", text.flags)
+    })?;
     let ro = paging::translate(RODATA_PROBE.as_ptr() as u64).ok_or("rodata unmapped")?;
     ensure(!ro.flags.contains(Flags::WRITABLE) && ro.flags.contains(Flags::NO_EXECUTE), || {
         format!("rodata {:?}", ro.flags)
     })?;
     let data = paging::translate(core::ptr::addr_of!(DATA_PROBE) as u64).ok_or("data unmapped")?;
-    ensure(data.flags.contains(Flags::WRITABLE | Flags::NO_EXECUTE), || {
-        format!("data {:?}", data.flags)
-    })?;
+    ensure(data.flags.contains(Flags::WRITABLE | Flags::NO_EXECUTE), || format!("data {:?}", data.flags))?;
     let d = paging::translate(phys::to_virt(0x1234_5678)).ok_or("direct map hole")?;
-    ensure(
-        d.paddr == 0x1234_5678 && d.page_size > PAGE_SIZE && d.flags.contains(Flags::NO_EXECUTE),
-        || format!("direct map {d:?}"),
-    )?;
+    ensure(d.paddr == 0x1234_5678 && d.page_size > PAGE_SIZE && d.flags.contains(Flags::NO_EXECUTE), || {
+        format!("direct map {d:?}")
+    })?;
     // The last managed frame (above 4 GiB with enough RAM) is direct-mapped.
     let top = frame::counts().top - 8;
-    let t = paging::translate(phys::to_virt(top))
-        .ok_or_else(|| format!("top of RAM {top:#x} not direct-mapped"))?;
+    let t = paging::translate(phys::to_virt(top)).ok_or_else(|| format!("top of RAM {top:#x} not direct-mapped"))?;
     ensure(t.paddr == top && top < phys::mapped_limit(), || format!("top of RAM: {t:?}"))?;
     // SAFETY: reading a word of RAM through the direct map has no effect.
     let _ = unsafe { (phys::to_virt(top) as *const u64).read_volatile() };
     // Read-only and executable kernel mappings.
     let ro = paging::reserve_va(1).map_err(|e| format!("reserve_va: {e}"))?;
     let f = frame::alloc().ok_or("out of frames")?;
-    paging::map(ro, f.start_address().as_u64(), paging::KERNEL_RO)
-        .map_err(|e| format!("map: {e}"))?;
+    paging::map(ro, f.start_address().as_u64(), paging::KERNEL_RO).map_err(|e| format!("map: {e}"))?;
     let t = paging::translate(ro).ok_or("read-only page unmapped")?;
-    let ro_ok =
-        !t.flags.contains(Flags::WRITABLE) && t.flags.contains(Flags::NO_EXECUTE | Flags::GLOBAL);
+    let ro_ok = !t.flags.contains(Flags::WRITABLE) && t.flags.contains(Flags::NO_EXECUTE | Flags::GLOBAL);
     paging::unmap(ro).map_err(|e| format!("unmap: {e}"))?;
-    paging::map(ro, f.start_address().as_u64(), paging::KERNEL_RX)
-        .map_err(|e| format!("map: {e}"))?;
+    paging::map(ro, f.start_address().as_u64(), paging::KERNEL_RX).map_err(|e| format!("map: {e}"))?;
     let t = paging::translate(ro).ok_or("executable page unmapped")?;
     let rx_ok = !t.flags.contains(Flags::WRITABLE) && !t.flags.contains(Flags::NO_EXECUTE);
     paging::unmap(ro).map_err(|e| format!("unmap: {e}"))?;
@@ -204,8 +188,7 @@ fn map_unmap() -> Result<(), String> {
     // Uncached device mapping (of a RAM frame here), unaligned start.
     let f2 = frame::alloc_contiguous(2).ok_or("out of frames")?;
     let span = 16; // crosses into a second page
-    let mmio = paging::map_mmio(f2.start_address().as_u64() + 0xff8, span)
-        .map_err(|e| format!("map_mmio: {e}"))?;
+    let mmio = paging::map_mmio(f2.start_address().as_u64() + 0xff8, span).map_err(|e| format!("map_mmio: {e}"))?;
     let t = paging::translate(mmio).ok_or("mmio page unmapped")?;
     let t2 = paging::translate(mmio + 8).ok_or("mmio second page unmapped")?;
     let uc = Flags::NO_CACHE | Flags::WRITE_THROUGH | Flags::NO_EXECUTE;
@@ -235,9 +218,7 @@ fn map_unmap() -> Result<(), String> {
     for round in 0..2 {
         paging::identity_map(low).map_err(|e| format!("identity map: {e}"))?;
         let id = paging::translate(low).ok_or("identity page not mapped")?;
-        ensure(id.paddr == low && !id.flags.contains(Flags::NO_EXECUTE), || {
-            format!("identity {id:?}")
-        })?;
+        ensure(id.paddr == low && !id.flags.contains(Flags::NO_EXECUTE), || format!("identity {id:?}"))?;
         // SAFETY: `low` is identity-mapped now and reserved for us.
         unsafe { (low as *mut u64).write_volatile(0xfeed_f00d + round) };
         // SAFETY: its direct-map alias.
@@ -290,7 +271,7 @@ fn heap_stress() -> Result<(), String> {
                 // SAFETY: non-zero size.
                 let p = unsafe { alloc(layout) };
                 ensure(!p.is_null(), || format!("alloc({size}, {align}) failed"))?;
-                ensure(p as usize % align == 0, || format!("{p:p} not {align}-aligned"))?;
+                ensure((p as usize).is_multiple_of(align), || format!("{p:p} not {align}-aligned"))?;
                 // SAFETY: `p` is a fresh allocation of `size` bytes.
                 unsafe { p.write_bytes(fill, size) };
                 raw.push((p, layout, fill));
@@ -298,9 +279,7 @@ fn heap_stress() -> Result<(), String> {
             // Grow (realloc) and shrink some, check all, drop every third.
             for (i, v) in vecs.iter_mut().enumerate() {
                 let fill = v[0];
-                ensure(intact(v.as_ptr(), v.len(), fill), || {
-                    format!("round {round}: vector {i} corrupted")
-                })?;
+                ensure(intact(v.as_ptr(), v.len(), fill), || format!("round {round}: vector {i} corrupted"))?;
                 if i % 5 == 0 {
                     v.resize(v.len() * 2, fill);
                 } else if i % 7 == 0 {
@@ -319,9 +298,7 @@ fn heap_stress() -> Result<(), String> {
             // Free every other raw allocation, newest first.
             let mut kept = Vec::with_capacity(raw.len());
             for (idx, (p, l, fill)) in raw.drain(..).enumerate().rev() {
-                ensure(intact(p, l.size(), fill), || {
-                    format!("round {round}: raw block corrupted")
-                })?;
+                ensure(intact(p, l.size(), fill), || format!("round {round}: raw block corrupted"))?;
                 if idx % 2 == 0 {
                     // SAFETY: allocated above with `l`; it leaves the list, so it is freed once.
                     unsafe { dealloc(p, l) };
@@ -377,22 +354,17 @@ fn stack_guard() -> Result<(), String> {
     let a = super::alloc_kernel_stack(4).map_err(|e| format!("{e}"))?;
     let b = stack::alloc_kernel_stack(2).map_err(|e| format!("{e}"))?;
     for s in [&a, &b] {
-        ensure(s.pages() == (s.top - s.bottom) as usize / 4096 && s.top % 16 == 0, || {
-            format!("{s:?}")
-        })?;
+        ensure(s.pages() == (s.top - s.bottom) as usize / 4096 && s.top % 16 == 0, || format!("{s:?}"))?;
         let mut va = s.bottom;
         while va < s.top {
             let t = paging::translate(va).ok_or_else(|| format!("stack page {va:#x} unmapped"))?;
             ensure(t.flags.contains(KERNEL_RW), || format!("stack page flags {:?}", t.flags))?;
             va += PAGE_SIZE;
         }
-        ensure(paging::translate(s.guard_page()).is_none(), || {
-            format!("guard {:#x} mapped", s.guard_page())
+        ensure(paging::translate(s.guard_page()).is_none(), || format!("guard {:#x} mapped", s.guard_page()))?;
+        ensure(stack::is_guard_address(s.guard_page() + 8) && !stack::is_guard_address(s.bottom), || {
+            String::from("is_guard_address wrong")
         })?;
-        ensure(
-            stack::is_guard_address(s.guard_page() + 8) && !stack::is_guard_address(s.bottom),
-            || String::from("is_guard_address wrong"),
-        )?;
         // SAFETY: the whole stack is mapped and owned by this test.
         unsafe { core::ptr::write_bytes(s.bottom as *mut u8, 0xcc, (s.top - s.bottom) as usize) };
     }
@@ -409,15 +381,12 @@ fn stack_guard() -> Result<(), String> {
     })?;
     let new_tables = paging::table_frames() - tables;
     let now = frame::counts().free;
-    ensure(now + new_tables == free, || {
-        format!("{now} free frames (+{new_tables} page tables), {free} before")
-    })?;
+    ensure(now + new_tables == free, || format!("{now} free frames (+{new_tables} page tables), {free} before"))?;
     // The boot stack's lowest page is its guard.
     let boot = core::ptr::addr_of!(BOOT_STACK) as u64;
-    ensure(
-        paging::translate(boot).is_none() && paging::translate(boot + PAGE_SIZE).is_some(),
-        || String::from("boot stack guard missing"),
-    )
+    ensure(paging::translate(boot).is_none() && paging::translate(boot + PAGE_SIZE).is_some(), || {
+        String::from("boot stack guard missing")
+    })
 }
 
 fn user_space() -> Result<(), String> {
@@ -425,25 +394,16 @@ fn user_space() -> Result<(), String> {
     let free = frame::counts().free;
     let mut user = AddressSpace::new_user().map_err(|e| format!("{e}"))?;
     let text = core::ptr::addr_of!(__text_start) as u64;
-    ensure(user.translate(text) == paging::translate(text), || {
-        String::from("kernel half differs")
-    })?;
+    ensure(user.translate(text) == paging::translate(text), || String::from("kernel half differs"))?;
     let f = frame::alloc().ok_or("out of frames")?;
     let va = 0x40_0000u64;
     let flags = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE | Flags::NO_EXECUTE;
     user.map(va, f.start_address().as_u64(), flags).map_err(|e| format!("{e}"))?;
     let t = user.translate(va).ok_or("user page unmapped")?;
-    ensure(
-        t.paddr == f.start_address().as_u64() && t.flags.contains(Flags::USER_ACCESSIBLE),
-        || format!("{t:?}"),
-    )?;
-    ensure(paging::translate(va).is_none(), || {
-        String::from("user page visible in the kernel address space")
-    })?;
+    ensure(t.paddr == f.start_address().as_u64() && t.flags.contains(Flags::USER_ACCESSIBLE), || format!("{t:?}"))?;
+    ensure(paging::translate(va).is_none(), || String::from("user page visible in the kernel address space"))?;
     let r = user.map(text & !0xfff, 0, flags);
-    ensure(r == Err(MapError::WrongHalf(text & !0xfff)), || {
-        format!("kernel-half map in user space: {r:?}")
-    })?;
+    ensure(r == Err(MapError::WrongHalf(text & !0xfff)), || format!("kernel-half map in user space: {r:?}"))?;
     let back = user.unmap(va).map_err(|e| format!("{e}"))?;
     ensure(back == f, || format!("unmap returned {back:?}"))?;
     // Leave a table tree behind on purpose: dropping must free it.
@@ -451,7 +411,5 @@ fn user_space() -> Result<(), String> {
     drop(user);
     frame::free(f);
     let (t2, f2) = (paging::table_frames(), frame::counts().free);
-    ensure(t2 == tables && f2 == free, || {
-        format!("tables {t2} (was {tables}), free {f2} (was {free})")
-    })
+    ensure(t2 == tables && f2 == free, || format!("tables {t2} (was {tables}), free {f2} (was {free})"))
 }

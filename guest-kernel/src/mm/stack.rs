@@ -5,10 +5,10 @@
 //! address for which [`is_guard_address`] is true.
 //!
 //! Stack pages are not zeroed: a stack needs no initial contents.
-use super::frame::{self, PhysFrame};
-use crate::arch::x86_64::layout::{PAGE_SIZE, STACK_BASE, STACK_END, STACK_SLOTS, STACK_SLOT_SIZE};
-use super::paging::{self, KERNEL_RW};
 use super::error::MmError;
+use super::frame::{self, PhysFrame};
+use super::paging::{self, KERNEL_RW};
+use crate::arch::x86_64::layout::{PAGE_SIZE, STACK_BASE, STACK_END, STACK_SLOTS, STACK_SLOT_SIZE};
 use crate::sync::SpinLock;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::instructions::interrupts::without_interrupts;

@@ -1,6 +1,6 @@
 //! Memory statistics: a snapshot of every allocator's counters.
-use crate::arch::x86_64::layout::PAGE_SIZE;
 use super::{frame, heap, paging, reserve, stack};
+use crate::arch::x86_64::layout::PAGE_SIZE;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -77,9 +77,9 @@ impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
         for (unit, name) in UNITS {
-            if self.0 >= 4 * unit || (self.0 >= unit && self.0 % unit == 0) {
+            if self.0 >= 4 * unit || (self.0 >= unit && self.0.is_multiple_of(unit)) {
                 let tenths = (self.0 as u128 * 10 + unit as u128 / 2) / unit as u128;
-                return if tenths % 10 == 0 {
+                return if tenths.is_multiple_of(10) {
                     write!(f, "{} {name}", tenths / 10)
                 } else {
                     write!(f, "{}.{} {name}", tenths / 10, tenths % 10)

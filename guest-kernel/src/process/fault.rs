@@ -31,7 +31,10 @@ pub fn on_user_exception(frame: &mut TrapFrame) {
     if frame.vector == 14 {
         kprintln!(
             "process {} ({}) killed: {what} at {cr2:#x} (rip {:#x}, error {:#x})",
-            p.pid, p.name, frame.rip, frame.error_code
+            p.pid,
+            p.name,
+            frame.rip,
+            frame.error_code
         );
     } else {
         kprintln!("process {} ({}) killed: {what} (rip {:#x})", p.pid, p.name, frame.rip);

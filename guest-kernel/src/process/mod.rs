@@ -20,7 +20,7 @@ mod vm;
 pub use fault::on_user_exception;
 pub use futex::{futex_wait, futex_wake};
 pub use pipe::{pipe, UserEnd};
-pub use proc::{before_user_return, current, owner_of, exit_process, exit_thread, Object, Process};
+pub use proc::{before_user_return, current, exit_process, exit_thread, owner_of, Object, Process};
 pub use shm::SharedMemory;
 pub use spawn::spawn;
 pub use uaccess::{read_user, write_user};

@@ -80,7 +80,10 @@ impl Process {
     /// Translations `f` removed or narrowed are shot down on every CPU that
     /// runs this process before the call returns, and the frames they
     /// mapped are freed only after that, outside the lock.
-    pub fn with_vm<R>(&self, f: impl FnOnce(&mut Vm) -> Result<R, pv_abi::syscall::Error>) -> Result<R, pv_abi::syscall::Error> {
+    pub fn with_vm<R>(
+        &self,
+        f: impl FnOnce(&mut Vm) -> Result<R, pv_abi::syscall::Error>,
+    ) -> Result<R, pv_abi::syscall::Error> {
         let (result, stale) = {
             let mut guard = self.vm.lock();
             let vm = guard.as_mut().ok_or(pv_abi::syscall::Error::Invalid)?;
@@ -113,7 +116,11 @@ impl Process {
     }
 
     /// Starts a thread in this process.
-    pub fn start_thread(self: &Arc<Self>, name: &'static str, frame: TrapFrame) -> Result<Arc<Thread>, pv_abi::syscall::Error> {
+    pub fn start_thread(
+        self: &Arc<Self>,
+        name: &'static str,
+        frame: TrapFrame,
+    ) -> Result<Arc<Thread>, pv_abi::syscall::Error> {
         self.start_thread_with_tls(name, frame, 0)
     }
 
@@ -267,7 +274,6 @@ pub fn before_user_return(rip: u64) {
     }
     sched::arm_for_user_return();
 }
-
 
 /// The scheduler's view of a process: it loads and leaves the address
 /// space as threads come and go, and reports threads that ended.

@@ -1,6 +1,6 @@
 //! Starting a program from the initrd as a new process.
-use super::vm::{Vm, STACK_TOP};
 use super::proc::{Object, Process};
+use super::vm::{Vm, STACK_TOP};
 use crate::arch::x86_64::user::initial_frame;
 use alloc::sync::Arc;
 use alloc::vec::Vec;

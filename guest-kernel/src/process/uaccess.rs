@@ -71,7 +71,7 @@ pub fn write_user(va: u64, bytes: &[u8]) -> Result<(), Error> {
 
 /// The physical address of a user u32 (for futexes), which must be aligned.
 pub fn user_u32_paddr(va: u64) -> Result<u64, Error> {
-    if va % 4 != 0 {
+    if !va.is_multiple_of(4) {
         return Err(Error::Invalid);
     }
     check_range(va, 4)?;

@@ -109,7 +109,7 @@ fn check_prot(p: u64) -> Result<(), Error> {
 
 /// A page-aligned range inside user space.
 pub fn user_range(start: u64, len: u64) -> Result<(u64, u64), Error> {
-    if len == 0 || start % PAGE != 0 {
+    if len == 0 || !start.is_multiple_of(PAGE) {
         return Err(Error::Invalid);
     }
     let len = len.checked_add(PAGE - 1).ok_or(Error::Invalid)? & !(PAGE - 1);
@@ -190,12 +190,8 @@ impl Vm {
     /// instead of growing new ones as a process maps and unmaps.
     fn find_free(&self, len: u64) -> Result<u64, Error> {
         let limit = STACK_TOP - layout::MAIN_STACK_SIZE - layout::STACK_GUARD;
-        let mut taken: Vec<(u64, u64)> = self
-            .regions
-            .iter()
-            .filter(|r| r.end > MMAP_BASE)
-            .map(|r| (r.start, r.end + PAGE))
-            .collect();
+        let mut taken: Vec<(u64, u64)> =
+            self.regions.iter().filter(|r| r.end > MMAP_BASE).map(|r| (r.start, r.end + PAGE)).collect();
         taken.sort_unstable();
         let mut candidate = MMAP_BASE;
         for (start, end) in taken {
@@ -204,11 +200,7 @@ impl Vm {
             }
             candidate = candidate.max(end);
         }
-        candidate
-            .checked_add(len)
-            .filter(|e| *e <= limit)
-            .map(|_| candidate)
-            .ok_or(Error::NoMemory)
+        candidate.checked_add(len).filter(|e| *e <= limit).map(|_| candidate).ok_or(Error::NoMemory)
     }
 
     /// Anonymous memory wherever there is room; returns its address.
@@ -283,7 +275,11 @@ impl Vm {
                 i += 1;
             }
         }
-        if found { Ok(()) } else { Err(Error::Invalid) }
+        if found {
+            Ok(())
+        } else {
+            Err(Error::Invalid)
+        }
     }
 
     /// Unmaps a region that was removed from the list, and the page tables
@@ -341,7 +337,9 @@ impl Vm {
                 Backing::Mmio => uncached.extend((r.start..r.end).step_by(PAGE as usize)),
             }
         }
-        for (va, extra) in pages.into_iter().map(|v| (v, Flags::empty())).chain(uncached.into_iter().map(|v| (v, UNCACHED))) {
+        for (va, extra) in
+            pages.into_iter().map(|v| (v, Flags::empty())).chain(uncached.into_iter().map(|v| (v, UNCACHED)))
+        {
             if let Ok(f) = self.space.unmap(va) {
                 let _ = self.space.map(va, f.start_address().as_u64(), flags_for(p) | extra);
             }
@@ -378,7 +376,8 @@ impl Vm {
     pub fn fault_in(&mut self, va: u64, write: bool, exec: bool) -> Result<(), FaultError> {
         let i = self.region_at(va).ok_or(FaultError::Denied)?;
         let r = &self.regions[i];
-        let allowed = (!write || r.prot & prot::WRITE != 0) && (!exec || r.prot & prot::EXEC != 0) && r.prot & prot::READ != 0;
+        let allowed =
+            (!write || r.prot & prot::WRITE != 0) && (!exec || r.prot & prot::EXEC != 0) && r.prot & prot::READ != 0;
         if !allowed || !matches!(r.backing, Backing::Anon { .. }) {
             return Err(FaultError::Denied);
         }
@@ -410,7 +409,9 @@ impl Vm {
         }
         // `force` (the loader filling a new image) may also write a segment
         // mapped with no access at all (not user-accessible, see `flags_for`).
-        if (!force && !t.flags.contains(Flags::USER_ACCESSIBLE)) || (write && !force && !t.flags.contains(Flags::WRITABLE)) {
+        if (!force && !t.flags.contains(Flags::USER_ACCESSIBLE))
+            || (write && !force && !t.flags.contains(Flags::WRITABLE))
+        {
             return Err(Error::Fault);
         }
         Ok(t.paddr)

@@ -149,7 +149,9 @@ fn user_thread_start(_: usize) {
 
 fn least_loaded_cpu() -> usize {
     (0..percpu::online_count())
-        .filter_map(|i| percpu::get(i).map(|c| (i, of(c).queue.lock().len() + usize::from(!of(c).idle.load(Ordering::Relaxed)))))
+        .filter_map(|i| {
+            percpu::get(i).map(|c| (i, of(c).queue.lock().len() + usize::from(!of(c).idle.load(Ordering::Relaxed))))
+        })
         .min_by_key(|&(_, load)| load)
         .map_or(0, |(i, _)| i)
 }

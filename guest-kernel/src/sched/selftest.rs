@@ -26,11 +26,16 @@ fn every_cpu_runs() -> Result<(), String> {
     RAN.store(0, Ordering::SeqCst);
     let threads: Vec<_> = (0..cpus())
         .map(|c| {
-            super::spawn("st-percpu", c, |c| {
-                if percpu::index() == c {
-                    RAN.fetch_or(1 << c, Ordering::SeqCst);
-                }
-            }, c)
+            super::spawn(
+                "st-percpu",
+                c,
+                |c| {
+                    if percpu::index() == c {
+                        RAN.fetch_or(1 << c, Ordering::SeqCst);
+                    }
+                },
+                c,
+            )
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;
@@ -107,20 +112,25 @@ fn clock_monotonic_across_cpus() -> Result<(), String> {
     BAD.store(0, Ordering::SeqCst);
     let threads: Vec<_> = (0..cpus())
         .map(|c| {
-            super::spawn("st-clock", c, |_| {
-                for i in 0..2000 {
-                    let seen = LAST.load(Ordering::SeqCst);
-                    let now = crate::time::now_ns();
-                    if now < seen {
-                        BAD.fetch_add(1, Ordering::SeqCst);
-                        WORST.fetch_max(seen - now, Ordering::SeqCst);
+            super::spawn(
+                "st-clock",
+                c,
+                |_| {
+                    for i in 0..2000 {
+                        let seen = LAST.load(Ordering::SeqCst);
+                        let now = crate::time::now_ns();
+                        if now < seen {
+                            BAD.fetch_add(1, Ordering::SeqCst);
+                            WORST.fetch_max(seen - now, Ordering::SeqCst);
+                        }
+                        LAST.fetch_max(now, Ordering::SeqCst);
+                        if i % 256 == 0 {
+                            super::yield_now();
+                        }
                     }
-                    LAST.fetch_max(now, Ordering::SeqCst);
-                    if i % 256 == 0 {
-                        super::yield_now();
-                    }
-                }
-            }, 0)
+                },
+                0,
+            )
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;
@@ -139,18 +149,27 @@ fn sleep_deadlines() -> Result<(), String> {
     FAIL.store(0, Ordering::SeqCst);
     let threads: Vec<_> = (0..cpus())
         .map(|c| {
-            super::spawn("st-sleep", c, |_| {
-                for ms in [1u64, 3, 10] {
-                    let t0 = crate::time::now_ns();
-                    let deadline = t0 + ms * 1_000_000;
-                    super::sleep_until(deadline);
-                    let t1 = crate::time::now_ns();
-                    if t1 < deadline || t1 - deadline > LATE_NS {
-                        FAIL.fetch_add(1, Ordering::SeqCst);
-                        kprintln!("  sleep {ms} ms on cpu {}: woke {} us after deadline", percpu::index(), (t1 as i64 - deadline as i64) / 1000);
+            super::spawn(
+                "st-sleep",
+                c,
+                |_| {
+                    for ms in [1u64, 3, 10] {
+                        let t0 = crate::time::now_ns();
+                        let deadline = t0 + ms * 1_000_000;
+                        super::sleep_until(deadline);
+                        let t1 = crate::time::now_ns();
+                        if t1 < deadline || t1 - deadline > LATE_NS {
+                            FAIL.fetch_add(1, Ordering::SeqCst);
+                            kprintln!(
+                                "  sleep {ms} ms on cpu {}: woke {} us after deadline",
+                                percpu::index(),
+                                (t1 as i64 - deadline as i64) / 1000
+                            );
+                        }
                     }
-                }
-            }, 0)
+                },
+                0,
+            )
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;
@@ -175,19 +194,27 @@ fn fairness() -> Result<(), String> {
     let cpu = cpus() - 1;
     let threads: Vec<_> = (0..THREADS)
         .map(|i| {
-            super::spawn("st-fair", cpu, |i| {
-                // Start together: the first thread may run before the last is spawned.
-                STARTED.fetch_add(1, Ordering::SeqCst);
-                while STARTED.load(Ordering::SeqCst) < THREADS {
-                    super::yield_now();
-                }
-                for _ in 0..ITERS {
-                    COUNTS[i].fetch_add(1, Ordering::SeqCst);
-                    let (lo, hi) = COUNTS.iter().map(|c| c.load(Ordering::SeqCst)).fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
-                    SPREAD.fetch_max(hi - lo, Ordering::SeqCst);
-                    super::yield_now();
-                }
-            }, i)
+            super::spawn(
+                "st-fair",
+                cpu,
+                |i| {
+                    // Start together: the first thread may run before the last is spawned.
+                    STARTED.fetch_add(1, Ordering::SeqCst);
+                    while STARTED.load(Ordering::SeqCst) < THREADS {
+                        super::yield_now();
+                    }
+                    for _ in 0..ITERS {
+                        COUNTS[i].fetch_add(1, Ordering::SeqCst);
+                        let (lo, hi) = COUNTS
+                            .iter()
+                            .map(|c| c.load(Ordering::SeqCst))
+                            .fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
+                        SPREAD.fetch_max(hi - lo, Ordering::SeqCst);
+                        super::yield_now();
+                    }
+                },
+                i,
+            )
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("spawn: {e}"))?;

@@ -76,6 +76,7 @@ pub struct Thread {
 // SAFETY: `rsp` is only touched by the CPU that runs the thread, with
 // interrupts off; every other field is atomic or locked.
 unsafe impl Sync for Thread {}
+// SAFETY: as above: a thread moves between CPUs only while it is not running.
 unsafe impl Send for Thread {}
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

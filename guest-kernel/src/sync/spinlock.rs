@@ -19,7 +19,6 @@ impl<T: ?Sized> SpinLock<T> {
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         SpinLockGuard { inner: self.inner.lock() }
     }
-
 }
 
 impl<T: ?Sized> Deref for SpinLockGuard<'_, T> {

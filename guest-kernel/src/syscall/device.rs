@@ -72,7 +72,11 @@ pub fn map(dev_h: u64, bar: u64, offset: u64, len: u64) -> SysResult {
         if core::ptr::eq(other, dev.device) {
             continue;
         }
-        let shares = other.info.bars.iter().any(|o| o.flags & BAR_MMIO != 0 && o.size > 0 && o.base < last && first < o.base + o.size);
+        let shares = other
+            .info
+            .bars
+            .iter()
+            .any(|o| o.flags & BAR_MMIO != 0 && o.size > 0 && o.base < last && first < o.base + o.size);
         if shares && other.opener() != me.pid {
             return Err(Error::AccessDenied);
         }
@@ -141,7 +145,7 @@ pub fn irq_ack(irq_h: u64) -> SysResult {
 
 fn pci_config(dev: &OpenDevice, offset: u64, width: u64) -> Result<crate::arch::x86_64::mmio::Mmio, Error> {
     let Access::Pci { config } = dev.device.access else { return Err(Error::WrongKind) };
-    if !matches!(width, 1 | 2 | 4) || offset % width != 0 || offset >= 4096 {
+    if !matches!(width, 1 | 2 | 4) || !offset.is_multiple_of(width) || offset >= 4096 {
         return Err(Error::Invalid);
     }
     Ok(config)

@@ -4,8 +4,8 @@
 mod device;
 mod handler;
 mod memory;
-mod objects;
 mod misc;
+mod objects;
 mod pipes;
 mod wait_many;
 

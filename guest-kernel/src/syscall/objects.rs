@@ -9,7 +9,14 @@ use pv_abi::syscall::{layout, prot, rights, Error, MAX_SPAWN_HANDLES};
 const MAX_PATH: u64 = 256;
 const MAX_ARGS: u64 = 64 << 10;
 
-pub fn spawn(path_ptr: u64, path_len: u64, args_ptr: u64, args_len: u64, handles_ptr: u64, handles_len: u64) -> SysResult {
+pub fn spawn(
+    path_ptr: u64,
+    path_len: u64,
+    args_ptr: u64,
+    args_len: u64,
+    handles_ptr: u64,
+    handles_len: u64,
+) -> SysResult {
     if path_len == 0 || path_len > MAX_PATH || args_len > MAX_ARGS || handles_len > MAX_SPAWN_HANDLES {
         return Err(Error::Invalid);
     }

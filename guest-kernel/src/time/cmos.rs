@@ -124,7 +124,7 @@ pub fn read_unix_seconds() -> Result<u64, TimeError> {
 }
 
 fn is_leap(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 /// Days from 1970-01-01 to `year-month-day` (year >= 1970), or `None` for a

@@ -3,12 +3,12 @@
 //! Linux `Documentation/virt/kvm/x86/msr.rst`, platform.md §2.3.
 use super::error::TimeError;
 use super::tsc_clock::{self, div_ceil_u128, rdtsc, NS_PER_SEC};
-use pv_abi::MAX_CPUS;
+use crate::arch::x86_64::kvm;
 use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
 use core::ptr::{addr_of, read_volatile};
 use core::sync::atomic::{compiler_fence, Ordering};
-use crate::arch::x86_64::kvm;
+use pv_abi::MAX_CPUS;
 
 /// Flags bit 0: every vCPU's area yields the same, monotonic time, so any
 /// CPU may read CPU 0's area (valid only with KVM_FEATURE_CLOCKSOURCE_STABLE).
@@ -220,8 +220,7 @@ struct WallClockArea(UnsafeCell<PvclockWallClock>);
 // CPU; read only through volatile loads under the version protocol.
 unsafe impl Sync for WallClockArea {}
 
-static WALL_CLOCK: WallClockArea =
-    WallClockArea(UnsafeCell::new(PvclockWallClock { version: 0, sec: 0, nsec: 0 }));
+static WALL_CLOCK: WallClockArea = WallClockArea(UnsafeCell::new(PvclockWallClock { version: 0, sec: 0, nsec: 0 }));
 
 /// Unix ns at kvmclock zero, so wall time = this + kvmclock time. The host
 /// fills the area only during the MSR write, so this is read once at boot.
@@ -243,8 +242,7 @@ pub fn wall_clock_at_zero_ns() -> Option<u64> {
         }
         compiler_fence(Ordering::SeqCst);
         // SAFETY: as above.
-        let (sec, nsec) =
-            unsafe { (read_volatile(addr_of!((*p).sec)), read_volatile(addr_of!((*p).nsec))) };
+        let (sec, nsec) = unsafe { (read_volatile(addr_of!((*p).sec)), read_volatile(addr_of!((*p).nsec))) };
         compiler_fence(Ordering::SeqCst);
         // SAFETY: as above.
         if unsafe { read_volatile(addr_of!((*p).version)) } == v1 {

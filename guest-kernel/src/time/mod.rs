@@ -18,9 +18,9 @@
 //! wall-clock MSR is defined, and keeps boot-time stamps comparable with the
 //! VMM's and with `-icount` instruction counts.
 mod apic_bus;
-pub use apic_bus::APIC_BUS_HZ;
-pub use crate::arch::x86_64::cpuid::under_hypervisor;
 use crate::arch::x86_64::cpuid;
+pub use crate::arch::x86_64::cpuid::under_hypervisor;
+pub use apic_bus::APIC_BUS_HZ;
 mod cmos;
 mod error;
 mod kvmclock;
@@ -158,10 +158,7 @@ const _: () = assert!(MAX_CPUS <= 64, "AP_AREAS_TAKEN is one u64");
 /// only way to get a TSC clock on a VM that offers neither a frequency leaf
 /// nor a PM timer, such as QEMU TCG microvm (under `-icount shift=0` the TSC
 /// counts ns: `tsc_khz=1000000`).
-pub fn init_boot_cpu(
-    pm_timer: Option<PmTimer>,
-    tsc_khz_hint: Option<u64>,
-) -> Result<ClockInfo, TimeError> {
+pub fn init_boot_cpu(pm_timer: Option<PmTimer>, tsc_khz_hint: Option<u64>) -> Result<ClockInfo, TimeError> {
     *PM_TIMER.lock() = pm_timer;
     let hv = cpuid::hypervisor_leaves();
     let timing_hz = hv.timing_tsc_khz.and_then(|khz| tsc_clock::check_hz(u64::from(khz) * 1000).ok());
@@ -250,9 +247,7 @@ fn tsc_frequency(
         Some(pm) => Ok((pm_timer::calibrate_tsc(pm)?, TscFreqSource::PmTimerCalibrated)),
         // QEMU microvm under TCG has no PV clock, no frequency leaf and no
         // PM timer: the APIC timer is the only reference left.
-        None if cpuid::under_hypervisor() => {
-            Ok((apic_bus::calibrate_tsc()?, TscFreqSource::ApicBusCalibrated))
-        }
+        None if cpuid::under_hypervisor() => Ok((apic_bus::calibrate_tsc()?, TscFreqSource::ApicBusCalibrated)),
         None => Err(TimeError::NoTscFrequency),
     }
 }

@@ -57,12 +57,7 @@ impl PmTimerPort for PmTimer {
 
     /// Spins until at least `ticks` have passed since the reading `pm0`;
     /// returns the first (counter, ticks, TSC) read after that edge.
-    fn wait_ticks(
-        &self,
-        pm0: u32,
-        ticks: u32,
-        max_polls: u32,
-    ) -> Result<(u32, u32, u64), TimeError> {
+    fn wait_ticks(&self, pm0: u32, ticks: u32, max_polls: u32) -> Result<(u32, u32, u64), TimeError> {
         for _ in 0..max_polls {
             let v = self.read();
             let t = rdtsc();
@@ -104,8 +99,7 @@ pub fn calibrate_tsc(pm: PmTimer) -> Result<u64, TimeError> {
         let [a, b, c] = rates;
         let (lo, hi) = (a.min(b).min(c), a.max(b).max(c));
         let median = a.min(b).max(a.max(b).min(c));
-        let agree =
-            u128::from(hi - lo) * 1_000_000 <= u128::from(median) * u128::from(AGREEMENT_PPM);
+        let agree = u128::from(hi - lo) * 1_000_000 <= u128::from(median) * u128::from(AGREEMENT_PPM);
         if agree || window >= MAX_WINDOW_TICKS {
             return tsc_clock::check_hz(median);
         }

@@ -2,9 +2,7 @@
 //! count, so a broken clock fails a test instead of hanging the run.
 use super::pm_timer::{PmTimerPort, PM_TIMER_HZ};
 use super::tsc_clock::{rdtsc, NS_PER_SEC};
-use super::{
-    cmos, now_ns, ns_to_tsc_deadline, pm_timer, tsc_hz, wall_clock_unix_ns, MODE, MODE_NONE,
-};
+use super::{cmos, now_ns, ns_to_tsc_deadline, pm_timer, tsc_hz, wall_clock_unix_ns, MODE, MODE_NONE};
 use crate::selftest_api::SelfTest;
 use alloc::format;
 use alloc::string::String;
@@ -41,8 +39,7 @@ fn initialised() -> Result<(), String> {
 
 /// `x` lies within `[lo, hi]` widened by 1 %.
 fn within_1pct_of_range(x: u64, lo: u64, hi: u64) -> bool {
-    x.saturating_mul(100) >= lo.saturating_mul(99)
-        && x.saturating_mul(100) <= hi.saturating_mul(101)
+    x.saturating_mul(100) >= lo.saturating_mul(99) && x.saturating_mul(100) <= hi.saturating_mul(101)
 }
 
 fn monotonic() -> Result<(), String> {
@@ -75,9 +72,7 @@ fn window_ns(bracket_ns: u64) -> u64 {
 fn consistent_with_tsc() -> Result<(), String> {
     initialised()?;
     let hz = tsc_hz().max(1);
-    let tsc_to_ns = |t: u64| {
-        u64::try_from(u128::from(t) * u128::from(NS_PER_SEC) / u128::from(hz)).unwrap_or(u64::MAX)
-    };
+    let tsc_to_ns = |t: u64| u64::try_from(u128::from(t) * u128::from(NS_PER_SEC) / u128::from(hz)).unwrap_or(u64::MAX);
     let read = || {
         let before = rdtsc();
         let inner = now_ns();
@@ -85,9 +80,7 @@ fn consistent_with_tsc() -> Result<(), String> {
     };
     let _warm = read();
     let start = read();
-    let window_ticks = window_ns(tsc_to_ns(start.after.saturating_sub(start.before)))
-        .saturating_mul(hz)
-        / NS_PER_SEC;
+    let window_ticks = window_ns(tsc_to_ns(start.after.saturating_sub(start.before))).saturating_mul(hz) / NS_PER_SEC;
     let mut polls = 0;
     while rdtsc().wrapping_sub(start.after) < window_ticks {
         polls += 1;

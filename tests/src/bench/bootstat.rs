@@ -85,20 +85,13 @@ pub fn parse_line(line: &str) -> Option<Line> {
     if name.is_empty() {
         return None;
     }
-    Some(Line::Phase(Phase {
-        name: name.to_string(),
-        tsc_delta: delta,
-        tsc_since_entry: since,
-        us_since_entry: us,
-    }))
+    Some(Line::Phase(Phase { name: name.to_string(), tsc_delta: delta, tsc_since_entry: since, us_since_entry: us }))
 }
 
 /// The TSC at PVH entry (`bootstat: PVH entry at tsc N`, printed last):
 /// under `-icount` the instructions the firmware ran before the kernel.
 pub fn entry_tsc(text: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.trim_end().strip_prefix("bootstat: PVH entry at tsc "))
-        .and_then(|v| v.parse().ok())
+    text.lines().find_map(|l| l.trim_end().strip_prefix("bootstat: PVH entry at tsc ")).and_then(|v| v.parse().ok())
 }
 
 /// Parses a whole serial log; other lines are ignored.
@@ -153,10 +146,7 @@ mod tests {
             }))
         );
         // A name that fills its column, huge numbers, CRLF.
-        let l = format!(
-            "{}\r\n",
-            kernel_line("first user instruction", 1, 12_345_678_901, 12_345_678)
-        );
+        let l = format!("{}\r\n", kernel_line("first user instruction", 1, 12_345_678_901, 12_345_678));
         match parse_line(&l) {
             Some(Line::Phase(p)) => {
                 assert_eq!(p.name, FIRST_USER_INSTRUCTION);
@@ -187,8 +177,7 @@ mod tests {
         let log = [
             "Vireo 0.2.0 (x86_64, PVH)".to_string(),
             "mm: 1234 KiB used, 250000 KiB free".to_string(),
-            "bootstat: tsc 1000000000 Hz; phase, tsc delta, tsc since PVH entry, us since entry"
-                .into(),
+            "bootstat: tsc 1000000000 Hz; phase, tsc delta, tsc since PVH entry, us since entry".into(),
             kernel_line("banner", 40_000, 40_000, 40),
             kernel_line("memory", 60_000, 100_000, 100),
             kernel_line("acpi", 50_000, 150_000, 150),
@@ -237,16 +226,7 @@ mod tests {
         let names: Vec<&str> = b.phases.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
             names,
-            [
-                "banner",
-                "memory",
-                "acpi",
-                "clock and apic",
-                "smp",
-                KERNEL_INIT_DONE,
-                FIRST_USER_INSTRUCTION,
-                INIT_READY
-            ]
+            ["banner", "memory", "acpi", "clock and apic", "smp", KERNEL_INIT_DONE, FIRST_USER_INSTRUCTION, INIT_READY]
         );
         assert_eq!(b.phase("memory").unwrap().tsc_since_entry, 31_710);
         assert_eq!(b.phase(INIT_READY).unwrap().tsc_since_entry, 196_794);

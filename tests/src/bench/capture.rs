@@ -33,10 +33,7 @@ pub struct Capture {
 impl Capture {
     /// Time of the first stdout line starting with `prefix`.
     pub fn out_line_starting(&self, prefix: &str) -> Option<f64> {
-        self.out_lines
-            .iter()
-            .find(|l| l.text.starts_with(prefix))
-            .map(|l| l.t_us)
+        self.out_lines.iter().find(|l| l.text.starts_with(prefix)).map(|l| l.t_us)
     }
 
     /// The guest's `VIREO-EXIT` code, if it printed one.
@@ -58,18 +55,13 @@ impl Capture {
 
 /// CLOCK_MONOTONIC in nanoseconds (what vmm-harness compares `VMM_HARNESS_SPAWN_NS` with).
 pub fn monotonic_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec into the valid, owned `ts`.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     if rc != 0 {
         return 0;
     }
-    ts.tv_sec
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec)
+    ts.tv_sec.saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec)
 }
 
 type Chunks = Vec<(Instant, Vec<u8>)>;
@@ -106,13 +98,8 @@ pub fn lines_of(t0: Instant, chunks: &[(Instant, Vec<u8>)]) -> (String, Vec<Line
         all.extend_from_slice(bytes);
         for &b in bytes {
             if b == b'\n' {
-                let text = String::from_utf8_lossy(&cur)
-                    .trim_end_matches('\r')
-                    .to_string();
-                lines.push(Line {
-                    t_us: us_since(t0, *t),
-                    text,
-                });
+                let text = String::from_utf8_lossy(&cur).trim_end_matches('\r').to_string();
+                lines.push(Line { t_us: us_since(t0, *t), text });
                 cur.clear();
             } else {
                 cur.push(b);
@@ -120,13 +107,8 @@ pub fn lines_of(t0: Instant, chunks: &[(Instant, Vec<u8>)]) -> (String, Vec<Line
         }
     }
     if !cur.is_empty() {
-        let text = String::from_utf8_lossy(&cur)
-            .trim_end_matches('\r')
-            .to_string();
-        lines.push(Line {
-            t_us: us_since(t0, last),
-            text,
-        });
+        let text = String::from_utf8_lossy(&cur).trim_end_matches('\r').to_string();
+        lines.push(Line { t_us: us_since(t0, last), text });
     }
     (String::from_utf8_lossy(&all).into_owned(), lines)
 }
@@ -144,14 +126,8 @@ fn kill(child_pid: u32) {
 /// Spawns `cmd` with stdin closed and stdout/stderr captured, and waits up to
 /// `timeout`. If `spawn_env` names a variable, it is set to CLOCK_MONOTONIC
 /// nanoseconds immediately before the spawn (for `VMM_HARNESS_SPAWN_NS`).
-pub fn run(
-    mut cmd: Command,
-    timeout: Duration,
-    spawn_env: Option<&str>,
-) -> std::io::Result<Capture> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+pub fn run(mut cmd: Command, timeout: Duration, spawn_env: Option<&str>) -> std::io::Result<Capture> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(var) = spawn_env {
         cmd.env(var, monotonic_ns().to_string());
     }
@@ -171,10 +147,7 @@ pub fn run(
         Err(_) => {
             timed_out = true;
             kill(pid);
-            rx.recv().unwrap_or((
-                Instant::now(),
-                Err(std::io::Error::other("waiter vanished")),
-            ))
+            rx.recv().unwrap_or((Instant::now(), Err(std::io::Error::other("waiter vanished"))))
         }
     };
     let _ = waiter.join();
@@ -204,28 +177,13 @@ mod tests {
         let t0 = Instant::now();
         let t1 = t0 + Duration::from_micros(100);
         let t2 = t0 + Duration::from_micros(250);
-        let chunks = vec![
-            (t1, b"Vir".to_vec()),
-            (t2, b"eo 1\r\ncpu 0 online\npartial".to_vec()),
-        ];
+        let chunks = vec![(t1, b"Vir".to_vec()), (t2, b"eo 1\r\ncpu 0 online\npartial".to_vec())];
         let (all, lines) = lines_of(t0, &chunks);
         assert_eq!(all, "Vireo 1\r\ncpu 0 online\npartial");
         assert_eq!(lines.len(), 3);
-        assert_eq!(
-            lines[0],
-            Line {
-                t_us: 250.0,
-                text: "Vireo 1".into()
-            }
-        );
+        assert_eq!(lines[0], Line { t_us: 250.0, text: "Vireo 1".into() });
         assert_eq!(lines[1].text, "cpu 0 online");
-        assert_eq!(
-            lines[2],
-            Line {
-                t_us: 250.0,
-                text: "partial".into()
-            }
-        );
+        assert_eq!(lines[2], Line { t_us: 250.0, text: "partial".into() });
     }
 
     #[test]

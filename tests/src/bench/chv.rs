@@ -54,13 +54,7 @@ pub fn parse_port_seconds(s: &str) -> Option<u64> {
 /// `71.234ms`, `71.2µs` or `12ns` into microseconds.
 pub fn parse_duration_us(s: &str) -> Option<f64> {
     let s = s.trim();
-    let units: [(&str, f64); 5] = [
-        ("ms", 1e3),
-        ("µs", 1.0),
-        ("us", 1.0),
-        ("ns", 1e-3),
-        ("s", 1e6),
-    ];
+    let units: [(&str, f64); 5] = [("ms", 1e3), ("µs", 1.0), ("us", 1.0), ("ns", 1e-3), ("s", 1e6)];
     for (suffix, scale) in units {
         if let Some(num) = s.strip_suffix(suffix) {
             let v: f64 = num.trim().parse().ok()?;
@@ -89,11 +83,7 @@ pub fn parse_line(line: &str) -> Option<DebugPortWrite> {
         .strip_prefix("cloud-hypervisor:")
         .and_then(|r| r.trim_start().split_once(':'))
         .and_then(|(t, _)| parse_duration_us(t));
-    Some(DebugPortWrite {
-        code,
-        port_us,
-        log_us,
-    })
+    Some(DebugPortWrite { code, port_us, log_us })
 }
 
 /// All debug-port writes in a log, in order.

@@ -43,10 +43,7 @@ pub struct Trace {
 impl Trace {
     /// The `exit` event's status and reason, if the harness recorded one.
     pub fn exit(&self) -> Option<(Option<i64>, Option<&str>, f64)> {
-        self.events
-            .iter()
-            .find(|e| e.event == "exit")
-            .map(|e| (e.code, e.reason.as_deref(), e.t_us))
+        self.events.iter().find(|e| e.event == "exit").map(|e| (e.code, e.reason.as_deref(), e.t_us))
     }
 
     /// Time of the first event with this key.
@@ -72,10 +69,7 @@ impl Trace {
 /// Parses the JSON text; the error says what was wrong.
 pub fn parse(text: &str) -> Result<Trace, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("trace JSON: {e}"))?;
-    let events = v
-        .get("events")
-        .and_then(Value::as_array)
-        .ok_or("trace JSON: no \"events\" array")?;
+    let events = v.get("events").and_then(Value::as_array).ok_or("trace JSON: no \"events\" array")?;
     let mut out = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         let t_us = e
@@ -89,17 +83,9 @@ pub fn parse(text: &str) -> Result<Trace, String> {
             .to_string();
         let code = e.get("code").and_then(Value::as_i64);
         let reason = e.get("reason").and_then(Value::as_str).map(str::to_string);
-        out.push(Event {
-            t_us,
-            event,
-            code,
-            reason,
-        });
+        out.push(Event { t_us, event, code, reason });
     }
-    Ok(Trace {
-        events: out,
-        exit_code: v.get("exit_code").and_then(Value::as_i64),
-    })
+    Ok(Trace { events: out, exit_code: v.get("exit_code").and_then(Value::as_i64) })
 }
 
 #[cfg(test)]
@@ -144,8 +130,10 @@ mod tests {
 
     #[test]
     fn without_spawn_times_are_from_process_start() {
-        let t = parse(r#"{"events":[{"t_us":0.0,"event":"process start"},{"t_us":5.5,"event":"vm created"}],"exit_code":125}"#)
-            .unwrap();
+        let t = parse(
+            r#"{"events":[{"t_us":0.0,"event":"process start"},{"t_us":5.5,"event":"vm created"}],"exit_code":125}"#,
+        )
+        .unwrap();
         assert_eq!(t.since_spawn()[1], ("vm created".to_string(), 5.5));
         assert_eq!(t.exit_code, Some(125));
     }
@@ -154,11 +142,7 @@ mod tests {
     fn reports_malformed_input() {
         assert!(parse("").is_err());
         assert!(parse("{}").unwrap_err().contains("events"));
-        assert!(parse(r#"{"events":[{"event":"x"}]}"#)
-            .unwrap_err()
-            .contains("t_us"));
-        assert!(parse(r#"{"events":[{"t_us":1}]}"#)
-            .unwrap_err()
-            .contains("name"));
+        assert!(parse(r#"{"events":[{"event":"x"}]}"#).unwrap_err().contains("t_us"));
+        assert!(parse(r#"{"events":[{"t_us":1}]}"#).unwrap_err().contains("name"));
     }
 }

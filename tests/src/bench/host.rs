@@ -66,10 +66,7 @@ pub fn classify(kvm_dev: bool, pvm_module: bool, hw_virt: bool) -> (KvmKind, Str
     match (kvm_dev, pvm_module, hw_virt) {
         (false, _, _) => (KvmKind::Absent, "no /dev/kvm".into()),
         (true, true, _) => (KvmKind::Pvm, "/sys/module/kvm_pvm exists".into()),
-        (true, false, false) => (
-            KvmKind::LikelyPvm,
-            "/dev/kvm exists but /proc/cpuinfo has no vmx/svm".into(),
-        ),
+        (true, false, false) => (KvmKind::LikelyPvm, "/dev/kvm exists but /proc/cpuinfo has no vmx/svm".into()),
         (true, false, true) => (KvmKind::Hardware, "/proc/cpuinfo has vmx/svm".into()),
     }
 }
@@ -81,18 +78,9 @@ pub fn detect() -> Host {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
-    let (kvm, kvm_evidence) = classify(
-        Path::new("/dev/kvm").exists(),
-        Path::new("/sys/module/kvm_pvm").exists(),
-        hw_virt,
-    );
-    Host {
-        cpu_model,
-        cpus,
-        kernel,
-        kvm,
-        kvm_evidence,
-    }
+    let (kvm, kvm_evidence) =
+        classify(Path::new("/dev/kvm").exists(), Path::new("/sys/module/kvm_pvm").exists(), hw_virt);
+    Host { cpu_model, cpus, kernel, kvm, kvm_evidence }
 }
 
 #[cfg(test)]

@@ -46,9 +46,7 @@ impl MmStats {
 
 /// Parses a size token pair (`1234`, `KiB`) into bytes.
 fn unit_scale(unit: &str) -> Option<u64> {
-    let u = unit
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_ascii_lowercase();
+    let u = unit.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_ascii_lowercase();
     Some(match u.as_str() {
         "b" | "byte" | "bytes" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -62,9 +60,7 @@ fn unit_scale(unit: &str) -> Option<u64> {
 /// Parses `12`, `12.5`, `12KiB`, `12.5M` into (value, attached unit).
 fn number_and_suffix(tok: &str) -> Option<(f64, &str)> {
     let tok = tok.trim_matches(|c: char| c == '(' || c == ')' || c == ':' || c == '=');
-    let end = tok
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(tok.len());
+    let end = tok.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(tok.len());
     if end == 0 {
         return None;
     }
@@ -75,11 +71,8 @@ fn number_and_suffix(tok: &str) -> Option<(f64, &str)> {
 /// Finds the first size in `words` (starting at a number), in bytes.
 fn size_at(words: &[&str]) -> Option<u64> {
     let (v, suffix) = number_and_suffix(words.first()?)?;
-    let scale = if !suffix.is_empty() {
-        unit_scale(suffix)?
-    } else {
-        words.get(1).and_then(|u| unit_scale(u)).unwrap_or(1)
-    };
+    let scale =
+        if !suffix.is_empty() { unit_scale(suffix)? } else { words.get(1).and_then(|u| unit_scale(u)).unwrap_or(1) };
     Some((v * scale as f64).round() as u64)
 }
 
@@ -90,13 +83,8 @@ fn size_for(clause: &str, keywords: &[&str]) -> Option<u64> {
     // Split `used=12` into `used`, `12`.
     let spaced = clause.replace('=', " ");
     let words: Vec<&str> = spaced.split_whitespace().collect();
-    let lower: Vec<String> = words
-        .iter()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_ascii_alphanumeric())
-                .to_ascii_lowercase()
-        })
-        .collect();
+    let lower: Vec<String> =
+        words.iter().map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_ascii_lowercase()).collect();
     let k = lower.iter().position(|w| keywords.contains(&w.as_str()))?;
     let mut end = k;
     if end >= 1 && lower[end] == "use" && lower[end - 1] == "in" {
@@ -116,10 +104,7 @@ fn size_for(clause: &str, keywords: &[&str]) -> Option<u64> {
 pub fn parse_line(line: &str) -> MmStats {
     let raw = line.trim_end_matches(['\r', '\n']);
     let raw = raw.strip_prefix(PREFIX).unwrap_or(raw).trim().to_string();
-    let mut s = MmStats {
-        raw: raw.clone(),
-        ..Default::default()
-    };
+    let mut s = MmStats { raw: raw.clone(), ..Default::default() };
     for clause in raw.split([',', ';', '|']) {
         if s.used_bytes.is_none() {
             s.used_bytes = size_for(clause, &["used", "use", "allocated"]);
@@ -145,11 +130,7 @@ pub fn find_idle(text: &str) -> Option<MmStats> {
     text.lines()
         .rev()
         .filter_map(|l| l.trim_end_matches('\r').strip_prefix(IDLE_PREFIX))
-        .find(|rest| {
-            !rest
-                .split_whitespace()
-                .all(|w| w.bytes().all(|b| b.is_ascii_digit()))
-        })
+        .find(|rest| !rest.split_whitespace().all(|w| w.bytes().all(|b| b.is_ascii_digit())))
         .map(parse_line)
 }
 
@@ -165,16 +146,10 @@ mod tests {
         assert_eq!(s.raw, "1234 KiB used, 250 MiB free");
 
         let s = parse_line("mm: used 2 MiB, free 253 MiB, 2 ranges");
-        assert_eq!(
-            (s.used_bytes, s.free_bytes),
-            (Some(2 << 20), Some(253 << 20))
-        );
+        assert_eq!((s.used_bytes, s.free_bytes), (Some(2 << 20), Some(253 << 20)));
 
         let s = parse_line("mm: used=512 frames free=65000 frames");
-        assert_eq!(
-            (s.used_bytes, s.free_bytes),
-            (Some(512 * 4096), Some(65000 * 4096))
-        );
+        assert_eq!((s.used_bytes, s.free_bytes), (Some(512 * 4096), Some(65000 * 4096)));
     }
 
     #[test]
@@ -183,26 +158,19 @@ mod tests {
         assert_eq!(s.used_bytes, Some(3 << 19));
         assert_eq!(s.free_bytes, Some(254 * (1 << 20) + (1 << 19)));
         let s = parse_line("mm: 300 pages used, 65000 pages free");
-        assert_eq!(
-            (s.used_bytes, s.free_bytes),
-            (Some(300 * 4096), Some(65000 * 4096))
-        );
+        assert_eq!((s.used_bytes, s.free_bytes), (Some(300 * 4096), Some(65000 * 4096)));
     }
 
     #[test]
     fn kernel_0_1_format() {
-        let s = parse_line(
-            "mm: 255.6 MiB RAM, 1047 KiB in use (kernel 300 KiB, tables 44 KiB, heap 64 KiB), 2 MiB pages",
-        );
+        let s =
+            parse_line("mm: 255.6 MiB RAM, 1047 KiB in use (kernel 300 KiB, tables 44 KiB, heap 64 KiB), 2 MiB pages");
         assert_eq!(s.used_bytes, Some(1047 * 1024));
         assert_eq!(s.free_bytes, None);
         let total = (255.6 * 1048576.0f64).round() as u64;
         assert_eq!(s.total_bytes, Some(total));
         assert_eq!(s.free_or_derived(), Some((total - 1047 * 1024, true)));
-        assert_eq!(
-            parse_line("mm: 4 KiB used, 8 KiB free").free_or_derived(),
-            Some((8192, false))
-        );
+        assert_eq!(parse_line("mm: 4 KiB used, 8 KiB free").free_or_derived(), Some((8192, false)));
     }
 
     /// The idle line as the kernel prints it after init has exited.
@@ -222,9 +190,7 @@ mod tests {
         ]
         .join("\n");
         let s = find_idle(&log).unwrap();
-        assert!(s
-            .raw
-            .starts_with("255.6 MiB RAM, 254.2 MiB free, 1491 KiB in use ("));
+        assert!(s.raw.starts_with("255.6 MiB RAM, 254.2 MiB free, 1491 KiB in use ("));
         assert!(s.raw.ends_with("2 MiB pages"));
         // "in use" is the total, not the first item inside the parentheses;
         // "free" is the first one, not the low pool's.
@@ -235,10 +201,7 @@ mod tests {
         // The early line is still found by `find`, and is a different figure.
         assert_eq!(find(&log).unwrap().used_bytes, Some(1463 * 1024));
         // Only the phase line: no idle figure.
-        assert_eq!(
-            find_idle("bootstat: memory                        18412      31710       31\n"),
-            None
-        );
+        assert_eq!(find_idle("bootstat: memory                        18412      31710       31\n"), None);
         assert_eq!(find_idle("mm: 4 KiB used\n"), None);
     }
 
@@ -249,9 +212,6 @@ mod tests {
         assert_eq!(s.free_bytes, None);
         assert_eq!(s.raw, "65023 frames, heap at 0xffff800000000000");
         assert!(find("Vireo\nmemory: 255 MiB usable\n").is_none());
-        assert_eq!(
-            find("Vireo\nmm: 4 KiB used\n").unwrap().used_bytes,
-            Some(4096)
-        );
+        assert_eq!(find("Vireo\nmm: 4 KiB used\n").unwrap().used_bytes, Some(4096));
     }
 }

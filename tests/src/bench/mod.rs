@@ -70,18 +70,11 @@ fails it), 1 when it could not run at all (e.g. QEMU or the kernel missing),
 /// `path` relative to the repository root when it is inside it (for display).
 pub fn rel(path: &std::path::Path) -> String {
     let root = crate::repo_root();
-    path.strip_prefix(&root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(&root).unwrap_or(path).display().to_string()
 }
 
 /// Parses the command line (without argv[0]); `Ok(None)` means --help.
-pub fn parse_args(
-    args: &[String],
-    env_boots: Option<&str>,
-    root: &std::path::Path,
-) -> Result<Option<Options>, String> {
+pub fn parse_args(args: &[String], env_boots: Option<&str>, root: &std::path::Path) -> Result<Option<Options>, String> {
     let build = root.join("build");
     let mut o = Options {
         boots: DEFAULT_BOOTS,
@@ -164,24 +157,13 @@ mod tests {
         assert_eq!(o.kernel, Path::new("/r/build/kernel.elf"));
         assert_eq!(o.out_dir, Path::new("/r/build/bench"));
         assert_eq!(o.initrd, Path::new("/r/build/initrd.cpio"));
-        let o = parse_args(&args(&["--initrd", "/x/i.cpio"]), None, root)
-            .unwrap()
-            .unwrap();
+        let o = parse_args(&args(&["--initrd", "/x/i.cpio"]), None, root).unwrap().unwrap();
         assert_eq!(o.initrd, Path::new("/x/i.cpio"));
         assert!(parse_args(&args(&["--initrd"]), None, root).is_err());
-        let o = parse_args(
-            &args(&["--boots", "5", "--icount-runs", "2"]),
-            Some("7"),
-            root,
-        )
-        .unwrap()
-        .unwrap();
+        let o = parse_args(&args(&["--boots", "5", "--icount-runs", "2"]), Some("7"), root).unwrap().unwrap();
         assert_eq!((o.boots, o.icount_runs), (5, 2));
         assert_eq!(parse_args(&[], Some("7"), root).unwrap().unwrap().boots, 7);
-        assert_eq!(
-            parse_args(&[], Some(""), root).unwrap().unwrap().boots,
-            DEFAULT_BOOTS
-        );
+        assert_eq!(parse_args(&[], Some(""), root).unwrap().unwrap().boots, DEFAULT_BOOTS);
         assert!(parse_args(&[], Some("x"), root).is_err());
         assert!(parse_args(&args(&["--boots", "0"]), None, root).is_err());
         assert!(parse_args(&args(&["--boots"]), None, root).is_err());

@@ -88,16 +88,11 @@ const RIGHT: f64 = 40.0;
 const BAR_H: f64 = 20.0;
 const LANE_H: f64 = 14.0;
 const CHAR_W: f64 = 6.4;
-const PALETTE: [&str; 10] = [
-    "#8ecae6", "#ffd166", "#95d5b2", "#f4a261", "#cdb4db", "#a8dadc", "#f28482", "#bde0fe",
-    "#e9c46a", "#b5e48c",
-];
+const PALETTE: [&str; 10] =
+    ["#8ecae6", "#ffd166", "#95d5b2", "#f4a261", "#cdb4db", "#a8dadc", "#f28482", "#bde0fe", "#e9c46a", "#b5e48c"];
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn text_w(s: &str) -> f64 {
@@ -153,14 +148,7 @@ fn place(mut items: Vec<(f64, String)>, xmax: f64) -> Vec<Placed> {
             }
         };
         lanes[lane] = right;
-        out.push(Placed {
-            anchor,
-            left,
-            right,
-            lane,
-            text,
-            end_anchor,
-        });
+        out.push(Placed { anchor, left, right, lane, text, end_anchor });
     }
     out
 }
@@ -198,18 +186,10 @@ fn row_svg(s: &mut String, row: &Row, p: &Panel, y: f64) -> f64 {
             s,
             r##"<rect x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{BAR_H}" fill="{color}" stroke="#333" stroke-width="0.5"><title>{}</title></rect>"##,
             (x1 - x0).max(0.8),
-            esc(&format!(
-                "{}: {}",
-                seg.label,
-                p.unit.fmt(seg.end - seg.start)
-            ))
+            esc(&format!("{}: {}", seg.label, p.unit.fmt(seg.end - seg.start)))
         );
-        let text = format!(
-            "{} {}{}",
-            seg.label,
-            p.unit.fmt(seg.end - seg.start),
-            if clipped { " \u{2192}" } else { "" }
-        );
+        let text =
+            format!("{} {}{}", seg.label, p.unit.fmt(seg.end - seg.start), if clipped { " \u{2192}" } else { "" });
         if text_w(&text) + 8.0 <= x1 - x0 {
             inside.push(((x0 + x1) / 2.0, text, color));
         } else {
@@ -258,11 +238,7 @@ fn row_svg(s: &mut String, row: &Row, p: &Panel, y: f64) -> f64 {
     }
     for pl in &placed {
         let ty = y + BAR_H + 14.0 + pl.lane as f64 * LANE_H;
-        let (tx, anchor) = if pl.end_anchor {
-            (pl.right, "end")
-        } else {
-            (pl.left, "start")
-        };
+        let (tx, anchor) = if pl.end_anchor { (pl.right, "end") } else { (pl.left, "start") };
         let _ = writeln!(
             s,
             r##"<text x="{tx:.1}" y="{ty:.1}" font-size="11" text-anchor="{anchor}" stroke="#fff" stroke-width="3" paint-order="stroke">{}</text>"##,
@@ -276,11 +252,7 @@ fn axis_svg(s: &mut String, p: &Panel, y: f64) -> f64 {
     let pw = W - LEFT - RIGHT;
     let span = (p.to - p.from).max(f64::MIN_POSITIVE);
     let step = nice_step(span, 8.0);
-    let _ = writeln!(
-        s,
-        r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#000"/>"##,
-        W - RIGHT
-    );
+    let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#000"/>"##, W - RIGHT);
     let mut v = (p.from / step).ceil() * step;
     let mut n = 0;
     while v <= p.to + step * 1e-9 && n < 100 {
@@ -302,27 +274,15 @@ fn axis_svg(s: &mut String, p: &Panel, y: f64) -> f64 {
 pub fn render(title: &str, subtitle: &[String], panels: &[Panel], footer: &[String]) -> String {
     let mut body = String::new();
     let mut y = 28.0;
-    let _ = writeln!(
-        body,
-        r#"<text x="12" y="{y}" font-size="16" font-weight="bold">{}</text>"#,
-        esc(title)
-    );
+    let _ = writeln!(body, r#"<text x="12" y="{y}" font-size="16" font-weight="bold">{}</text>"#, esc(title));
     y += 6.0;
     for line in subtitle {
         y += 15.0;
-        let _ = writeln!(
-            body,
-            r##"<text x="12" y="{y}" font-size="11" fill="#333">{}</text>"##,
-            esc(line)
-        );
+        let _ = writeln!(body, r##"<text x="12" y="{y}" font-size="11" fill="#333">{}</text>"##, esc(line));
     }
     for p in panels {
         y += 30.0;
-        let _ = writeln!(
-            body,
-            r#"<text x="12" y="{y}" font-size="13" font-weight="bold">{}</text>"#,
-            esc(&p.title)
-        );
+        let _ = writeln!(body, r#"<text x="12" y="{y}" font-size="13" font-weight="bold">{}</text>"#, esc(&p.title));
         y += 14.0;
         for row in &p.rows {
             // Grid line under the row names for readability.
@@ -332,11 +292,7 @@ pub fn render(title: &str, subtitle: &[String], panels: &[Panel], footer: &[Stri
     }
     for line in footer {
         y += 15.0;
-        let _ = writeln!(
-            body,
-            r##"<text x="12" y="{y}" font-size="10" fill="#555">{}</text>"##,
-            esc(line)
-        );
+        let _ = writeln!(body, r##"<text x="12" y="{y}" font-size="10" fill="#555">{}</text>"##, esc(line));
     }
     y += 14.0;
     format!(
@@ -359,31 +315,12 @@ mod tests {
                 name: "vmm-harness".into(),
                 note: "median of 3".into(),
                 segments: vec![
-                    Segment {
-                        start: 0.0,
-                        end: 50.0,
-                        label: "exec".into(),
-                    },
-                    Segment {
-                        start: 50.0,
-                        end: 6000.0,
-                        label: "kernel <init>".into(),
-                    },
-                    Segment {
-                        start: 6000.0,
-                        end: 20_000.0,
-                        label: "tail".into(),
-                    },
-                    Segment {
-                        start: 30_000.0,
-                        end: 40_000.0,
-                        label: "off-axis".into(),
-                    },
+                    Segment { start: 0.0, end: 50.0, label: "exec".into() },
+                    Segment { start: 50.0, end: 6000.0, label: "kernel <init>".into() },
+                    Segment { start: 6000.0, end: 20_000.0, label: "tail".into() },
+                    Segment { start: 30_000.0, end: 40_000.0, label: "off-axis".into() },
                 ],
-                markers: vec![Marker {
-                    at: 700.0,
-                    label: "first serial byte".into(),
-                }],
+                markers: vec![Marker { at: 700.0, label: "first serial byte".into() }],
             }],
         }
     }
@@ -415,9 +352,7 @@ mod tests {
 
     #[test]
     fn labels_do_not_overlap() {
-        let items = (0..5)
-            .map(|i| (300.0 + i as f64 * 5.0, "a long label".to_string()))
-            .collect();
+        let items = (0..5).map(|i| (300.0 + i as f64 * 5.0, "a long label".to_string())).collect();
         let placed = place(items, W);
         for (i, a) in placed.iter().enumerate() {
             for b in &placed[i + 1..] {

@@ -18,10 +18,10 @@ use crate::timeline::{Kind, Timeline};
 use pm_timer::PmTimer;
 use serial::SerialPort;
 
-/// Cloud Hypervisor's ACPI sleep-status register (FADT SLEEP_STATUS_REG).
-pub use pv_abi::acpi::SLEEP_STATUS_PORT;
 /// Cloud Hypervisor's ACPI PM timer (FADT X_PM_TMR_BLK), 32-bit.
 pub use pv_abi::acpi::PM_TIMER_PORT;
+/// Cloud Hypervisor's ACPI sleep-status register (FADT SLEEP_STATUS_REG).
+pub use pv_abi::acpi::SLEEP_STATUS_PORT;
 
 /// What a vCPU should do after an access.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,11 +38,7 @@ pub struct Devices {
 
 impl Devices {
     pub fn new(serial: SerialPort, timeline: Arc<Timeline>) -> Self {
-        Devices {
-            serial,
-            pm_timer: PmTimer::new(timeline.start()),
-            timeline,
-        }
+        Devices { serial, pm_timer: PmTimer::new(timeline.start()), timeline }
     }
 
     pub fn timeline(&self) -> &Arc<Timeline> {
@@ -104,11 +100,7 @@ impl Devices {
             });
         }
         if value == CHV_RESET_VALUE {
-            return Action::Exit(Outcome::failure(
-                VM_FAILURE,
-                "reset",
-                "guest requested reset".into(),
-            ));
+            return Action::Exit(Outcome::failure(VM_FAILURE, "reset", "guest requested reset".into()));
         }
         Action::Continue
     }
@@ -143,15 +135,10 @@ mod tests {
         d.pio_in(COM1_PORT + 5, &mut b[..1]);
         assert_eq!(b[0] & 0x60, 0x60, "LSR: transmitter empty");
         assert_eq!(d.pio_out(0x1234, &[1]), Action::Continue);
-        assert_eq!(
-            d.pio_out(EXIT_PORT, &[7, 0, 0, 0]),
-            Action::Exit(Outcome::quiet(7, "exit port"))
-        );
+        assert_eq!(d.pio_out(EXIT_PORT, &[7, 0, 0, 0]), Action::Exit(Outcome::quiet(7, "exit port")));
         assert_eq!(d.pio_out(CHV_SLEEP_PORT, &[0x14]), Action::Continue);
         assert!(matches!(d.pio_out(CHV_SLEEP_PORT, &[1]), Action::Exit(o) if o.code == VM_FAILURE));
-        assert!(
-            matches!(d.pio_out(CHV_SLEEP_PORT, &[0x34]), Action::Exit(o) if o.code == VM_FAILURE)
-        );
+        assert!(matches!(d.pio_out(CHV_SLEEP_PORT, &[0x34]), Action::Exit(o) if o.code == VM_FAILURE));
         d.pio_out(DEBUG_PORT, &[0x40]);
         d.mmio_write(FC_BOOT_TIMER_MMIO, &[123]);
         d.mmio_write(FC_BOOT_TIMER_MMIO, &[1]);
@@ -166,10 +153,7 @@ mod tests {
         for b in b"VIREO-EXIT 5\n" {
             d.pio_out(COM1_PORT, &[*b]);
         }
-        assert_eq!(
-            d.pio_out(CHV_SLEEP_PORT, &[0x34]),
-            Action::Exit(Outcome::quiet(5, "ACPI S5"))
-        );
+        assert_eq!(d.pio_out(CHV_SLEEP_PORT, &[0x34]), Action::Exit(Outcome::quiet(5, "ACPI S5")));
     }
 
     #[test]

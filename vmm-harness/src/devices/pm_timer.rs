@@ -40,10 +40,7 @@ mod tests {
                                    // 2^32 ticks take ~1199.86 s; the counter wraps there.
         let wrap_ns = (1u128 << 32) * 1_000_000_000 / u128::from(PM_TIMER_HZ) + 1;
         assert!(ticks(wrap_ns) < 2);
-        assert_eq!(
-            ticks(3600 * 1_000_000_000),
-            (3600 * PM_TIMER_HZ % (1 << 32)) as u32
-        );
+        assert_eq!(ticks(3600 * 1_000_000_000), (3600 * PM_TIMER_HZ % (1 << 32)) as u32);
     }
 
     #[test]

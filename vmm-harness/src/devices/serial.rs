@@ -49,9 +49,7 @@ impl Console {
         if self.line_too_long {
             return None;
         }
-        std::str::from_utf8(&self.line)
-            .ok()
-            .and_then(pv_abi::exit::parse_line)
+        std::str::from_utf8(&self.line).ok().and_then(pv_abi::exit::parse_line)
     }
 
     fn track(&mut self, byte: u8) {
@@ -99,9 +97,7 @@ pub struct SerialPort {
 
 impl SerialPort {
     pub fn new(trigger: IrqTrigger, console: Console) -> Self {
-        SerialPort {
-            uart: Mutex::new(Serial::new(trigger, console)),
-        }
+        SerialPort { uart: Mutex::new(Serial::new(trigger, console)) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Serial<IrqTrigger, NoEvents, Console>> {
@@ -141,10 +137,7 @@ pub fn stdin_wanted() -> bool {
         libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFREG => true,
         libc::S_IFCHR => {
             // SAFETY: isatty, tcgetpgrp and getpgrp only inspect process/fd state.
-            unsafe {
-                libc::isatty(libc::STDIN_FILENO) == 1
-                    && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp()
-            }
+            unsafe { libc::isatty(libc::STDIN_FILENO) == 1 && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp() }
         }
         _ => false,
     }

@@ -16,10 +16,14 @@ fuzz_target!(|data: &[u8]| {
                 let (base, size) = (u32::try_from(t.base).unwrap(), u32::try_from(t.size).unwrap());
                 assert!(size > 0, "{t:?}");
                 let window = [&[0x86, 0x09, 0x00][..], &base.to_le_bytes(), &size.to_le_bytes()];
-                let stated = data.windows(12).any(|w| w[..3] == *window[0] && w[4..8] == *window[1] && w[8..] == *window[2]);
+                let stated =
+                    data.windows(12).any(|w| w[..3] == *window[0] && w[4..8] == *window[1] && w[8..] == *window[2]);
                 assert!(stated, "{t:?}: no such Memory32Fixed in the input");
                 let irq = t.irq.to_le_bytes();
-                assert!(data.windows(9).any(|w| w[0] == 0x89 && w[4] >= 1 && w[5..] == irq), "{t:?}: no such Interrupt");
+                assert!(
+                    data.windows(9).any(|w| w[0] == 0x89 && w[4] >= 1 && w[5..] == irq),
+                    "{t:?}: no such Interrupt"
+                );
                 assert!(data.windows(8).any(|w| w == b"LNRO0005"));
                 ok.push(t);
             }

@@ -50,8 +50,16 @@ fn main() {
     let mut built = virtio_mmio_device(b"VR00", b"LNRO0005", 0, &virtio_mmio_crs(0xd000_0000, 0x1000, 5));
     built.extend(virtio_mmio_device(b"VR01", b"LNRO0005", 1, &virtio_mmio_crs(0xd000_1000, 0x1000, 6)));
     write("virtio_mmio_dsdt", "built", &built);
-    write("virtio_mmio_cmdline", "firecracker", b"console=ttyS0 reboot=k virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6");
-    write("virtio_mmio_cmdline", "qemu", b"virtio_mmio.device=512@0xfeb02e00:47 virtio-mmio.device=0x200@0xfeb02c00:46:1");
+    write(
+        "virtio_mmio_cmdline",
+        "firecracker",
+        b"console=ttyS0 reboot=k virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6",
+    );
+    write(
+        "virtio_mmio_cmdline",
+        "qemu",
+        b"virtio_mmio.device=512@0xfeb02e00:47 virtio-mmio.device=0x200@0xfeb02c00:46:1",
+    );
     write("virtio_mmio_cmdline", "suffixes", b"virtio_mmio.device=1M@010000:7 virtio_mmio.device=2g@0x100000000:9:-3");
 
     write("start_info", "pvh", &start_info_memory(b"console=ttyS0 init=/init"));

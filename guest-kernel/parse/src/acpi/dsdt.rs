@@ -9,8 +9,8 @@
 //! - QEMU microvm: `Package (1) { 5 }` (`12 04 01 0A 05`);
 //! - Cloud Hypervisor: `Package (1) { 5 }`; vmm-harness: `Package (4) { 5, 0, 0, 0 }`.
 use super::error::AcpiError;
-use crate::le;
 use super::sdt::{add_block, add_blocks, fold_lanes, halves};
+use crate::le;
 
 /// `_S5_` then PackageOp.
 const PATTERN: [u8; 5] = *b"_S5_\x12";

@@ -32,19 +32,44 @@ pub enum AcpiError {
     /// No RSDP was handed over and none was found in 0xE0000..0x100000.
     NoRsdp,
     /// A table (or part of one) lies outside readable memory.
-    NotMapped { what: Sig, paddr: u64, len: u64 },
+    NotMapped {
+        what: Sig,
+        paddr: u64,
+        len: u64,
+    },
     /// An XSDT/RSDT entry points outside readable memory.
-    EntryNotMapped { root: Sig, paddr: u64 },
-    BadSignature { expected: Sig, found: Sig, paddr: u64 },
-    BadChecksum { what: Sig, paddr: u64 },
+    EntryNotMapped {
+        root: Sig,
+        paddr: u64,
+    },
+    BadSignature {
+        expected: Sig,
+        found: Sig,
+        paddr: u64,
+    },
+    BadChecksum {
+        what: Sig,
+        paddr: u64,
+    },
     /// The length field is too small, too large or not a whole number of entries.
-    BadLength { what: Sig, paddr: u64, len: u64 },
+    BadLength {
+        what: Sig,
+        paddr: u64,
+        len: u64,
+    },
     /// A table the kernel cannot run without (FADT, MADT) is not in the root table.
     MissingTable(Sig),
     /// A MADT entry whose length is shorter than its type needs or runs past the table.
-    TruncatedEntry { what: Sig, offset: usize, entry_type: u8 },
+    TruncatedEntry {
+        what: Sig,
+        offset: usize,
+        entry_type: u8,
+    },
     /// `_S5_` is followed by a package we cannot decode.
-    BadS5 { offset: usize, why: &'static str },
+    BadS5 {
+        offset: usize,
+        why: &'static str,
+    },
 }
 
 impl AcpiError {

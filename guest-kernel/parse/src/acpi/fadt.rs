@@ -63,10 +63,7 @@ pub fn parse<'a>(mem: &impl PhysMem<'a>, table: &[u8], paddr: u64) -> Result<Fad
         .and_then(nonzero)
         .or_else(|| le::u32_at(table, DSDT).map(u64::from).and_then(nonzero));
 
-    let pm_timer = pm_timer_port(table).map(|port| PmTimerInfo {
-        port,
-        bits32: flags & TMR_VAL_EXT != 0,
-    });
+    let pm_timer = pm_timer_port(table).map(|port| PmTimerInfo { port, bits32: flags & TMR_VAL_EXT != 0 });
 
     let sleep = if hw_reduced {
         gas_at(SLEEP_CONTROL_REG).map(SleepRegs::SleepControl)
@@ -80,20 +77,9 @@ pub fn parse<'a>(mem: &impl PhysMem<'a>, table: &[u8], paddr: u64) -> Result<Fad
         a.map(|a| SleepRegs::Pm1 { a, b })
     };
 
-    let reset = if flags & RESET_REG_SUP != 0 {
-        gas_at(RESET_REG).zip(le::u8_at(table, RESET_VALUE))
-    } else {
-        None
-    };
+    let reset = if flags & RESET_REG_SUP != 0 { gas_at(RESET_REG).zip(le::u8_at(table, RESET_VALUE)) } else { None };
 
-    Ok(Fadt {
-        hw_reduced,
-        sci_irq: le::u16_at(table, SCI_INT).unwrap_or(0),
-        dsdt,
-        pm_timer,
-        sleep,
-        reset,
-    })
+    Ok(Fadt { hw_reduced, sci_irq: le::u16_at(table, SCI_INT).unwrap_or(0), dsdt, pm_timer, sleep, reset })
 }
 
 /// The PM timer's I/O port: X_PM_TMR_BLK if set, else PM_TMR_BLK. A timer in

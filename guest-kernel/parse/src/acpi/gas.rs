@@ -50,8 +50,11 @@ impl Gas {
             SPACE_IO => Gas::io(u16::try_from(address).ok()?, width),
             SPACE_MEMORY => {
                 let aligned = address % u64::from(width) == 0;
-                (aligned && mem.bytes(address, width.into()).is_some())
-                    .then_some(Gas { space: Space::Memory, width, address })
+                (aligned && mem.bytes(address, width.into()).is_some()).then_some(Gas {
+                    space: Space::Memory,
+                    width,
+                    address,
+                })
             }
             _ => None,
         }

@@ -1,8 +1,8 @@
 //! MADT: CPUs (xAPIC and x2APIC entries), IOAPICs, interrupt overrides and
 //! the local APIC address, in one walk over the entries.
 use super::error::{AcpiError, Sig};
-use crate::le;
 use super::{AcpiInfo, IoApic, IrqOverride, LocalApic};
+use crate::le;
 
 const LOCAL_APIC_ADDR: usize = 36;
 const FLAGS: usize = 40;
@@ -22,10 +22,7 @@ const ONLINE_CAPABLE: u32 = 1 << 1;
 /// header); `entry` includes the 2-byte type/length prefix. An entry with a
 /// length below 2 (which would loop forever) or running past the table is
 /// an error.
-pub fn walk(
-    table: &[u8],
-    mut f: impl FnMut(u8, usize, &[u8]) -> Result<(), AcpiError>,
-) -> Result<(), AcpiError> {
+pub fn walk(table: &[u8], mut f: impl FnMut(u8, usize, &[u8]) -> Result<(), AcpiError>) -> Result<(), AcpiError> {
     let mut off = ENTRIES;
     while off < table.len() {
         let entry_type = le::u8_at(table, off).unwrap_or(0);

@@ -1,17 +1,13 @@
 //! MCFG: PCIe ECAM windows, kept for the PCI driver.
 use super::error::{AcpiError, Sig};
-use crate::le;
 use super::{FixedVec, McfgEntry, MAX_MCFG};
+use crate::le;
 
 const ENTRIES: usize = 44;
 const ENTRY_LEN: usize = 16;
 
 /// Decodes a checksummed MCFG; returns how many entries did not fit.
-pub fn parse(
-    table: &[u8],
-    paddr: u64,
-    out: &mut FixedVec<McfgEntry, MAX_MCFG>,
-) -> Result<usize, AcpiError> {
+pub fn parse(table: &[u8], paddr: u64, out: &mut FixedVec<McfgEntry, MAX_MCFG>) -> Result<usize, AcpiError> {
     let body = table.get(ENTRIES..).unwrap_or(&[]);
     if table.len() < ENTRIES || body.len() % ENTRY_LEN != 0 {
         return Err(AcpiError::BadLength { what: Sig::MCFG, paddr, len: table.len() as u64 });

@@ -139,7 +139,6 @@ impl PmTimerInfo {
     }
 }
 
-
 /// How to enter S5 (soft off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SleepS5 {
@@ -295,11 +294,9 @@ impl fmt::Display for AcpiInfo {
             None => write!(f, ", no pm timer")?,
         }
         match self.sleep_s5 {
-            Some(SleepS5::SleepControl { reg, slp_typ, from_dsdt }) => write!(
-                f,
-                ", s5 via sleep-control {reg} (typ {slp_typ}{})",
-                if from_dsdt { "" } else { ", default" }
-            )?,
+            Some(SleepS5::SleepControl { reg, slp_typ, from_dsdt }) => {
+                write!(f, ", s5 via sleep-control {reg} (typ {slp_typ}{})", if from_dsdt { "" } else { ", default" })?
+            }
             Some(SleepS5::Pm1 { a, b, slp_typ_a, .. }) => {
                 write!(f, ", s5 via pm1a {a}{} (typ {slp_typ_a})", if b.is_some() { " +pm1b" } else { "" })?
             }
@@ -375,12 +372,9 @@ pub fn parse<'a>(mem: &impl PhysMem<'a>, rsdp_paddr: Option<u64>, info: &mut Acp
             from_dsdt: s5.is_some(),
         }),
         // Fixed hardware has no agreed default SLP_TYP: without `_S5_`, S5 is unknown.
-        (Some(fadt::SleepRegs::Pm1 { a, b }), Some(s5)) => Some(SleepS5::Pm1 {
-            a,
-            b,
-            slp_typ_a: s5.slp_typ_a,
-            slp_typ_b: s5.slp_typ_b,
-        }),
+        (Some(fadt::SleepRegs::Pm1 { a, b }), Some(s5)) => {
+            Some(SleepS5::Pm1 { a, b, slp_typ_a: s5.slp_typ_a, slp_typ_b: s5.slp_typ_b })
+        }
         _ => None,
     };
     Ok(())
@@ -445,7 +439,10 @@ mod tests {
         let good = acpi_memory(1);
         assert!(matches!(parse_at(&good, Some(ACPI_BASE + 1)), Err(AcpiError::BadSignature { .. })));
         assert!(matches!(parse_at(&good[..20], Some(ACPI_BASE)), Err(AcpiError::NotMapped { .. })));
-        assert_eq!(parse_at(&good, Some(0x1000)).err(), Some(AcpiError::NotMapped { what: Sig::RSDP, paddr: 0x1000, len: 20 }));
+        assert_eq!(
+            parse_at(&good, Some(0x1000)).err(),
+            Some(AcpiError::NotMapped { what: Sig::RSDP, paddr: 0x1000, len: 20 })
+        );
         // Every byte flipped in turn: an error or a (different) result, never a panic.
         for at in 0..good.len() {
             let mut bad = good.clone();
@@ -455,7 +452,10 @@ mod tests {
         // A flipped byte inside the DSDT is a checksum error.
         let mut bad = good.clone();
         bad[64 + 40] ^= 1;
-        assert_eq!(parse_at(&bad, Some(ACPI_BASE)).err(), Some(AcpiError::BadChecksum { what: Sig::DSDT, paddr: ACPI_BASE + 64 }));
+        assert_eq!(
+            parse_at(&bad, Some(ACPI_BASE)).err(),
+            Some(AcpiError::BadChecksum { what: Sig::DSDT, paddr: ACPI_BASE + 64 })
+        );
         // Every prefix of the memory: errors only.
         for n in 0..good.len() - 1 {
             assert!(parse_at(&good[..n], Some(ACPI_BASE)).is_err(), "prefix {n}");

@@ -46,10 +46,11 @@ pub fn at<'a>(mem: &impl PhysMem<'a>, paddr: u64) -> Result<Rsdp, AcpiError> {
     if revision < 2 {
         return Ok(Rsdp { paddr, oem_id, revision, root: Root::Rsdt(rsdt) });
     }
-    let len = mem
-        .bytes(paddr, V2_LEN)
-        .and_then(|b| le::u32_at(b, 20))
-        .ok_or(AcpiError::NotMapped { what: Sig::RSDP, paddr, len: V2_LEN as u64 })?;
+    let len = mem.bytes(paddr, V2_LEN).and_then(|b| le::u32_at(b, 20)).ok_or(AcpiError::NotMapped {
+        what: Sig::RSDP,
+        paddr,
+        len: V2_LEN as u64,
+    })?;
     if !(V2_LEN as u32..=MAX_LEN).contains(&len) {
         return Err(AcpiError::BadLength { what: Sig::RSDP, paddr, len: len.into() });
     }

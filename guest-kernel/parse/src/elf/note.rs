@@ -49,7 +49,8 @@ fn segment_has_raw_abi_note(mut notes: &[u8], align: u64) -> Result<bool, Error>
             return Err(Error::ElfBadNote);
         };
         let (namesz, descsz) = (namesz as usize, descsz as usize);
-        let name = NOTE_HEADER.checked_add(namesz).and_then(|end| notes.get(NOTE_HEADER..end)).ok_or(Error::ElfBadNote)?;
+        let name =
+            NOTE_HEADER.checked_add(namesz).and_then(|end| notes.get(NOTE_HEADER..end)).ok_or(Error::ElfBadNote)?;
         let desc_at = up(NOTE_HEADER + namesz)?;
         // The last desc's padding may be missing from the segment's size.
         let desc_end = desc_at.checked_add(descsz).filter(|&e| e <= notes.len()).ok_or(Error::ElfBadNote)?;
@@ -67,9 +68,9 @@ fn segment_has_raw_abi_note(mut notes: &[u8], align: u64) -> Result<bool, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pv_abi::motor::raw_note::RAW_ABI_VERSION;
     use std::vec;
     use std::vec::Vec;
-    use pv_abi::motor::raw_note::RAW_ABI_VERSION;
 
     fn note(name: &[u8], n_type: u32, desc: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();

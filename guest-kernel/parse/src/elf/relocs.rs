@@ -2,8 +2,8 @@
 //! only `R_X86_64_RELATIVE` (write `base + addend`) and `NONE`. Anything
 //! that needs symbols (a dynamic linker's job) is refused.
 use super::header::{self as elf, Rela};
-use crate::le;
 use super::segments::Segments;
+use crate::le;
 use pv_abi::syscall::Error;
 
 /// The RELA tables: `.rela.dyn` (DT_RELA) and `.rela.plt` (DT_JMPREL).

@@ -83,7 +83,8 @@ pub fn parse(s: &[u8]) -> Result<Transport, CmdlineError> {
     let irq = decimal(irq).and_then(|v| u32::try_from(v).ok()).ok_or(CmdlineError::BadNumber(Field::Irq))?;
     if let Some(id) = id {
         // `%d`: an i32.
-        let (digits, max) = id.strip_prefix(b"-").map_or((id, i32::MAX.unsigned_abs()), |d| (d, i32::MIN.unsigned_abs()));
+        let (digits, max) =
+            id.strip_prefix(b"-").map_or((id, i32::MAX.unsigned_abs()), |d| (d, i32::MIN.unsigned_abs()));
         decimal(digits).filter(|v| *v <= u64::from(max)).ok_or(CmdlineError::BadNumber(Field::Id))?;
     }
     match (size, irq) {

@@ -94,7 +94,13 @@ mod tests {
     fn short_or_overrunning_descriptors_are_errors_at_their_offset() {
         // Every cut of the template before its End Tag.
         for len in 0..VR23.len() - 2 {
-            let at = if len < 12 { 0 } else if len < 21 { 12 } else { 21 };
+            let at = if len < 12 {
+                0
+            } else if len < 21 {
+                12
+            } else {
+                21
+            };
             assert_eq!(parse(&VR23[..len]), Err(BadDescriptor(at)), "cut at {len}");
         }
         // Lengths too short for their type.

@@ -253,7 +253,9 @@ mod tests {
 
     #[test]
     fn nothing_looking_like_a_device_makes_the_scan_fail() {
-        for aml in [&b""[..], b"\x5B", b"\x5B\x82", b"\x5B\x82\xFF\xFF\xFF\xFF", b"\x5B\x82\x05vr00", b"\x5B\x82\x5B\x82\x01"] {
+        for aml in
+            [&b""[..], b"\x5B", b"\x5B\x82", b"\x5B\x82\xFF\xFF\xFF\xFF", b"\x5B\x82\x05vr00", b"\x5B\x82\x5B\x82\x01"]
+        {
             assert_eq!(all(aml), [], "{aml:x?}");
         }
     }

@@ -8,10 +8,10 @@
 //! which entry it skipped and why; [`Transports`] collects the good ones
 //! and refuses a window that overlaps one already kept (QEMU may list the
 //! same transport in both places).
+mod aml;
 pub mod cmdline;
 mod crs;
 pub mod dsdt;
-mod aml;
 
 use core::fmt;
 

@@ -92,7 +92,11 @@ pub fn init_cpu(boot_cpu: bool, spurious_vector: u8) {
 pub fn mmio_paddr() -> u64 {
     // SAFETY: reading IA32_APIC_BASE has no side effects.
     let base = unsafe { Msr::new(IA32_APIC_BASE).read() } & 0xf_ffff_f000;
-    if base == 0 { XAPIC_DEFAULT_PADDR } else { base }
+    if base == 0 {
+        XAPIC_DEFAULT_PADDR
+    } else {
+        base
+    }
 }
 
 /// Uses `vbase`, an uncached mapping of [`mmio_paddr`], for xAPIC register

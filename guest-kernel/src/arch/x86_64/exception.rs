@@ -8,15 +8,38 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 const NAMES: [&str; 32] = [
-    "divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
-    "bound range (#BR)", "invalid opcode (#UD)", "device not available (#NM)",
-    "double fault (#DF)", "coprocessor segment overrun", "invalid TSS (#TS)",
-    "segment not present (#NP)", "stack fault (#SS)", "general protection (#GP)",
-    "page fault (#PF)", "reserved 15", "x87 floating point (#MF)", "alignment check (#AC)",
-    "machine check (#MC)", "SIMD floating point (#XM)", "virtualization (#VE)",
-    "control protection (#CP)", "reserved 22", "reserved 23", "reserved 24", "reserved 25",
-    "reserved 26", "reserved 27", "hypervisor injection (#HV)", "VMM communication (#VC)",
-    "security (#SX)", "reserved 31",
+    "divide error (#DE)",
+    "debug (#DB)",
+    "NMI",
+    "breakpoint (#BP)",
+    "overflow (#OF)",
+    "bound range (#BR)",
+    "invalid opcode (#UD)",
+    "device not available (#NM)",
+    "double fault (#DF)",
+    "coprocessor segment overrun",
+    "invalid TSS (#TS)",
+    "segment not present (#NP)",
+    "stack fault (#SS)",
+    "general protection (#GP)",
+    "page fault (#PF)",
+    "reserved 15",
+    "x87 floating point (#MF)",
+    "alignment check (#AC)",
+    "machine check (#MC)",
+    "SIMD floating point (#XM)",
+    "virtualization (#VE)",
+    "control protection (#CP)",
+    "reserved 22",
+    "reserved 23",
+    "reserved 24",
+    "reserved 25",
+    "reserved 26",
+    "reserved 27",
+    "hypervisor injection (#HV)",
+    "VMM communication (#VC)",
+    "security (#SX)",
+    "reserved 31",
 ];
 
 /// The exception's name, e.g. "page fault (#PF)".
@@ -67,10 +90,7 @@ pub fn dump(f: &TrapFrame, ctx: &DumpContext, eprint: &dyn Fn(fmt::Arguments)) {
     let cr2 = x86_64::registers::control::Cr2::read_raw();
     eprint(format_args!(
         "\nKERNEL EXCEPTION on cpu {}: vector {} {name}, error code {:#x}, cr2 {:#018x}\n",
-        ctx.cpu,
-        f.vector,
-        f.error_code,
-        cr2
+        ctx.cpu, f.vector, f.error_code, cr2
     ));
     if let Some((name, id)) = ctx.thread {
         eprint(format_args!("  in kernel thread {name} (#{id})\n"));
@@ -79,18 +99,9 @@ pub fn dump(f: &TrapFrame, ctx: &DumpContext, eprint: &dyn Fn(fmt::Arguments)) {
         "  rip {:#018x} cs {:#06x} rflags {:#010x} rsp {:#018x} ss {:#06x}\n",
         f.rip, f.cs, f.rflags, f.rsp, f.ss
     ));
-    eprint(format_args!(
-        "  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}\n",
-        f.rax, f.rbx, f.rcx, f.rdx
-    ));
-    eprint(format_args!(
-        "  rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}\n",
-        f.rsi, f.rdi, f.rbp, f.r8
-    ));
-    eprint(format_args!(
-        "  r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}\n",
-        f.r9, f.r10, f.r11, f.r12
-    ));
+    eprint(format_args!("  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}\n", f.rax, f.rbx, f.rcx, f.rdx));
+    eprint(format_args!("  rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}\n", f.rsi, f.rdi, f.rbp, f.r8));
+    eprint(format_args!("  r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}\n", f.r9, f.r10, f.r11, f.r12));
     eprint(format_args!("  r13 {:#018x} r14 {:#018x} r15 {:#018x}\n", f.r13, f.r14, f.r15));
     eprint(format_args!("  backtrace:\n    {:#018x}\n", f.rip));
     let mut rbp = f.rbp;
@@ -109,7 +120,7 @@ pub fn dump(f: &TrapFrame, ctx: &DumpContext, eprint: &dyn Fn(fmt::Arguments)) {
 
 /// Reads `[rbp]` and `[rbp + 8]` if both lie in mapped kernel memory.
 fn read_frame(rbp: u64, is_mapped: &dyn Fn(u64) -> bool) -> Option<(u64, u64)> {
-    if rbp % 8 != 0 || rbp < super::layout::DIRECT_MAP_BASE {
+    if !rbp.is_multiple_of(8) || rbp < super::layout::DIRECT_MAP_BASE {
         return None;
     }
     if !is_mapped(rbp) || !is_mapped(rbp + 8) {

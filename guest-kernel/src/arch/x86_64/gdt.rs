@@ -44,8 +44,8 @@ impl CpuTables {
         gdt.append(Descriptor::user_data_segment()); // 0x28
         gdt.append(Descriptor::user_code_segment()); // 0x30
         gdt.append(Descriptor::UserSegment(0)); // 0x38 unused
-        // SAFETY: CpuTables live in a never-freed PerCpu block (see `load`),
-        // so the TSS outlives its descriptor.
+                                                // SAFETY: CpuTables live in a never-freed PerCpu block (see `load`),
+                                                // so the TSS outlives its descriptor.
         let tss: &'static TaskStateSegment = unsafe { &*(&self.tss as *const TaskStateSegment) };
         let tss_sel = gdt.append(Descriptor::tss_segment(tss));
         debug_assert_eq!(tss_sel.0, TSS_SEL);

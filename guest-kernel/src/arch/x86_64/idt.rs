@@ -18,15 +18,8 @@ struct Gate {
 const _: () = assert!(core::mem::size_of::<Gate>() == 16);
 
 impl Gate {
-    const EMPTY: Gate = Gate {
-        offset_lo: 0,
-        selector: 0,
-        ist: 0,
-        type_attr: 0,
-        offset_mid: 0,
-        offset_hi: 0,
-        reserved: 0,
-    };
+    const EMPTY: Gate =
+        Gate { offset_lo: 0, selector: 0, ist: 0, type_attr: 0, offset_mid: 0, offset_hi: 0, reserved: 0 };
 
     /// A 64-bit interrupt gate (IF cleared on entry) with the given DPL.
     fn interrupt(handler: u64, ist: u8, dpl: u8) -> Gate {

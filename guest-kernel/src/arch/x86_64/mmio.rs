@@ -27,7 +27,7 @@ impl Mmio {
 
     /// The address of an aligned `width`-byte register at `off`, if inside.
     fn reg(&self, off: u64, width: u64) -> Option<u64> {
-        (off % width == 0 && off.checked_add(width)? <= self.len).then(|| self.base + off)
+        (off.is_multiple_of(width) && off.checked_add(width)? <= self.len).then(|| self.base + off)
     }
 
     pub fn read32(&self, off: u64) -> u32 {

@@ -7,7 +7,9 @@ pub fn rdrand() -> Option<u64> {
     let (v, ok): (u64, u8);
     // SAFETY: RDRAND touches no memory; on a CPU without it this is #UD,
     // which callers avoid by checking CPUID.
-    unsafe { core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok, options(nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok, options(nomem, nostack))
+    };
     (ok != 0).then_some(v)
 }
 
@@ -15,6 +17,8 @@ pub fn rdrand() -> Option<u64> {
 pub fn rdseed() -> Option<u64> {
     let (v, ok): (u64, u8);
     // SAFETY: as for `rdrand`.
-    unsafe { core::arch::asm!("rdseed {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok, options(nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("rdseed {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok, options(nomem, nostack))
+    };
     (ok != 0).then_some(v)
 }

@@ -56,7 +56,8 @@ fn init_cpu(boot: bool) {
             XCr0::write(want);
             if boot {
                 // The area size for what XCR0 now enables.
-                if let Some((_, size)) = super::cpuid::xsave_layout().filter(|&(_, size)| size as usize <= FPU_AREA_MAX) {
+                if let Some((_, size)) = super::cpuid::xsave_layout().filter(|&(_, size)| size as usize <= FPU_AREA_MAX)
+                {
                     FPU_AREA_SIZE.store(size, Ordering::Relaxed);
                     USE_XSAVE.store(true, Ordering::Relaxed);
                 }
@@ -115,7 +116,7 @@ extern "C" {
 /// Drops to user mode with the registers in `frame` (its CS/SS must be the
 /// user selectors). `frame` must lie at the top of the current kernel stack.
 pub fn enter_user(frame: &TrapFrame) -> ! {
-    debug_assert!(frame.from_user());
+    debug_assert!(frame.is_from_user());
     // SAFETY: the frame holds user selectors and a user RIP/RSP, so
     // `trap_return` swaps GS and `iretq`s into user mode.
     unsafe { enter_user_frame(frame) }
@@ -168,9 +169,23 @@ pub fn set_fs_base(v: u64) {
 /// A fresh user-mode frame: all GPRs zero except RDI = `arg`.
 pub fn initial_frame(entry: u64, stack_top: u64, arg: u64) -> TrapFrame {
     TrapFrame {
-        r15: 0, r14: 0, r13: 0, r12: 0, r11: 0, r10: 0, r9: 0, r8: 0,
-        rbp: 0, rdi: arg, rsi: 0, rdx: 0, rcx: 0, rbx: 0, rax: 0,
-        vector: 0, error_code: 0,
+        r15: 0,
+        r14: 0,
+        r13: 0,
+        r12: 0,
+        r11: 0,
+        r10: 0,
+        r9: 0,
+        r8: 0,
+        rbp: 0,
+        rdi: arg,
+        rsi: 0,
+        rdx: 0,
+        rcx: 0,
+        rbx: 0,
+        rax: 0,
+        vector: 0,
+        error_code: 0,
         rip: entry,
         cs: u64::from(USER_CS),
         rflags: USER_RFLAGS,

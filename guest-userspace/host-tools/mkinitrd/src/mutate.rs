@@ -92,7 +92,8 @@ fn mutate_once(b: &mut Vec<u8>, r: &mut Rng) {
         // A program-header field set to a boundary value.
         1..=3 if !ph.is_empty() => {
             let p = ph[r.below(ph.len() as u64) as usize];
-            let (field, size) = *[(4, 4), (8, 8), (16, 8), (32, 8), (40, 8), (48, 8)].get(r.below(6) as usize).unwrap_or(&(8, 8));
+            let (field, size) =
+                *[(4, 4), (8, 8), (16, 8), (32, 8), (40, 8), (48, 8)].get(r.below(6) as usize).unwrap_or(&(8, 8));
             let old = get(b, p + field, size);
             put(b, p + field, size, boundary(r, len, old));
         }
@@ -101,7 +102,8 @@ fn mutate_once(b: &mut Vec<u8>, r: &mut Rng) {
             let p = ph[r.below(ph.len() as u64) as usize];
             if r.below(2) == 0 {
                 let any = r.next() & 0xffff_ffff;
-                let t = r.pick(&[PT_LOAD as u64, PT_DYNAMIC as u64, PT_INTERP as u64, PT_TLS as u64, 0, 0x6474_e550, any]);
+                let t =
+                    r.pick(&[PT_LOAD as u64, PT_DYNAMIC as u64, PT_INTERP as u64, PT_TLS as u64, 0, 0x6474_e550, any]);
                 put(b, p, 4, t);
             } else {
                 put(b, p + 4, 4, r.below(8));
@@ -109,14 +111,21 @@ fn mutate_once(b: &mut Vec<u8>, r: &mut Rng) {
         }
         // The entry point, the program-header table's place, size or count.
         5 => {
-            let (at, size) = *[(0x18, 8), (0x20, 8), (0x36, 2), (0x38, 2)].get(r.below(4) as usize).unwrap_or(&(0x18, 8));
+            let (at, size) =
+                *[(0x18, 8), (0x20, 8), (0x36, 2), (0x38, 2)].get(r.below(4) as usize).unwrap_or(&(0x18, 8));
             let old = get(b, at, size);
-            let v = if size == 2 { r.pick(&[0, 1, 0xffff, old + 1, old.saturating_sub(1), 57]) } else { boundary(r, len, old) };
+            let v = if size == 2 {
+                r.pick(&[0, 1, 0xffff, old + 1, old.saturating_sub(1), 57])
+            } else {
+                boundary(r, len, old)
+            };
             put(b, at, size, v);
         }
         // A PT_DYNAMIC entry's tag or value, or a relocation it points to.
         6 => {
-            let Some(dynamic) = ph.iter().find(|&&p| get(b, p, 4) as u32 == PT_DYNAMIC).map(|&p| get(b, p + 8, 8) as usize) else {
+            let Some(dynamic) =
+                ph.iter().find(|&&p| get(b, p, 4) as u32 == PT_DYNAMIC).map(|&p| get(b, p + 8, 8) as usize)
+            else {
                 return mutate_once(b, r);
             };
             let entries = (b.len().saturating_sub(dynamic) / DYN_SIZE).min(32) as u64;

@@ -1,10 +1,10 @@
 //! The fixtures against the kernel's own loader (`vireo_parse::elf`).
 //! Checks the README's table, what a valid image maps and writes, and that
 //! no mutation of a valid image makes the loader panic or map something bad.
-use vireo_parse::elf::{load, Loaded, UserMemory};
 use mkinitrd::fixtures;
 use pv_abi::syscall::{layout, prot, Error};
 use std::collections::BTreeMap;
+use vireo_parse::elf::{load, Loaded, UserMemory};
 
 const PAGE: u64 = 4096;
 

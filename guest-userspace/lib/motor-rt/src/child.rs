@@ -63,7 +63,10 @@ enum Give {
     Console,
     Null,
     /// A handle of ours to pass; `owned`: ours to close after the spawn.
-    Handle { handle: u64, owned: bool },
+    Handle {
+        handle: u64,
+        owned: bool,
+    },
 }
 
 /// A parent-side fd made for a piped child stdio.
@@ -235,7 +238,8 @@ pub extern "C" fn spawn(args: *const SpawnArgsRt, result: *mut SpawnResult) -> E
     }
     // SAFETY: moto-rt passes a valid SpawnArgsRt.
     let a = unsafe { &*args };
-    let mut plan = Plan { give: [Give::Null, Give::Null, Give::Null], kept: [None, None, None], handed_over: Vec::new() };
+    let mut plan =
+        Plan { give: [Give::Null, Give::Null, Give::Null], kept: [None, None, None], handed_over: Vec::new() };
     let r = spawn_inner(a, &mut plan);
     if r.is_err() {
         plan.abandon();

@@ -8,7 +8,7 @@
 //! Vireo pipe end (`Read` / `Write` on its handle). There is no file
 //! system yet, so nothing else is a descriptor.
 use alloc::vec::Vec;
-use moto_rt::error::{E_BAD_HANDLE, E_INTERNAL_ERROR, E_NOT_CONNECTED, E_OK, E_OUT_OF_MEMORY, ErrorCode};
+use moto_rt::error::{ErrorCode, E_BAD_HANDLE, E_INTERNAL_ERROR, E_NOT_CONNECTED, E_OK, E_OUT_OF_MEMORY};
 use moto_rt::RtFd;
 use vireo_rt::sync::Mutex;
 use vireo_rt::sys;
@@ -166,7 +166,11 @@ pub extern "C" fn read(fd: RtFd, buf: *mut u8, len: usize) -> i64 {
 }
 
 pub extern "C" fn flush(fd: RtFd) -> ErrorCode {
-    if get(fd).is_some() { E_OK } else { E_BAD_HANDLE }
+    if get(fd).is_some() {
+        E_OK
+    } else {
+        E_BAD_HANDLE
+    }
 }
 
 pub extern "C" fn close(fd: RtFd) -> ErrorCode {
@@ -189,7 +193,11 @@ pub extern "C" fn duplicate(fd: RtFd) -> i64 {
         Fd::Console | Fd::Null => f,
         Fd::PipeRead(h) | Fd::PipeWrite(h) => {
             let Ok(d) = sys::duplicate(h, sys::rights::DUPLICATE) else { return -(E_INTERNAL_ERROR as i64) };
-            if matches!(f, Fd::PipeRead(_)) { Fd::PipeRead(d) } else { Fd::PipeWrite(d) }
+            if matches!(f, Fd::PipeRead(_)) {
+                Fd::PipeRead(d)
+            } else {
+                Fd::PipeWrite(d)
+            }
         }
     };
     match insert(copy) {

@@ -4,8 +4,8 @@ use moto_rt::RT_VDSO_VTABLE_VADDR;
 use pv_abi::motor::info;
 
 // The kernel places the page by pv-abi's constants; std reads moto-rt's.
-const _: () = assert!(RT_VDSO_VTABLE_VADDR as u64 == pv_abi::motor::RT_VDSO_VTABLE_VADDR);
-const _: () = assert!(moto_rt::RT_VDSO_START as u64 == pv_abi::motor::RT_VDSO_START);
+const _: () = assert!(RT_VDSO_VTABLE_VADDR == pv_abi::motor::RT_VDSO_VTABLE_VADDR);
+const _: () = assert!(moto_rt::RT_VDSO_START == pv_abi::motor::RT_VDSO_START);
 
 const OFFSET: usize = info::OFFSET as usize;
 const MAGIC_AT: usize = info::MAGIC_AT as usize;
@@ -30,7 +30,11 @@ fn present() -> bool {
 
 /// Unix time in ns at ClockMonotonic 0 (0 if the kernel gave none).
 pub fn wall_at_zero() -> u64 {
-    if present() { word(WALL_AT_ZERO_AT) } else { 0 }
+    if present() {
+        word(WALL_AT_ZERO_AT)
+    } else {
+        0
+    }
 }
 
 /// The program's path as it was spawned (e.g. `/bin/hello-std`).

@@ -1,7 +1,7 @@
 //! The working directory (slot 59) and utilities (84-89). Descriptors
 //! (stdio and pipes) are in `fd.rs`.
 use alloc::vec::Vec;
-use moto_rt::error::{E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_OK, ErrorCode};
+use moto_rt::error::{ErrorCode, E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_OK};
 use moto_rt::RtFd;
 use vireo_rt::sys;
 
@@ -50,4 +50,3 @@ pub extern "C" fn num_cpus() -> usize {
 pub extern "C" fn internal_helper(_: u64, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     0
 }
-

@@ -31,13 +31,13 @@ mod spawn_block;
 mod thread;
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use moto_rt::error::{E_NOT_IMPLEMENTED, ErrorCode};
+use moto_rt::error::{ErrorCode, E_NOT_IMPLEMENTED};
 use moto_rt::{RtVdsoVtable, RT_VDSO_VTABLE_VADDR};
 
-/// The one moto-rt ABI version this runtime implements (moto-rt 0.16.x).
-pub use pv_abi::motor::SUPPORTED_VERSION;
 /// Exit status of a process whose std asks for another ABI version.
 pub use pv_abi::motor::STATUS_UNSUPPORTED_VERSION;
+/// The one moto-rt ABI version this runtime implements (moto-rt 0.16.x).
+pub use pv_abi::motor::SUPPORTED_VERSION;
 /// v16 slots: the 90 fields of moto-rt 0.16.0's `RtVdsoVtable`, then
 /// `fs_file_lock` (90) and `fs_move_noreplace` (91), the optional ABI-16
 /// extensions of moto-rt 0.16.2+.
@@ -50,9 +50,7 @@ const _: () = assert!((V16_SLOTS * 8) as u64 <= pv_abi::motor::info::OFFSET);
 #[no_mangle]
 pub extern "C" fn vdso_entry(version: u64) {
     if version != SUPPORTED_VERSION {
-        vireo_rt::println!(
-            "vireo: unsupported moto-rt ABI version {version} (supported: {SUPPORTED_VERSION})"
-        );
+        vireo_rt::println!("vireo: unsupported moto-rt ABI version {version} (supported: {SUPPORTED_VERSION})");
         vireo_rt::sys::exit(STATUS_UNSUPPORTED_VERSION);
     }
     thread::init_main_thread();

@@ -7,7 +7,7 @@
 //! (`spawn_block.rs`), or empty for a process the kernel started.
 use crate::{info, mem};
 use alloc::vec::Vec;
-use moto_rt::error::{E_BAD_HANDLE, E_INVALID_ARGUMENT, E_OK, ErrorCode};
+use moto_rt::error::{ErrorCode, E_BAD_HANDLE, E_INVALID_ARGUMENT, E_OK};
 use vireo_rt::sync::Mutex;
 
 pub extern "C" fn release_handle(handle: u64) -> ErrorCode {

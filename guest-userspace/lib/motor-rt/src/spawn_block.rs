@@ -41,7 +41,9 @@ pub enum Stdio {
     Console,
     Null,
     /// A pipe end, at this handle number in the child; `read` for stdin.
-    Pipe { child_handle: u32 },
+    Pipe {
+        child_handle: u32,
+    },
 }
 
 pub struct Block {
@@ -65,11 +67,14 @@ pub fn encode(env: &[(&[u8], &[u8])], stdio: [Stdio; 3]) -> Option<Vec<u8>> {
     put_u32(&mut out, VERSION);
     put_u32(&mut out, len as u32);
     for s in stdio {
-        put_u32(&mut out, match s {
-            Stdio::Console => KIND_CONSOLE,
-            Stdio::Null => KIND_NULL,
-            Stdio::Pipe { .. } => KIND_PIPE,
-        });
+        put_u32(
+            &mut out,
+            match s {
+                Stdio::Console => KIND_CONSOLE,
+                Stdio::Null => KIND_NULL,
+                Stdio::Pipe { .. } => KIND_PIPE,
+            },
+        );
     }
     for s in stdio {
         put_u32(&mut out, if let Stdio::Pipe { child_handle } = s { child_handle } else { 0 });

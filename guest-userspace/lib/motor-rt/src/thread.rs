@@ -8,7 +8,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicU32;
-use moto_rt::error::{E_BAD_HANDLE, E_OK, E_OUT_OF_MEMORY, ErrorCode};
+use moto_rt::error::{ErrorCode, E_BAD_HANDLE, E_OK, E_OUT_OF_MEMORY};
 use vireo_rt::sync::Mutex;
 use vireo_rt::sys::{self, prot, FOREVER};
 
@@ -159,7 +159,7 @@ fn run_tls_dtors() {
         let mut ran = false;
         let n = current().tls.len();
         for key in 1..n {
-            let v = core::mem::replace(&mut current().tls[key], core::ptr::null_mut());
+            let v = core::mem::take(&mut current().tls[key]);
             let dtor = DTORS.lock().get(key).copied().unwrap_or(0);
             if v.is_null() || dtor == 0 {
                 current().tls[key] = v;

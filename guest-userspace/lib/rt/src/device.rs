@@ -20,7 +20,8 @@ pub fn info(right: u64, index: u64) -> Result<(DeviceInfo, u64)> {
     let mut d = DeviceInfo::default();
     let p = &mut d as *mut DeviceInfo as u64;
     // SAFETY: the kernel writes at most size_of::<DeviceInfo>() bytes into `d`.
-    let n = ret(unsafe { syscall4(Sys::DeviceInfo as u64, right, index, p, core::mem::size_of::<DeviceInfo>() as u64) })?;
+    let n =
+        ret(unsafe { syscall4(Sys::DeviceInfo as u64, right, index, p, core::mem::size_of::<DeviceInfo>() as u64) })?;
     Ok((d, n))
 }
 

@@ -36,12 +36,12 @@ fn child_mode(mode: &str, rest: &[String]) -> i32 {
         "panic" => panic!("command: deliberate child panic"),
         "out" => {
             print!("line one to stdout\nline two\n");
-            eprint!("to stderr only\n");
+            eprintln!("to stderr only");
             0
         }
         "big" => {
             std::io::stdout().write_all(&pattern(BIG)).unwrap();
-            eprint!("big done\n");
+            eprintln!("big done");
             0
         }
         "echo" => {
@@ -55,7 +55,11 @@ fn child_mode(mode: &str, rest: &[String]) -> i32 {
             println!("command: THIS LINE MUST NOT APPEAR");
             let mut all = Vec::new();
             let n = std::io::stdin().read_to_end(&mut all).unwrap();
-            if n == 0 { 0 } else { 1 }
+            if n == 0 {
+                0
+            } else {
+                1
+            }
         }
         "inherit" => {
             println!("command: inherited stdout ok (printed by the child)");

@@ -21,8 +21,11 @@ macro_rules! ensure {
     };
 }
 
+/// A named check.
+type Named = (&'static str, fn() -> Check);
+
 fn main() {
-    let checks: [(&str, fn() -> Check); 12] = [
+    let checks: [Named; 12] = [
         ("args", args),
         ("env", env),
         ("scope", scope),
@@ -239,12 +242,12 @@ fn barrier() -> Check {
     thread::scope(|s| {
         for _ in 0..THREADS {
             s.spawn(|| {
-                for r in 0..ROUNDS {
-                    counts[r].fetch_add(1, Ordering::Relaxed);
+                for count in &counts {
+                    count.fetch_add(1, Ordering::Relaxed);
                     if b.wait().is_leader() {
                         leaders.fetch_add(1, Ordering::Relaxed);
                     }
-                    if counts[r].load(Ordering::Relaxed) != THREADS {
+                    if count.load(Ordering::Relaxed) != THREADS {
                         bad.fetch_add(1, Ordering::Relaxed);
                     }
                 }

@@ -14,7 +14,15 @@ pub fn name(n: u64) -> &'static str {
 }
 
 const ELF: [Error; 10] = [
-    ElfBadMagic, ElfUnsupported, ElfTruncated, ElfOverlap, ElfOutOfRange, ElfBadRelocation, ElfTls, ElfWriteExec, ElfDynamic,
+    ElfBadMagic,
+    ElfUnsupported,
+    ElfTruncated,
+    ElfOverlap,
+    ElfOutOfRange,
+    ElfBadRelocation,
+    ElfTls,
+    ElfWriteExec,
+    ElfDynamic,
     ElfBadNote,
 ];
 
@@ -54,8 +62,14 @@ pub fn allowed(n: u64) -> &'static [Error] {
         // Without the device right (docs/abi.md, "Devices for user-space
         // drivers"): the handle is bad, lacks the right, or is the wrong kind;
         // argument checks may come first.
-        Sys::DeviceInfo | Sys::DeviceOpen | Sys::DeviceMap | Sys::DmaAlloc | Sys::IrqOpen | Sys::IrqAck
-        | Sys::ConfigRead | Sys::ConfigWrite => {
+        Sys::DeviceInfo
+        | Sys::DeviceOpen
+        | Sys::DeviceMap
+        | Sys::DmaAlloc
+        | Sys::IrqOpen
+        | Sys::IrqAck
+        | Sys::ConfigRead
+        | Sys::ConfigWrite => {
             &[BadHandle, AccessDenied, WrongKind, NotFound, OutOfRange, Invalid, Limit, NoMemory, Fault, Busy]
         }
         Sys::WaitMany => &[Invalid, BadHandle, AccessDenied, WrongKind, Fault, TimedOut, NoMemory],

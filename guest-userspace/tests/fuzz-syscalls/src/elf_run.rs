@@ -5,18 +5,29 @@
 //! timeout) without taking anything else with it.
 use crate::stats;
 use alloc::format;
+use vireo_rt::println;
 use vireo_rt::pv_abi::syscall::status;
 use vireo_rt::sys::{self, FOREVER};
 use vireo_rt::Error::{self, *};
-use vireo_rt::println;
 
 /// How long a running mutant may take before it is killed.
 const RUN_NS: u64 = 2_000_000_000;
 
 /// What Spawn may say about a malformed image.
 const REFUSALS: [Error; 13] = [
-    ElfBadMagic, ElfUnsupported, ElfTruncated, ElfOverlap, ElfOutOfRange, ElfBadRelocation, ElfTls, ElfWriteExec,
-    ElfDynamic, ElfBadNote, Invalid, NoMemory, Limit,
+    ElfBadMagic,
+    ElfUnsupported,
+    ElfTruncated,
+    ElfOverlap,
+    ElfOutOfRange,
+    ElfBadRelocation,
+    ElfTls,
+    ElfWriteExec,
+    ElfDynamic,
+    ElfBadNote,
+    Invalid,
+    NoMemory,
+    Limit,
 ];
 
 #[derive(Default)]

@@ -159,7 +159,10 @@ fn fuzz(o: &Opts) -> i32 {
     let free_before = free_memory();
     println!(
         "fuzz: seed={:#x} calls={} threads={} cpus={cpus} free={} KiB",
-        o.seed, o.calls, o.threads, free_before >> 10
+        o.seed,
+        o.calls,
+        o.threads,
+        free_before >> 10
     );
     let start = sys::now_ns();
     let per_thread = o.calls.div_ceil(o.threads);

@@ -24,7 +24,11 @@ pub fn in_range(h: u64) -> bool {
 }
 
 pub fn owner(h: u64) -> u8 {
-    if in_range(h) { OWNER[h as usize].load(Relaxed) } else { NONE }
+    if in_range(h) {
+        OWNER[h as usize].load(Relaxed)
+    } else {
+        NONE
+    }
 }
 
 /// Records `h` as `who`'s; false if the value was already held (the kernel

@@ -26,7 +26,10 @@ pub fn print_current(threads: usize) {
         let n = c[0].load(Relaxed);
         println!(
             "fuzz: t{id} in {} ({n:#x}) ({:#x}, {:#x}, {:#x})",
-            abi::name(n), c[1].load(Relaxed), c[2].load(Relaxed), c[3].load(Relaxed)
+            abi::name(n),
+            c[1].load(Relaxed),
+            c[2].load(Relaxed),
+            c[3].load(Relaxed)
         );
     }
 }
@@ -38,7 +41,11 @@ static PROTECT_EMPTY: AtomicU64 = AtomicU64::new(0);
 const PRINT_LIMIT: u64 = 40;
 
 pub fn slot(n: u64) -> usize {
-    if n < abi::UNKNOWN as u64 { n as usize } else { abi::UNKNOWN }
+    if n < abi::UNKNOWN as u64 {
+        n as usize
+    } else {
+        abi::UNKNOWN
+    }
 }
 
 pub fn count(n: u64, r: Result<u64, Option<Error>>) {
@@ -64,7 +71,14 @@ pub fn violation(who: &str, n: u64, a: &[u64; 6], rax: u64, why: &str) {
     if k < PRINT_LIMIT {
         println!(
             "fuzz: VIOLATION [{who}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {:#x}: {why}",
-            abi::name(n), a[0], a[1], a[2], a[3], a[4], a[5], rax
+            abi::name(n),
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5],
+            rax
         );
     }
 }

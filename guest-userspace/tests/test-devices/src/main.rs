@@ -149,7 +149,9 @@ fn bad_arguments(c: &mut Checker, right: u64, count: u64, index: u64, info: &Dev
     c.check("DeviceInfo past the last device", dev::info(right, count), NotFound);
     c.check("DeviceInfo index u64::MAX", dev::info(right, u64::MAX), NotFound);
     // SAFETY: a kernel-half pointer; the kernel must refuse to write there.
-    let r = unsafe { vireo_rt::raw::syscall4(vireo_rt::pv_abi::syscall::Sys::DeviceInfo as u64, right, 0, 0xffff_8000_0000_0000, 176) };
+    let r = unsafe {
+        vireo_rt::raw::syscall4(vireo_rt::pv_abi::syscall::Sys::DeviceInfo as u64, right, 0, 0xffff_8000_0000_0000, 176)
+    };
     c.check("DeviceInfo into kernel memory", Error::from_ret(r), Fault);
     c.check("DeviceOpen past the last device", dev::open(right, count), NotFound);
     let Ok(d) = dev::open(right, index) else { return c.expect("open the device", false) };

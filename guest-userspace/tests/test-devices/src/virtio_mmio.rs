@@ -26,7 +26,9 @@ const QUEUE_DEVICE: u64 = 0x0a0;
 /// The first virtio-mmio device, opened and driven to DRIVER_OK with a DMA
 /// page, then the process dies with it (a `dying-driver` child).
 pub fn start_and_die(right: u64) -> i32 {
-    let Some(index) = (0..32).find(|&i| dev::info(right, i).is_ok_and(|(d, _)| d.kind == dev::KIND_VIRTIO_MMIO)) else { return 2 };
+    let Some(index) = (0..32).find(|&i| dev::info(right, i).is_ok_and(|(d, _)| d.kind == dev::KIND_VIRTIO_MMIO)) else {
+        return 2;
+    };
     let (Ok(d), Ok((info, _))) = (dev::open(right, index), dev::info(right, index)) else { return 3 };
     let (Ok(regs), Ok(_)) = (dev::map(d, 0, 0, info.bars[0].size), dev::dma_alloc(d, 64 << 10)) else { return 4 };
     w32(regs + STATUS, 1 | 2 | 4);
@@ -95,8 +97,13 @@ pub fn run(c: &mut Checker, right: u64, index: u64, info: &DeviceInfo) {
     c.expect("device says a used buffer is why", isr & 1 != 0);
     c.expect("IrqAck", dev::irq_ack(irq).is_ok());
     let (idx, len) = used(va);
-    println!("test-devices: virtio-mmio interrupt: used idx {idx}, {len} random bytes: {:02x} {:02x} {:02x} {:02x}",
-        r8(va + BUF), r8(va + BUF + 1), r8(va + BUF + 2), r8(va + BUF + 3));
+    println!(
+        "test-devices: virtio-mmio interrupt: used idx {idx}, {len} random bytes: {:02x} {:02x} {:02x} {:02x}",
+        r8(va + BUF),
+        r8(va + BUF + 1),
+        r8(va + BUF + 2),
+        r8(va + BUF + 3)
+    );
     c.expect("one used buffer with bytes in it", idx == 1 && len > 0 && len <= BUF_LEN);
     c.check("acked interrupt is no longer pending", dev::wait_many(&[irq], 0), vireo_rt::Error::TimedOut);
     // Closing the device handle resets it (status 0) before its DMA page is freed.

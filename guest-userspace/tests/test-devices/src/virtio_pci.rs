@@ -61,7 +61,10 @@ pub fn run(c: &mut Checker, right: u64, index: u64, info: &DeviceInfo) {
         return c.expect("map the MSI-X table", false);
     };
     let Ok((irq, msg)) = dev::irq_msi(d) else { return c.expect("an MSI vector", false) };
-    println!("test-devices: MSI-X entry 0 <- address {:#x} data {:#x} (vector {:#x})", msg.address, msg.data, msg.vector);
+    println!(
+        "test-devices: MSI-X entry 0 <- address {:#x} data {:#x} (vector {:#x})",
+        msg.address, msg.data, msg.vector
+    );
     w32(msix, msg.address as u32);
     w32(msix + 4, (msg.address >> 32) as u32);
     w32(msix + 8, msg.data);
@@ -103,8 +106,13 @@ pub fn run(c: &mut Checker, right: u64, index: u64, info: &DeviceInfo) {
     c.expect("WaitMany reports the MSI-X interrupt", dev::wait_many(&[irq], 5_000_000_000) == Ok(1));
     c.expect("IrqAck", dev::irq_ack(irq).is_ok());
     let (idx, len) = used(va);
-    println!("test-devices: virtio-pci MSI-X interrupt: used idx {idx}, {len} random bytes: {:02x} {:02x} {:02x} {:02x}",
-        r8(va + BUF), r8(va + BUF + 1), r8(va + BUF + 2), r8(va + BUF + 3));
+    println!(
+        "test-devices: virtio-pci MSI-X interrupt: used idx {idx}, {len} random bytes: {:02x} {:02x} {:02x} {:02x}",
+        r8(va + BUF),
+        r8(va + BUF + 1),
+        r8(va + BUF + 2),
+        r8(va + BUF + 3)
+    );
     c.expect("one used buffer with bytes in it", idx == 1 && len > 0 && len <= BUF_LEN);
     let _ = vireo_rt::sys::close(d);
 }

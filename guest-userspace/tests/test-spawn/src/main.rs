@@ -73,11 +73,7 @@ fn run() -> Result<(), &'static str> {
         }
     }
     let after = free_memory()?;
-    println!(
-        "test-spawn: free memory before {} KiB, after 50 children {} KiB",
-        before >> 10,
-        after >> 10
-    );
+    println!("test-spawn: free memory before {} KiB, after 50 children {} KiB", before >> 10, after >> 10);
     if before.saturating_sub(after) > LEAK_SLACK {
         return Err("50 spawn+wait rounds leaked more than 64 KiB");
     }

@@ -184,7 +184,10 @@ fn main() -> i32 {
             let _ = sys::close(wr);
             // The kernel buffer was refused before anything was taken: the
             // byte is still there, then comes end of file.
-            c.expect("pipe_read after the writer closed gets the byte", sys::pipe_read(rd, &mut byte) == Ok(1) && byte == *b"x");
+            c.expect(
+                "pipe_read after the writer closed gets the byte",
+                sys::pipe_read(rd, &mut byte) == Ok(1) && byte == *b"x",
+            );
             c.expect("pipe_read then is end of file", sys::pipe_read(rd, &mut byte) == Ok(0));
             let _ = sys::close(rd);
         }

@@ -36,7 +36,11 @@ fn worker(id: usize) -> Result<(), &'static str> {
         }
     }
     let ok = trail.iter().enumerate().all(|(k, &v)| v == id as u64 * ROUNDS + k as u64 * 16);
-    if ok { Ok(()) } else { Err("a thread's private Vec was corrupted") }
+    if ok {
+        Ok(())
+    } else {
+        Err("a thread's private Vec was corrupted")
+    }
 }
 
 fn main() -> i32 {

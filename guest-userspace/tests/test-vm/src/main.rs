@@ -137,7 +137,11 @@ fn tables(rounds: u64) -> Result<(), &'static str> {
             return Err("page tables emptied by Unmap were not freed");
         }
     }
-    println!("test-vm: tables: {rounds} rounds of {SPREAD_TOUCHES} spread pages, free memory {} KiB before, {} KiB after", before >> 10, free_memory()? >> 10);
+    println!(
+        "test-vm: tables: {rounds} rounds of {SPREAD_TOUCHES} spread pages, free memory {} KiB before, {} KiB after",
+        before >> 10,
+        free_memory()? >> 10
+    );
     Ok(())
 }
 

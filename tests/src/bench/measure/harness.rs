@@ -38,10 +38,7 @@ pub(super) fn harness(
         return (
             WallSection::skipped(
                 VMM,
-                format!(
-                    "skipped: {} missing (`make harness`)",
-                    super::super::rel(&opts.harness)
-                ),
+                format!("skipped: {} missing (`make harness`)", super::super::rel(&opts.harness)),
             ),
             None,
         );
@@ -56,44 +53,30 @@ pub(super) fn harness(
         if let Some(i) = initrd {
             c.arg("--initrd").arg(i);
         }
-        c.args(["--cmdline", CMDLINE, "--timeout"])
-            .arg(timeout.to_string())
-            .arg("--trace-json")
-            .arg(&json);
+        c.args(["--cmdline", CMDLINE, "--timeout"]).arg(timeout.to_string()).arg("--trace-json").arg(&json);
         c
     };
-    let run = |i: usize,
-               initrd: Option<&Path>,
-               timeout: u64|
-     -> Result<(Option<harness_json::Trace>, Capture), String> {
-        let _ = std::fs::remove_file(&json);
-        let cap = capture::run(
-            make(initrd, timeout),
-            Duration::from_secs(timeout + 30),
-            Some("VMM_HARNESS_SPAWN_NS"),
-        )
-        .map_err(|e| format!("boot {i}: cannot start {}: {e}", opts.harness.display()))?;
-        let trace = std::fs::read_to_string(&json)
-            .ok()
-            .and_then(|t| harness_json::parse(&t).ok());
-        Ok((trace, cap))
-    };
+    let run =
+        |i: usize, initrd: Option<&Path>, timeout: u64| -> Result<(Option<harness_json::Trace>, Capture), String> {
+            let _ = std::fs::remove_file(&json);
+            let cap =
+                capture::run(make(initrd, timeout), Duration::from_secs(timeout + 30), Some("VMM_HARNESS_SPAWN_NS"))
+                    .map_err(|e| format!("boot {i}: cannot start {}: {e}", opts.harness.display()))?;
+            let trace = std::fs::read_to_string(&json).ok().and_then(|t| harness_json::parse(&t).ok());
+            Ok((trace, cap))
+        };
     let check = |i: usize,
                  r: Result<(Option<harness_json::Trace>, Capture), String>|
      -> Result<(harness_json::Trace, Capture), String> {
         let (trace, cap) = r?;
         let status = cap.status.and_then(|s| s.code());
         if cap.timed_out || status != Some(0) {
-            return Err(format!(
-                "boot {i}: exit status {status:?}: {}",
-                cap.outcome()
-            ));
+            return Err(format!("boot {i}: exit status {status:?}: {}", cap.outcome()));
         }
         let trace = match trace {
             Some(t) => t,
             None => {
-                let text = std::fs::read_to_string(&json)
-                    .map_err(|e| format!("boot {i}: no trace JSON: {e}"))?;
+                let text = std::fs::read_to_string(&json).map_err(|e| format!("boot {i}: no trace JSON: {e}"))?;
                 harness_json::parse(&text).map_err(|e| format!("boot {i}: {e}"))?
             }
         };
@@ -115,62 +98,33 @@ pub(super) fn harness(
         if completed {
             warm = Some((check(0, r), secs));
         } else {
-            probe = Some(initrd_probe(
-                show(&make(Some(i), PROBE_TIMEOUT_SECS)),
-                &r,
-                pvm,
-            ));
+            probe = Some(initrd_probe(show(&make(Some(i), PROBE_TIMEOUT_SECS)), &r, pvm));
             used = None;
         }
     }
     let mut sec = WallSection {
         vmm: VMM.into(),
-        command: format!(
-            "VMM_HARNESS_SPAWN_NS=<now> {}",
-            show(&make(used, BOOT_TIMEOUT_SECS))
-        ),
+        command: format!("VMM_HARNESS_SPAWN_NS=<now> {}", show(&make(used, BOOT_TIMEOUT_SECS))),
         boots_requested: opts.boots,
         initrd: used.map(super::super::rel),
         initrd_probe: probe,
         ..Default::default()
     };
-    let mut ms: Vec<Milestone> = HARNESS_KEYS
-        .iter()
-        .map(|(k, l)| Milestone::new(k, l, false))
-        .collect();
+    let mut ms: Vec<Milestone> = HARNESS_KEYS.iter().map(|(k, l)| Milestone::new(k, l, false)).collect();
     ms.push(Milestone::new(&trace_key(0x40), &code_label(0x40), true));
-    ms.push(Milestone::new(
-        "first serial byte",
-        "first serial byte",
-        false,
-    ));
+    ms.push(Milestone::new("first serial byte", "first serial byte", false));
     ms.push(Milestone::new(&trace_key(0x42), &code_label(0x42), true));
     if used.is_some() {
         ms.push(Milestone::new(&trace_key(0x41), &code_label(0x41), true));
         ms.push(Milestone::new(&trace_key(0x43), &code_label(0x43), true));
     } else {
-        ms.push(Milestone::new(
-            &trace_key(0x41),
-            "0x41 kernel's mark (no initrd)",
-            true,
-        ));
-        ms.push(Milestone::new(
-            &trace_key(0x43),
-            "0x43 init ready (no initrd)",
-            true,
-        ));
+        ms.push(Milestone::new(&trace_key(0x41), "0x41 kernel's mark (no initrd)", true));
+        ms.push(Milestone::new(&trace_key(0x43), "0x43 init ready (no initrd)", true));
     }
-    ms.push(Milestone::new(
-        "boot timer",
-        "boot timer (Firecracker MMIO)",
-        false,
-    ));
+    ms.push(Milestone::new("boot timer", "boot timer (Firecracker MMIO)", false));
     ms.push(Milestone::new("exit", "exit", false));
-    let mut guest: Vec<Milestone> = vec![Milestone::new(
-        "host main to first KVM_RUN",
-        "host: main() -> first KVM_RUN",
-        false,
-    )];
+    let mut guest: Vec<Milestone> =
+        vec![Milestone::new("host main to first KVM_RUN", "host: main() -> first KVM_RUN", false)];
     let mut first_stdout = None;
 
     let boot = |i: usize| check(i, run(i, used, BOOT_TIMEOUT_SECS));
@@ -197,51 +151,37 @@ pub(super) fn harness(
     if let Ok((_, cap)) = &warm {
         first_stdout = Some(cap.stdout.clone());
     }
-    timed_boots(
-        &mut sec,
-        "b. vmm-harness",
-        opts.boots,
-        warm_secs,
-        cap_secs,
-        boot,
-        |(trace, cap), _| {
-            for (k, t) in trace.since_spawn() {
-                if let Some(m) = ms.iter_mut().find(|m| m.key == k) {
-                    m.values.push(t);
+    timed_boots(&mut sec, "b. vmm-harness", opts.boots, warm_secs, cap_secs, boot, |(trace, cap), _| {
+        for (k, t) in trace.since_spawn() {
+            if let Some(m) = ms.iter_mut().find(|m| m.key == k) {
+                m.values.push(t);
+            }
+        }
+        if let (Some(a), Some(b)) = (trace.first("process start"), trace.first("first KVM_RUN")) {
+            guest[0].values.push(b - a);
+        }
+        for p in bootstat::parse(&cap.stdout).phases {
+            let key = format!("guest tsc us: {}", p.name);
+            match guest.iter_mut().find(|m| m.key == key) {
+                Some(m) => m.values.push(p.us_since_entry as f64),
+                None => {
+                    let what = if used.is_none() && p.name == bootstat::FIRST_USER_INSTRUCTION {
+                        "kernel's 0x41 mark".to_string()
+                    } else {
+                        p.name.clone()
+                    };
+                    let mut m = Milestone::new(&key, &format!("guest TSC since PVH entry: {what}"), false);
+                    m.values.push(p.us_since_entry as f64);
+                    guest.push(m);
                 }
             }
-            if let (Some(a), Some(b)) = (trace.first("process start"), trace.first("first KVM_RUN"))
-            {
-                guest[0].values.push(b - a);
-            }
-            for p in bootstat::parse(&cap.stdout).phases {
-                let key = format!("guest tsc us: {}", p.name);
-                match guest.iter_mut().find(|m| m.key == key) {
-                    Some(m) => m.values.push(p.us_since_entry as f64),
-                    None => {
-                        let what = if used.is_none() && p.name == bootstat::FIRST_USER_INSTRUCTION {
-                            "kernel's 0x41 mark".to_string()
-                        } else {
-                            p.name.clone()
-                        };
-                        let mut m = Milestone::new(
-                            &key,
-                            &format!("guest TSC since PVH entry: {what}"),
-                            false,
-                        );
-                        m.values.push(p.us_since_entry as f64);
-                        guest.push(m);
-                    }
-                }
-            }
-            if first_stdout.is_none() {
-                first_stdout = Some(cap.stdout);
-            }
-        },
-    );
+        }
+        if first_stdout.is_none() {
+            first_stdout = Some(cap.stdout);
+        }
+    });
     if ms[0].values.is_empty() && sec.boots_ok > 0 {
-        sec.notes
-            .push("the harness recorded no `spawn` event: times are since its main()".into());
+        sec.notes.push("the harness recorded no `spawn` event: times are since its main()".into());
     }
     sec.milestones = ms;
     sec.extra = guest;

@@ -39,20 +39,11 @@ pub(super) fn icount(opts: &Options, initrd: Option<&Path>) -> (IcountSection, O
         .collect();
     let mut first_stdout = None;
     for i in 0..opts.icount_runs {
-        log(&format!(
-            "a. QEMU -icount run {}/{}",
-            i + 1,
-            opts.icount_runs
-        ));
-        let cap = match capture::run(
-            qemu_base(&opts.kernel, initrd, true),
-            Duration::from_secs(120),
-            None,
-        ) {
+        log(&format!("a. QEMU -icount run {}/{}", i + 1, opts.icount_runs));
+        let cap = match capture::run(qemu_base(&opts.kernel, initrd, true), Duration::from_secs(120), None) {
             Ok(c) => c,
             Err(e) => {
-                sec.failures
-                    .push(format!("run {}: cannot start QEMU: {e}", i + 1));
+                sec.failures.push(format!("run {}: cannot start QEMU: {e}", i + 1));
                 continue;
             }
         };
@@ -62,8 +53,7 @@ pub(super) fn icount(opts: &Options, initrd: Option<&Path>) -> (IcountSection, O
         let b = bootstat::parse(&cap.stdout);
         if !b.is_present() {
             let why = if cap.vireo_exit().is_some() {
-                "the kernel printed no `bootstat:` lines (a kernel without the bootstat option?)"
-                    .to_string()
+                "the kernel printed no `bootstat:` lines (a kernel without the bootstat option?)".to_string()
             } else {
                 format!("no `bootstat:` lines; {}", cap.outcome())
             };
@@ -75,12 +65,8 @@ pub(super) fn icount(opts: &Options, initrd: Option<&Path>) -> (IcountSection, O
         for m in &mut sec.codes {
             let v = match m.key.as_str() {
                 "0x40" => Some(0),
-                "0x42" => b
-                    .phase(bootstat::KERNEL_INIT_DONE)
-                    .map(|p| p.tsc_since_entry),
-                "0x41" => b
-                    .phase(bootstat::FIRST_USER_INSTRUCTION)
-                    .map(|p| p.tsc_since_entry),
+                "0x42" => b.phase(bootstat::KERNEL_INIT_DONE).map(|p| p.tsc_since_entry),
+                "0x41" => b.phase(bootstat::FIRST_USER_INSTRUCTION).map(|p| p.tsc_since_entry),
                 "0x43" => b.phase(bootstat::INIT_READY).map(|p| p.tsc_since_entry),
                 _ => None,
             };
@@ -128,9 +114,7 @@ fn std_main(opts: &Options, initrd: Option<&Path>, sec: &mut IcountSection) {
                 .and_then(|v| v.parse::<u64>().ok());
             match (at_main, bootstat::entry_tsc(&cap.stdout)) {
                 (Some(t), Some(entry)) if t > entry => m.values.push((t - entry) as f64),
-                _ => sec
-                    .failures
-                    .push(format!("std main: no `{STD_MAIN_LINE}` or PVH entry line; {}", cap.outcome())),
+                _ => sec.failures.push(format!("std main: no `{STD_MAIN_LINE}` or PVH entry line; {}", cap.outcome())),
             }
         }
         Err(e) => sec.failures.push(format!("std main: cannot start QEMU: {e}")),
@@ -145,10 +129,7 @@ mod tests {
     #[test]
     fn phase_labels_name_trace_codes() {
         assert_eq!(phase_label("kernel init done"), "kernel init done (0x42)");
-        assert_eq!(
-            phase_label("first user instruction"),
-            "first user instruction (0x41)"
-        );
+        assert_eq!(phase_label("first user instruction"), "first user instruction (0x41)");
         assert_eq!(phase_label("acpi"), "acpi");
     }
 }

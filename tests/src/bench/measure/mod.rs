@@ -44,12 +44,8 @@ use pv_abi::boot_trace;
 use qemu_wall::qemu_wall;
 
 /// The boot-trace codes, in boot order, with their names.
-pub const CODES: [u8; 4] = [
-    boot_trace::KERNEL_ENTRY,
-    boot_trace::KERNEL_INIT_DONE,
-    boot_trace::USER_ENTRY,
-    boot_trace::INIT_READY,
-];
+pub const CODES: [u8; 4] =
+    [boot_trace::KERNEL_ENTRY, boot_trace::KERNEL_INIT_DONE, boot_trace::USER_ENTRY, boot_trace::INIT_READY];
 
 fn code_label(code: u8) -> String {
     format!("{code:#04x} {}", boot_trace::name(code).unwrap_or("?"))
@@ -62,15 +58,10 @@ fn log(msg: &str) {
 fn show(cmd: &Command) -> String {
     let root = crate::repo_root();
     let prog = cmd.get_program().to_string_lossy();
-    let mut s = prog
-        .strip_prefix(&format!("{}/", root.display()))
-        .unwrap_or(&prog)
-        .to_string();
+    let mut s = prog.strip_prefix(&format!("{}/", root.display())).unwrap_or(&prog).to_string();
     for a in cmd.get_args() {
         let a = a.to_string_lossy();
-        let a = a
-            .strip_prefix(&format!("{}/", root.display()))
-            .unwrap_or(&a);
+        let a = a.strip_prefix(&format!("{}/", root.display())).unwrap_or(&a);
         if a.is_empty() || a.contains(' ') {
             s.push_str(&format!(" \"{a}\""));
         } else {
@@ -110,8 +101,7 @@ fn timed_boots<T>(
     mut on_ok: impl FnMut(T, usize),
 ) {
     let n = fit_boots(requested, warm_secs, cap_secs);
-    sec.notes
-        .extend(lower_note(requested, n, warm_secs, cap_secs));
+    sec.notes.extend(lower_note(requested, n, warm_secs, cap_secs));
     for i in 1..=n {
         if i == 1 || i % 5 == 0 {
             log(&format!("{label} boot {i}/{n}"));
@@ -161,30 +151,19 @@ fn serial_milestones(cap: &Capture, ms: &mut [Milestone]) {
 /// Runs every measurement. `Err` only when nothing can run at all.
 pub fn run_all(opts: &Options) -> Result<Results, String> {
     let t0 = Instant::now();
-    let started_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     if !opts.kernel.is_file() {
-        return Err(format!(
-            "{} is missing: run `make kernel`",
-            super::rel(&opts.kernel)
-        ));
+        return Err(format!("{} is missing: run `make kernel`", super::rel(&opts.kernel)));
     }
     let qemu_version = qemu_version()?;
-    std::fs::create_dir_all(&opts.out_dir)
-        .map_err(|e| format!("cannot create {}: {e}", opts.out_dir.display()))?;
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| format!("cannot create {}: {e}", opts.out_dir.display()))?;
     let host = host::detect();
-    let initrd_size = std::fs::metadata(&opts.initrd)
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
+    let initrd_size = std::fs::metadata(&opts.initrd).ok().filter(|m| m.is_file()).map(|m| m.len());
     let initrd = initrd_size.map(|_| opts.initrd.as_path());
     let kernel_size = std::fs::metadata(&opts.kernel).ok().map(|m| m.len());
 
     let (icount, icount_stdout) = icount(opts, initrd);
-    let (harness, harness_stdout) =
-        harness(opts, initrd, host.kvm.is_pvm(), opts.budget_secs * 0.55);
+    let (harness, harness_stdout) = harness(opts, initrd, host.kvm.is_pvm(), opts.budget_secs * 0.55);
     let qemu_wall = qemu_wall(opts, initrd, opts.budget_secs * 0.2);
     let chv = cloud_hypervisor(opts, initrd, opts.budget_secs * 0.2);
 
@@ -192,34 +171,18 @@ pub fn run_all(opts: &Options) -> Result<Results, String> {
         Some(_) => "after init exited",
         None => "kernel only (no initrd), at power-off",
     };
-    let (memory_idle, memory_idle_source) = match (
-        icount_stdout.as_deref().and_then(mm::find_idle),
-        harness_stdout.as_deref().and_then(mm::find_idle),
-    ) {
-        (Some(m), _) => (
-            Some(m),
-            format!(
-                "QEMU microvm, 256 MiB, -icount run 1, {}",
-                boot_kind(&icount.initrd)
-            ),
-        ),
-        (None, Some(m)) => (
-            Some(m),
-            format!("vmm-harness, 256 MiB, {}", boot_kind(&harness.initrd)),
-        ),
-        (None, None) => (
-            None,
-            "the kernel printed no `bootstat: memory` line".to_string(),
-        ),
-    };
-    let (memory_setup, memory_setup_source) = match (
-        icount_stdout.as_deref().and_then(mm::find),
-        harness_stdout.as_deref().and_then(mm::find),
-    ) {
-        (Some(m), _) => (Some(m), "QEMU microvm, 256 MiB, -icount run 1".to_string()),
-        (None, Some(m)) => (Some(m), "vmm-harness, 256 MiB".to_string()),
-        (None, None) => (None, "the kernel printed no `mm: ` line".to_string()),
-    };
+    let (memory_idle, memory_idle_source) =
+        match (icount_stdout.as_deref().and_then(mm::find_idle), harness_stdout.as_deref().and_then(mm::find_idle)) {
+            (Some(m), _) => (Some(m), format!("QEMU microvm, 256 MiB, -icount run 1, {}", boot_kind(&icount.initrd))),
+            (None, Some(m)) => (Some(m), format!("vmm-harness, 256 MiB, {}", boot_kind(&harness.initrd))),
+            (None, None) => (None, "the kernel printed no `bootstat: memory` line".to_string()),
+        };
+    let (memory_setup, memory_setup_source) =
+        match (icount_stdout.as_deref().and_then(mm::find), harness_stdout.as_deref().and_then(mm::find)) {
+            (Some(m), _) => (Some(m), "QEMU microvm, 256 MiB, -icount run 1".to_string()),
+            (None, Some(m)) => (Some(m), "vmm-harness, 256 MiB".to_string()),
+            (None, None) => (None, "the kernel printed no `mm: ` line".to_string()),
+        };
     Ok(Results {
         started_unix,
         elapsed_secs: t0.elapsed().as_secs_f64(),
@@ -251,8 +214,6 @@ mod tests {
         assert_eq!(fit_boots(20, 100.0, 110.0), 3);
         assert_eq!(fit_boots(20, 0.0, 110.0), 20);
         assert!(lower_note(20, 20, 1.0, 10.0).is_none());
-        assert!(lower_note(20, 11, 10.0, 110.0)
-            .unwrap()
-            .contains("from 20 to 11"));
+        assert!(lower_note(20, 11, 10.0, 110.0).unwrap().contains("from 20 to 11"));
     }
 }

@@ -37,15 +37,8 @@ pub fn harness_failure(stderr: &str) -> Option<String> {
     };
     let rest = &body[bytes_at + "instruction bytes [".len()..];
     let close = rest.find(']').unwrap_or(rest.len());
-    let bytes: Vec<u8> = rest[..close]
-        .split_whitespace()
-        .filter_map(|b| u8::from_str_radix(b, 16).ok())
-        .collect();
-    let rip = rest[close..]
-        .split_whitespace()
-        .skip_while(|w| *w != "rip")
-        .nth(1)
-        .unwrap_or("?");
+    let bytes: Vec<u8> = rest[..close].split_whitespace().filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
+    let rip = rest[close..].split_whitespace().skip_while(|w| *w != "rip").nth(1).unwrap_or("?");
     let what = if body.contains("emulation failure") {
         "KVM_EXIT_INTERNAL_ERROR (emulation failure)"
     } else if body.contains("KVM_EXIT_INTERNAL_ERROR") {
@@ -64,8 +57,7 @@ pub fn harness_failure(stderr: &str) -> Option<String> {
 /// Why the harness's timed boots are kernel only, given the host.
 pub fn initrd_verdict(pvm: bool) -> String {
     if pvm {
-        "user space not measurable on kvm-pvm: syscall does not reach the guest kernel (kvm-here.md §4.2)"
-            .into()
+        "user space not measurable on kvm-pvm: syscall does not reach the guest kernel (kvm-here.md §4.2)".into()
     } else {
         "the boot with the initrd did not complete".into()
     }
@@ -80,11 +72,7 @@ pub(super) fn initrd_probe(
     r: &Result<(Option<harness_json::Trace>, Capture), String>,
     pvm: bool,
 ) -> InitrdProbe {
-    let mut p = InitrdProbe {
-        command,
-        verdict: initrd_verdict(pvm),
-        ..Default::default()
-    };
+    let mut p = InitrdProbe { command, verdict: initrd_verdict(pvm), ..Default::default() };
     let (trace, cap) = match r {
         Ok((t, c)) => (t.as_ref(), c),
         Err(e) => {
@@ -132,10 +120,7 @@ mod tests {
             harness_failure(stderr).as_deref(),
             Some("KVM_EXIT_INTERNAL_ERROR (emulation failure) on XGETBV (0f 01 d0 ..) at rip 0xffffffff80112eac")
         );
-        assert_eq!(
-            harness_failure("vmm-harness: timed out after 20 s\n").as_deref(),
-            Some("timed out after 20 s")
-        );
+        assert_eq!(harness_failure("vmm-harness: timed out after 20 s\n").as_deref(), Some("timed out after 20 s"));
         assert_eq!(harness_failure("hello\n"), None);
         assert_eq!(insn_name(&[0x0f, 0x05]), Some("SYSCALL"));
         assert_eq!(insn_name(&[0x0f, 0x01, 0xd1]), Some("XSETBV"));

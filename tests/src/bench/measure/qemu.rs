@@ -17,23 +17,8 @@ pub(super) fn qemu_with_cmdline(kernel: &Path, initrd: Option<&Path>, icount: bo
     if icount {
         c.args(["-icount", "shift=0,sleep=off"]);
     }
-    c.args([
-        "-smp",
-        "1",
-        "-m",
-        "256M",
-        "-nodefaults",
-        "-no-user-config",
-        "-display",
-        "none",
-    ]);
-    c.args([
-        "-serial",
-        "stdio",
-        "-no-reboot",
-        "-device",
-        "isa-debug-exit,iobase=0xf4,iosize=4",
-    ]);
+    c.args(["-smp", "1", "-m", "256M", "-nodefaults", "-no-user-config", "-display", "none"]);
+    c.args(["-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]);
     c.arg("-kernel").arg(kernel);
     if let Some(i) = initrd {
         c.arg("-initrd").arg(i);
@@ -45,19 +30,11 @@ pub(super) fn qemu_with_cmdline(kernel: &Path, initrd: Option<&Path>, icount: bo
 /// `qemu-system-x86_64 --version`'s first line, or why QEMU cannot run.
 pub fn qemu_version() -> Result<String, String> {
     match Command::new("qemu-system-x86_64").arg("--version").output() {
-        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string()),
-        Ok(o) => Err(format!(
-            "qemu-system-x86_64 --version failed ({})",
-            o.status
-        )),
-        Err(e) => Err(format!(
-            "qemu-system-x86_64 not found ({e}); run `make deps`"
-        )),
+        Ok(o) if o.status.success() => {
+            Ok(String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string())
+        }
+        Ok(o) => Err(format!("qemu-system-x86_64 --version failed ({})", o.status)),
+        Err(e) => Err(format!("qemu-system-x86_64 not found ({e}); run `make deps`")),
     }
 }
 
@@ -68,11 +45,7 @@ mod tests {
 
     #[test]
     fn qemu_command_is_the_documented_one() {
-        let c = show(&qemu_base(
-            Path::new("build/kernel.elf"),
-            Some(Path::new("build/initrd.cpio")),
-            true,
-        ));
+        let c = show(&qemu_base(Path::new("build/kernel.elf"), Some(Path::new("build/initrd.cpio")), true));
         assert_eq!(
             c,
             "qemu-system-x86_64 -M microvm -accel tcg -icount shift=0,sleep=off -smp 1 -m 256M -nodefaults \

@@ -23,21 +23,13 @@ pub(super) fn qemu_wall(opts: &Options, initrd: Option<&Path>, cap_secs: f64) ->
         Milestone::new("cpu 0 online line", "`cpu 0 online` line", true),
     ];
     if initrd.is_some() {
-        ms.push(Milestone::new(
-            "init line",
-            "`init:` line (just before 0x43)",
-            true,
-        ));
+        ms.push(Milestone::new("init line", "`init:` line (just before 0x43)", true));
     }
     ms.push(Milestone::new("VIREO-EXIT line", "`VIREO-EXIT` line", true));
     ms.push(Milestone::new("process exit", "process exit", false));
     let boot = |i: usize| -> Result<Capture, String> {
-        let cap = capture::run(
-            qemu_base(&opts.kernel, initrd, false),
-            Duration::from_secs(60),
-            None,
-        )
-        .map_err(|e| format!("boot {i}: cannot start QEMU: {e}"))?;
+        let cap = capture::run(qemu_base(&opts.kernel, initrd, false), Duration::from_secs(60), None)
+            .map_err(|e| format!("boot {i}: cannot start QEMU: {e}"))?;
         match cap.vireo_exit() {
             Some(0) if !cap.timed_out => Ok(cap),
             _ => Err(format!("boot {i}: {}", cap.outcome())),
@@ -49,15 +41,9 @@ pub(super) fn qemu_wall(opts: &Options, initrd: Option<&Path>, cap_secs: f64) ->
         sec.failures.push(format!("warm-up: {e}"));
     }
     let warm = t.elapsed().as_secs_f64();
-    timed_boots(
-        &mut sec,
-        "c. QEMU microvm",
-        opts.boots,
-        warm,
-        cap_secs,
-        boot,
-        |cap, _| serial_milestones(&cap, &mut ms),
-    );
+    timed_boots(&mut sec, "c. QEMU microvm", opts.boots, warm, cap_secs, boot, |cap, _| {
+        serial_milestones(&cap, &mut ms)
+    });
     sec.milestones = ms;
     sec
 }

@@ -20,12 +20,7 @@ pub struct Milestone {
 
 impl Milestone {
     pub(super) fn new(key: &str, label: &str, required: bool) -> Self {
-        Milestone {
-            key: key.into(),
-            label: label.into(),
-            values: Vec::new(),
-            required,
-        }
+        Milestone { key: key.into(), label: label.into(), values: Vec::new(), required }
     }
 }
 
@@ -68,11 +63,7 @@ pub struct InitrdProbe {
 
 impl WallSection {
     pub(super) fn skipped(vmm: &str, why: String) -> Self {
-        WallSection {
-            vmm: vmm.into(),
-            skipped: Some(why),
-            ..Default::default()
-        }
+        WallSection { vmm: vmm.into(), skipped: Some(why), ..Default::default() }
     }
 }
 

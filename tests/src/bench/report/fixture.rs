@@ -5,12 +5,7 @@ use super::super::measure::{IcountSection, Milestone, Results, WallSection};
 pub(super) fn results(user_space: bool) -> Results {
     use super::super::host::{Host, KvmKind};
     use super::super::measure::InitrdProbe;
-    let m = |k: &str, v: &[f64]| Milestone {
-        key: k.into(),
-        label: k.into(),
-        values: v.to_vec(),
-        required: true,
-    };
+    let m = |k: &str, v: &[f64]| Milestone { key: k.into(), label: k.into(), values: v.to_vec(), required: true };
     let initrd = user_space.then(|| "build/initrd.cpio".to_string());
     Results {
         started_unix: 0,
@@ -48,10 +43,7 @@ pub(super) fn results(user_space: bool) -> Results {
             ..Default::default()
         },
         qemu_wall: WallSection::default(),
-        chv: WallSection {
-            skipped: Some("skipped: cloud-hypervisor not found".into()),
-            ..Default::default()
-        },
+        chv: WallSection { skipped: Some("skipped: cloud-hypervisor not found".into()), ..Default::default() },
         memory_idle: Some(super::super::mm::parse_line(
             "255.6 MiB RAM, 254.2 MiB free, 1499 KiB in use (kernel 344 KiB)",
         )),

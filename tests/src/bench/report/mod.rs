@@ -16,8 +16,7 @@ mod timeline;
 pub use json::to_json;
 pub use table::{table, time_order};
 pub use targets::{
-    targets, Target, TARGET_FIRST_KVM_RUN_US, TARGET_IDLE_BYTES, TARGET_IMAGE_BYTES,
-    TARGET_INSNS_TO_USER,
+    targets, Target, TARGET_FIRST_KVM_RUN_US, TARGET_IDLE_BYTES, TARGET_IMAGE_BYTES, TARGET_INSNS_TO_USER,
 };
 pub use timeline::to_svg;
 
@@ -57,11 +56,7 @@ pub fn utc(unix: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
 fn host_line(r: &Results) -> String {
@@ -93,11 +88,7 @@ pub fn write_all(opts: &Options, r: &Results) -> std::io::Result<()> {
     std::fs::write(&svg_path, to_svg(r))?;
     print!("{}", table(r));
     println!();
-    println!(
-        "wrote {} and {}",
-        super::rel(&json_path),
-        super::rel(&svg_path)
-    );
+    println!("wrote {} and {}", super::rel(&json_path), super::rel(&svg_path));
     println!("vireo-bench took {:.1} s", r.elapsed_secs);
     Ok(())
 }
@@ -124,19 +115,14 @@ mod tests {
         let r = results(true);
         let text = table(&r);
         assert!(text.contains("vmm-harness host timeline on /dev/kvm, kernel only (no initrd)"));
-        assert!(text.contains(
-            "NOTE: user space not measurable on kvm-pvm: syscall does not reach the guest kernel"
-        ));
+        assert!(text.contains("NOTE: user space not measurable on kvm-pvm: syscall does not reach the guest kernel"));
         assert!(text.contains("reached: 0x40 kernel entry; not reached: none"));
         assert!(text.contains("1 vCPU, kernel + build/initrd.cpio"));
         assert!(text.contains("f. Against the targets"));
         let j = to_json(&r);
         assert_eq!(j["schema"], 2);
         assert_eq!(j["harness"]["initrd"], Value::Null);
-        assert_eq!(
-            j["harness"]["initrd_probe"]["failure"],
-            "KVM_EXIT_INTERNAL_ERROR on XGETBV"
-        );
+        assert_eq!(j["harness"]["initrd_probe"]["failure"], "KVM_EXIT_INTERNAL_ERROR on XGETBV");
         assert_eq!(j["icount"]["initrd"], "build/initrd.cpio");
         assert_eq!(j["memory"]["idle"]["used_bytes"], 1499 * 1024);
         assert_eq!(j["sizes"]["kernel_plus_initrd"], 662_272);

@@ -9,12 +9,7 @@ use super::{host_line, targets, thousands, utc};
 
 fn size_line(path: &std::path::Path, size: Option<u64>) -> String {
     match size {
-        Some(n) => format!(
-            "{:<22} {:>12} bytes ({})",
-            super::super::rel(path),
-            thousands(n as f64),
-            fmt_bytes(n)
-        ),
+        Some(n) => format!("{:<22} {:>12} bytes ({})", super::super::rel(path), thousands(n as f64), fmt_bytes(n)),
         None => format!("{:<22} absent", super::super::rel(path)),
     }
 }
@@ -42,11 +37,7 @@ fn icount_table(s: &mut String, a: &IcountSection) {
     for f in &a.failures {
         let _ = writeln!(s, "   ! {f}");
     }
-    let _ = writeln!(
-        s,
-        "   {:<34} {:>14}   spread (max-min over runs)",
-        "milestone", "instructions"
-    );
+    let _ = writeln!(s, "   {:<34} {:>14}   spread (max-min over runs)", "milestone", "instructions");
     for m in &a.codes {
         match Summary::of(&m.values) {
             Some(x) => {
@@ -72,10 +63,7 @@ fn icount_table(s: &mut String, a: &IcountSection) {
         let _ = writeln!(s, "   {:<34} {:>14}   ({})", m.label, v, a.std_main_note.as_deref().unwrap_or(""));
     }
     if !a.phases.is_empty() {
-        let _ = writeln!(
-            s,
-            "   bootstat phases (instructions from PVH entry to the end of each phase; +delta):"
-        );
+        let _ = writeln!(s, "   bootstat phases (instructions from PVH entry to the end of each phase; +delta):");
         let mut prev = 0.0;
         for m in &a.phases {
             if let Some(x) = Summary::of(&m.values) {
@@ -85,11 +73,7 @@ fn icount_table(s: &mut String, a: &IcountSection) {
                     m.label,
                     thousands(x.median),
                     thousands(x.median - prev),
-                    if x.spread() > 0.0 {
-                        format!("   spread {}", thousands(x.spread()))
-                    } else {
-                        String::new()
-                    }
+                    if x.spread() > 0.0 { format!("   spread {}", thousands(x.spread())) } else { String::new() }
                 );
                 prev = x.median;
             }
@@ -114,11 +98,7 @@ pub fn time_order(ms: &[Milestone]) -> Vec<&Milestone> {
 
 fn milestone_rows(s: &mut String, ms: &[Milestone], delta: bool) {
     let mut prev: Option<f64> = None;
-    let ordered = if delta {
-        time_order(ms)
-    } else {
-        ms.iter().collect()
-    };
+    let ordered = if delta { time_order(ms) } else { ms.iter().collect() };
     for m in ordered {
         match Summary::of(&m.values) {
             Some(x) => {
@@ -126,11 +106,7 @@ fn milestone_rows(s: &mut String, ms: &[Milestone], delta: bool) {
                     (true, Some(p)) => format!("   {:+.1}", x.median - p),
                     _ => String::new(),
                 };
-                let _ = writeln!(
-                    s,
-                    "   {:<50} {:>11.1} {:>11.1} {:>11.1}{d}",
-                    m.label, x.min, x.median, x.max
-                );
+                let _ = writeln!(s, "   {:<50} {:>11.1} {:>11.1} {:>11.1}{d}", m.label, x.min, x.median, x.max);
                 prev = Some(x.median);
             }
             None if m.required => {
@@ -166,20 +142,9 @@ fn wall_table(s: &mut String, tag: &str, w: &WallSection, what: &str) {
                 v.join(", ")
             }
         };
-        let _ = writeln!(
-            s,
-            "     reached: {}; not reached: {}",
-            list(&p.reached),
-            list(&p.not_reached)
-        );
-        let _ = writeln!(
-            s,
-            "     ended: {}{}",
-            p.outcome,
-            p.failure
-                .as_ref()
-                .map_or(String::new(), |f| format!(": {f}"))
-        );
+        let _ = writeln!(s, "     reached: {}; not reached: {}", list(&p.reached), list(&p.not_reached));
+        let _ =
+            writeln!(s, "     ended: {}{}", p.outcome, p.failure.as_ref().map_or(String::new(), |f| format!(": {f}")));
     }
     for n in &w.notes {
         let _ = writeln!(s, "   note: {n}");
@@ -190,18 +155,10 @@ fn wall_table(s: &mut String, tag: &str, w: &WallSection, what: &str) {
     if w.failures.len() > 5 {
         let _ = writeln!(s, "   ! ... and {} more failures", w.failures.len() - 5);
     }
-    let _ = writeln!(
-        s,
-        "   {:<50} {:>11} {:>11} {:>11}   +median delta",
-        "us since spawn", "min", "median", "max"
-    );
+    let _ = writeln!(s, "   {:<50} {:>11} {:>11} {:>11}   +median delta", "us since spawn", "min", "median", "max");
     milestone_rows(s, &w.milestones, true);
     if w.extra.iter().any(|m| !m.values.is_empty()) {
-        let _ = writeln!(
-            s,
-            "   {:<50} {:>11} {:>11} {:>11}",
-            "other figures (us)", "min", "median", "max"
-        );
+        let _ = writeln!(s, "   {:<50} {:>11} {:>11} {:>11}", "other figures (us)", "min", "median", "max");
         milestone_rows(s, &w.extra, false);
     }
 }
@@ -211,12 +168,7 @@ pub fn table(r: &Results) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Vireo boot benchmark, {}", utc(r.started_unix));
     let _ = writeln!(s, "{}", host_line(r));
-    let _ = writeln!(
-        s,
-        "{}; kernel command line \"{}\"",
-        r.qemu_version,
-        super::super::CMDLINE
-    );
+    let _ = writeln!(s, "{}; kernel command line \"{}\"", r.qemu_version, super::super::CMDLINE);
     let _ = writeln!(s);
     icount_table(&mut s, &r.icount);
     let _ = writeln!(s);
@@ -234,30 +186,17 @@ pub fn table(r: &Results) -> String {
     let _ = writeln!(s, "e. Memory in use after boot, and image sizes");
     let _ = writeln!(s, "   idle (`bootstat: memory`, {}):", r.memory_idle_source);
     mem_lines(&mut s, r.memory_idle.as_ref(), "bootstat: memory");
-    let _ = writeln!(
-        s,
-        "   after memory set-up (`mm:`, {}):",
-        r.memory_setup_source
-    );
+    let _ = writeln!(s, "   after memory set-up (`mm:`, {}):", r.memory_setup_source);
     mem_lines(&mut s, r.memory_setup.as_ref(), "mm:");
     let _ = writeln!(s, "   {}", size_line(&r.kernel_path, r.kernel_size));
     let _ = writeln!(s, "   {}", size_line(&r.initrd_path, r.initrd_size));
     if let (Some(k), Some(i)) = (r.kernel_size, r.initrd_size) {
-        let _ = writeln!(
-            s,
-            "   {:<22} {:>12} bytes ({})",
-            "kernel + initrd",
-            thousands((k + i) as f64),
-            fmt_bytes(k + i)
-        );
+        let _ =
+            writeln!(s, "   {:<22} {:>12} bytes ({})", "kernel + initrd", thousands((k + i) as f64), fmt_bytes(k + i));
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "f. Against the targets (/work/shared/docs/targets.md)");
-    let _ = writeln!(
-        s,
-        "   {:<66} {:>9}  {:<7}  Vireo now",
-        "figure", "target", ""
-    );
+    let _ = writeln!(s, "   {:<66} {:>9}  {:<7}  Vireo now", "figure", "target", "");
     for t in targets(r) {
         let _ = writeln!(
             s,
@@ -284,10 +223,7 @@ fn mem_lines(s: &mut String, m: Option<&MmStats>, prefix: &str) {
     let show = |n: u64| format!("{} ({} bytes)", fmt_bytes(n), thousands(n as f64));
     match (m.used_bytes, m.free_or_derived()) {
         (None, None) => {
-            let _ = writeln!(
-                s,
-                "     (in use/free not recognised in that line; the raw line is the figure)"
-            );
+            let _ = writeln!(s, "     (in use/free not recognised in that line; the raw line is the figure)");
         }
         (u, f) => {
             let used = u.map_or("?".to_string(), show);
@@ -307,19 +243,8 @@ mod tests {
 
     #[test]
     fn milestones_sort_by_median_and_unreached_stay_put() {
-        let m = |k: &str, v: &[f64]| Milestone {
-            key: k.into(),
-            label: k.into(),
-            values: v.to_vec(),
-            required: true,
-        };
-        let ms = vec![
-            m("a", &[10.0]),
-            m("late", &[50.0]),
-            m("b", &[20.0]),
-            m("never", &[]),
-            m("c", &[30.0]),
-        ];
+        let m = |k: &str, v: &[f64]| Milestone { key: k.into(), label: k.into(), values: v.to_vec(), required: true };
+        let ms = vec![m("a", &[10.0]), m("late", &[50.0]), m("b", &[20.0]), m("never", &[]), m("c", &[30.0])];
         let keys: Vec<&str> = time_order(&ms).iter().map(|m| m.key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "never", "c", "late"]);
     }

@@ -81,11 +81,7 @@ pub fn targets(r: &Results) -> Vec<Target> {
         unit: "bytes",
         value: idle.map(|n| n as f64),
         now: match idle {
-            Some(n) => format!(
-                "{} ({})",
-                fmt_bytes(n),
-                pct(n as f64, TARGET_IDLE_BYTES as f64)
-            ),
+            Some(n) => format!("{} ({})", fmt_bytes(n), pct(n as f64, TARGET_IDLE_BYTES as f64)),
             None => "not measured".into(),
         },
         met: idle.map(|n| n <= TARGET_IDLE_BYTES),
@@ -117,18 +113,8 @@ pub fn targets(r: &Results) -> Vec<Target> {
         met: total.map(|n| n <= TARGET_IMAGE_BYTES),
     });
 
-    let kvm_run = r
-        .harness
-        .extra
-        .iter()
-        .find(|m| m.key == "host main to first KVM_RUN")
-        .and_then(median);
-    let from_spawn = r
-        .harness
-        .milestones
-        .iter()
-        .find(|m| m.key == "first KVM_RUN")
-        .and_then(median);
+    let kvm_run = r.harness.extra.iter().find(|m| m.key == "host main to first KVM_RUN").and_then(median);
+    let from_spawn = r.harness.milestones.iter().find(|m| m.key == "first KVM_RUN").and_then(median);
     v.push(Target {
         key: "vmm_start_to_first_kvm_run_us",
         figure: "VMM start -> first KVM_RUN (vmm-harness, host side)",
@@ -138,11 +124,7 @@ pub fn targets(r: &Results) -> Vec<Target> {
         unit: "us (median, from the harness's main())",
         value: kvm_run,
         now: match (kvm_run, from_spawn) {
-            (Some(x), Some(y)) => format!(
-                "{} median from main() ({} from spawn)",
-                fmt_us(x),
-                fmt_us(y)
-            ),
+            (Some(x), Some(y)) => format!("{} median from main() ({} from spawn)", fmt_us(x), fmt_us(y)),
             (Some(x), None) => format!("{} median from main()", fmt_us(x)),
             _ => "not measured".into(),
         },
@@ -176,10 +158,7 @@ mod tests {
         assert_eq!((run.value, run.met), (Some(1048.5), Some(true)));
         // Kernel only: the 0x41 count is not the target's figure.
         let t = targets(&results(false));
-        let insns = t
-            .iter()
-            .find(|t| t.key == "instructions_to_first_user_instruction")
-            .unwrap();
+        let insns = t.iter().find(|t| t.key == "instructions_to_first_user_instruction").unwrap();
         assert_eq!(insns.met, None);
         assert!(insns.now.contains("kernel's mark"));
         assert_eq!(t[3].met, None);

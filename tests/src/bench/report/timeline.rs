@@ -9,18 +9,8 @@ use super::{code_median, host_line, median, thousands, utc};
 
 /// A row of consecutive phases from (key, segment label, time) points; `markers`
 /// are drawn as ticks rather than phase ends. Phases start at 0.
-fn timeline_row(
-    name: &str,
-    note: String,
-    points: Vec<(String, String, f64)>,
-    markers: &[&str],
-) -> Row {
-    let mut row = Row {
-        name: name.into(),
-        note,
-        segments: Vec::new(),
-        markers: Vec::new(),
-    };
+fn timeline_row(name: &str, note: String, points: Vec<(String, String, f64)>, markers: &[&str]) -> Row {
+    let mut row = Row { name: name.into(), note, segments: Vec::new(), markers: Vec::new() };
     let mut pts: Vec<(String, String, f64)> = Vec::new();
     for (k, label, t) in points {
         if markers.contains(&k.as_str()) {
@@ -33,11 +23,7 @@ fn timeline_row(
     let mut prev = 0.0;
     for (_, label, t) in pts {
         if t > prev {
-            row.segments.push(Segment {
-                start: prev,
-                end: t,
-                label,
-            });
+            row.segments.push(Segment { start: prev, end: t, label });
         } else if let Some(last) = row.segments.last_mut() {
             // Same time as the previous event (e.g. two serial lines in one read).
             last.label = format!("{} + {label}", last.label);
@@ -78,12 +64,7 @@ fn serial_phase(key: &str) -> String {
     }
 }
 
-fn wall_row(
-    w: &WallSection,
-    name: &str,
-    phase: fn(&str) -> String,
-    markers: &[&str],
-) -> Option<Row> {
+fn wall_row(w: &WallSection, name: &str, phase: fn(&str) -> String, markers: &[&str]) -> Option<Row> {
     if w.skipped.is_some() || w.boots_ok == 0 {
         return None;
     }
@@ -93,11 +74,7 @@ fn wall_row(
         .filter(|m| m.key != "spawn")
         .filter_map(|m| {
             // Phases are named for what ends at the event; markers for the event.
-            let label = if markers.contains(&m.key.as_str()) {
-                m.label.clone()
-            } else {
-                phase(&m.key)
-            };
+            let label = if markers.contains(&m.key.as_str()) { m.label.clone() } else { phase(&m.key) };
             median(m).map(|t| (m.key.clone(), label, t))
         })
         .collect();
@@ -116,28 +93,15 @@ fn wall_row(
 pub fn to_svg(r: &Results) -> String {
     let mut rows = Vec::new();
     let harness_name = format!("vmm-harness ({})", r.host.kvm.name());
-    let mut harness_row = wall_row(
-        &r.harness,
-        &harness_name,
-        harness_phase,
-        &["first serial byte", "boot timer"],
-    );
+    let mut harness_row = wall_row(&r.harness, &harness_name, harness_phase, &["first serial byte", "boot timer"]);
     if r.harness.initrd.is_none() {
         // Kernel only: 0x41 is the kernel's mark, not a user instruction.
-        for seg in harness_row
-            .iter_mut()
-            .flat_map(|row| row.segments.iter_mut())
-        {
+        for seg in harness_row.iter_mut().flat_map(|row| row.segments.iter_mut()) {
             seg.label = seg.label.replace("to user (0x41)", "to 0x41 mark");
         }
     }
     rows.extend(harness_row);
-    rows.extend(wall_row(
-        &r.qemu_wall,
-        "QEMU microvm wall (TCG)",
-        serial_phase,
-        &[],
-    ));
+    rows.extend(wall_row(&r.qemu_wall, "QEMU microvm wall (TCG)", serial_phase, &[]));
     rows.extend(wall_row(
         &r.chv,
         "Cloud Hypervisor",
@@ -146,12 +110,7 @@ pub fn to_svg(r: &Results) -> String {
     ));
     let end = rows
         .iter()
-        .flat_map(|r| {
-            r.segments
-                .iter()
-                .map(|s| s.end)
-                .chain(r.markers.iter().map(|m| m.at))
-        })
+        .flat_map(|r| r.segments.iter().map(|s| s.end).chain(r.markers.iter().map(|m| m.at)))
         .fold(0.0f64, f64::max);
     let mut panels = Vec::new();
     if !rows.is_empty() {
@@ -165,9 +124,7 @@ pub fn to_svg(r: &Results) -> String {
         // Zoom in where the full scale hides phases: VMM start-up (harness,
         // to PVH entry) and the QEMU boot, each only when the panel before
         // it is more than 3x longer.
-        let first = |w: &WallSection, key: &str| {
-            w.milestones.iter().find(|m| m.key == key).and_then(median)
-        };
+        let first = |w: &WallSection, key: &str| w.milestones.iter().find(|m| m.key == key).and_then(median);
         let mut zooms: Vec<(f64, &str)> = Vec::new();
         if let Some(t) = first(&r.harness, &trace_key(0x40)) {
             zooms.push((t * 1.3, "vmm-harness start-up to PVH entry"));
@@ -184,10 +141,7 @@ pub fn to_svg(r: &Results) -> String {
             let step = svg::nice_step(t, 4.0);
             let to = (t / step).ceil() * step;
             panels.push(Panel {
-                title: format!(
-                    "Zoom: the first {} ({what})",
-                    super::super::stats::fmt_us(to)
-                ),
+                title: format!("Zoom: the first {} ({what})", super::super::stats::fmt_us(to)),
                 unit: Unit::Micros,
                 rows: rows.clone(),
                 from: 0.0,
@@ -197,39 +151,21 @@ pub fn to_svg(r: &Results) -> String {
         }
     }
     let a = &r.icount;
-    let points: Vec<(String, String, f64)> = a
-        .phases
-        .iter()
-        .filter_map(|m| median(m).map(|t| (m.key.clone(), m.label.clone(), t)))
-        .collect();
+    let points: Vec<(String, String, f64)> =
+        a.phases.iter().filter_map(|m| median(m).map(|t| (m.key.clone(), m.label.clone(), t))).collect();
     if !points.is_empty() {
         let iend = points.iter().map(|p| p.2).fold(0.0f64, f64::max);
-        let row = timeline_row(
-            "QEMU -icount",
-            format!("instructions, {} runs", a.runs_ok),
-            points,
-            &[],
-        );
+        let row = timeline_row("QEMU -icount", format!("instructions, {} runs", a.runs_ok), points, &[]);
         panels.push(Panel {
-            title: "Guest instructions from PVH entry (QEMU TCG -icount shift=0; bootstat phases)"
-                .into(),
+            title: "Guest instructions from PVH entry (QEMU TCG -icount shift=0; bootstat phases)".into(),
             unit: Unit::Instructions,
             rows: vec![row],
             from: 0.0,
             to: iend * 1.02,
         });
     }
-    let mut sub = vec![
-        host_line(r),
-        format!("{}; {}", utc(r.started_unix), r.qemu_version),
-    ];
-    if let Some(x) = r
-        .icount
-        .codes
-        .iter()
-        .find(|m| m.key == "0x41")
-        .and_then(median)
-    {
+    let mut sub = vec![host_line(r), format!("{}; {}", utc(r.started_unix), r.qemu_version)];
+    if let Some(x) = r.icount.codes.iter().find(|m| m.key == "0x41").and_then(median) {
         let what = if r.icount.initrd.is_some() {
             "PVH entry -> first user instruction of init (0x41)"
         } else {
@@ -237,11 +173,7 @@ pub fn to_svg(r: &Results) -> String {
         };
         let mut line = format!("{what}: {} guest instructions", thousands(x));
         if let Some(y) = code_median(&r.icount, "0x43") {
-            line.push_str(&format!(
-                "; -> init ready (0x43): {} ({})",
-                thousands(y),
-                fmt_insns(y)
-            ));
+            line.push_str(&format!("; -> init ready (0x43): {} ({})", thousands(y), fmt_insns(y)));
         }
         sub.push(line);
     }
@@ -250,17 +182,10 @@ pub fn to_svg(r: &Results) -> String {
         "vmm-harness times on kvm-pvm include emulated guest ring 0 (~1 M instructions/s, ~8 us per exit); see docs/benchmarks.md before comparing.".to_string(),
     ];
     if let Some(p) = &r.harness.initrd_probe {
-        footer.push(format!(
-            "vmm-harness row: kernel only (no initrd). {}.",
-            p.verdict
-        ));
+        footer.push(format!("vmm-harness row: kernel only (no initrd). {}.", p.verdict));
         footer.push(format!(
             "Its boot with the initrd reached {}; it ended: {}.",
-            if p.reached.is_empty() {
-                "nothing".to_string()
-            } else {
-                p.reached.join(", ")
-            },
+            if p.reached.is_empty() { "nothing".to_string() } else { p.reached.join(", ") },
             p.failure.as_deref().unwrap_or(&p.outcome)
         ));
     }
@@ -284,28 +209,8 @@ mod tests {
         assert_eq!(row.segments[1].label, "B + C");
         let row = timeline_row("r", String::new(), pts, &["m"]);
         assert_eq!(row.segments.len(), 2);
-        assert_eq!(
-            row.segments[0],
-            Segment {
-                start: 0.0,
-                end: 10.0,
-                label: "A".into()
-            }
-        );
-        assert_eq!(
-            row.segments[1],
-            Segment {
-                start: 10.0,
-                end: 30.0,
-                label: "B".into()
-            }
-        );
-        assert_eq!(
-            row.markers,
-            vec![Marker {
-                at: 20.0,
-                label: "M".into()
-            }]
-        );
+        assert_eq!(row.segments[0], Segment { start: 0.0, end: 10.0, label: "A".into() });
+        assert_eq!(row.segments[1], Segment { start: 10.0, end: 30.0, label: "B".into() });
+        assert_eq!(row.markers, vec![Marker { at: 20.0, label: "M".into() }]);
     }
 }

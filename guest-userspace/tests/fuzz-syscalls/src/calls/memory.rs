@@ -29,7 +29,8 @@ impl Worker {
         }
         if let Ok(addr) = r {
             let rounded = len.div_ceil(PAGE) * PAGE;
-            let inside = addr % PAGE == 0 && addr >= MMAP_BASE && addr.checked_add(rounded).is_some_and(|e| e <= USER_END);
+            let inside =
+                addr % PAGE == 0 && addr >= MMAP_BASE && addr.checked_add(rounded).is_some_and(|e| e <= USER_END);
             self.expect(inside, n, &a, r, "Map returned a range outside the mapping area");
             if !inside {
                 return;
@@ -201,12 +202,13 @@ impl Worker {
                 (p, c)
             }
         };
-        let current = if class == Buf::Good && addr % 4 == 0 && addr >= self.scratch && addr < self.scratch + SCRATCH_LEN {
-            // SAFETY: an aligned word in our scratch mapping.
-            Some(unsafe { core::ptr::read_volatile(addr as *const u32) })
-        } else {
-            None
-        };
+        let current =
+            if class == Buf::Good && addr % 4 == 0 && addr >= self.scratch && addr < self.scratch + SCRATCH_LEN {
+                // SAFETY: an aligned word in our scratch mapping.
+                Some(unsafe { core::ptr::read_volatile(addr as *const u32) })
+            } else {
+                None
+            };
         let (expected, timeout) = match (current, self.rng.below(4)) {
             (Some(v), 0) => (v as u64, values::short_timeout(&mut self.rng)),
             (Some(v), 1) => (v.wrapping_add(1) as u64, u64::MAX),

@@ -219,7 +219,13 @@ impl Worker {
                 }
                 let r = self.call(n, a, false);
                 if !self.child_mode {
-                    self.expect(Self::is_err(r, BadHandle), n, &a, r, "Close of a value no one holds must be BadHandle");
+                    self.expect(
+                        Self::is_err(r, BadHandle),
+                        n,
+                        &a,
+                        r,
+                        "Close of a value no one holds must be BadHandle",
+                    );
                 }
             }
         }

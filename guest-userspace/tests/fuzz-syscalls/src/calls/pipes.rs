@@ -17,8 +17,16 @@ impl Worker {
         let _g = owner::LOCK.lock();
         let r = self.call(n, a, outside_user(p, forced.unwrap_or(16)));
         match class {
-            Buf::ReadOnly | Buf::Unmapped => self.expect(r.is_err(), n, &a, r, "PipeCreate wrote into read-only or unmapped memory"),
-            Buf::Good => self.expect(r.is_ok() || Self::is_err(r, NoMemory) || Self::is_err(r, Limit), n, &a, r, "PipeCreate into our scratch memory"),
+            Buf::ReadOnly | Buf::Unmapped => {
+                self.expect(r.is_err(), n, &a, r, "PipeCreate wrote into read-only or unmapped memory")
+            }
+            Buf::Good => self.expect(
+                r.is_ok() || Self::is_err(r, NoMemory) || Self::is_err(r, Limit),
+                n,
+                &a,
+                r,
+                "PipeCreate into our scratch memory",
+            ),
             Buf::Outside | Buf::WriteOnly => {}
         }
         if r.is_ok() && class != Buf::Outside {
