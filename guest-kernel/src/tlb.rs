@@ -30,12 +30,12 @@ impl CpuSet {
     /// with the fence in [`shootdown`]: either the initiator sees this CPU,
     /// or this CPU's later CR3 load sees the initiator's page-table writes.
     pub fn join_current(&self) {
-        self.0.fetch_or(1 << percpu::index(), Ordering::SeqCst);
+        self.0.fetch_or(1 << percpu::current().index, Ordering::SeqCst);
     }
 
     /// The calling CPU has switched to another CR3.
     pub fn leave_current(&self) {
-        self.0.fetch_and(!(1 << percpu::index()), Ordering::Release);
+        self.0.fetch_and(!(1 << percpu::current().index), Ordering::Release);
     }
 
     pub fn is_empty(&self) -> bool {

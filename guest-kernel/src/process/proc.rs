@@ -233,11 +233,6 @@ pub fn owner_of(t: &Thread) -> Option<Arc<Process>> {
     t.user.as_ref()?.owner.clone().into_any().downcast::<Process>().ok()
 }
 
-/// Runs `f` on the calling thread's process without reference counting.
-fn with_current<R>(f: impl FnOnce(&Process) -> R) -> Option<R> {
-    sched::with_current(|t| t.user.as_ref().and_then(|u| u.owner.as_any().downcast_ref::<Process>()).map(f)).flatten()
-}
-
 /// Ends the calling user thread with `status`. The process ends with its
 /// last thread (with this status unless it was killed first), once that
 /// thread is off its CPU: see `Process::thread_ended`.
@@ -263,7 +258,7 @@ pub fn exit_process(status: i32) -> ! {
 /// would fault on in ring 0) kills the process; otherwise the time slice is
 /// armed.
 pub fn before_user_return(rip: u64) {
-    if with_current(Process::is_killed) == Some(true) {
+    if sched::with_current(|t| t.user.as_ref().is_some_and(|u| u.owner.must_exit())) == Some(true) {
         exit_thread(status::KILLED);
     }
     if rip >= pv_abi::syscall::layout::LOWER_HALF_END {
@@ -322,8 +317,8 @@ impl UserContext for Process {
         self.wake_waiters();
     }
 
-    fn as_any(&self) -> &(dyn Any + Send + Sync) {
-        self
+    fn must_exit(&self) -> bool {
+        self.is_killed()
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {

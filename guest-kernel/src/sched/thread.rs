@@ -21,8 +21,10 @@ pub trait UserContext: Send + Sync {
     fn thread_starting(&self, rip: u64);
     /// A thread ended with `status` and is off its CPU for good.
     fn thread_ended(&self, status: i32);
+    /// Whether its threads must end at their next return to user mode
+    /// (asked on every return, so it is a direct call, not a downcast).
+    fn must_exit(&self) -> bool;
     /// For the owner's layer to get its own type back.
-    fn as_any(&self) -> &(dyn Any + Send + Sync);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
