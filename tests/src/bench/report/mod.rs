@@ -1,7 +1,7 @@
 //! Output: the table on stdout, `boot.json` and `boot-timeline.svg`.
 //!
 //! Files: `table.rs` prints the table on stdout; `targets.rs` compares with
-//! `/work/shared/docs/targets.md` (for the table and `boot.json`); `json.rs`
+//! `../shared/docs/targets.md` (for the table and `boot.json`); `json.rs`
 //! writes `boot.json`; `timeline.rs` draws `boot-timeline.svg` with
 //! [`super::svg`]; this file has the number and date formatting they share
 //! and [`write_all`].

@@ -195,7 +195,7 @@ pub fn table(r: &Results) -> String {
             writeln!(s, "   {:<22} {:>12} bytes ({})", "kernel + initrd", thousands((k + i) as f64), fmt_bytes(k + i));
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "f. Against the targets (/work/shared/docs/targets.md)");
+    let _ = writeln!(s, "f. Against the targets (../shared/docs/targets.md)");
     let _ = writeln!(s, "   {:<66} {:>9}  {:<7}  Vireo now", "figure", "target", "");
     for t in targets(r) {
         let _ = writeln!(

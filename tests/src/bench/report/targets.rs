@@ -1,11 +1,11 @@
 //! The figures `make bench` measures against the limits in
-//! `/work/shared/docs/targets.md`.
+//! `../shared/docs/targets.md`.
 
 use super::super::measure::Results;
 use super::super::stats::{fmt_bytes, fmt_us};
 use super::{code_median, median, thousands};
 
-/// One row of the comparison with `/work/shared/docs/targets.md`.
+/// One row of the comparison with `../shared/docs/targets.md`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Target {
     pub key: &'static str,
@@ -23,7 +23,7 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
-/// Limits from `/work/shared/docs/targets.md`.
+/// Limits from `../shared/docs/targets.md`.
 pub const TARGET_INSNS_TO_USER: f64 = 1.5e6;
 pub const TARGET_IDLE_BYTES: u64 = 8 << 20;
 pub const TARGET_IMAGE_BYTES: u64 = 2 << 20;
