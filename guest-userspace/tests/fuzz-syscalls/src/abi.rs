@@ -13,7 +13,8 @@ pub fn name(n: u64) -> &'static str {
     Sys::from_raw(n).map_or("unknown", Sys::name)
 }
 
-const ELF: [Error; 10] = [
+/// Every way `Spawn` can say an image is malformed.
+pub const ELF: [Error; 10] = [
     ElfBadMagic,
     ElfUnsupported,
     ElfTruncated,
