@@ -8,6 +8,7 @@
 pub mod acpi;
 pub mod boot_trace;
 pub mod exit;
+pub mod le;
 pub mod motor;
 pub mod pvh;
 pub mod serial;

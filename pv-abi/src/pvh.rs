@@ -120,20 +120,16 @@ const _: () = {
     assert!(offset_of!(MemmapEntry, type_) == 16);
 };
 
-/// Little-endian reader over a byte slice; every field read is bounds-checked
-/// by construction of the fixed-size array it reads from.
+/// Fields of a fixed-size array: the offsets are within it by construction,
+/// so the reader's `None` (never returned here) reads as 0.
 struct Le<'a>(&'a [u8]);
 
 impl Le<'_> {
     fn u32(&self, off: usize) -> u32 {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&self.0[off..off + 4]);
-        u32::from_le_bytes(b)
+        crate::le::u32_at(self.0, off).unwrap_or(0)
     }
     fn u64(&self, off: usize) -> u64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&self.0[off..off + 8]);
-        u64::from_le_bytes(b)
+        crate::le::u64_at(self.0, off).unwrap_or(0)
     }
 }
 

@@ -32,7 +32,7 @@ pub fn spawn(
     {
         let table = me.handles.lock();
         for h in raw.chunks_exact(8) {
-            let h = u64::from_le_bytes(h.try_into().map_err(|_| Error::Invalid)?);
+            let h = pv_abi::le::u64_at(h, 0).ok_or(Error::Invalid)?;
             given.push(table.get_with_rights(h)?);
         }
     }

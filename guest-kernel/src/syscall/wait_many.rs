@@ -58,7 +58,7 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
         let mut v = Vec::new();
         v.try_reserve_exact(count as usize).map_err(|_| Error::NoMemory)?;
         for c in raw.chunks_exact(8) {
-            let h = u64::from_le_bytes(c.try_into().map_err(|_| Error::Invalid)?);
+            let h = pv_abi::le::u64_at(c, 0).ok_or(Error::Invalid)?;
             let (obj, r) = table.get_with_rights(h)?;
             let waitable = match obj {
                 Object::PipeRead(_) | Object::PipeWrite(_) => true,
