@@ -199,6 +199,14 @@ run-q35: kernel initrd
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
+# vireo-virtio (guest-userspace/lib/virtio) is a guest library whose unit
+# tests run on the host against a mock device: the host's stable cargo, in
+# the guest workspace (its [unstable] build-std is ignored off nightly), for
+# the host target, without the kernel glue (feature `rt`).
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+VIRTIO_HOST_ARGS = -p vireo-virtio --no-default-features --target $(HOST_TRIPLE)
+VIRTIO_HOST_TEST = cd guest-userspace && cargo test --quiet $(VIRTIO_HOST_ARGS)
+
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
 lint: deps
@@ -206,10 +214,12 @@ lint: deps
 	cargo clippy --workspace --all-targets --release --quiet -- -D warnings
 	cd guest-kernel && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace && $(GUEST_CLIPPY) --release --quiet -- -D warnings
+	cd guest-userspace && cargo clippy --quiet --all-targets $(VIRTIO_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 
 test: all
 	cargo test --workspace --release
+	$(VIRTIO_HOST_TEST)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,

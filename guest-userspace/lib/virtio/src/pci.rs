@@ -129,7 +129,15 @@ pub struct PciTransport<R> {
 impl<R: Regs> PciTransport<R> {
     /// `pci_device` is the PCI device ID: 0x1040 + type (modern), or the
     /// transitional IDs 0x1000.. (0x1001 is block).
-    pub fn new(pci_device: u16, common: R, notify: R, notify_mult: u32, isr: R, device: R, vector: Option<u16>) -> Result<Self> {
+    pub fn new(
+        pci_device: u16,
+        common: R,
+        notify: R,
+        notify_mult: u32,
+        isr: R,
+        device: R,
+        vector: Option<u16>,
+    ) -> Result<Self> {
         let device_type = match pci_device {
             0x1041..=0x107f => u32::from(pci_device - 0x1040),
             0x1000 => 1,
@@ -140,7 +148,16 @@ impl<R: Regs> PciTransport<R> {
         if common.len() < 0x38 || isr.is_empty() || notify.len() < 2 {
             return Err(Error::MissingCapability(CAP_COMMON));
         }
-        Ok(PciTransport { device_type, common, notify, notify_mult, isr, device, vector, notify_at: [u64::MAX; MAX_QUEUES] })
+        Ok(PciTransport {
+            device_type,
+            common,
+            notify,
+            notify_mult,
+            isr,
+            device,
+            vector,
+            notify_at: [u64::MAX; MAX_QUEUES],
+        })
     }
 }
 
@@ -206,7 +223,8 @@ impl<R: Regs> Transport for PciTransport<R> {
         Ok(())
     }
     fn notify(&mut self, q: u16) {
-        if let Some(&at) = self.notify_at.get(usize::from(q)) {
+        // A queue never set up has no notify address: nothing to tell.
+        if let Some(&at) = self.notify_at.get(usize::from(q)).filter(|&&at| at != u64::MAX) {
             self.notify.write16(at, q);
         }
     }

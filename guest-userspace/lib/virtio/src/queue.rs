@@ -75,7 +75,19 @@ impl SplitQueue {
             *n = i as u16 + 1;
         }
         let chains = [Chain::default(); MAX_SIZE as usize];
-        let q = SplitQueue { mem, size, avail_off, used_off, next, chains, free_head: 0, num_free: size, in_flight: 0, avail_idx: 0, last_used: 0 };
+        let q = SplitQueue {
+            mem,
+            size,
+            avail_off,
+            used_off,
+            next,
+            chains,
+            free_head: 0,
+            num_free: size,
+            in_flight: 0,
+            avail_idx: 0,
+            last_used: 0,
+        };
         Ok(q)
     }
 

@@ -49,7 +49,11 @@ fn many_reads_and_writes_in_flight_round_trip() {
         done.push(t);
     }
     done.sort();
-    assert_eq!(done, { let mut t = tokens.clone(); t.sort(); t });
+    assert_eq!(done, {
+        let mut t = tokens.clone();
+        t.sort();
+        t
+    });
     assert_eq!(dev.0.borrow().disk[5 * 512], 5 ^ 0x5a);
     let back = mem(32 * 512);
     b.read(0, back.slice(0, 32 * 512).unwrap(), &mut serve(&dev)).unwrap();
