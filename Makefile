@@ -91,11 +91,11 @@ harness: deps
 # DEST=SRC pairs for the initrd (DEST is the path inside it).
 USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
 USERSPACE_BINS := init hello spin crash alloc-bomb \
-	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-oom test-vm test-elf bench-ipc \
+	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-blk test-oom test-vm test-elf bench-ipc \
 	test-std motor-rt fuzz-syscalls fuzz-regress
 USER_PROGRAMS += init=$(USERSPACE_OUT)/init
 USER_PROGRAMS += $(foreach p,hello spin crash alloc-bomb,bin/$(p)=$(USERSPACE_OUT)/$(p))
-USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls devices oom vm,test/$(p)=$(USERSPACE_OUT)/test-$(p))
+USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls devices blk oom vm,test/$(p)=$(USERSPACE_OUT)/test-$(p))
 # test/elf/ holds the malformed-ELF fixtures that test-elf spawns.
 USER_PROGRAMS += test/loader=$(USERSPACE_OUT)/test-elf
 USER_PROGRAMS += bench/ipc=$(USERSPACE_OUT)/bench-ipc
@@ -199,6 +199,14 @@ run-q35: kernel initrd
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
+# vireo-virtio (guest-userspace/lib/virtio) is a guest library whose unit
+# tests run on the host against a mock device: the host's stable cargo, in
+# the guest workspace (its [unstable] build-std is ignored off nightly), for
+# the host target, without the kernel glue (feature `rt`).
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+VIRTIO_HOST_ARGS = -p vireo-virtio --no-default-features --target $(HOST_TRIPLE)
+VIRTIO_HOST_TEST = cd guest-userspace && cargo test --quiet $(VIRTIO_HOST_ARGS)
+
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
 lint: deps
@@ -206,10 +214,12 @@ lint: deps
 	cargo clippy --workspace --all-targets --release --quiet -- -D warnings
 	cd guest-kernel && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace && $(GUEST_CLIPPY) --release --quiet -- -D warnings
+	cd guest-userspace && cargo clippy --quiet --all-targets $(VIRTIO_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 
 test: all
 	cargo test --workspace --release
+	$(VIRTIO_HOST_TEST)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,

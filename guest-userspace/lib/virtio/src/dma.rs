@@ -1,0 +1,91 @@
+//! Memory shared with the device: a region with a virtual address for the
+//! driver and a physical one for the device (`DmaAlloc`), read and written
+//! with volatile accesses because the device changes it behind our back.
+
+/// A DMA region. Accesses outside it read 0 and drop writes: offsets are
+/// computed by this crate from checked sizes, so that never happens, but
+/// a slip must not touch other memory.
+#[derive(Debug)]
+pub struct DmaRegion {
+    va: u64,
+    pa: u64,
+    len: u64,
+}
+
+/// Part of a region, as the device sees it: what a descriptor points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaSlice {
+    pub pa: u64,
+    pub len: u32,
+}
+
+impl DmaRegion {
+    /// # Safety
+    /// `va..va+len` must be memory of this process, 8-byte aligned, that
+    /// nothing else uses while the value lives, and `pa` the address at
+    /// which the device sees it.
+    pub unsafe fn new(va: u64, pa: u64, len: u64) -> Self {
+        DmaRegion { va, pa, len }
+    }
+
+    pub fn pa(&self) -> u64 {
+        self.pa
+    }
+
+    pub fn va(&self) -> u64 {
+        self.va
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// `len` bytes at `off`, if they lie inside the region.
+    pub fn slice(&self, off: u64, len: u32) -> Option<DmaSlice> {
+        (off.checked_add(u64::from(len))? <= self.len).then_some(DmaSlice { pa: self.pa + off, len })
+    }
+
+    fn at(&self, off: u64, width: u64) -> Option<u64> {
+        let end = off.checked_add(width)?;
+        (end <= self.len && off.is_multiple_of(width)).then_some(self.va + off)
+    }
+
+    pub fn read8(&self, off: u64) -> u8 {
+        // SAFETY: inside the region `new`'s caller vouched for.
+        self.at(off, 1).map_or(0, |a| unsafe { (a as *const u8).read_volatile() })
+    }
+    pub fn read16(&self, off: u64) -> u16 {
+        // SAFETY: aligned, inside the region.
+        self.at(off, 2).map_or(0, |a| unsafe { (a as *const u16).read_volatile() })
+    }
+    pub fn read32(&self, off: u64) -> u32 {
+        // SAFETY: aligned, inside the region.
+        self.at(off, 4).map_or(0, |a| unsafe { (a as *const u32).read_volatile() })
+    }
+    pub fn write8(&mut self, off: u64, v: u8) {
+        if let Some(a) = self.at(off, 1) {
+            // SAFETY: inside the region.
+            unsafe { (a as *mut u8).write_volatile(v) }
+        }
+    }
+    pub fn write16(&mut self, off: u64, v: u16) {
+        if let Some(a) = self.at(off, 2) {
+            // SAFETY: aligned, inside the region.
+            unsafe { (a as *mut u16).write_volatile(v) }
+        }
+    }
+    pub fn write32(&mut self, off: u64, v: u32) {
+        if let Some(a) = self.at(off, 4) {
+            // SAFETY: aligned, inside the region.
+            unsafe { (a as *mut u32).write_volatile(v) }
+        }
+    }
+    pub fn write64(&mut self, off: u64, v: u64) {
+        self.write32(off, v as u32);
+        self.write32(off + 4, (v >> 32) as u32);
+    }
+}

@@ -1,0 +1,49 @@
+//! Feature bits and the negotiation every driver does the same way: reset,
+//! ACKNOWLEDGE|DRIVER, accept only the bits we understand out of what the
+//! device offers, FEATURES_OK, and check the device kept it.
+use crate::error::{Error, Result};
+use crate::transport::Transport;
+
+pub const VERSION_1: u64 = 1 << 32;
+pub const BLK_SEG_MAX: u64 = 1 << 2;
+pub const BLK_RO: u64 = 1 << 5;
+pub const BLK_BLK_SIZE: u64 = 1 << 6;
+pub const BLK_FLUSH: u64 = 1 << 9;
+
+pub mod status {
+    pub const ACKNOWLEDGE: u8 = 1;
+    pub const DRIVER: u8 = 2;
+    pub const DRIVER_OK: u8 = 4;
+    pub const FEATURES_OK: u8 = 8;
+    pub const NEEDS_RESET: u8 = 0x40;
+    pub const FAILED: u8 = 0x80;
+}
+
+/// Negotiates: returns the features both sides use, a subset of `wanted`
+/// (which must hold VERSION_1: we drive modern devices only).
+pub fn negotiate<T: Transport + ?Sized>(t: &mut T, wanted: u64) -> Result<u64> {
+    t.reset()?;
+    t.set_status(status::ACKNOWLEDGE | status::DRIVER);
+    let offered = t.device_features();
+    if offered & VERSION_1 == 0 {
+        t.set_status(status::FAILED);
+        return Err(Error::NotModern);
+    }
+    let accepted = offered & (wanted | VERSION_1);
+    t.set_driver_features(accepted);
+    t.set_status(status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK);
+    if t.status() & status::FEATURES_OK == 0 {
+        t.set_status(status::FAILED);
+        return Err(Error::FeaturesRejected);
+    }
+    Ok(accepted)
+}
+
+/// Sets DRIVER_OK and checks the device did not fail on the way.
+pub fn driver_ok<T: Transport + ?Sized>(t: &mut T) -> Result<()> {
+    t.set_status(status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK | status::DRIVER_OK);
+    if t.status() & (status::NEEDS_RESET | status::FAILED) != 0 {
+        return Err(Error::DeviceFailed);
+    }
+    Ok(())
+}
