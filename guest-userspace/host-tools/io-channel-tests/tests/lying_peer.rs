@@ -57,7 +57,10 @@ fn a_submission_head_that_claims_to_have_read_unsent_messages_is_bad_index_for_t
         client.submit.push(&Msg::new(i, Op::Nop)).unwrap();
     }
     lie(mem.region(), Word::SqHead, QUEUE_LEN + 7);
-    assert_eq!(client.submit.push(&Msg::new(0, Op::Nop)), Err(Error::BadIndex { ours: QUEUE_LEN, theirs: QUEUE_LEN + 7 }));
+    assert_eq!(
+        client.submit.push(&Msg::new(0, Op::Nop)),
+        Err(Error::BadIndex { ours: QUEUE_LEN, theirs: QUEUE_LEN + 7 })
+    );
 }
 
 #[test]

@@ -23,18 +23,10 @@ pub(crate) struct Queue {
     sleep: Word,
 }
 
-pub(crate) const SQ: Queue = Queue {
-    entries: crate::layout::SQ_ENTRIES,
-    head: Word::SqHead,
-    tail: Word::SqTail,
-    sleep: Word::SqSleep,
-};
-pub(crate) const CQ: Queue = Queue {
-    entries: crate::layout::CQ_ENTRIES,
-    head: Word::CqHead,
-    tail: Word::CqTail,
-    sleep: Word::CqSleep,
-};
+pub(crate) const SQ: Queue =
+    Queue { entries: crate::layout::SQ_ENTRIES, head: Word::SqHead, tail: Word::SqTail, sleep: Word::SqSleep };
+pub(crate) const CQ: Queue =
+    Queue { entries: crate::layout::CQ_ENTRIES, head: Word::CqHead, tail: Word::CqTail, sleep: Word::CqSleep };
 
 /// The writing end of a queue.
 #[derive(Debug)]

@@ -52,7 +52,7 @@ fn batch(client: &mut Client, first_id: u64, n: usize, data: bool, flags: u16) -
         let id = first_id + j as u64;
         let mut msg = Msg::new(id, Op::Nop);
         (msg.args, msg.flags) = (args_of(id), flags);
-        if data && id % 2 == 0 {
+        if data && id.is_multiple_of(2) {
             if let Ok(s) = client.slots.take() {
                 let len = (id as usize * 13) % (SLOT_SIZE - 16) + 1;
                 let mut buf = [0u8; SLOT_SIZE];
