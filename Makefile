@@ -6,6 +6,7 @@
 #   make fuzz-parsers  fuzz the kernel's byte parsers (FUZZ_SECONDS each)
 #   make lint    formatting (rustfmt) and lints (clippy) of every crate, host and guest
 #   make deps    install what the build needs (a no-op when all is present)
+#   make disk    build/disk.img: an ext4 image of the system's programs
 #
 # Guest code (guest-kernel, guest-userspace) needs a rustc with rust-src for
 # -Zbuild-std. We use, in order of preference:
@@ -51,14 +52,16 @@ QEMU_ACCEL = $(shell if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; th
 # isa-debug-exit makes QEMU exit with (code << 1) | 1: report the guest's code.
 QEMU_STATUS = s=$$?; if [ $$((s & 1)) = 1 ]; then exit $$((s >> 1)); else exit $$s; fi
 
-.PHONY: all deps kernel harness initrd run run-q35 test lint bench clean
+.PHONY: all deps kernel harness initrd disk run run-q35 test lint bench clean
 
-all: kernel harness initrd
+all: kernel harness initrd disk
 
 deps:
 	@missing=""; \
 	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
 	command -v ld >/dev/null || missing="$$missing binutils"; \
+	for t in mkfs.ext4 e2fsck debugfs; do \
+		PATH=$$PATH:/usr/sbin:/sbin command -v $$t >/dev/null || { missing="$$missing e2fsprogs"; break; }; done; \
 	if [ -z "$(debian_guest_ok)" ] && [ -z "$(nightly_guest_ok)" ]; then missing="$$missing $(DEBIAN_GUEST_PKGS)"; fi; \
 	if [ -z "$(nightly_guest_ok)" ] && [ ! -x $(DEBIAN_CLIPPY) ]; then missing="$$missing $(DEBIAN_CLIPPY_PKG)"; fi; \
 	if ! command -v cargo >/dev/null; then \
@@ -148,6 +151,36 @@ initrd: userspace std-programs
 	@strip -o $(HELLO_STD_STRIPPED) $(STD_PROGRAMS_OUT)/hello-std
 	@guest-userspace/host-tools/check-elf.sh -q --std $(HELLO_STD_STRIPPED)
 	target/release/mkinitrd -o $(INITRD) --fixtures $(USER_PROGRAMS)
+
+# The disk (docs/storage.md): a 64 MiB sparse ext4 image holding the
+# USER_PROGRAMS at the same paths as in the initrd, plus etc/motd, made by
+# e2fsprogs' mkfs.ext4 -d from a staging tree. Debian's ext4 features (journal,
+# extents, 64bit, metadata_csum, flex_bg, huge_file, dir_index) with 4 KiB
+# blocks, as an ordinary host-made image has. Reproducible: fixed UUID and
+# hash seed, every time stamp DISK_EPOCH (staged files are touched, mke2fs's
+# and debugfs's own clocks are E2FSPROGS_FAKE_TIME, and the ctimes that -d
+# copies from the staging tree are reset by debugfs), tables initialised now
+# rather than lazily.
+DISK       := $(BUILD)/disk.img
+DISK_ROOT  := $(BUILD)/disk-root
+DISK_SIZE  := 64M
+DISK_UUID  := 5ee1ab1e-0000-4000-8000-000000000001
+DISK_EPOCH := 1735689600
+E2FS_ENV   := PATH=$$PATH:/usr/sbin:/sbin E2FSPROGS_FAKE_TIME=$(DISK_EPOCH) SOURCE_DATE_EPOCH=$(DISK_EPOCH)
+disk: initrd
+	@rm -rf $(DISK_ROOT) $(DISK) && mkdir -p $(DISK_ROOT)/etc
+	@for pair in $(USER_PROGRAMS); do \
+		dest=$(DISK_ROOT)/$${pair%%=*}; mkdir -p "$$(dirname "$$dest")"; \
+		install -m 0755 "$${pair#*=}" "$$dest" || exit 1; done
+	@echo "Welcome to Vireo." > $(DISK_ROOT)/etc/motd
+	@find $(DISK_ROOT) -exec touch -h -d @$(DISK_EPOCH) {} +
+	@truncate -s $(DISK_SIZE) $(DISK)
+	$(E2FS_ENV) mkfs.ext4 -q -F -t ext4 -b 4096 -I 256 -L vireo -U $(DISK_UUID) \
+		-E root_owner=0:0,hash_seed=$(DISK_UUID),lazy_itable_init=0,lazy_journal_init=0,nodiscard \
+		-d $(DISK_ROOT) $(DISK)
+	@(cd $(DISK_ROOT) && find . | sed 's|^\.||; s|^$$|/|; s|.*|sif "&" ctime @$(DISK_EPOCH)|') > $(BUILD)/disk-ctime.debugfs
+	@$(E2FS_ENV) debugfs -w -f $(BUILD)/disk-ctime.debugfs $(DISK) >/dev/null 2>&1
+	@$(E2FS_ENV) e2fsck -fn $(DISK) >/dev/null || { echo "make disk: e2fsck finds $(DISK) inconsistent"; exit 1; }
 
 # Your own std program: `make run-app APP=path/to/crate [CPUS=n] [ARGS="..."]`
 # builds the crate for x86_64-unknown-motor with the flags of std-programs
