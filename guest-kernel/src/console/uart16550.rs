@@ -12,8 +12,11 @@ const LSR_THR_EMPTY: u8 = 1 << 5;
 const LSR_DATA_READY: u8 = 1 << 0;
 const IER_RX_AVAILABLE: u8 = 1 << 0;
 /// Polls of LSR before writing anyway: a VMM UART that never reports ready
-/// must not hang the kernel (virtual UARTs normally are always ready).
-const MAX_POLLS: u32 = 1 << 16;
+/// must not hang the kernel (virtual UARTs normally are always ready). Large,
+/// because a host that reads the console slowly (a loaded machine) keeps
+/// the FIFO full for a while, and writing anyway drops bytes; a UART that
+/// times out once is taken to never report and is written blindly after.
+const MAX_POLLS: u32 = 1 << 22;
 /// Transmit FIFO depth of a 16550A once FIFOs are enabled.
 const FIFO_DEPTH: u8 = 16;
 
@@ -26,11 +29,13 @@ pub struct Uart16550 {
     tx_room: u8,
     /// FIFO depth in effect: 1 until `init` enables the FIFO.
     depth: u8,
+    /// LSR never reported room within `MAX_POLLS`: stop polling it.
+    deaf: bool,
 }
 
 impl Uart16550 {
     pub const fn new(base: u16) -> Self {
-        Self { base, tx_room: 0, depth: 1 }
+        Self { base, tx_room: 0, depth: 1, deaf: false }
     }
 
     pub fn init(&mut self) {
@@ -46,16 +51,20 @@ impl Uart16550 {
     }
 
     pub fn write_byte(&mut self, byte: u8) {
-        if self.tx_room == 0 {
+        if self.tx_room == 0 && !self.deaf {
             let mut polls = 0;
-            while inb(self.base + LSR) & LSR_THR_EMPTY == 0 && polls < MAX_POLLS {
-                core::hint::spin_loop();
+            while inb(self.base + LSR) & LSR_THR_EMPTY == 0 {
                 polls += 1;
+                if polls == MAX_POLLS {
+                    self.deaf = true;
+                    break;
+                }
+                core::hint::spin_loop();
             }
             self.tx_room = self.depth;
         }
         outb(self.base + THR, byte);
-        self.tx_room -= 1;
+        self.tx_room = self.tx_room.saturating_sub(1);
     }
 
     /// Interrupt when a received byte is waiting (the IOAPIC routes IRQ 4).
