@@ -94,22 +94,26 @@ pub fn enable_msix<C: ConfigSpace + ?Sized, R: Regs>(
     cfg.write(4, 2, cmd | 0b110)
 }
 
-// struct virtio_pci_common_cfg.
-const DEVICE_FEATURE_SELECT: u64 = 0x00;
-const DEVICE_FEATURE: u64 = 0x04;
-const DRIVER_FEATURE_SELECT: u64 = 0x08;
-const DRIVER_FEATURE: u64 = 0x0c;
-const MSIX_CONFIG: u64 = 0x10;
-const DEVICE_STATUS: u64 = 0x14;
-const CONFIG_GENERATION: u64 = 0x15;
-const QUEUE_SELECT: u64 = 0x16;
-const QUEUE_SIZE: u64 = 0x18;
-const QUEUE_MSIX_VECTOR: u64 = 0x1a;
-const QUEUE_ENABLE: u64 = 0x1c;
-const QUEUE_NOTIFY_OFF: u64 = 0x1e;
-const QUEUE_DESC: u64 = 0x20;
-const QUEUE_DRIVER: u64 = 0x28;
-const QUEUE_DEVICE: u64 = 0x30;
+/// Offsets in `struct virtio_pci_common_cfg` (virtio 1.2, 4.1.4.3), shared
+/// with drivers that drive a device by hand (`tests/test-devices`).
+pub mod common {
+    pub const DEVICE_FEATURE_SELECT: u64 = 0x00;
+    pub const DEVICE_FEATURE: u64 = 0x04;
+    pub const DRIVER_FEATURE_SELECT: u64 = 0x08;
+    pub const DRIVER_FEATURE: u64 = 0x0c;
+    pub const MSIX_CONFIG: u64 = 0x10;
+    pub const DEVICE_STATUS: u64 = 0x14;
+    pub const CONFIG_GENERATION: u64 = 0x15;
+    pub const QUEUE_SELECT: u64 = 0x16;
+    pub const QUEUE_SIZE: u64 = 0x18;
+    pub const QUEUE_MSIX_VECTOR: u64 = 0x1a;
+    pub const QUEUE_ENABLE: u64 = 0x1c;
+    pub const QUEUE_NOTIFY_OFF: u64 = 0x1e;
+    pub const QUEUE_DESC: u64 = 0x20;
+    pub const QUEUE_DRIVER: u64 = 0x28;
+    pub const QUEUE_DEVICE: u64 = 0x30;
+}
+use common::*;
 const NO_VECTOR: u16 = 0xffff;
 /// Queues we remember a notify address for.
 const MAX_QUEUES: usize = 8;

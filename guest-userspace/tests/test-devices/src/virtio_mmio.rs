@@ -4,24 +4,7 @@ use crate::Checker;
 use vireo_rt::device::{self as dev, DeviceInfo};
 use vireo_rt::println;
 
-const MAGIC: u64 = 0x000;
-const VERSION: u64 = 0x004;
-const DEVICE_ID: u64 = 0x008;
-const DEVICE_FEATURES: u64 = 0x010;
-const DEVICE_FEATURES_SEL: u64 = 0x014;
-const DRIVER_FEATURES: u64 = 0x020;
-const DRIVER_FEATURES_SEL: u64 = 0x024;
-const QUEUE_SEL: u64 = 0x030;
-const QUEUE_NUM_MAX: u64 = 0x034;
-const QUEUE_NUM: u64 = 0x038;
-const QUEUE_READY: u64 = 0x044;
-const QUEUE_NOTIFY: u64 = 0x050;
-const INTERRUPT_STATUS: u64 = 0x060;
-const INTERRUPT_ACK: u64 = 0x064;
-const STATUS: u64 = 0x070;
-const QUEUE_DESC: u64 = 0x080;
-const QUEUE_DRIVER: u64 = 0x090;
-const QUEUE_DEVICE: u64 = 0x0a0;
+use vireo_virtio::mmio::reg::*;
 
 /// The first virtio-mmio device, opened and driven to DRIVER_OK with a DMA
 /// page, then the process dies with it (a `dying-driver` child).

@@ -7,21 +7,7 @@ use crate::Checker;
 use vireo_rt::device::{self as dev, DeviceInfo};
 use vireo_rt::{println, Error};
 
-// struct virtio_pci_common_cfg offsets.
-const DEVICE_FEATURE_SELECT: u64 = 0x00;
-const DEVICE_FEATURE: u64 = 0x04;
-const DRIVER_FEATURE_SELECT: u64 = 0x08;
-const DRIVER_FEATURE: u64 = 0x0c;
-const MSIX_CONFIG: u64 = 0x10;
-const DEVICE_STATUS: u64 = 0x14;
-const QUEUE_SELECT: u64 = 0x16;
-const QUEUE_SIZE: u64 = 0x18;
-const QUEUE_MSIX_VECTOR: u64 = 0x1a;
-const QUEUE_ENABLE: u64 = 0x1c;
-const QUEUE_NOTIFY_OFF: u64 = 0x1e;
-const QUEUE_DESC: u64 = 0x20;
-const QUEUE_DRIVER: u64 = 0x28;
-const QUEUE_DEVICE: u64 = 0x30;
+use vireo_virtio::pci::common::*;
 
 /// (bar, offset, length, extra dword) of the virtio capability of `cfg_type`.
 fn virtio_cap(d: u64, cfg_type: u8) -> Option<(u64, u64, u64, u32)> {
