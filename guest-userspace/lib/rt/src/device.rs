@@ -18,10 +18,9 @@ fn ret(rax: u64) -> Result<u64> {
 /// Describes device `index`; returns it and the number of devices.
 pub fn info(right: u64, index: u64) -> Result<(DeviceInfo, u64)> {
     let mut d = DeviceInfo::default();
-    let p = &mut d as *mut DeviceInfo as u64;
+    let (p, len) = (&mut d as *mut DeviceInfo as u64, core::mem::size_of::<DeviceInfo>() as u64);
     // SAFETY: the kernel writes at most size_of::<DeviceInfo>() bytes into `d`.
-    let n =
-        ret(unsafe { syscall4(Sys::DeviceInfo as u64, right, index, p, core::mem::size_of::<DeviceInfo>() as u64) })?;
+    let n = ret(unsafe { syscall4(Sys::DeviceInfo as u64, right, index, p, len) })?;
     Ok((d, n))
 }
 
