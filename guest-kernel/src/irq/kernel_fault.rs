@@ -1,6 +1,7 @@
 //! An exception in kernel mode is a kernel bug: dump it (arch's
 //! `exception::dump`) and power off with a failure status.
-use crate::arch::x86_64::exception::{dump, switch_to_kernel_page_tables, DumpContext};
+use crate::arch::x86_64::cr3;
+use crate::arch::x86_64::exception::{dump, DumpContext};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::console::emergency_print;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +10,10 @@ use pv_abi::exit::KernelExit;
 static DUMPING: AtomicBool = AtomicBool::new(false);
 
 pub fn handle(frame: &mut TrapFrame) {
-    switch_to_kernel_page_tables();
+    // A kernel fault (a double fault above all) may come from page tables
+    // that were freed and reused under it: print from the kernel's own, so
+    // the dump appears instead of a reset. It reads only kernel memory.
+    cr3::load_kernel();
     // Nested fault while dumping: say so and stop, do not recurse.
     if DUMPING.swap(true, Ordering::SeqCst) {
         emergency_print(format_args!("exception: vector {} while dumping; stopping\n", frame.vector));

@@ -42,7 +42,6 @@ pub fn init(info: &BootInfo) -> Result<MemStats, MmError> {
     let carved = reserve::carve_memory(info)?;
     let built = kernel_map::build_and_switch(carved.direct_map_bytes, heap::INITIAL)?;
     phys::set_mapped_limit(carved.direct_map_bytes);
-    crate::arch::x86_64::exception::set_kernel_page_tables(built.pml4.start_address().as_u64());
     paging::install_kernel(AddressSpace::kernel(built.pml4));
     heap::init()?;
     stats::record_boot(carved.ram_bytes, carved.direct_map_bytes, built.direct_map_page);

@@ -8,12 +8,12 @@
 //! through this module.
 use super::frame::{self, PhysFrame};
 use super::phys;
+use crate::arch::x86_64::cr3;
 use crate::arch::x86_64::layout::{slot, KERNEL_FIRST_SLOT, LOWER_HALF_END, PAGE_SIZE, VMAP_BASE, VMAP_SIZE};
 use crate::sync::SpinLock;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::instructions::interrupts::without_interrupts;
-use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::mapper::{MapToError, UnmapError};
 use x86_64::structures::paging::{
     FrameAllocator, FrameDeallocator, Mapper, OffsetPageTable, Page, PageTable, Size4KiB,
@@ -187,7 +187,7 @@ fn walk(pml4: u64, va: u64) -> Option<Translation> {
 /// space. Takes no lock, so exception handlers may use it (e.g. before
 /// following a frame pointer); works before `mm::init` too.
 pub fn is_kernel_mapped(va: u64) -> bool {
-    va >= LOWER_HALF_END && walk(Cr3::read().0.start_address().as_u64(), va).is_some()
+    va >= LOWER_HALF_END && walk(cr3::current(), va).is_some()
 }
 
 impl AddressSpace {
@@ -393,12 +393,11 @@ fn free_table_tree(table: u64, level: u32) {
 }
 
 static KERNEL_SPACE: SpinLock<Option<AddressSpace>> = SpinLock::new(None);
-static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
 /// Next free address of the vmap region.
 static VMAP_NEXT: AtomicU64 = AtomicU64::new(VMAP_BASE);
 
 pub(super) fn install_kernel(space: AddressSpace) {
-    KERNEL_PML4.store(space.pml4_paddr(), Ordering::Release);
+    cr3::set_kernel(space.pml4_paddr());
     without_interrupts(|| *KERNEL_SPACE.lock() = Some(space));
 }
 
@@ -412,7 +411,7 @@ fn with_kernel<R>(f: impl FnOnce(&mut AddressSpace) -> Result<R, MapError>) -> R
 /// Physical address of the kernel PML4 (below 4 GiB, so 32-bit code such as
 /// the SMP trampoline can load it into CR3); 0 before `mm::init`.
 pub fn kernel_pml4_paddr() -> u64 {
-    KERNEL_PML4.load(Ordering::Acquire)
+    cr3::kernel()
 }
 
 /// Maps the kernel-half page `va` to `pa` (4 KiB) and flushes it locally.

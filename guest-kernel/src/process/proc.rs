@@ -206,20 +206,9 @@ impl Process {
     }
 }
 
-fn load_cr3(pml4: u64) {
-    use x86_64::registers::control::Cr3;
-    let (cur, flags) = Cr3::read();
-    if cur.start_address().as_u64() != pml4 {
-        let frame = x86_64::structures::paging::PhysFrame::containing_address(x86_64::PhysAddr::new(pml4));
-        // SAFETY: `pml4` is a live page table whose kernel half is the
-        // kernel's, so the running kernel code stays mapped.
-        unsafe { Cr3::write(frame, flags) };
-    }
-}
-
 /// Back to the kernel's own page tables (idle CPUs, kernel threads).
 pub fn activate_kernel_space() {
-    load_cr3(crate::mm::paging::kernel_pml4_paddr());
+    crate::arch::x86_64::cr3::load_kernel();
 }
 
 /// The calling thread's process, if it is a user thread.
@@ -278,7 +267,9 @@ impl UserContext for Process {
     /// happened before this CR3 load.
     fn enter(&self) {
         self.cpus.join_current();
-        load_cr3(self.pml4);
+        // SAFETY: `pml4` is this process's live PML4 (freed only after its
+        // last thread is off every CPU), and its kernel half is the kernel's.
+        unsafe { crate::arch::x86_64::cr3::load(self.pml4) };
     }
 
     /// Back to the kernel's page tables as the thread leaves the CPU: idle

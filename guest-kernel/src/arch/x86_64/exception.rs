@@ -5,7 +5,6 @@
 //! print) it is given.
 use super::trap::TrapFrame;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 const NAMES: [&str; 32] = [
     "divide error (#DE)",
@@ -45,30 +44,6 @@ const NAMES: [&str; 32] = [
 /// The exception's name, e.g. "page fault (#PF)".
 pub fn name(vector: u64) -> &'static str {
     NAMES.get(vector as usize).copied().unwrap_or("unknown exception")
-}
-
-/// The kernel's own PML4 (0 until memory management has built it).
-static KERNEL_CR3: AtomicU64 = AtomicU64::new(0);
-
-/// Tells the exception path which page tables are always valid.
-pub fn set_kernel_page_tables(pml4_paddr: u64) {
-    KERNEL_CR3.store(pml4_paddr, Ordering::Release);
-}
-
-/// Moves the faulting CPU onto the kernel's page tables before anything is
-/// printed: a kernel fault (a double fault above all) may come from page
-/// tables that were freed and reused under it, and the dump must still
-/// appear instead of a reset. The dump reads only kernel memory.
-pub fn switch_to_kernel_page_tables() {
-    let pml4 = KERNEL_CR3.load(Ordering::Acquire);
-    if pml4 == 0 {
-        return;
-    }
-    let frame = x86_64::structures::paging::PhysFrame::containing_address(x86_64::PhysAddr::new(pml4));
-    let (_, flags) = x86_64::registers::control::Cr3::read();
-    // SAFETY: the kernel PML4 maps all kernel code, data and stacks (this
-    // handler's IST stack included) and is never freed.
-    unsafe { x86_64::registers::control::Cr3::write(frame, flags) };
 }
 
 /// Frames printed at most in a backtrace.

@@ -1,6 +1,7 @@
 //! x86-64 specifics: PVH entry, descriptor tables, traps, APICs, port I/O.
 pub mod apic;
 pub mod cpuid;
+pub mod cr3;
 pub mod exception;
 pub mod gdt;
 pub mod idt;
