@@ -176,10 +176,13 @@ impl Process {
     /// that stops waiting for another reason calls [`Self::forget_waiter`],
     /// so timed-out waits leave nothing behind.
     pub fn add_waiter(&self) {
-        let me = sched::current();
+        self.register_waiter(&sched::current());
+    }
+
+    fn register_waiter(&self, t: &Arc<Thread>) {
         let mut w = self.waiters.lock();
-        if !w.iter().any(|x| Arc::ptr_eq(x, &me)) {
-            w.push(me);
+        if !w.iter().any(|x| Arc::ptr_eq(x, t)) {
+            w.push(t.clone());
         }
     }
 
@@ -187,10 +190,7 @@ impl Process {
     /// process has ended (registration first, so an end after it wakes it).
     pub fn poll_end(&self, waiter: Option<&Arc<Thread>>) -> bool {
         if let Some(t) = waiter {
-            let mut w = self.waiters.lock();
-            if !w.iter().any(|x| Arc::ptr_eq(x, t)) {
-                w.push(t.clone());
-            }
+            self.register_waiter(t);
         }
         self.ended_status().is_some()
     }
@@ -213,8 +213,7 @@ pub fn activate_kernel_space() {
 
 /// The calling thread's process, if it is a user thread.
 pub fn current() -> Option<Arc<Process>> {
-    let owner = sched::with_current(|t| t.user.as_ref().map(|u| u.owner.clone()))??;
-    owner.into_any().downcast::<Process>().ok()
+    sched::with_current(owner_of)?
 }
 
 /// The process a user thread belongs to.
