@@ -13,15 +13,16 @@ pub const RELA_SIZE: usize = 24;
 const EI_CLASS: usize = 4;
 const EI_DATA: usize = 5;
 const EI_NIDENT: usize = 16;
-const ELFCLASS64: u8 = 2;
+pub const ELFCLASS64: u8 = 2;
 const ELFDATA2LSB: u8 = 1;
-const EM_X86_64: u16 = 62;
+pub const EM_X86_64: u16 = 62;
 pub const ET_EXEC: u16 = 2;
 pub const ET_DYN: u16 = 3;
 
 pub const PT_LOAD: u32 = 1;
 pub const PT_DYNAMIC: u32 = 2;
 pub const PT_INTERP: u32 = 3;
+pub const PT_NOTE: u32 = 4;
 pub const PT_TLS: u32 = 7;
 
 pub const PF_X: u32 = 1;

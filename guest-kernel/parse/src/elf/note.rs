@@ -8,10 +8,9 @@
 use pv_abi::motor::raw_note::{DESC_LEN, NAME, TYPE_RAW_ABI};
 use pv_abi::syscall::Error;
 
+use super::header::{PHDR_SIZE, PT_NOTE};
 use crate::le::{u16_at, u32_at, u64_at};
 
-const PT_NOTE: u32 = 4;
-const PHDR_SIZE: usize = 56;
 /// `namesz`, `descsz`, `n_type`.
 const NOTE_HEADER: usize = 12;
 

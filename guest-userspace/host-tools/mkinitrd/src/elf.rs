@@ -2,34 +2,16 @@
 //! bytes placed at chosen offsets. Enough to build static-PIE test images
 //! with exactly the defects the fixtures want; it checks nothing on purpose.
 
-pub const EHDR_SIZE: usize = 64;
-pub const PHDR_SIZE: usize = 56;
-pub const DYN_SIZE: usize = 16;
-pub const RELA_SIZE: usize = 24;
+// The numbers the loader reads, from the loader's own definitions.
+pub use vireo_parse::elf::header::{
+    DT_NULL, DT_RELA, DT_RELAENT, DT_RELASZ, DYN_SIZE, EHDR_SIZE, ELFCLASS64, EM_X86_64, ET_DYN, PF_R, PF_W, PF_X,
+    PHDR_SIZE, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_NOTE, PT_TLS, RELA_SIZE, R_X86_64_RELATIVE,
+};
 
+// Only the writer needs these: the loader refuses or ignores them.
 pub const ELFCLASS32: u8 = 1;
-pub const ELFCLASS64: u8 = 2;
-pub const ET_DYN: u16 = 3;
-pub const EM_X86_64: u16 = 62;
-
-pub const PT_LOAD: u32 = 1;
-pub const PT_DYNAMIC: u32 = 2;
-pub const PT_INTERP: u32 = 3;
-pub const PT_NOTE: u32 = 4;
-pub const PT_TLS: u32 = 7;
 pub const PT_GNU_STACK: u32 = 0x6474_e551;
-
-pub const PF_X: u32 = 1;
-pub const PF_W: u32 = 2;
-pub const PF_R: u32 = 4;
-
-pub const DT_NULL: u64 = 0;
-pub const DT_RELA: u64 = 7;
-pub const DT_RELASZ: u64 = 8;
-pub const DT_RELAENT: u64 = 9;
-
 pub const R_X86_64_64: u32 = 1;
-pub const R_X86_64_RELATIVE: u32 = 8;
 
 /// One program header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
