@@ -145,6 +145,59 @@ system_calls! {
     /// only the command register's memory/bus-master/INTx-disable bits and
     /// the MSI-X enable/mask bits may change (`AccessDenied` otherwise).
     ConfigWrite = 35,
+    /// `(right, name_ptr, name_len) -> listener`: register a named service
+    /// (1..=[`MAX_SERVICE_NAME`] bytes); needs [`rights::DEVICE`] on the
+    /// device right, so only system servers can. `Busy` while another live
+    /// listener holds the name; the name is free again when the listener's
+    /// last handle closes (its process ended).
+    ServiceRegister = 36,
+    /// `(name_ptr, name_len, handle) -> 0`: connect to a service by passing
+    /// it `handle` (usually a channel region's shared memory; it goes over
+    /// with this handle's rights). `NotFound`: no such service; `Limit`:
+    /// [`MAX_PENDING_CONNECTIONS`] wait to be accepted.
+    ServiceConnect = 37,
+    /// `(listener, out_ptr, timeout_ns) -> 0`: take the next connection,
+    /// waiting up to `timeout_ns` (`u64::MAX` forever, 0 poll; `TimedOut`).
+    /// Writes two u64 at `out_ptr`: the handle the client passed, and a
+    /// handle (rights `WAIT`) to the client's process.
+    ServiceAccept = 38,
+    /// `(right, len_out) -> addr`: map the initrd read-only into this process
+    /// (needs [`rights::DEVICE`]); writes its length in bytes as a u64 at
+    /// `len_out`; `addr` is its first byte. `NotFound` without an initrd.
+    InitrdMap = 39,
+    /// `(spec_ptr, spec_len) -> process handle`: start a program from an ELF
+    /// image in this process's memory (e.g. read from a disk), as `Spawn`
+    /// does from the initrd. `spec` is a [`SpawnImage`].
+    SpawnImage = 40,
+}
+
+/// Longest service name ([`Sys::ServiceRegister`]).
+pub const MAX_SERVICE_NAME: u64 = 32;
+/// Connections that may wait for [`Sys::ServiceAccept`] per service.
+pub const MAX_PENDING_CONNECTIONS: usize = 64;
+/// Largest ELF image [`Sys::SpawnImage`] takes.
+pub const MAX_SPAWN_IMAGE: u64 = 64 << 20;
+/// The service name of the I/O server (files, and later the network).
+pub const IO_SERVICE: &str = "io";
+
+/// What [`Sys::SpawnImage`] reads (every field a u64; pointers are this
+/// process's addresses, each range at most its limit).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpawnImage {
+    /// The ELF image (at most [`MAX_SPAWN_IMAGE`] bytes).
+    pub image_ptr: u64,
+    pub image_len: u64,
+    /// The program's path (its name, and what the runtime reports as its
+    /// executable), as for `Spawn`.
+    pub path_ptr: u64,
+    pub path_len: u64,
+    /// NUL-separated arguments, as for `Spawn`.
+    pub args_ptr: u64,
+    pub args_len: u64,
+    /// Handles passed on, as for `Spawn`.
+    pub handles_ptr: u64,
+    pub handles_len: u64,
 }
 
 /// One past the highest call number.

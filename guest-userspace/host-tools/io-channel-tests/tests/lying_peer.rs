@@ -77,8 +77,8 @@ fn a_region_without_our_header_is_refused() {
     let mem = HeapRegion::new();
     assert_eq!(Server::attach(mem.region()).err(), Some(Error::BadHeader { magic: 0, version: 0 }));
     Client::create(mem.region());
-    lie(mem.region(), Word::Version, 2);
-    assert!(matches!(Server::attach(mem.region()), Err(Error::BadHeader { version: 2, .. })));
+    lie(mem.region(), Word::Version, 1);
+    assert!(matches!(Server::attach(mem.region()), Err(Error::BadHeader { version: 1, .. })));
 }
 
 #[test]
@@ -95,8 +95,14 @@ fn garbage_in_a_message_is_caught_by_its_checks() {
     assert_eq!(a.data(), Err(Error::BadSlot(0x7fff)));
     let b = server.requests.pop().unwrap().unwrap();
     assert_eq!(b.data(), Err(Error::BadLength { offset: u32::MAX, len: 2 }));
-    assert_eq!(server.region.read_slot(12, 0, &mut [0; 1]), Err(Error::BadSlot(12)));
-    assert_eq!(server.region.write_slot(0, 4095, &[0; 2]), Err(Error::OutOfRange));
+    let last = vireo_io_channel::SLOT_COUNT - 1;
+    assert_eq!(server.region.read_slot(last + 1, 0, &mut [0; 1]), Err(Error::OutOfRange));
+    assert_eq!(server.region.write_slot(last, 4095, &[0; 2]), Err(Error::OutOfRange));
+    assert_eq!(server.region.write_slot(0, 4095, &[7; 2]), Ok(()), "a range may run on into the next slot");
+    (m.op, m.slot, m.offset, m.len) = (Op::Read as u16, last as u16, 4000, 97);
+    assert_eq!(m.data(), Err(Error::BadLength { offset: 4000, len: 97 }));
+    (m.slot, m.offset, m.len) = (0, 0, vireo_io_channel::DATA_SIZE as u32);
+    assert_eq!(m.data(), Ok(Some((0, 0, vireo_io_channel::DATA_SIZE))));
 }
 
 #[test]
@@ -111,6 +117,21 @@ fn a_completion_naming_a_slot_the_client_did_not_lend_is_refused() {
         pool.take().unwrap();
     }
     assert_eq!(pool.take(), Err(Error::NoSlot));
+}
+
+#[test]
+fn slot_runs_are_taken_and_given_back_whole() {
+    let mut pool = SlotPool::new();
+    let a = pool.take_run(16).unwrap();
+    let b = pool.take_run(16).unwrap();
+    assert_eq!((a, b), (0, 16));
+    assert_eq!(pool.give_run(a, 15), Ok(()), "part of a run may come back");
+    assert_eq!(pool.give_run(b, 17), Err(Error::OutOfRange), "more than was taken");
+    assert_eq!(pool.take_run(0), Err(Error::NoSlot));
+    assert_eq!(pool.take_run(vireo_io_channel::SLOT_COUNT + 1), Err(Error::NoSlot));
+    assert_eq!(pool.take_run(40), Err(Error::NoSlot), "only 32 + 15 free, not in one run");
+    assert_eq!(pool.take_run(32), Ok(32));
+    assert_eq!(pool.used(), 16 + 1 + 32);
 }
 
 #[test]

@@ -18,7 +18,7 @@ pub enum Error {
     UnknownOp(u16),
     /// Peer: a message names a slot past `SLOT_COUNT`.
     BadSlot(u16),
-    /// Peer: a message's data range (offset + len) runs past its slot.
+    /// Peer: a message's data range (offset + len) runs past the data area.
     BadLength { offset: u32, len: u32 },
     /// A local caller asked for a range outside a slot.
     OutOfRange,

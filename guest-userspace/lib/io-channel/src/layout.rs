@@ -7,7 +7,9 @@
 //! page 1        submission queue: QUEUE_LEN messages of 64 bytes
 //! page 2        completion queue: QUEUE_LEN messages of 64 bytes
 //! page 3        reserved (zero)
-//! pages 4..16   SLOT_COUNT data slots of SLOT_SIZE bytes
+//! pages 4..68   SLOT_COUNT data slots of SLOT_SIZE bytes (a message's data
+//!               range may run on across consecutive slots: one 64 KiB read
+//!               is one request)
 //! ```
 //! Head and tail are free-running `u32` counters (entry = counter mod
 //! `QUEUE_LEN`); `tail - head` (wrapping) is the number of queued messages.
@@ -15,18 +17,20 @@
 /// The page size both sides map the region with.
 pub const PAGE_SIZE: usize = 4096;
 /// The whole region: what the creator passes to `ShmCreate`.
-pub const REGION_SIZE: usize = 64 * 1024;
+pub const REGION_SIZE: usize = SLOTS + SLOT_COUNT * SLOT_SIZE;
 /// Messages per queue; a power of two so counters wrap cleanly.
 pub const QUEUE_LEN: u32 = 64;
 /// Bytes of one data slot.
 pub const SLOT_SIZE: usize = PAGE_SIZE;
 /// Data slots in the region.
-pub const SLOT_COUNT: usize = 12;
+pub const SLOT_COUNT: usize = 64;
+/// Bytes of the whole data area.
+pub const DATA_SIZE: usize = SLOT_COUNT * SLOT_SIZE;
 
 /// "VIO1": tells a server it was handed an initialised channel region.
 pub const MAGIC: u32 = 0x3149_4f56;
 /// Bumped on any incompatible change of this layout or of the op codes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 pub const MAGIC_OFFSET: usize = 0;
 pub const VERSION_OFFSET: usize = 4;

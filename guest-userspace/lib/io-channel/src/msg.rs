@@ -13,7 +13,7 @@
 //! | 3..8 | `args[0..5]` (per op, see [`crate::Op`])                    |
 
 use crate::error::Error;
-use crate::layout::{SLOT_COUNT, SLOT_SIZE};
+use crate::layout::{DATA_SIZE, SLOT_COUNT, SLOT_SIZE};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes per message on the wire.
@@ -53,8 +53,9 @@ impl Msg {
         Self { id, op: op as u16, slot: NO_SLOT, ..Self::default() }
     }
 
-    /// The data range this message names, checked against the slot area:
-    /// `None` without data, else `(slot, offset, len)`.
+    /// The data range this message names, checked against the data area
+    /// (it may run on from `slot` into the slots after it): `None` without
+    /// data, else `(slot, offset, len)`.
     pub fn data(&self) -> Result<Option<(usize, usize, usize)>, Error> {
         if self.slot == NO_SLOT {
             return Ok(None);
@@ -64,7 +65,7 @@ impl Msg {
         }
         let (offset, len) = (self.offset as usize, self.len as usize);
         match offset.checked_add(len) {
-            Some(end) if end <= SLOT_SIZE => Ok(Some((self.slot as usize, offset, len))),
+            Some(end) if self.slot as usize * SLOT_SIZE + end <= DATA_SIZE => Ok(Some((self.slot as usize, offset, len))),
             _ => Err(Error::BadLength { offset: self.offset, len: self.len }),
         }
     }
@@ -124,19 +125,30 @@ pub enum Status {
     UnknownOp = 8,
     /// The request named a bad slot or data range.
     BadData = 9,
+    /// `/` (or the device) is read-only.
     ReadOnly = 10,
     NoSpace = 11,
     BadHandle = 12,
     /// A device error, or a status code this version does not know.
     Io = 13,
     NotSupported = 14,
+    /// A path that is empty, not UTF-8, relative, too long, or has a name
+    /// longer than 255 bytes.
+    InvalidName = 15,
+    /// The file system is corrupt where this request looked (bad checksum,
+    /// impossible value); the server said which on the console.
+    Corrupt = 16,
+    /// The file would grow past what the file system can hold.
+    TooLarge = 17,
+    /// The server has too many handles open for this connection.
+    TooManyOpen = 18,
 }
 
 impl Status {
     /// Decodes a peer-supplied code; anything unknown is `Io`.
     pub fn from_code(code: u16) -> Self {
         use Status::*;
-        const ALL: [Status; 15] = [
+        const ALL: [Status; 19] = [
             Ok,
             NotFound,
             AlreadyExists,
@@ -152,6 +164,10 @@ impl Status {
             BadHandle,
             Io,
             NotSupported,
+            InvalidName,
+            Corrupt,
+            TooLarge,
+            TooManyOpen,
         ];
         ALL.get(code as usize).copied().unwrap_or(Io)
     }

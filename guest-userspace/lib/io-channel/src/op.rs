@@ -1,10 +1,13 @@
-//! The storage protocol's op codes and their argument layouts.
+//! The storage protocol's op codes, flags and argument layouts.
 //!
-//! Conventions: a path or name travels in a data slot (`slot`, `offset`,
-//! `len` of the message, UTF-8, no NUL); a file is named by the server's
-//! handle `args[0]` that `Open` returned; results come back in the
+//! Conventions: a path travels in the request's data range (UTF-8, no NUL,
+//! absolute: the client resolves its working directory); a file or
+//! directory is named by the server's handle that `Open` returned, valid
+//! only on the connection that opened it; results come back in the
 //! completion's `args`, `status` and (for data) its `len`. Data never
-//! travels in the ring: reads and writes name a client-owned slot.
+//! travels in the ring: reads and writes name a client-owned data range,
+//! which may run on across consecutive slots (one 64 KiB read is one
+//! request). Completions on one connection come back in request order.
 
 use crate::error::Error;
 
@@ -15,43 +18,173 @@ pub enum Op {
     /// Does nothing; the server echoes the message (args and data range
     /// unchanged). For tests and latency measurements.
     Nop = 0,
-    /// Path in the slot; `args[0]` = open flags (read 1, write 2, create 4,
-    /// truncate 8, append 16, exclusive 32). Reply: `args[0]` = handle.
+    /// Path in the data; `args[0]` = [`open`] flags. Reply: `args[0]` =
+    /// handle, `args[1]` = size, `args[2]` = [`kind`].
     Open = 1,
-    /// `args[0]` = handle, `args[1]` = file offset; the slot range is the
-    /// buffer. Reply: `len` = bytes read (0 at end of file).
+    /// `args[0]` = handle, `args[1]` = file offset; the data range is the
+    /// buffer. Reply: `len` = bytes read (0 at end of file), the data at the
+    /// request's range.
     Read = 2,
-    /// `args[0]` = handle, `args[1]` = file offset; the slot range holds the
-    /// bytes. Reply: `args[0]` = bytes written.
+    /// `args[0]` = handle, `args[1]` = file offset (ignored with
+    /// [`write::AT_END`] in `flags`); the data range holds the bytes. Reply:
+    /// `args[0]` = bytes written, `args[1]` = file offset after them.
     Write = 3,
     /// `args[0]` = handle.
     Close = 4,
-    /// Path in the slot, or no slot and `args[0]` = handle. Reply: `args[0]`
-    /// = size, `args[1]` = kind (1 file, 2 directory, 3 symlink), `args[2]` =
-    /// mode bits, `args[3]` = modification time (ns since the epoch).
+    /// Path in the data (symlinks followed), or no data and `args[0]` =
+    /// handle. Reply: `args[0]` = size, `args[1]` = [`kind`], `args[2]` =
+    /// mode bits (0o7777), `args[3]` = modified, `args[4]` = accessed (ns
+    /// since the Unix epoch).
     Stat = 5,
-    /// `args[0]` = directory handle, `args[1]` = cursor (0 first). Reply:
-    /// packed entries in the slot (per entry: u16 name length, u8 kind,
-    /// name bytes), `args[0]` = next cursor (0 at the end).
+    /// `args[0]` = directory handle (opened with [`open::DIRECTORY`]),
+    /// `args[1]` = cursor (0 first). Reply: whole [`dirent`] records packed
+    /// into the request's data range, `len` = bytes used, `args[0]` = next
+    /// cursor, `args[1]` = 1 when the directory has no more entries. `.` and
+    /// `..` are not listed.
     Readdir = 6,
-    /// Path in the slot; `args[0]` = mode bits.
+    /// Path in the data; `args[0]` = mode bits.
     Mkdir = 7,
-    /// Path in the slot (a file).
+    /// Path in the data (not a directory).
     Unlink = 8,
-    /// Path in the slot (an empty directory).
+    /// Path in the data (an empty directory).
     Rmdir = 9,
-    /// Both paths in the slot: the old one is `args[0]` bytes, the new one
-    /// follows; `args[1]` = 1 to fail if the new path exists.
+    /// Both paths in the data: the old one is `args[0]` bytes, the new one
+    /// follows; `args[1]` = 1 to fail with `AlreadyExists` if the new path
+    /// exists (otherwise a file there is replaced atomically).
     Rename = 10,
-    /// `args[0]` = handle; `args[1]` = 1 for data only (`sync_data`).
+    /// `args[0]` = handle; `args[1]` = 1 for data only (`sync_data`). The
+    /// reply comes after the device has flushed.
     Sync = 11,
-    /// `args[0]` = handle, `args[1]` = new length.
+    /// `args[0]` = handle (open for writing), `args[1]` = new length.
     Truncate = 12,
+    /// Path in the data, or no data and `args[0]` = handle; `args[1]` = new
+    /// mode bits (0o7777).
+    SetMode = 13,
+    /// What `/` is: a one-line description in the data range (`len` =
+    /// bytes), `args[0]` = [`info`] flags, `args[1]` = bytes of file-system
+    /// metadata the server caches at most.
+    Info = 14,
+}
+
+/// `Open` flags (`args[0]`).
+pub mod open {
+    pub const READ: u64 = 1;
+    pub const WRITE: u64 = 2;
+    /// Create the file if it does not exist.
+    pub const CREATE: u64 = 4;
+    /// Cut the file to length 0 (needs `WRITE`).
+    pub const TRUNCATE: u64 = 8;
+    /// Writes go to the end of the file.
+    pub const APPEND: u64 = 16;
+    /// With `CREATE`: fail with `AlreadyExists` if the file exists.
+    pub const EXCLUSIVE: u64 = 32;
+    /// Open a directory, for `Readdir` (no other flag).
+    pub const DIRECTORY: u64 = 64;
+    /// Every flag the protocol defines; anything else is `InvalidArgument`.
+    pub const ALL: u64 = 127;
+}
+
+/// `Write` request flags (the message's `flags`).
+pub mod write {
+    /// Append: write at the file's end, whatever `args[1]` says.
+    pub const AT_END: u16 = 1;
+}
+
+/// `Info` reply flags.
+pub mod info {
+    /// `/` is read-only (the initrd, or a read-only disk).
+    pub const READ_ONLY: u64 = 1;
+    /// `/` is an ext4 disk (otherwise the initrd).
+    pub const DISK: u64 = 2;
+}
+
+/// File kinds (`Stat`, `Open`, directory entries).
+pub mod kind {
+    pub const FILE: u8 = 1;
+    pub const DIRECTORY: u8 = 2;
+    pub const SYMLINK: u8 = 3;
+    /// Anything else (device node, fifo, socket).
+    pub const OTHER: u8 = 4;
+}
+
+/// One directory entry as `Readdir` packs it (little-endian):
+///
+/// | offset | field |
+/// |---|---|
+/// | 0 | u16 record length (`HEADER` + name, rounded up to 8) |
+/// | 2 | u16 name length |
+/// | 4 | u8 [`kind`] |
+/// | 5..8 | zero |
+/// | 8 | u32 mode bits |
+/// | 12 | u32 zero |
+/// | 16 | u64 size |
+/// | 24 | u64 modified (ns since the epoch) |
+/// | 32 | name bytes (UTF-8) |
+pub mod dirent {
+    /// Bytes before the name.
+    pub const HEADER: usize = 32;
+    /// Longest name (ext4's limit).
+    pub const MAX_NAME: usize = 255;
+
+    /// A decoded entry; `name` borrows the buffer it was read from.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Entry<'a> {
+        pub name: &'a [u8],
+        pub kind: u8,
+        pub mode: u32,
+        pub size: u64,
+        pub modified_ns: u64,
+    }
+
+    /// Record length of an entry with an `n`-byte name.
+    pub const fn record_len(n: usize) -> usize {
+        (HEADER + n).next_multiple_of(8)
+    }
+
+    /// Appends `e` to `buf` at `at`; returns the new end, or `None` if it
+    /// does not fit (or the name is too long).
+    pub fn put(buf: &mut [u8], at: usize, e: &Entry) -> Option<usize> {
+        if e.name.len() > MAX_NAME {
+            return None;
+        }
+        let len = record_len(e.name.len());
+        let rec = buf.get_mut(at..at.checked_add(len)?)?;
+        rec.fill(0);
+        rec[0..2].copy_from_slice(&(len as u16).to_le_bytes());
+        rec[2..4].copy_from_slice(&(e.name.len() as u16).to_le_bytes());
+        rec[4] = e.kind;
+        rec[8..12].copy_from_slice(&e.mode.to_le_bytes());
+        rec[16..24].copy_from_slice(&e.size.to_le_bytes());
+        rec[24..32].copy_from_slice(&e.modified_ns.to_le_bytes());
+        rec[HEADER..HEADER + e.name.len()].copy_from_slice(e.name);
+        Some(at + len)
+    }
+
+    /// Decodes the entry at `at` of `buf` (bytes the peer wrote: every
+    /// length is checked); returns it and the next record's offset, or
+    /// `None` for a malformed record.
+    pub fn get(buf: &[u8], at: usize) -> Option<(Entry<'_>, usize)> {
+        let head = buf.get(at..at.checked_add(HEADER)?)?;
+        let u16_at = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]) as usize;
+        let u64_at = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&head[i..i + 8]);
+            u64::from_le_bytes(b)
+        };
+        let (len, name_len) = (u16_at(0), u16_at(2));
+        if name_len > MAX_NAME || len != record_len(name_len) {
+            return None;
+        }
+        let name = buf.get(at + HEADER..at + HEADER + name_len)?;
+        buf.get(at..at + len)?;
+        let mode = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+        Some((Entry { name, kind: head[4], mode, size: u64_at(16), modified_ns: u64_at(24) }, at + len))
+    }
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 13] = [
+    pub const ALL: [Op; 15] = [
         Op::Nop,
         Op::Open,
         Op::Read,
@@ -65,6 +198,8 @@ impl Op {
         Op::Rename,
         Op::Sync,
         Op::Truncate,
+        Op::SetMode,
+        Op::Info,
     ];
 }
 

@@ -123,20 +123,32 @@ impl Region {
         self.slot(slot).map(|s| s.as_ptr() as *mut u8)
     }
 
-    /// Copies `buf.len()` bytes from `slot` at `offset` into `buf`.
+    /// The data-area bytes `[slot * SLOT_SIZE + offset, + len)`, which may
+    /// run on across consecutive slots, or `OutOfRange`.
+    fn data_range(&self, slot: usize, offset: usize, len: usize) -> Result<&[AtomicU8], Error> {
+        let start = slot.checked_mul(SLOT_SIZE).and_then(|s| s.checked_add(offset)).ok_or(Error::OutOfRange)?;
+        let end = start.checked_add(len).filter(|&e| e <= DATA_SIZE).ok_or(Error::OutOfRange)?;
+        // SAFETY: the data area is DATA_SIZE bytes at SLOTS and ends at
+        // REGION_SIZE (layout asserts); AtomicU8 has alignment 1; valid memory
+        // per from_raw.
+        let area = unsafe { &*(self.base.as_ptr().add(SLOTS) as *const [AtomicU8; DATA_SIZE]) };
+        Ok(&area[start..end])
+    }
+
+    /// Copies `buf.len()` bytes from `slot` at `offset` (running on into the
+    /// next slots if the range is longer) into `buf`.
     pub fn read_slot(&self, slot: usize, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
-        let bytes = self.slot(slot)?;
-        let src = offset.checked_add(buf.len()).and_then(|end| bytes.get(offset..end)).ok_or(Error::OutOfRange)?;
+        let src = self.data_range(slot, offset, buf.len())?;
         for (b, s) in buf.iter_mut().zip(src) {
             *b = s.load(Ordering::Relaxed);
         }
         Ok(())
     }
 
-    /// Copies `data` into `slot` at `offset`.
+    /// Copies `data` into `slot` at `offset` (running on into the next slots
+    /// if it is longer).
     pub fn write_slot(&self, slot: usize, offset: usize, data: &[u8]) -> Result<(), Error> {
-        let bytes = self.slot(slot)?;
-        let dst = offset.checked_add(data.len()).and_then(|end| bytes.get(offset..end)).ok_or(Error::OutOfRange)?;
+        let dst = self.data_range(slot, offset, data.len())?;
         for (d, b) in dst.iter().zip(data) {
             d.store(*b, Ordering::Relaxed);
         }

@@ -268,3 +268,56 @@ pub fn pipe_write(handle: u64, bytes: &[u8]) -> Result<u64> {
     // SAFETY: the kernel only reads the slice, valid for its length.
     ret(unsafe { syscall3(Sys::Write as u64, handle, bytes.as_ptr() as u64, bytes.len() as u64) })
 }
+
+/// Registers the service `name` (needs the device right `right`); returns
+/// the listener handle for [`service_accept`].
+pub fn service_register(right: u64, name: &str) -> Result<u64> {
+    // SAFETY: the kernel only reads the name, valid for its length.
+    ret(unsafe { syscall3(Sys::ServiceRegister as u64, right, name.as_ptr() as u64, name.len() as u64) })
+}
+
+/// Connects to the service `name`, passing it `handle`.
+pub fn service_connect(name: &str, handle: u64) -> Result<u64> {
+    // SAFETY: the kernel only reads the name, valid for its length.
+    ret(unsafe { syscall3(Sys::ServiceConnect as u64, name.as_ptr() as u64, name.len() as u64, handle) })
+}
+
+/// Takes the next connection to `listener` within `timeout_ns` ([`FOREVER`]):
+/// `(the handle the client passed, the client's process handle)`.
+pub fn service_accept(listener: u64, timeout_ns: u64) -> Result<(u64, u64)> {
+    let mut out = [0u64; 2];
+    // SAFETY: the kernel writes two u64 into `out`, which we own.
+    ret(unsafe { syscall3(Sys::ServiceAccept as u64, listener, out.as_mut_ptr() as u64, timeout_ns) })?;
+    Ok((out[0], out[1]))
+}
+
+/// Maps the initrd read-only (needs the device right `right`).
+pub fn initrd_map(right: u64) -> Result<&'static [u8]> {
+    let mut len = 0u64;
+    // SAFETY: the kernel writes one u64 into `len`, which we own.
+    let addr = ret(unsafe { syscall2(Sys::InitrdMap as u64, right, &mut len as *mut u64 as u64) })?;
+    // SAFETY: the kernel mapped `len` readable bytes at `addr` for the rest
+    // of this process's life and nothing ever unmaps or writes them.
+    Ok(unsafe { core::slice::from_raw_parts(addr as *const u8, len as usize) })
+}
+
+/// Starts a program from the ELF `image` in memory; `path` names it (as for
+/// [`spawn`]); `args_blob` as from [`encode_args`]; `handles` as for
+/// [`spawn_with_handles`]. Returns a process handle (all rights).
+pub fn spawn_image(image: &[u8], path: &str, args_blob: &[u8], handles: &[u64]) -> Result<u64> {
+    let spec = pv_abi::syscall::SpawnImage {
+        image_ptr: image.as_ptr() as u64,
+        image_len: image.len() as u64,
+        path_ptr: path.as_ptr() as u64,
+        path_len: path.len() as u64,
+        args_ptr: args_blob.as_ptr() as u64,
+        args_len: args_blob.len() as u64,
+        handles_ptr: handles.as_ptr() as u64,
+        handles_len: handles.len() as u64,
+    };
+    // SAFETY: the kernel only reads the spec and the ranges it names, all
+    // valid for their lengths for the duration of the call.
+    ret(unsafe {
+        syscall2(Sys::SpawnImage as u64, &spec as *const _ as u64, core::mem::size_of_val(&spec) as u64)
+    })
+}

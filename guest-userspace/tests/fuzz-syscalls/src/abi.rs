@@ -74,6 +74,7 @@ pub fn allowed(n: u64) -> &'static [Error] {
             &[BadHandle, AccessDenied, WrongKind, NotFound, OutOfRange, Invalid, Limit, NoMemory, Fault, Busy]
         }
         Sys::WaitMany => &[Invalid, BadHandle, AccessDenied, WrongKind, Fault, TimedOut, NoMemory],
+        Sys::ServiceRegister | Sys::ServiceConnect | Sys::ServiceAccept | Sys::InitrdMap | Sys::SpawnImage => &[NoSys],
     }
 }
 

@@ -75,6 +75,11 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     5, // WaitMany
     2, // ConfigRead
     2, // ConfigWrite
+    0, // ServiceRegister (not implemented yet: NoSys)
+    0, // ServiceConnect
+    0, // ServiceAccept
+    0, // InitrdMap
+    0, // SpawnImage
     6, // unknown numbers
 ];
 
