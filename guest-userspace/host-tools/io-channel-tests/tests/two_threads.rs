@@ -132,9 +132,9 @@ fn unknown_ops_and_bad_data_ranges_come_back_as_error_statuses() {
     let mut bad_op = Msg::new(1, Op::Nop);
     bad_op.op = 999;
     let mut bad_slot = Msg::new(2, Op::Read);
-    bad_slot.slot = 12;
+    bad_slot.slot = vireo_io_channel::SLOT_COUNT as u16;
     let mut bad_len = Msg::new(3, Op::Write);
-    (bad_len.slot, bad_len.offset, bad_len.len) = (0, 4000, 97);
+    (bad_len.slot, bad_len.offset, bad_len.len) = (vireo_io_channel::SLOT_COUNT as u16 - 1, 4000, 97);
     for m in [bad_op, bad_slot, bad_len] {
         client.submit.push(&m).unwrap();
     }
