@@ -93,10 +93,12 @@ harness: deps
 # checked to be what the kernel's loader accepts. USER_PROGRAMS lists them as
 # DEST=SRC pairs for the initrd (DEST is the path inside it).
 USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
-USERSPACE_BINS := init hello spin crash alloc-bomb \
+USERSPACE_BINS := init io-server hello spin crash alloc-bomb \
 	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-blk test-oom test-vm test-elf test-ioring bench-ipc \
 	test-std motor-rt fuzz-syscalls fuzz-regress
 USER_PROGRAMS += init=$(USERSPACE_OUT)/init
+# The I/O server (guest-userspace/servers/io): init starts it first.
+USER_PROGRAMS += sbin/io=$(USERSPACE_OUT)/io-server
 USER_PROGRAMS += $(foreach p,hello spin crash alloc-bomb,bin/$(p)=$(USERSPACE_OUT)/$(p))
 USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls devices blk oom vm,test/$(p)=$(USERSPACE_OUT)/test-$(p))
 # test/elf/ holds the malformed-ELF fixtures that test-elf spawns.
@@ -219,19 +221,25 @@ run-app: $(RUN_APP_DEPS)
 		-kernel $(KERNEL) -initrd $(APP_INITRD) -append "init=/bin/app -- $(ARGS)"; $(QEMU_STATUS)
 
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
-run: kernel initrd
+# `/` is build/disk.img (ext4, read-write: what programs write stays there);
+# `make run DISK_RUN=` boots without it (`/` is then the initrd, read-only).
+DISK_RUN ?= $(DISK)
+comma := ,
+run_drive = $(if $(DISK_RUN),-drive file=$(DISK_RUN)$(comma)format=raw$(comma)if=none$(comma)id=d0 -device $(1)$(comma)drive=d0)
+
+run: kernel initrd $(if $(DISK_RUN),disk)
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-device) \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM; SeaBIOS's
 # own serial console is switched off so the terminal shows only Vireo).
-run-q35: kernel initrd
+run-q35: kernel initrd $(if $(DISK_RUN),disk)
 	qemu-system-x86_64 -M q35 $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-fw_cfg name=etc/sercon-port,string=0 \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-pci) \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # vireo-virtio (guest-userspace/lib/virtio) is a guest library whose unit

@@ -53,6 +53,17 @@ impl KernelExit {
     }
 }
 
+/// Statuses init itself ends with (it passes its program's status through
+/// otherwise), kept apart from the kernel's codes and from common program
+/// statuses.
+pub mod init {
+    /// The I/O server died: files and devices are gone, so the system says
+    /// so on the console and powers off rather than hang.
+    pub const IO_SERVER_DIED: u8 = 0x6e;
+    /// The I/O server never said it was ready.
+    pub const IO_SERVER_SILENT: u8 = 0x6f;
+}
+
 /// Exit statuses vmm-harness uses for outcomes that are not a guest's own
 /// `VIREO-EXIT` code.
 pub mod harness {

@@ -169,6 +169,9 @@ system_calls! {
     /// image in this process's memory (e.g. read from a disk), as `Spawn`
     /// does from the initrd. `spec` is a [`SpawnImage`].
     SpawnImage = 40,
+    /// `(handle) -> len`: the size in bytes of a shared-memory object (needs
+    /// `MAP`), so a process handed one can check it before trusting its size.
+    ShmLen = 41,
 }
 
 /// Longest service name ([`Sys::ServiceRegister`]).

@@ -57,6 +57,7 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::Duplicate => objects::duplicate(a[0], a[1]),
         Sys::ShmCreate => objects::shm_create(a[0]),
         Sys::ShmMap => objects::shm_map(a[0], a[1]),
+        Sys::ShmLen => objects::shm_len(a[0]),
         Sys::Args => misc::args(a[0], a[1]),
         Sys::SysInfo => misc::sysinfo(a[0], a[1]),
         Sys::BootMark => misc::boot_mark(a[0]),

@@ -117,6 +117,11 @@ pub fn shm_create(len: u64) -> SysResult {
     process()?.handles.lock().insert(Object::Shm(shm), rights::MAP | rights::WRITE | rights::DUPLICATE)
 }
 
+pub fn shm_len(h: u64) -> SysResult {
+    let Object::Shm(shm) = process()?.handles.lock().get(h, rights::MAP)? else { return Err(Error::WrongKind) };
+    Ok(shm.len())
+}
+
 pub fn shm_map(h: u64, p: u64) -> SysResult {
     let me = process()?;
     let need = if p & prot::WRITE != 0 { rights::MAP | rights::WRITE } else { rights::MAP };

@@ -269,6 +269,12 @@ pub fn pipe_write(handle: u64, bytes: &[u8]) -> Result<u64> {
     ret(unsafe { syscall3(Sys::Write as u64, handle, bytes.as_ptr() as u64, bytes.len() as u64) })
 }
 
+/// The size in bytes of the shared-memory object behind `handle`.
+pub fn shm_len(handle: u64) -> Result<u64> {
+    // SAFETY: no memory effects.
+    ret(unsafe { syscall1(Sys::ShmLen as u64, handle) })
+}
+
 /// Registers the service `name` (needs the device right `right`); returns
 /// the listener handle for [`service_accept`].
 pub fn service_register(right: u64, name: &str) -> Result<u64> {

@@ -54,6 +54,34 @@ impl DmaRegion {
         (end <= self.len && off.is_multiple_of(width)).then_some(self.va + off)
     }
 
+    /// Copies `buf.len()` bytes at `off` out of the region (after the
+    /// device has completed the request that filled them); `false` if the
+    /// range is not inside the region.
+    pub fn read_bytes(&self, off: u64, buf: &mut [u8]) -> bool {
+        if off.checked_add(buf.len() as u64).is_none_or(|e| e > self.len) {
+            return false;
+        }
+        core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
+        // SAFETY: `off..off+len` is inside the region `new`'s caller vouched
+        // for; no request that writes this range is in flight (the caller's
+        // contract), so a plain copy reads settled bytes.
+        unsafe { core::ptr::copy_nonoverlapping((self.va + off) as *const u8, buf.as_mut_ptr(), buf.len()) };
+        true
+    }
+
+    /// Copies `data` into the region at `off` (before submitting the request
+    /// that hands it to the device); `false` if it does not fit.
+    pub fn write_bytes(&mut self, off: u64, data: &[u8]) -> bool {
+        if off.checked_add(data.len() as u64).is_none_or(|e| e > self.len) {
+            return false;
+        }
+        // SAFETY: inside the region `new`'s caller vouched for, which we hold
+        // mutably; the device does not own this range until submission.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), (self.va + off) as *mut u8, data.len()) };
+        core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
+        true
+    }
+
     pub fn read8(&self, off: u64) -> u8 {
         // SAFETY: inside the region `new`'s caller vouched for.
         self.at(off, 1).map_or(0, |a| unsafe { (a as *const u8).read_volatile() })

@@ -1,13 +1,30 @@
-//! `/init`: the first user process. Reports readiness on the boot-trace port,
-//! runs `/bin/hello`, and exits with 0 if that worked (the kernel then powers
-//! off with init's status).
+//! `/init`: the first user process. Reports readiness on the boot-trace
+//! port, starts the I/O server (`/sbin/io`, handing it the device right),
+//! then runs the program named after `--` on the kernel command line
+//! (default `/bin/hello`) and exits with its status (the kernel then powers
+//! off with it). It supervises the server: if the server dies, init says so
+//! and powers the system off with [`IO_SERVER_DIED`] instead of hanging.
+//! When the program is done, init closes the server's control pipe, which
+//! makes the server unmount `/` cleanly, and waits for it.
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
+use vireo_rt::pv_abi::exit::init::{IO_SERVER_DIED, IO_SERVER_SILENT};
+use vireo_rt::device::{wait_many, INIT_DEVICE_RIGHT};
 use vireo_rt::pv_abi::boot_trace;
 use vireo_rt::{println, sys};
 
 vireo_rt::entry!(main);
+
+const IO_SERVER: &str = "/sbin/io";
+const DEFAULT_PROGRAM: &str = "/bin/hello";
+/// How long the server may take to mount `/` (a journal replay included).
+const READY_TIMEOUT_NS: u64 = 60_000_000_000;
+/// How long the server may take to unmount at shutdown.
+const STOP_TIMEOUT_NS: u64 = 30_000_000_000;
 
 fn main() -> i32 {
     println!("init: Vireo user space is up");
@@ -15,15 +32,96 @@ fn main() -> i32 {
         println!("init: boot_mark(INIT_READY) failed: {}", e.name());
         return 1;
     }
-    match vireo_rt::process::run("/bin/hello", &[]) {
-        Ok(0) => 0,
-        Ok(status) => {
-            println!("init: /bin/hello ended with status {status:#x}");
+    let server = match start_io_server() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let args = vireo_rt::args();
+    let argv: Vec<&str> = args.iter().collect();
+    let (program, rest) = match argv.split_first() {
+        Some((p, rest)) => (*p, rest),
+        None => (DEFAULT_PROGRAM, &[][..]),
+    };
+    let status = match sys::spawn(program, rest) {
+        Ok(child) => match supervise(child, &server) {
+            Ok(status) => status,
+            Err(code) => return code,
+        },
+        Err(e) => {
+            println!("init: cannot run {program}: {}", e.name());
             1
         }
-        Err(e) => {
-            println!("init: cannot run /bin/hello: {}", e.name());
+    };
+    stop_io_server(&server);
+    match u8::try_from(status) {
+        Ok(code) => i32::from(code),
+        Err(_) => {
+            println!("init: {program} ended with status {status:#x}");
             1
         }
     }
+}
+
+struct IoServer {
+    process: u64,
+    /// Closing it tells the server to unmount and end.
+    control: u64,
+}
+
+/// Starts the server and waits until it has mounted `/`.
+fn start_io_server() -> Result<IoServer, i32> {
+    let (ready_r, ready_w) = sys::pipe_create().map_err(|e| fail("cannot create a pipe", e))?;
+    let (control_r, control_w) = sys::pipe_create().map_err(|e| fail("cannot create a pipe", e))?;
+    let process = sys::spawn_with_handles(IO_SERVER, &[], &[INIT_DEVICE_RIGHT, ready_w, control_r])
+        .map_err(|e| fail("cannot start the I/O server", e))?;
+    let _ = sys::close(ready_w);
+    let _ = sys::close(control_r);
+    let mut line = [0u8; 8];
+    let ready = match wait_many(&[ready_r, process], READY_TIMEOUT_NS) {
+        Ok(mask) if mask & 1 != 0 => matches!(sys::pipe_read(ready_r, &mut line), Ok(n) if n > 0),
+        _ => false,
+    };
+    let _ = sys::close(ready_r);
+    if ready {
+        return Ok(IoServer { process, control: control_w });
+    }
+    match sys::wait(process, 0) {
+        Ok(status) => {
+            println!("init: the I/O server died while starting (status {status:#x}); powering off");
+            Err(i32::from(IO_SERVER_DIED))
+        }
+        Err(_) => {
+            println!("init: the I/O server did not get ready; powering off");
+            Err(i32::from(IO_SERVER_SILENT))
+        }
+    }
+}
+
+/// Waits for `child`; if the I/O server dies first, that ends the system.
+fn supervise(child: u64, server: &IoServer) -> Result<i32, i32> {
+    loop {
+        match wait_many(&[child, server.process], sys::FOREVER) {
+            Ok(mask) if mask & 2 != 0 => {
+                let status = sys::wait(server.process, 0).unwrap_or(-1);
+                println!("init: the I/O server died (status {status:#x}); powering off");
+                return Err(i32::from(IO_SERVER_DIED));
+            }
+            Ok(_) => return sys::wait(child, 0).map_err(|e| fail("cannot read the program's status", e)),
+            Err(e) => return Err(fail("waiting failed", e)),
+        }
+    }
+}
+
+fn stop_io_server(server: &IoServer) {
+    let _ = sys::close(server.control);
+    match sys::wait(server.process, STOP_TIMEOUT_NS) {
+        Ok(0) => {}
+        Ok(status) => println!("init: the I/O server ended with status {status:#x}"),
+        Err(e) => println!("init: the I/O server did not stop: {}", e.name()),
+    }
+}
+
+fn fail(what: &str, e: vireo_rt::Error) -> i32 {
+    println!("init: {what}: {}", e.name());
+    1
 }

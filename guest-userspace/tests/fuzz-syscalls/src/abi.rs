@@ -54,6 +54,7 @@ pub fn allowed(n: u64) -> &'static [Error] {
         Sys::Close => &[BadHandle],
         Sys::Duplicate => &[Invalid, BadHandle, AccessDenied, Limit],
         Sys::ShmCreate => &[Invalid, NoMemory, Limit],
+        Sys::ShmLen => &[BadHandle, AccessDenied, WrongKind],
         Sys::ShmMap => &[BadHandle, AccessDenied, WrongKind, Invalid, Protection, NoMemory, Limit],
         Sys::Args | Sys::SysInfo => &[Fault, NoMemory],
         Sys::BootMark => &[AccessDenied, Invalid],

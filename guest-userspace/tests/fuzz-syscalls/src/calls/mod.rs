@@ -80,6 +80,7 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     0, // ServiceAccept
     0, // InitrdMap
     0, // SpawnImage
+    0, // ShmLen
     6, // unknown numbers
 ];
 

@@ -1,0 +1,104 @@
+//! Connections: the accepting thread and one serving thread per client.
+//!
+//! A client connects by passing the shared-memory region of its I/O
+//! channel; the kernel also gives us a handle to its process, which is how
+//! we notice it ended (its open files are then closed for it). A client
+//! that breaks the protocol loses its connection and nothing else.
+
+use crate::futex::Futex;
+use crate::handles::Handles;
+use crate::serve;
+use alloc::vec::Vec;
+use vireo_io_channel::{Error, Region, Server, REGION_SIZE};
+use vireo_rt::sys::{self, prot};
+use vireo_rt::{println, thread};
+
+/// How long a serving thread sleeps before checking its client is alive.
+const IDLE_CHECK_NS: u64 = 1_000_000_000;
+
+/// Takes connections forever, each to a thread of its own.
+pub fn accept_loop(listener: u64) {
+    loop {
+        match sys::service_accept(listener, sys::FOREVER) {
+            Ok((shm, process)) => {
+                if let Err(e) = thread::spawn(move || connection(shm, process)) {
+                    println!("io: cannot serve a new client (no thread: {}); dropped", e.name());
+                    let _ = sys::close(shm);
+                    let _ = sys::close(process);
+                }
+            }
+            Err(e) => {
+                println!("io: accepting failed: {}", e.name());
+                let _ = sys::sleep(10_000_000);
+            }
+        }
+    }
+}
+
+/// State of one client's connection.
+pub struct Conn {
+    pub handles: Handles,
+    /// Request data is staged here between the region and the file system.
+    pub buf: Vec<u8>,
+}
+
+fn connection(shm: u64, process: u64) {
+    // A region smaller than a channel would let us touch unmapped memory.
+    match sys::shm_len(shm) {
+        Ok(len) if len >= REGION_SIZE as u64 => {}
+        _ => {
+            println!("io: a client passed something that is not a channel region; dropped");
+            let _ = sys::close(shm);
+            let _ = sys::close(process);
+            return;
+        }
+    }
+    match sys::shm_map(shm, prot::READ | prot::WRITE) {
+        Ok(addr) => {
+            // SAFETY: the kernel mapped the whole object, at least REGION_SIZE
+            // bytes (checked above), until we unmap it after the last use.
+            let region = unsafe { Region::from_raw(addr as *mut u8, REGION_SIZE) };
+            match region.map_err(|_| Error::BadRegion).and_then(Server::attach) {
+                Ok(server) => serve_client(server, process),
+                Err(e) => println!("io: a client's channel is unusable ({e:?}); dropped"),
+            }
+            // SAFETY: nothing refers to the region any more.
+            let _ = unsafe { sys::unmap(addr, REGION_SIZE as u64) };
+        }
+        Err(e) => println!("io: cannot map a client's channel: {}; dropped", e.name()),
+    }
+    let _ = sys::close(shm);
+    let _ = sys::close(process);
+}
+
+fn serve_client(mut server: Server, process: u64) {
+    let mut conn = Conn { handles: Handles::default(), buf: Vec::new() };
+    if let Err(e) = serve_loop(&mut server, &mut conn, process) {
+        println!("io: a client broke the channel protocol ({e:?}); dropped");
+    }
+    let mut root = crate::ROOT.lock();
+    if let Some(fs) = root.as_mut() {
+        for open in conn.handles.drain() {
+            let _ = fs.close(open.node);
+        }
+    }
+}
+
+fn serve_loop(server: &mut Server, conn: &mut Conn, process: u64) -> Result<(), Error> {
+    loop {
+        let mut answered = false;
+        while server.replies.free()? > 0 {
+            let Some(req) = server.requests.pop()? else { break };
+            let reply = serve::answer(conn, &server.region, &req);
+            server.replies.push(&reply)?;
+            answered = true;
+        }
+        if answered {
+            server.replies.notify(&Futex);
+            continue;
+        }
+        if server.requests.wait(&Futex, IDLE_CHECK_NS)? == 0 && sys::wait(process, 0).is_ok() {
+            return Ok(());
+        }
+    }
+}
