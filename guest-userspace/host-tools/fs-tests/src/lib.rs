@@ -267,15 +267,34 @@ pub fn seed(ci: u64) -> u64 {
     }
 }
 
-/// Runs `f` on another thread; panics if it takes longer than `secs` (a hang).
-pub fn with_timeout<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("{what}: hung for {secs} s"),
-        Err(_) => panic!("{what}: panicked"),
+/// A hang detector for work on this thread (the file systems are not
+/// `Send`): if it is not dropped within `secs`, the test process says what
+/// hung and aborts.
+pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    pub fn new(secs: u64, what: &str) -> Self {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, what) = (done.clone(), what.to_string());
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+            while std::time::Instant::now() < until {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            if !flag.load(Ordering::Relaxed) {
+                eprintln!("{what}: hung for {secs} s");
+                std::process::abort();
+            }
+        });
+        Self(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
