@@ -380,10 +380,13 @@ pub struct SysInfo {
     pub free_memory: u64,
     pub tsc_hz: u64,
     pub boot_ns: u64,
+    /// Unix time in ns now (0 when the machine gave no wall clock).
+    pub wall_ns: u64,
 }
 
 const _: () = {
-    assert!(core::mem::size_of::<SysInfo>() == 40);
+    assert!(core::mem::size_of::<SysInfo>() == 48);
+    assert!(core::mem::offset_of!(SysInfo, wall_ns) == 40);
     assert!(core::mem::offset_of!(SysInfo, total_memory) == 8);
     assert!(core::mem::offset_of!(SysInfo, boot_ns) == 32);
 };

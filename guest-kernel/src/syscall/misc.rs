@@ -74,6 +74,7 @@ pub fn sysinfo(ptr: u64, len: u64) -> SysResult {
         free_memory: mem.free_bytes,
         tsc_hz: crate::time::tsc_hz(),
         boot_ns: crate::time::now_ns(),
+        wall_ns: crate::time::wall_clock_unix_ns(),
     };
     let mut bytes = [0u8; core::mem::size_of::<SysInfo>()];
     bytes[0..4].copy_from_slice(&info.cpus.to_le_bytes());
@@ -82,6 +83,7 @@ pub fn sysinfo(ptr: u64, len: u64) -> SysResult {
     bytes[16..24].copy_from_slice(&info.free_memory.to_le_bytes());
     bytes[24..32].copy_from_slice(&info.tsc_hz.to_le_bytes());
     bytes[32..40].copy_from_slice(&info.boot_ns.to_le_bytes());
+    bytes[40..48].copy_from_slice(&info.wall_ns.to_le_bytes());
     let n = (len as usize).min(bytes.len());
     write_user(ptr, &bytes[..n])?;
     Ok(bytes.len() as u64)

@@ -14,6 +14,7 @@
 
 extern crate alloc;
 
+mod clock;
 mod conn;
 mod disk;
 mod futex;
@@ -38,7 +39,10 @@ const CONTROL: u64 = 3;
 pub static ROOT: Mutex<Option<Box<dyn FileSystem + Send>>> = Mutex::new(None);
 
 fn main() -> i32 {
-    let (fs, disk) = mount::root(DEVICE_RIGHT);
+    let Some((fs, disk)) = mount::root(DEVICE_RIGHT) else {
+        println!("io: nothing to serve as /");
+        return 1;
+    };
     println!("io: / is {}", fs.describe());
     mount::set_root_is_disk(disk);
     *ROOT.lock() = Some(fs);

@@ -18,32 +18,30 @@ pub fn root_is_disk() -> bool {
     ROOT_IS_DISK.load(Ordering::Relaxed)
 }
 
-/// The root file system, and whether it is the disk.
-pub fn root(right: u64) -> (Box<dyn FileSystem + Send>, bool) {
+/// The root file system, and whether it is the disk; `None` when not even
+/// the initrd can be served.
+pub fn root(right: u64) -> Option<(Box<dyn FileSystem + Send>, bool)> {
     match VirtioDisk::open_first(right) {
         Ok(Some((disk, name))) => match vireo_fs::ext4::mount(Box::new(disk), name) {
-            Ok(fs) => return (Box::new(fs), true),
+            Ok(mut fs) => {
+                fs.set_clock(crate::clock::now_ns);
+                return Some((Box::new(fs), true));
+            }
             Err(e) => println!("io: {name}: cannot mount: {e}; / is the initrd, read-only"),
         },
         Ok(None) => {}
         Err(e) => println!("io: virtio-blk: cannot drive the device: {e:?}; / is the initrd, read-only"),
     }
-    (initrd(right), false)
+    Some((initrd(right)?, false))
 }
 
-fn initrd(right: u64) -> Box<dyn FileSystem + Send> {
-    let bytes: &'static [u8] = match sys::initrd_map(right) {
-        Ok(b) => b,
-        Err(e) => {
-            println!("io: cannot map the initrd: {}; / is empty", e.name());
-            &[]
-        }
-    };
+fn initrd(right: u64) -> Option<Box<dyn FileSystem + Send>> {
+    let bytes = sys::initrd_map(right).map_err(|e| println!("io: cannot map the initrd: {}", e.name())).ok()?;
     match vireo_fs::initrd::InitrdFs::new(bytes) {
-        Ok(fs) => Box::new(fs),
+        Ok(fs) => Some(Box::new(fs)),
         Err(e) => {
-            println!("io: the initrd is unreadable ({e:?}); / is empty");
-            Box::new(vireo_fs::initrd::InitrdFs::empty())
+            println!("io: the initrd is unreadable: {e:?}");
+            None
         }
     }
 }

@@ -1,0 +1,553 @@
+//! ext4 volumes: rsext4 (=0.9.2) over our checking block-device layer
+//! ([`crate::guard`]), with path resolution, open counts and orphan reaping
+//! on top of its inode-number API.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use rsext4::{
+    Clock, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Error, Ext4ErrorKind, Ext4Result, Ext4Timestamp,
+    FileName, FilePermissions, InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices,
+    MountedServices, MutationContext, NoopObserver, RenameOptions,
+};
+use vireo_io_channel::{dirent, kind, open};
+
+use crate::guard::{Guard, Report};
+use crate::{path, Attr, BlockDevice, FileSystem, FsError, MountError, Node};
+
+/// Symbolic links followed while resolving one path.
+const MAX_SYMLINK_HOPS: u32 = 8;
+/// Longest symlink target we follow.
+const MAX_TARGET: u64 = 4096;
+/// Directory records fetched from rsext4 per batch in `readdir`.
+const READDIR_BATCH: usize = 32;
+/// Heap bound for metadata, besides the per-group table (docs/storage.md):
+/// rsext4's compile-time caches (128 inodes, 32 metadata blocks, 128 bitmap
+/// blocks: about 0.7 MiB at 4 KiB blocks) plus its open transaction and our
+/// bookkeeping.
+const METADATA_BOUND: usize = 1 << 20;
+/// Bytes our layer keeps per block group (its inode-table range).
+const PER_GROUP: usize = 24;
+
+/// The wall clock rsext4 stamps inodes with: the server's clock, sampled at
+/// the start of each request.
+struct SharedClock(Arc<AtomicU64>);
+
+impl Clock for SharedClock {
+    fn now(&self) -> Ext4Result<Ext4Timestamp> {
+        let ns = self.0.load(Ordering::Relaxed);
+        Ok(Ext4Timestamp::new((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as u32))
+    }
+}
+
+type Engine = Ext4<Guard, MountedServices<(), NoopObserver, ()>>;
+
+/// A mounted ext4 volume.
+pub struct Ext4Fs {
+    fs: Engine,
+    report: Arc<Report>,
+    now: Arc<AtomicU64>,
+    clock: Option<fn() -> u64>,
+    /// Open count per inode.
+    opens: BTreeMap<u64, u32>,
+    /// Unlinked inodes still open: reaped at their last close.
+    orphans: BTreeSet<u64>,
+    read_only: bool,
+    mounted: bool,
+    device_name: String,
+    bytes: u64,
+    groups: usize,
+}
+
+fn map_err(e: Ext4Error) -> FsError {
+    use Ext4ErrorKind as K;
+    match e.kind() {
+        K::Corrupted | K::ChecksumMismatch | K::BadSuperblock | K::InvalidMagic => FsError::Corrupt,
+        K::UnsupportedFeature | K::UnsupportedCapability | K::Unsupported => FsError::NotSupported,
+        K::ReadOnly => FsError::ReadOnly,
+        K::NoSpace | K::QuotaExceeded | K::TooManyLinks | K::NoMemory => FsError::NoSpace,
+        K::PermissionDenied => FsError::PermissionDenied,
+        K::NotFound => FsError::NotFound,
+        K::AlreadyExists => FsError::AlreadyExists,
+        K::NotDirectory => FsError::NotADirectory,
+        K::IsDirectory => FsError::IsADirectory,
+        K::NotEmpty => FsError::DirectoryNotEmpty,
+        K::InvalidInput | K::BadFileDescriptor => FsError::InvalidArgument,
+        K::Overflow | K::FileTooLarge => FsError::TooLarge,
+        _ => FsError::Io,
+    }
+}
+
+fn mount_err(e: Ext4Error) -> MountError {
+    use Ext4ErrorKind as K;
+    match e.kind() {
+        K::InvalidMagic => MountError::NotExt4,
+        K::BadSuperblock => MountError::BadSuperblock("rejected by rsext4"),
+        K::UnsupportedFeature => MountError::Unsupported(0),
+        K::Io | K::ReadOnly | K::Timeout | K::Busy => MountError::Io,
+        K::ChecksumMismatch => MountError::Corrupt("checksum mismatch"),
+        _ => MountError::Corrupt("rejected by rsext4"),
+    }
+}
+
+fn name(n: &str) -> Result<FileName<'_>, FsError> {
+    FileName::new(n.as_bytes()).map_err(|_| FsError::InvalidName)
+}
+
+fn ino(node: Node) -> Result<InodeNumber, FsError> {
+    u32::try_from(node).ok().and_then(|n| InodeNumber::new(n).ok()).ok_or(FsError::InvalidArgument)
+}
+
+fn kind_of(t: DirectoryEntryType) -> u8 {
+    match t {
+        DirectoryEntryType::RegularFile => kind::FILE,
+        DirectoryEntryType::Directory => kind::DIRECTORY,
+        DirectoryEntryType::Symlink => kind::SYMLINK,
+        _ => kind::OTHER,
+    }
+}
+
+fn attr(i: &InodeInfo) -> Attr {
+    Attr {
+        size: i.size,
+        kind: kind_of(i.file_type()),
+        mode: u32::from(i.mode) & 0o7777,
+        modified_ns: u64::from(i.mtime) * 1_000_000_000,
+        accessed_ns: u64::from(i.atime) * 1_000_000_000,
+    }
+}
+
+/// Readdir cursors: 0 is the start; a linear directory's byte offset + 1;
+/// an htree position as bit 63, the major hash's top 31 bits, the minor hash.
+/// The htree collision ordinal does not fit and restarts at 0: two names with
+/// the same 64-bit hash pair across a batch boundary may be listed twice.
+fn encode_cursor(c: DirectoryCursor) -> u64 {
+    match c {
+        DirectoryCursor::Start | DirectoryCursor::End => 0,
+        DirectoryCursor::Linear { offset } => offset.saturating_add(1) & !(1 << 63),
+        DirectoryCursor::HTree { major, minor, .. } => 1 << 63 | u64::from(major >> 1) << 32 | u64::from(minor),
+    }
+}
+
+fn decode_cursor(c: u64) -> DirectoryCursor {
+    if c == 0 {
+        DirectoryCursor::Start
+    } else if c & 1 << 63 != 0 {
+        DirectoryCursor::HTree { major: ((c >> 32) as u32 & 0x7FFF_FFFF) << 1, minor: c as u32, collision: 0 }
+    } else {
+        DirectoryCursor::Linear { offset: c - 1 }
+    }
+}
+
+/// Mounts the ext4 file system on `dev`, replaying its journal. Read-only if
+/// the device is.
+pub fn mount(dev: Box<dyn BlockDevice>, device_name: &str) -> Result<Ext4Fs, MountError> {
+    let read_only = dev.read_only();
+    let bytes = dev.sectors() * 512;
+    let report = Arc::new(Report::default());
+    let guard = Guard::new(dev, report.clone())?;
+    let groups = guard.groups();
+    let now = Arc::new(AtomicU64::new(0));
+    let services = MountServices::new(SharedClock(now.clone()), (), NoopObserver);
+    let options = if read_only {
+        MountOptions { readonly: true, replay_journal: true, block_validity: true }
+    } else {
+        MountOptions::read_write()
+    };
+    let fs = Ext4::mount(guard, services, options).map_err(mount_err)?;
+    Ok(Ext4Fs {
+        fs,
+        report,
+        now,
+        clock: None,
+        opens: BTreeMap::new(),
+        orphans: BTreeSet::new(),
+        read_only,
+        mounted: true,
+        device_name: String::from(device_name),
+        bytes,
+        groups,
+    })
+}
+
+impl Ext4Fs {
+    /// The inode whose checksum failed last (for the console line), if any.
+    pub fn corrupt_inode(&self) -> Option<u32> {
+        match self.report.bad_inode.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+
+    /// Superblock writes our layer made to set or clear needs_recovery.
+    pub fn recovery_flag_writes(&self) -> u64 {
+        self.report.recover_writes.load(Ordering::Relaxed)
+    }
+
+    /// Every request starts here: mounted, clock sampled.
+    fn begin(&mut self) -> Result<(), FsError> {
+        if !self.mounted {
+            return Err(FsError::Io);
+        }
+        if let Some(clock) = self.clock {
+            self.now.store(clock(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn writable(&mut self) -> Result<(), FsError> {
+        self.begin()?;
+        if self.read_only {
+            return Err(FsError::ReadOnly);
+        }
+        Ok(())
+    }
+
+    fn info(&mut self, node: Node) -> Result<InodeInfo, FsError> {
+        self.fs.inode(ino(node)?).map_err(map_err)
+    }
+
+    fn lookup(&mut self, dir: &InodeInfo, n: &str) -> Result<Option<InodeInfo>, FsError> {
+        if !dir.is_directory() {
+            return Err(FsError::NotADirectory);
+        }
+        self.fs.lookup_child(dir.number, name(n)?).map_err(map_err)
+    }
+
+    /// Resolves `path`, following symlinks in it (the last one too if `follow_last`).
+    fn resolve(&mut self, path: &str, follow_last: bool) -> Result<InodeInfo, FsError> {
+        let root = self.fs.inode(self.fs.root_inode()).map_err(map_err)?;
+        let mut stack: Vec<InodeInfo> = vec![root];
+        let mut pending: VecDeque<Vec<u8>> = path::components(path)?.map(|c| c.as_bytes().to_vec()).collect();
+        let mut hops = 0;
+        while let Some(c) = pending.pop_front() {
+            match &c[..] {
+                b"" | b"." => continue,
+                b".." => {
+                    if stack.len() > 1 {
+                        stack.pop();
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let dir = *stack.last().ok_or(FsError::Corrupt)?;
+            let n = core::str::from_utf8(&c).map_err(|_| FsError::InvalidName)?;
+            let child = self.lookup(&dir, n)?.ok_or(FsError::NotFound)?;
+            if child.file_type() == DirectoryEntryType::Symlink && (follow_last || !pending.is_empty()) {
+                hops += 1;
+                if hops > MAX_SYMLINK_HOPS || child.size > MAX_TARGET {
+                    return Err(FsError::InvalidArgument);
+                }
+                let mut target = vec![0u8; child.size as usize];
+                let got = self.fs.read_inode(child.number, 0, &mut target).map_err(map_err)?;
+                target.truncate(got);
+                if target.first() == Some(&b'/') {
+                    stack.truncate(1);
+                }
+                for part in target.split(|&b| b == b'/').rev() {
+                    if part.len() > path::MAX_NAME {
+                        return Err(FsError::InvalidName);
+                    }
+                    pending.push_front(part.to_vec());
+                }
+                continue;
+            }
+            stack.push(child);
+        }
+        stack.pop().ok_or(FsError::Corrupt)
+    }
+
+    /// The directory that would hold `path`'s last name, and that name.
+    fn parent<'p>(&mut self, p: &'p str) -> Result<(InodeInfo, &'p str), FsError> {
+        let (dir, n) = path::split(p)?;
+        let dir = self.resolve(dir, true)?;
+        if !dir.is_directory() {
+            return Err(FsError::NotADirectory);
+        }
+        Ok((dir, n))
+    }
+
+    /// An inode whose last link went: free it now, or at its last close.
+    fn reap(&mut self, inode: InodeNumber) -> Result<(), FsError> {
+        let n = u64::from(inode.raw());
+        if self.opens.contains_key(&n) {
+            self.orphans.insert(n);
+            Ok(())
+        } else {
+            self.fs.reap_unlinked_inode(inode).map_err(map_err)
+        }
+    }
+
+    fn context() -> MutationContext {
+        MutationContext::new(0, 0, 0, 0)
+    }
+}
+
+impl FileSystem for Ext4Fs {
+    fn describe(&self) -> String {
+        let rw = if self.read_only { "read-only" } else { "read-write" };
+        format!("ext4 on {}, {} MiB, {}", self.device_name, self.bytes >> 20, rw)
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn set_clock(&mut self, now_ns: fn() -> u64) {
+        self.clock = Some(now_ns);
+    }
+
+    fn open(&mut self, p: &str, flags: u64) -> Result<(Node, Attr), FsError> {
+        self.begin()?;
+        if flags & !open::ALL != 0 || (flags & (open::TRUNCATE | open::CREATE) != 0 && flags & open::WRITE == 0) {
+            return Err(FsError::InvalidArgument);
+        }
+        if self.read_only && flags & (open::WRITE | open::CREATE) != 0 {
+            return Err(FsError::ReadOnly);
+        }
+        let info = if flags & open::CREATE != 0 {
+            let (dir, n) = self.parent(p)?;
+            match self.lookup(&dir, n)? {
+                Some(_) if flags & open::EXCLUSIVE != 0 => return Err(FsError::AlreadyExists),
+                Some(_) => self.resolve(p, true)?,
+                None => {
+                    let perms = FilePermissions::new(0o644).map_err(map_err)?;
+                    self.fs.create_regular_file(Self::context(), dir.number, name(n)?, perms).map_err(map_err)?
+                }
+            }
+        } else {
+            self.resolve(p, true)?
+        };
+        let is_dir = info.is_directory();
+        if is_dir && (flags & open::DIRECTORY == 0 || flags & open::WRITE != 0) {
+            return Err(FsError::IsADirectory);
+        }
+        if !is_dir && flags & open::DIRECTORY != 0 {
+            return Err(FsError::NotADirectory);
+        }
+        let mut info = info;
+        if flags & open::TRUNCATE != 0 && info.size != 0 {
+            self.fs.truncate_inode(info.number, 0).map_err(map_err)?;
+            info = self.fs.inode(info.number).map_err(map_err)?;
+        }
+        let node = u64::from(info.number.raw());
+        *self.opens.entry(node).or_insert(0) += 1;
+        Ok((node, attr(&info)))
+    }
+
+    fn close(&mut self, node: Node) -> Result<(), FsError> {
+        self.begin()?;
+        let count = self.opens.get_mut(&node).ok_or(FsError::InvalidArgument)?;
+        *count -= 1;
+        if *count == 0 {
+            self.opens.remove(&node);
+            if self.orphans.remove(&node) {
+                self.fs.reap_unlinked_inode(ino(node)?).map_err(map_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, node: Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
+        self.begin()?;
+        match self.fs.read_inode(ino(node)?, offset, buf) {
+            Err(e) if e.kind() == Ext4ErrorKind::IsDirectory => Err(FsError::IsADirectory),
+            r => r.map_err(map_err),
+        }
+    }
+
+    fn write(&mut self, node: Node, offset: u64, data: &[u8]) -> Result<usize, FsError> {
+        self.writable()?;
+        let inode = ino(node)?;
+        if self.fs.inode(inode).map_err(map_err)?.is_directory() {
+            return Err(FsError::IsADirectory);
+        }
+        offset.checked_add(data.len() as u64).ok_or(FsError::TooLarge)?;
+        self.fs.write_inode(inode, offset, data).map_err(map_err)?;
+        Ok(data.len())
+    }
+
+    fn append(&mut self, node: Node, data: &[u8]) -> Result<(usize, u64), FsError> {
+        self.writable()?;
+        let size = self.info(node)?.size;
+        let n = self.write(node, size, data)?;
+        Ok((n, size + n as u64))
+    }
+
+    fn stat(&mut self, node: Node) -> Result<Attr, FsError> {
+        self.begin()?;
+        Ok(attr(&self.info(node)?))
+    }
+
+    fn stat_path(&mut self, p: &str) -> Result<Attr, FsError> {
+        self.begin()?;
+        Ok(attr(&self.resolve(p, true)?))
+    }
+
+    fn readdir(
+        &mut self,
+        dir: Node,
+        cursor: u64,
+        out: &mut dyn FnMut(&dirent::Entry) -> bool,
+    ) -> Result<(u64, bool), FsError> {
+        self.begin()?;
+        let dir = ino(dir)?;
+        if !self.fs.inode(dir).map_err(map_err)?.is_directory() {
+            return Err(FsError::NotADirectory);
+        }
+        let mut at = decode_cursor(cursor);
+        loop {
+            let batch = self.fs.read_directory(dir, at, READDIR_BATCH).map_err(map_err)?;
+            let full = batch.len() == READDIR_BATCH;
+            for e in &batch {
+                if e.name != b"." && e.name != b".." {
+                    let a = attr(&self.fs.inode(e.inode).map_err(map_err)?);
+                    let entry = dirent::Entry {
+                        name: &e.name,
+                        kind: a.kind,
+                        mode: a.mode,
+                        size: a.size,
+                        modified_ns: a.modified_ns,
+                    };
+                    if !out(&entry) {
+                        return Ok((encode_cursor(at), false));
+                    }
+                }
+                at = e.next_cursor;
+            }
+            if !full || at == DirectoryCursor::End {
+                return Ok((encode_cursor(at), true));
+            }
+        }
+    }
+
+    fn mkdir(&mut self, p: &str, mode: u32) -> Result<(), FsError> {
+        self.writable()?;
+        let (dir, n) = self.parent(p)?;
+        let perms = FilePermissions::new((mode & 0o7777) as u16).map_err(map_err)?;
+        if self.lookup(&dir, n)?.is_some() {
+            return Err(FsError::AlreadyExists);
+        }
+        self.fs.create_directory(Self::context(), dir.number, name(n)?, perms).map_err(map_err)?;
+        Ok(())
+    }
+
+    fn unlink(&mut self, p: &str) -> Result<(), FsError> {
+        self.writable()?;
+        let (dir, n) = self.parent(p)?;
+        let child = self.lookup(&dir, n)?.ok_or(FsError::NotFound)?;
+        if child.is_directory() {
+            return Err(FsError::IsADirectory);
+        }
+        let outcome = self.fs.unlink(dir.number, name(n)?).map_err(map_err)?;
+        if outcome.requires_reap() {
+            self.reap(outcome.inode)?;
+        }
+        Ok(())
+    }
+
+    fn rmdir(&mut self, p: &str) -> Result<(), FsError> {
+        self.writable()?;
+        let (dir, n) = self.parent(p)?;
+        let child = self.lookup(&dir, n)?.ok_or(FsError::NotFound)?;
+        if !child.is_directory() {
+            return Err(FsError::NotADirectory);
+        }
+        let outcome = self.fs.remove_empty_directory(dir.number, name(n)?).map_err(map_err)?;
+        if outcome.requires_reap() {
+            self.reap(outcome.inode)?;
+        }
+        Ok(())
+    }
+
+    fn rename(&mut self, old: &str, new: &str, no_replace: bool) -> Result<(), FsError> {
+        self.writable()?;
+        let (old_dir, old_name) = self.parent(old)?;
+        let (new_dir, new_name) = self.parent(new)?;
+        let src = self.lookup(&old_dir, old_name)?.ok_or(FsError::NotFound)?;
+        if let Some(dst) = self.lookup(&new_dir, new_name)? {
+            if dst.number == src.number {
+                return Ok(());
+            }
+            if no_replace {
+                return Err(FsError::AlreadyExists);
+            }
+            match (src.is_directory(), dst.is_directory()) {
+                (false, true) => return Err(FsError::IsADirectory),
+                (true, false) => return Err(FsError::NotADirectory),
+                _ => {}
+            }
+        }
+        if src.is_directory() && (new.starts_with(old) && new.as_bytes().get(old.len()) == Some(&b'/')) {
+            return Err(FsError::InvalidArgument);
+        }
+        let options = if no_replace { RenameOptions::NO_REPLACE } else { RenameOptions::REPLACE };
+        let outcome = self
+            .fs
+            .rename(old_dir.number, name(old_name)?, new_dir.number, name(new_name)?, options)
+            .map_err(map_err)?;
+        if let Some(replaced) = outcome.replaced.filter(|r| r.requires_reap()) {
+            self.reap(replaced.inode)?;
+        }
+        Ok(())
+    }
+
+    fn truncate(&mut self, node: Node, len: u64) -> Result<(), FsError> {
+        self.writable()?;
+        let inode = ino(node)?;
+        if self.fs.inode(inode).map_err(map_err)?.is_directory() {
+            return Err(FsError::IsADirectory);
+        }
+        self.fs.truncate_inode(inode, len).map_err(map_err)
+    }
+
+    fn set_mode(&mut self, node: Node, mode: u32) -> Result<(), FsError> {
+        self.writable()?;
+        if mode & !0o7777 != 0 {
+            return Err(FsError::InvalidArgument);
+        }
+        let permissions = Some(FilePermissions::new(mode as u16).map_err(map_err)?);
+        let update = InodeMetadataUpdate { permissions, ..InodeMetadataUpdate::default() };
+        self.fs.update_inode_metadata(ino(node)?, update).map_err(map_err)?;
+        Ok(())
+    }
+
+    fn set_mode_path(&mut self, p: &str, mode: u32) -> Result<(), FsError> {
+        self.writable()?;
+        let info = self.resolve(p, true)?;
+        self.set_mode(u64::from(info.number.raw()), mode)
+    }
+
+    fn sync(&mut self, node: Node, _data_only: bool) -> Result<(), FsError> {
+        self.begin()?;
+        ino(node)?;
+        // rsext4 writes file data in place before the commit that covers its
+        // metadata, so data-only and full sync are the same commit + flush.
+        self.fs.sync().map_err(map_err)
+    }
+
+    fn unmount(&mut self) -> Result<(), FsError> {
+        self.begin()?;
+        if !self.read_only {
+            // Unlinked files still open lose their last reference now.
+            for node in core::mem::take(&mut self.orphans) {
+                self.fs.reap_unlinked_inode(ino(node)?).map_err(map_err)?;
+            }
+        }
+        self.opens.clear();
+        self.fs.unmount().map_err(map_err)?;
+        self.mounted = false;
+        Ok(())
+    }
+
+    fn metadata_cache_bound(&self) -> usize {
+        METADATA_BOUND + self.groups * PER_GROUP
+    }
+}

@@ -1,0 +1,291 @@
+//! Our block-device layer under rsext4: every sector rsext4 reads or writes
+//! passes through [`Guard`], which fixes two of the crate's defects
+//! (docs/storage.md) without patching it:
+//!
+//! - **Inode checksums** (defect 1): rsext4 does not verify them. Every read
+//!   that covers part of an inode table has each in-use inode in it checked
+//!   (crc32c, metadata_csum); a mismatch fails the whole read with
+//!   `ChecksumMismatch` and records the inode number.
+//! - **needs_recovery** (defect 3): rsext4 leaves `INCOMPAT_RECOVER` clear
+//!   while its journal holds transactions. Before the first write into the
+//!   journal after it was empty, we write the superblock with the flag set and
+//!   flush; after rsext4 writes the journal superblock back with `s_start` 0
+//!   (empty after checkpoint) we flush and clear the flag. Every superblock
+//!   write rsext4 makes itself carries the flag's current value.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use rsext4::{BlockIo, DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId};
+
+use crate::layout::{self, Group, Super, SB_OFFSET, SB_SIZE};
+use crate::{BlkError, BlockDevice, MountError};
+
+const SECTOR: u64 = 512;
+
+/// What the layer reports to the file system above rsext4.
+#[derive(Default)]
+pub struct Report {
+    /// The last inode whose checksum failed (0: none yet).
+    pub bad_inode: AtomicU32,
+    /// Superblock writes the layer made itself to set or clear needs_recovery.
+    pub recover_writes: AtomicU64,
+}
+
+pub struct Guard {
+    dev: Box<dyn BlockDevice>,
+    sb: Super,
+    /// Inode tables sorted by device byte offset: (start, end, first inode number).
+    tables: Vec<(u64, u64, u32)>,
+    /// Device byte ranges of the journal inode's blocks, sorted.
+    journal: Vec<(u64, u64)>,
+    /// Device byte offset of the journal superblock (the journal's first block).
+    journal_sb: Option<u64>,
+    /// The superblock as last written (or read at mount), to rewrite the flag.
+    shadow: Vec<u8>,
+    /// Whether the superblock on the device says needs_recovery.
+    recover_on_disk: bool,
+    report: Arc<Report>,
+}
+
+fn blk(e: BlkError) -> Ext4Error {
+    match e {
+        BlkError::ReadOnly => Ext4Error::read_only(),
+        _ => Ext4Error::io(),
+    }
+}
+
+fn overlap(a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
+    let (s, e) = (a.0.max(b.0), a.1.min(b.1));
+    (s < e).then_some((s, e))
+}
+
+impl Guard {
+    /// Reads the superblock, group descriptors and journal inode; checks that
+    /// the device holds the whole file system.
+    pub fn new(mut dev: Box<dyn BlockDevice>, report: Arc<Report>) -> Result<Self, MountError> {
+        let mut shadow = vec![0u8; SB_SIZE];
+        if dev.sectors() < (SB_OFFSET + SB_SIZE as u64) / SECTOR {
+            return Err(MountError::NotExt4);
+        }
+        dev.read(SB_OFFSET / SECTOR, &mut shadow).map_err(|_| MountError::Io)?;
+        let sb = Super::parse(&shadow)?;
+        let device_blocks = dev.sectors() * SECTOR / sb.block_size;
+        if sb.blocks_count > device_blocks {
+            return Err(MountError::Truncated { blocks: sb.blocks_count, device_blocks });
+        }
+        let read_bytes = |dev: &mut Box<dyn BlockDevice>, at: u64, buf: &mut [u8]| -> Result<(), MountError> {
+            // `at` and the length are block-aligned, so sector-aligned.
+            dev.read(at / SECTOR, buf).map_err(|_| MountError::Io)
+        };
+        // Group descriptors, read whole blocks.
+        let gdt_len = sb.gdt_bytes().div_ceil(sb.block_size) * sb.block_size;
+        if gdt_len > 64 << 20 {
+            return Err(MountError::BadSuperblock("group count"));
+        }
+        let mut gdt = vec![0u8; gdt_len as usize];
+        read_bytes(&mut dev, sb.gdt_block() * sb.block_size, &mut gdt)?;
+        let end = sb.blocks_count * sb.block_size;
+        let table_len = u64::from(sb.inodes_per_group) * u64::from(sb.inode_size);
+        let mut groups = Vec::new();
+        for g in 0..sb.groups() {
+            let at = (g * u64::from(sb.desc_size)) as usize;
+            let d = layout::parse_desc(&sb, &gdt[at..at + sb.desc_size as usize]);
+            if d.itable < sb.block_size || d.itable.checked_add(table_len).is_none_or(|e| e > end) {
+                return Err(MountError::Corrupt("inode table outside the file system"));
+            }
+            groups.push(d);
+        }
+        drop(gdt);
+        let mut guard = Self {
+            dev,
+            tables: Vec::new(),
+            journal: Vec::new(),
+            journal_sb: None,
+            recover_on_disk: sb.incompat & layout::INCOMPAT_RECOVER != 0,
+            sb,
+            shadow,
+            report,
+        };
+        for (g, d) in groups.iter().enumerate() {
+            let t = guard.table(g as u32, *d);
+            guard.tables.push(t);
+        }
+        guard.tables.sort_unstable_by_key(|t| t.0);
+        guard.find_journal()?;
+        Ok(guard)
+    }
+
+    /// Number of block groups (their inode-table ranges are kept in memory).
+    pub fn groups(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Group `g`'s checked inode-table range: (start, end, first inode).
+    fn table(&self, g: u32, d: Group) -> (u64, u64, u32) {
+        let first = g * self.sb.inodes_per_group + 1;
+        (d.itable, d.itable + u64::from(d.live) * u64::from(self.sb.inode_size), first)
+    }
+
+    fn find_journal(&mut self) -> Result<(), MountError> {
+        if self.sb.compat & layout::COMPAT_HAS_JOURNAL == 0 || self.sb.journal_inum == 0 {
+            return Ok(());
+        }
+        let inum = self.sb.journal_inum;
+        let isz = u64::from(self.sb.inode_size);
+        let g = u64::from((inum - 1) / self.sb.inodes_per_group);
+        let idx = u64::from((inum - 1) % self.sb.inodes_per_group);
+        let bs = self.sb.block_size;
+        // The descriptor again (the live count may exclude nothing here: the
+        // journal inode is always in group 0's first block).
+        let mut gd = vec![0u8; bs as usize];
+        let gd_at = self.sb.gdt_block() * bs + (g * u64::from(self.sb.desc_size) / bs) * bs;
+        self.dev.read(gd_at / SECTOR, &mut gd).map_err(|_| MountError::Io)?;
+        let d = layout::parse_desc(&self.sb, &gd[((g * u64::from(self.sb.desc_size)) % bs) as usize..]);
+        let at = d.itable + idx * isz;
+        let block_at = at / bs * bs;
+        let mut block = vec![0u8; bs as usize];
+        self.dev.read(block_at / SECTOR, &mut block).map_err(|_| MountError::Io)?;
+        let inode = &block[(at - block_at) as usize..(at - block_at + isz) as usize];
+        if let Some(seed) = self.sb.csum_seed {
+            if !layout::inode_ok(seed, inum, inode) {
+                self.report.bad_inode.store(inum, Ordering::Relaxed);
+                return Err(MountError::Corrupt("journal inode checksum"));
+            }
+        }
+        let dev = &mut self.dev;
+        let mut read_block = |b: u64, buf: &mut [u8]| dev.read(b * bs / SECTOR, buf).map_err(|_| MountError::Io);
+        let extents = layout::extents(&self.sb, inode, &mut read_block)?;
+        self.journal_sb = extents.first().map(|e| e.0 * bs);
+        self.journal = extents.iter().map(|&(s, l)| (s * bs, (s + l) * bs)).collect();
+        self.journal.sort_unstable();
+        Ok(())
+    }
+
+    /// Checks every in-use inode wholly inside `[at, at + buf.len())`.
+    fn check_inodes(&self, at: u64, buf: &[u8]) -> Ext4Result<()> {
+        let Some(seed) = self.sb.csum_seed else { return Ok(()) };
+        let end = at + buf.len() as u64;
+        let isz = u64::from(self.sb.inode_size);
+        // Tables that start before `end`, scanned back while they may overlap.
+        // No table is longer than a full group's, so one starting that far
+        // before `at` cannot reach it.
+        let longest = u64::from(self.sb.inodes_per_group) * isz;
+        let upto = self.tables.partition_point(|t| t.0 < end);
+        for &(ts, te, first) in self.tables[..upto].iter().rev() {
+            if ts + longest <= at {
+                break;
+            }
+            let Some((s, e)) = overlap((ts, te), (at, end)) else { continue };
+            let mut off = (s - ts).div_ceil(isz) * isz + ts;
+            while off + isz <= e {
+                let inum = first + ((off - ts) / isz) as u32;
+                let b = (off - at) as usize;
+                if !layout::inode_ok(seed, inum, &buf[b..b + isz as usize]) {
+                    self.report.bad_inode.store(inum, Ordering::Relaxed);
+                    return Err(Ext4Error::checksum().with_operation("vireo:inode_checksum"));
+                }
+                off += isz;
+            }
+        }
+        Ok(())
+    }
+
+    fn in_journal(&self, range: (u64, u64)) -> bool {
+        self.journal.iter().any(|&j| overlap(j, range).is_some())
+    }
+
+    /// Writes the shadow superblock with needs_recovery = `on`.
+    fn write_recover(&mut self, on: bool) -> Ext4Result<()> {
+        layout::set_recover(&mut self.shadow, on);
+        self.dev.write(SB_OFFSET / SECTOR, &self.shadow).map_err(blk)?;
+        self.recover_on_disk = on;
+        self.report.recover_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// After a write of group descriptors: refresh the checked ranges.
+    fn snoop_gdt(&mut self, at: u64, buf: &[u8]) {
+        let gdt = self.sb.gdt_block() * self.sb.block_size;
+        let Some((s, e)) = overlap((gdt, gdt + self.sb.gdt_bytes()), (at, at + buf.len() as u64)) else {
+            return;
+        };
+        let ds = u64::from(self.sb.desc_size);
+        let mut g = (s - gdt).div_ceil(ds);
+        while gdt + (g + 1) * ds <= e {
+            let b = (gdt + g * ds - at) as usize;
+            let d = layout::parse_desc(&self.sb, &buf[b..b + ds as usize]);
+            // Only the live count may change; a descriptor that moves its
+            // table is not trusted (the old range is kept, order stays sorted).
+            let new = self.table(g as u32, d);
+            if let Ok(i) = self.tables.binary_search_by_key(&new.0, |t| t.0) {
+                if self.tables[i].2 == new.2 {
+                    self.tables[i] = new;
+                }
+            }
+            g += 1;
+        }
+    }
+}
+
+impl BlockIo for Guard {
+    fn read(&mut self, buffer: &mut [u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        self.dev.read(sector.raw(), buffer).map_err(blk)?;
+        self.check_inodes(sector.raw() * SECTOR, buffer)
+    }
+
+    fn write(&mut self, buffer: &[u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        if self.dev.read_only() {
+            return Err(Ext4Error::read_only());
+        }
+        let at = sector.raw() * SECTOR;
+        let range = (at, at + buffer.len() as u64);
+        // The journal superblock going back with s_start 0: the journal is
+        // empty; anything else written into the journal means it is not.
+        let mut journal_emptied = false;
+        if self.in_journal(range) {
+            let jsb = self.journal_sb.filter(|&j| j >= at && j + 1024 <= range.1);
+            journal_emptied = jsb.is_some_and(|j| layout::be32(buffer, (j - at) as usize + 0x1C) == 0);
+            if !journal_emptied && !self.recover_on_disk {
+                self.write_recover(true)?;
+                self.dev.flush().map_err(blk)?;
+            }
+        }
+        let sb_range = (SB_OFFSET, SB_OFFSET + SB_SIZE as u64);
+        if let Some((s, e)) = overlap(range, sb_range) {
+            // rsext4's own superblock write: keep the flag's true value.
+            let mut patched = buffer.to_vec();
+            let b = (s - at) as usize;
+            let k = (s - SB_OFFSET) as usize;
+            self.shadow[k..k + (e - s) as usize].copy_from_slice(&patched[b..b + (e - s) as usize]);
+            layout::set_recover(&mut self.shadow, self.recover_on_disk);
+            if s == SB_OFFSET && e == sb_range.1 {
+                patched[b..b + SB_SIZE].copy_from_slice(&self.shadow);
+            }
+            self.dev.write(sector.raw(), &patched).map_err(blk)?;
+        } else {
+            self.dev.write(sector.raw(), buffer).map_err(blk)?;
+        }
+        self.snoop_gdt(at, buffer);
+        if journal_emptied && self.recover_on_disk {
+            self.dev.flush().map_err(blk)?;
+            self.write_recover(false)?;
+        }
+        Ok(())
+    }
+
+    fn geometry(&self) -> DeviceGeometry {
+        DeviceGeometry::new(SECTOR as u32, self.dev.sectors())
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        DeviceCapabilities { read_only: self.dev.read_only(), flush: true, ..DeviceCapabilities::default() }
+    }
+
+    fn flush(&mut self) -> Ext4Result<()> {
+        self.dev.flush().map_err(blk)
+    }
+}
