@@ -68,7 +68,8 @@ fn registry() -> Check {
     expect_err(sys::service_register(RIGHT, long), Error::Invalid, "register a 33-byte name")?;
     expect_err(sys::service_connect(long, shm), Error::Invalid, "connect to a 33-byte name")?;
     // Without the device right.
-    expect_err(sys::service_register(shm, "svc-b"), Error::WrongKind, "register with a region handle")?;
+    // (A region handle lacks DEVICE: refused for the right before its kind.)
+    expect_err(sys::service_register(shm, "svc-b"), Error::AccessDenied, "register with a region handle")?;
     let weak = ok(sys::duplicate(RIGHT, rights::DUPLICATE), "duplicate the right without DEVICE")?;
     expect_err(sys::service_register(weak, "svc-b"), Error::AccessDenied, "register without DEVICE")?;
     expect_err(sys::initrd_map(weak), Error::AccessDenied, "InitrdMap without DEVICE")?;
@@ -78,7 +79,10 @@ fn registry() -> Check {
     expect_err(sys::service_connect("svc-a", no_dup), Error::AccessDenied, "pass a handle without DUPLICATE")?;
     expect_err(sys::service_connect("svc-a", 999), Error::BadHandle, "pass a bad handle")?;
     // Accept on what is not a listener; a listener cannot be passed on.
-    expect_err(sys::service_accept(shm, 0), Error::WrongKind, "accept on a region")?;
+    expect_err(sys::service_accept(shm, 0), Error::AccessDenied, "accept on a region (no WAIT)")?;
+    let hello = ok(sys::spawn("/bin/hello", &[]), "spawn /bin/hello")?;
+    expect_err(sys::service_accept(hello, 0), Error::WrongKind, "accept on a process")?;
+    wait_child(hello, "wait for /bin/hello")?;
     expect_err(sys::service_accept(999, 0), Error::BadHandle, "accept on a bad handle")?;
     expect_err(sys::service_connect("svc-a", l), Error::AccessDenied, "pass a listener")?;
     expect_err(sys::duplicate(l, rights::WAIT), Error::AccessDenied, "duplicate a listener")?;
