@@ -6,16 +6,8 @@
 //! programs (raw ABI and std) started from their bytes, corrupt ones refused.
 use vireo_tests::{artifact, Machine, Qemu, Run};
 
-const CHECKS: [&str; 8] = [
-    "round trip",
-    "registry",
-    "queue",
-    "client end",
-    "killed acceptor",
-    "initrd",
-    "spawn image",
-    "bad images",
-];
+const CHECKS: [&str; 8] =
+    ["round trip", "registry", "queue", "client end", "killed acceptor", "initrd", "spawn image", "bad images"];
 
 fn services(machine: Machine, cpus: u32) -> Run {
     let run = Qemu::new(machine).cpus(cpus).with_initrd().cmdline("init=/test/services").run();

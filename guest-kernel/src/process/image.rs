@@ -56,7 +56,9 @@ impl ImageCopy {
                 // SAFETY: the frames were allocated for this copy alone (so
                 // nothing else aliases them) and lie in the direct map; `len`
                 // is at most their total size.
-                unsafe { core::slice::from_raw_parts_mut(phys_to_virt(first.start_address().as_u64()) as *mut u8, *len) }
+                unsafe {
+                    core::slice::from_raw_parts_mut(phys_to_virt(first.start_address().as_u64()) as *mut u8, *len)
+                }
             }
             Self::Heap(v) => v,
         }

@@ -342,7 +342,9 @@ impl Vm {
         let mut pages = Vec::new();
         let mut uncached = Vec::new();
         let inside = |r: &&mut Region| r.start >= start && r.end <= end;
-        if p & !prot::READ != 0 && self.regions.iter_mut().filter(inside).any(|r| matches!(r.backing, Backing::Borrowed)) {
+        if p & !prot::READ != 0
+            && self.regions.iter_mut().filter(inside).any(|r| matches!(r.backing, Backing::Borrowed))
+        {
             return Err(Error::Protection);
         }
         let mut found = false;
@@ -351,7 +353,9 @@ impl Vm {
             r.prot = p;
             match &r.backing {
                 Backing::Anon { populated } => pages.extend_from_slice(populated),
-                Backing::Shm { .. } | Backing::Dma { .. } | Backing::Borrowed => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+                Backing::Shm { .. } | Backing::Dma { .. } | Backing::Borrowed => {
+                    pages.extend((r.start..r.end).step_by(PAGE as usize))
+                }
                 Backing::Mmio => uncached.extend((r.start..r.end).step_by(PAGE as usize)),
             }
         }

@@ -64,9 +64,7 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
             let (obj, r) = table.get_with_rights(h)?;
             let waitable = match obj {
                 Object::PipeRead(_) | Object::PipeWrite(_) => true,
-                Object::Irq(_) | Object::Process(_) | Object::Thread(_) | Object::Listener(_) => {
-                    r & rights::WAIT != 0
-                }
+                Object::Irq(_) | Object::Process(_) | Object::Thread(_) | Object::Listener(_) => r & rights::WAIT != 0,
                 _ => return Err(Error::WrongKind),
             };
             if !waitable {

@@ -24,7 +24,12 @@ fn initrd() -> Result<&'static [u8], &'static str> {
     }
     let archive = Archive::parse(rd).map_err(|_| "the mapped initrd is not a valid archive")?;
     // The host test compares this with build/initrd.cpio's size.
-    println!("test-services: initrd {} bytes, {} files, {} before the trailer", rd.len(), archive.file_count(), archive.size());
+    println!(
+        "test-services: initrd {} bytes, {} files, {} before the trailer",
+        rd.len(),
+        archive.file_count(),
+        archive.size()
+    );
     // A second mapping: elsewhere, the same bytes; it can go again.
     let again = ok(sys::initrd_map(RIGHT), "InitrdMap again")?;
     if again.as_ptr() == rd.as_ptr() || again != rd {

@@ -33,7 +33,13 @@ impl Worker {
                 for i in 0..len {
                     // Mostly printable (valid UTF-8, never a real service's
                     // name: they do not start with '~'), sometimes not.
-                    let b = if i == 0 { b'~' } else if self.rng.chance(1, 16) { 0xff } else { b'a' + (self.rng.below(26) as u8) };
+                    let b = if i == 0 {
+                        b'~'
+                    } else if self.rng.chance(1, 16) {
+                        0xff
+                    } else {
+                        b'a' + (self.rng.below(26) as u8)
+                    };
                     // SAFETY: within our scratch mapping.
                     unsafe { ((p + i) as *mut u8).write(b) };
                 }
@@ -63,7 +69,10 @@ impl Worker {
             self.expect(r.is_err(), n, &a, r, "a service or initrd call succeeded without the device right");
         }
         let name_len = if n == Sys::ServiceConnect as u64 { a[1] } else { a[2] };
-        if n != Sys::ServiceAccept as u64 && n != Sys::InitrdMap as u64 && (name_len == 0 || name_len > MAX_SERVICE_NAME) {
+        if n != Sys::ServiceAccept as u64
+            && n != Sys::InitrdMap as u64
+            && (name_len == 0 || name_len > MAX_SERVICE_NAME)
+        {
             // Register may refuse the handle first; connect checks the name first.
             let want = if n == Sys::ServiceConnect as u64 { Self::is_err(r, Invalid) } else { r.is_err() };
             self.expect(want, n, &a, r, "a service name of 0 or over 32 bytes must be refused");
