@@ -7,7 +7,7 @@ use vireo_rt::Error;
 
 /// The value the client leaves in the channel region, and the offsets of
 /// its word and the server's answer.
-pub const MAGIC: u64 = 0x5e4_71ce_c0ffee;
+pub const MAGIC: u64 = 0x5e47_1cec_0ffe_e001;
 pub const ASK_AT: usize = 0;
 pub const ANSWER_AT: usize = 8;
 
