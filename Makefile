@@ -94,7 +94,7 @@ harness: deps
 # DEST=SRC pairs for the initrd (DEST is the path inside it).
 USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
 USERSPACE_BINS := init io-server hello spin crash alloc-bomb \
-	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-blk test-oom test-vm test-elf test-ioring bench-ipc \
+	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-blk test-oom test-vm test-elf test-ioring test-services bench-ipc \
 	test-std motor-rt fuzz-syscalls fuzz-regress
 USER_PROGRAMS += init=$(USERSPACE_OUT)/init
 # The I/O server (guest-userspace/servers/io): init starts it first.
@@ -105,6 +105,8 @@ USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls devices blk o
 USER_PROGRAMS += test/loader=$(USERSPACE_OUT)/test-elf
 # The I/O channel between two processes (lib/io-channel).
 USER_PROGRAMS += test/ioring=$(USERSPACE_OUT)/test-ioring
+# Named services, InitrdMap and SpawnImage.
+USER_PROGRAMS += test/services=$(USERSPACE_OUT)/test-services
 USER_PROGRAMS += bench/ipc=$(USERSPACE_OUT)/bench-ipc
 # The system-call fuzzer (docs/fuzzing.md).
 USER_PROGRAMS += test/fuzz=$(USERSPACE_OUT)/fuzz-syscalls

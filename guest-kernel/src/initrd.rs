@@ -42,17 +42,27 @@ impl fmt::Display for InitrdError {
 pub struct Initrd {
     archive: cpio::Archive<'static>,
     files: Vec<(&'static str, &'static [u8])>,
+    /// Where the archive lies in physical memory (`InitrdMap` lends it).
+    paddr: u64,
+    len: u64,
 }
 
 impl Initrd {
-    pub fn new(bytes: &'static [u8]) -> Result<Self, InitrdError> {
+    /// The archive `bytes`, which are the physical memory at `paddr`.
+    pub fn new(paddr: u64, bytes: &'static [u8]) -> Result<Self, InitrdError> {
         let mut files = Vec::new();
         let archive = cpio::Archive::parse_with(bytes, |e| {
             if e.is_file() {
                 files.push((cpio::normalize(e.name), e.data));
             }
         })?;
-        Ok(Self { archive, files })
+        Ok(Self { archive, files, paddr, len: bytes.len() as u64 })
+    }
+
+    /// The archive's physical address and length in bytes. The memory is
+    /// reserved for the kernel's lifetime and never written.
+    pub fn phys_range(&self) -> (u64, u64) {
+        (self.paddr, self.len)
     }
 
     /// The regular file at `path`: `/init`, `init` and `./init` are the same file.
@@ -73,7 +83,7 @@ pub fn from_boot_info(info: &BootInfo) -> Option<Result<Initrd, InitrdError>> {
     let m = info.modules().first()?;
     let not_mapped = InitrdError::NotMapped { paddr: m.paddr, len: m.size };
     let Ok(len) = usize::try_from(m.size) else { return Some(Err(not_mapped)) };
-    Some(phys::bytes(m.paddr, len).map_err(|_| not_mapped).and_then(Initrd::new))
+    Some(phys::bytes(m.paddr, len).map_err(|_| not_mapped).and_then(|b| Initrd::new(m.paddr, b)))
 }
 
 static INITRD: Once<Initrd> = Once::new();

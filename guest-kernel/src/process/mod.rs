@@ -3,15 +3,19 @@
 //! when it is killed (by `Kill`, a fatal exception, or running out of
 //! memory); only that process is affected.
 //!
-//! Layers inside, lowest first: `handle`, `shm`, `pipe` and `vm` know
-//! nothing of processes; `proc` is the process and its life cycle; `uaccess`,
-//! `futex`, `motor`, `spawn` and `fault` build on it.
+//! Layers inside, lowest first: `handle`, `shm`, `pipe`, `listener` and `vm`
+//! know nothing of processes; `proc` is the process and its life cycle;
+//! `uaccess`, `futex`, `motor`, `image`, `spawn`, `service` and `fault` build
+//! on it.
 mod fault;
 mod futex;
 mod handle;
+mod image;
+mod listener;
 mod motor;
 mod pipe;
 mod proc;
+pub mod service;
 mod shm;
 mod spawn;
 mod uaccess;
@@ -19,8 +23,9 @@ mod vm;
 
 pub use fault::on_user_exception;
 pub use futex::{futex_wait, futex_wake};
+pub use image::ImageCopy;
 pub use pipe::{pipe, UserEnd};
-pub use proc::{before_user_return, current, exit_process, exit_thread, owner_of, Object, Process};
+pub use proc::{before_user_return, current, exit_process, exit_thread, owner_of, Object, Process, ServiceListener};
 pub use shm::SharedMemory;
-pub use spawn::spawn;
+pub use spawn::{spawn, spawn_image};
 pub use uaccess::{read_user, write_user};

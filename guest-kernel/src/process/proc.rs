@@ -1,6 +1,7 @@
 //! A process: its address space, handle table and threads, and its life
 //! cycle from the first thread's start to the teardown after the last.
 use super::handle::HandleTable;
+use super::listener::Listener;
 use super::pipe::{PipeReader, PipeWriter};
 use super::shm::SharedMemory;
 use super::vm::Vm;
@@ -30,7 +31,19 @@ pub enum Object {
     Device(Arc<crate::device::OpenDevice>),
     /// A device interrupt.
     Irq(Arc<crate::device::IrqObject>),
+    /// A registered service's end, where its connections arrive (`service`).
+    Listener(Arc<ServiceListener>),
 }
+
+/// A connection waiting for `ServiceAccept`: the handle the client passed
+/// (its object and rights) and the client itself.
+pub struct Connection {
+    pub handle: Object,
+    pub rights: u32,
+    pub client: Arc<Process>,
+}
+
+pub type ServiceListener = Listener<Connection>;
 
 pub struct Process {
     pub pid: u32,

@@ -1,4 +1,5 @@
-//! Starting a program from the initrd as a new process.
+//! Starting a program as a new process: from the initrd (`Spawn`) or from
+//! an image user space handed over (`SpawnImage`), through one loader path.
 use super::proc::{Object, Process};
 use super::vm::{Vm, STACK_TOP};
 use crate::arch::x86_64::user::initial_frame;
@@ -13,6 +14,18 @@ use pv_abi::syscall::{layout, prot, Error};
 pub fn spawn(path: &str, args: Vec<u8>, handles: Vec<(Object, u32)>) -> Result<Arc<Process>, Error> {
     let initrd = crate::initrd::get().ok_or(Error::NotFound)?;
     let image = initrd.find(path).ok_or(Error::NotFound)?;
+    spawn_image(image, path, args, handles)
+}
+
+/// Starts the program in `image` (an ELF file's bytes, which must not change
+/// while this runs: a kernel copy or the initrd) as [`spawn`] does; `path`
+/// names it. Std programs get the runtime from the initrd as usual.
+pub fn spawn_image(
+    image: &[u8],
+    path: &str,
+    args: Vec<u8>,
+    handles: Vec<(Object, u32)>,
+) -> Result<Arc<Process>, Error> {
     let mut vm = Vm::new()?;
     let loaded = crate::loader::load(image, layout::PROGRAM_BASE, &mut vm)?;
     if super::motor::is_motor_program(image)? {

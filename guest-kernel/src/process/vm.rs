@@ -32,6 +32,9 @@ pub enum Backing {
     /// DMA memory; the buffer (also held by its opened device until the
     /// device is reset) frees the frames.
     Dma { _buffer: Arc<crate::device::DmaBuffer> },
+    /// RAM the kernel keeps for its whole life (the initrd), lent read-only:
+    /// unmapping it never frees a frame, and `Protect` may not widen it.
+    Borrowed,
 }
 
 pub struct Region {
@@ -246,6 +249,17 @@ impl Vm {
         self.map_pages(start, paddr, len, flags_for(p))
     }
 
+    /// Maps `len` bytes of kernel-owned RAM at `paddr` (page-aligned) with
+    /// protection `p`, which may be at most READ; returns the address.
+    pub fn map_borrowed(&mut self, paddr: u64, len: u64, p: u64) -> Result<u64, Error> {
+        if p & !prot::READ != 0 {
+            return Err(Error::Protection);
+        }
+        let start = self.find_free(len)?;
+        self.insert(Region { start, end: start + len, prot: p, backing: Backing::Borrowed })?;
+        self.map_pages(start, paddr, len, flags_for(p))
+    }
+
     fn map_pages(&mut self, start: u64, paddr: u64, len: u64, flags: Flags) -> Result<u64, Error> {
         for off in (0..len).step_by(PAGE as usize) {
             if self.space.map(start + off, paddr + off, flags).is_err() {
@@ -310,7 +324,7 @@ impl Vm {
                     let _ = self.space.unmap(r.start + i * PAGE);
                 }
             }
-            Backing::Mmio | Backing::Dma { .. } => {
+            Backing::Mmio | Backing::Dma { .. } | Backing::Borrowed => {
                 for va in (r.start..r.end).step_by(PAGE as usize) {
                     let _ = self.space.unmap(va);
                 }
@@ -327,13 +341,21 @@ impl Vm {
         }
         let mut pages = Vec::new();
         let mut uncached = Vec::new();
+        let inside = |r: &&mut Region| r.start >= start && r.end <= end;
+        if p & !prot::READ != 0
+            && self.regions.iter_mut().filter(inside).any(|r| matches!(r.backing, Backing::Borrowed))
+        {
+            return Err(Error::Protection);
+        }
         let mut found = false;
-        for r in self.regions.iter_mut().filter(|r| r.start >= start && r.end <= end) {
+        for r in self.regions.iter_mut().filter(inside) {
             found = true;
             r.prot = p;
             match &r.backing {
                 Backing::Anon { populated } => pages.extend_from_slice(populated),
-                Backing::Shm { .. } | Backing::Dma { .. } => pages.extend((r.start..r.end).step_by(PAGE as usize)),
+                Backing::Shm { .. } | Backing::Dma { .. } | Backing::Borrowed => {
+                    pages.extend((r.start..r.end).step_by(PAGE as usize))
+                }
                 Backing::Mmio => uncached.extend((r.start..r.end).step_by(PAGE as usize)),
             }
         }

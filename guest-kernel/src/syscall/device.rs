@@ -15,7 +15,9 @@ const PAGE: u64 = 4096;
 const DEVICE_RIGHTS: u32 = rights::DEVICE | rights::DUPLICATE;
 const IRQ_RIGHTS: u32 = rights::WAIT | rights::DUPLICATE;
 
-fn right(h: u64) -> Result<(), Error> {
+/// Checks that `h` is the device right with `rights::DEVICE` (also for the
+/// service and initrd calls, which only system servers may make).
+pub(super) fn right(h: u64) -> Result<(), Error> {
     match process()?.handles.lock().get(h, rights::DEVICE)? {
         Object::DeviceRight => Ok(()),
         _ => Err(Error::WrongKind),

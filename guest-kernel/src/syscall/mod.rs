@@ -7,6 +7,7 @@ mod memory;
 mod misc;
 mod objects;
 mod pipes;
+mod service;
 mod wait_many;
 
 use crate::arch::x86_64::trap::TrapFrame;
@@ -73,9 +74,10 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::WaitMany => wait_many::wait_many(a[0], a[1], a[2]),
         Sys::ConfigRead => device::config_read(a[0], a[1], a[2]),
         Sys::ConfigWrite => device::config_write(a[0], a[1], a[2], a[3]),
-        // Issue 11: implemented by the service/initrd/spawn-image work.
-        Sys::ServiceRegister | Sys::ServiceConnect | Sys::ServiceAccept | Sys::InitrdMap | Sys::SpawnImage => {
-            Err(Error::NoSys)
-        }
+        Sys::ServiceRegister => service::register(a[0], a[1], a[2]),
+        Sys::ServiceConnect => service::connect(a[0], a[1], a[2]),
+        Sys::ServiceAccept => service::accept(a[0], a[1], a[2]),
+        Sys::InitrdMap => service::initrd_map(a[0], a[1]),
+        Sys::SpawnImage => objects::spawn_image(a[0], a[1]),
     }
 }

@@ -1,13 +1,58 @@
 //! Processes, threads, handles and shared memory.
 use super::{process, SysResult};
-use crate::process::{read_user, Object, SharedMemory};
+use crate::process::{read_user, ImageCopy, Object, Process, SharedMemory};
 use crate::sched;
 use alloc::sync::Arc;
 use alloc::vec;
-use pv_abi::syscall::{layout, prot, rights, Error, MAX_SPAWN_HANDLES};
+use alloc::vec::Vec;
+use pv_abi::syscall::{layout, prot, rights, Error, SpawnImage, MAX_SPAWN_HANDLES, MAX_SPAWN_IMAGE};
 
 const MAX_PATH: u64 = 256;
 const MAX_ARGS: u64 = 64 << 10;
+
+/// What `Spawn` and `SpawnImage` share: the path, the argument blob and the
+/// handles to pass, read and checked.
+struct Launch {
+    path: alloc::string::String,
+    args: Vec<u8>,
+    given: Vec<(Object, u32)>,
+}
+
+fn launch(
+    me: &Process,
+    path_ptr: u64,
+    path_len: u64,
+    args_ptr: u64,
+    args_len: u64,
+    handles_ptr: u64,
+    handles_len: u64,
+) -> Result<Launch, Error> {
+    if path_len == 0 || path_len > MAX_PATH || args_len > MAX_ARGS || handles_len > MAX_SPAWN_HANDLES {
+        return Err(Error::Invalid);
+    }
+    let mut path = vec![0u8; path_len as usize];
+    read_user(path_ptr, &mut path)?;
+    let path = alloc::string::String::from_utf8(path).map_err(|_| Error::Invalid)?;
+    let mut args = vec![0u8; args_len as usize];
+    read_user(args_ptr, &mut args)?;
+    let mut raw = vec![0u8; handles_len as usize * 8];
+    read_user(handles_ptr, &mut raw)?;
+    let mut given = Vec::with_capacity(handles_len as usize);
+    {
+        let table = me.handles.lock();
+        for h in raw.chunks_exact(8) {
+            let h = pv_abi::le::u64_at(h, 0).ok_or(Error::Invalid)?;
+            given.push(table.get_with_rights(h)?);
+        }
+    }
+    Ok(Launch { path, args, given })
+}
+
+/// A handle to a new child for its parent (the child dies if there is no room).
+fn child_handle(me: &Process, child: Arc<Process>) -> SysResult {
+    let h = me.handles.lock().insert(Object::Process(child.clone()), rights::WAIT | rights::KILL | rights::DUPLICATE);
+    h.inspect_err(|_| child.kill(pv_abi::syscall::status::KILLED))
+}
 
 pub fn spawn(
     path_ptr: u64,
@@ -17,28 +62,42 @@ pub fn spawn(
     handles_ptr: u64,
     handles_len: u64,
 ) -> SysResult {
-    if path_len == 0 || path_len > MAX_PATH || args_len > MAX_ARGS || handles_len > MAX_SPAWN_HANDLES {
+    let me = process()?;
+    let l = launch(&me, path_ptr, path_len, args_ptr, args_len, handles_ptr, handles_len)?;
+    let child = crate::process::spawn(&l.path, l.args, l.given)?;
+    child_handle(&me, child)
+}
+
+/// `SpawnImage`: as `Spawn`, from an ELF image in the caller's memory, which
+/// is copied into the kernel first (the caller may change its memory
+/// meanwhile; the loader only ever sees the copy).
+pub fn spawn_image(spec_ptr: u64, spec_len: u64) -> SysResult {
+    const SPEC: usize = core::mem::size_of::<SpawnImage>();
+    if spec_len != SPEC as u64 {
         return Err(Error::Invalid);
     }
-    let mut path = vec![0u8; path_len as usize];
-    read_user(path_ptr, &mut path)?;
-    let path = core::str::from_utf8(&path).map_err(|_| Error::Invalid)?;
-    let mut args = vec![0u8; args_len as usize];
-    read_user(args_ptr, &mut args)?;
-    let me = process()?;
-    let mut raw = vec![0u8; handles_len as usize * 8];
-    read_user(handles_ptr, &mut raw)?;
-    let mut given = alloc::vec::Vec::with_capacity(handles_len as usize);
-    {
-        let table = me.handles.lock();
-        for h in raw.chunks_exact(8) {
-            let h = pv_abi::le::u64_at(h, 0).ok_or(Error::Invalid)?;
-            given.push(table.get_with_rights(h)?);
-        }
+    let mut raw = [0u8; SPEC];
+    read_user(spec_ptr, &mut raw)?;
+    let field = |i: usize| pv_abi::le::u64_at(&raw, i * 8).ok_or(Error::Invalid);
+    let s = SpawnImage {
+        image_ptr: field(0)?,
+        image_len: field(1)?,
+        path_ptr: field(2)?,
+        path_len: field(3)?,
+        args_ptr: field(4)?,
+        args_len: field(5)?,
+        handles_ptr: field(6)?,
+        handles_len: field(7)?,
+    };
+    if s.image_len > MAX_SPAWN_IMAGE {
+        return Err(Error::Invalid);
     }
-    let child = crate::process::spawn(path, args, given)?;
-    let h = me.handles.lock().insert(Object::Process(child.clone()), rights::WAIT | rights::KILL | rights::DUPLICATE);
-    h.inspect_err(|_| child.kill(pv_abi::syscall::status::KILLED))
+    let me = process()?;
+    let l = launch(&me, s.path_ptr, s.path_len, s.args_ptr, s.args_len, s.handles_ptr, s.handles_len)?;
+    let image = ImageCopy::from_user(s.image_ptr, s.image_len)?;
+    let child = crate::process::spawn_image(&image, &l.path, l.args, l.given)?;
+    drop(image);
+    child_handle(&me, child)
 }
 
 /// Waits for a process (all its threads) or a thread to end.

@@ -19,6 +19,7 @@ fn poll(obj: &Object, waiter: Option<&Arc<Thread>>) -> bool {
         Object::PipeWrite(w) => w.poll(waiter),
         Object::Irq(i) => i.poll(waiter),
         Object::Process(p) => p.poll_end(waiter),
+        Object::Listener(l) => l.poll(waiter),
         // A thread's end wakes its process's waiters.
         Object::Thread(t) => t.user.as_ref().is_none_or(|u| {
             if let Some(p) = crate::process::owner_of(t) {
@@ -36,6 +37,7 @@ fn forget(obj: &Object, t: &Arc<Thread>) {
         Object::PipeWrite(w) => w.forget(t),
         Object::Irq(i) => i.forget(t),
         Object::Process(p) => p.forget_waiter(t),
+        Object::Listener(l) => l.forget(t),
         Object::Thread(th) => {
             if let Some(p) = crate::process::owner_of(th) {
                 p.forget_waiter(t);
@@ -62,7 +64,7 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
             let (obj, r) = table.get_with_rights(h)?;
             let waitable = match obj {
                 Object::PipeRead(_) | Object::PipeWrite(_) => true,
-                Object::Irq(_) | Object::Process(_) | Object::Thread(_) => r & rights::WAIT != 0,
+                Object::Irq(_) | Object::Process(_) | Object::Thread(_) | Object::Listener(_) => r & rights::WAIT != 0,
                 _ => return Err(Error::WrongKind),
             };
             if !waitable {

@@ -323,7 +323,5 @@ pub fn spawn_image(image: &[u8], path: &str, args_blob: &[u8], handles: &[u64]) 
     };
     // SAFETY: the kernel only reads the spec and the ranges it names, all
     // valid for their lengths for the duration of the call.
-    ret(unsafe {
-        syscall2(Sys::SpawnImage as u64, &spec as *const _ as u64, core::mem::size_of_val(&spec) as u64)
-    })
+    ret(unsafe { syscall2(Sys::SpawnImage as u64, &spec as *const _ as u64, core::mem::size_of_val(&spec) as u64) })
 }

@@ -75,7 +75,21 @@ pub fn allowed(n: u64) -> &'static [Error] {
             &[BadHandle, AccessDenied, WrongKind, NotFound, OutOfRange, Invalid, Limit, NoMemory, Fault, Busy]
         }
         Sys::WaitMany => &[Invalid, BadHandle, AccessDenied, WrongKind, Fault, TimedOut, NoMemory],
-        Sys::ServiceRegister | Sys::ServiceConnect | Sys::ServiceAccept | Sys::InitrdMap | Sys::SpawnImage => &[NoSys],
+        // Without the device right (the fuzzer's case) Register and
+        // InitrdMap fail on the handle; argument checks may come first.
+        Sys::ServiceRegister => &[BadHandle, AccessDenied, WrongKind, Invalid, Fault, Busy, Limit, NoMemory],
+        Sys::ServiceConnect => &[Invalid, Fault, BadHandle, AccessDenied, NotFound, Limit, NoMemory],
+        Sys::ServiceAccept => &[BadHandle, AccessDenied, WrongKind, Fault, TimedOut, Invalid, Limit, NoMemory],
+        Sys::InitrdMap => &[BadHandle, AccessDenied, WrongKind, NotFound, Fault, NoMemory, Limit, Invalid],
+        // As Spawn, plus Invalid for a wrong spec length or an image over
+        // MAX_SPAWN_IMAGE.
+        Sys::SpawnImage => {
+            const E: [Error; 16] = [
+                Invalid, Fault, NotFound, NoMemory, BadHandle, Limit, ELF[0], ELF[1], ELF[2], ELF[3], ELF[4], ELF[5],
+                ELF[6], ELF[7], ELF[8], ELF[9],
+            ];
+            &E
+        }
     }
 }
 

@@ -2,12 +2,14 @@
 //! classes (our own objects, boundary values, addresses the kernel must
 //! refuse) within the filter of worker.rs, and the rules the result must
 //! follow beyond the per-call error list. Memory calls are in memory.rs,
-//! processes, threads and handles in objects.rs, pipes in pipes.rs, the
-//! rest (and the choice of call) here.
+//! processes, threads and handles in objects.rs, pipes in pipes.rs,
+//! services, InitrdMap and SpawnImage in services.rs, the rest (and the
+//! choice of call) here.
 mod devices;
 mod memory;
 mod objects;
 mod pipes;
+mod services;
 
 use crate::abi::outside_user;
 use crate::values::{self, PAGE};
@@ -75,11 +77,11 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     5, // WaitMany
     2, // ConfigRead
     2, // ConfigWrite
-    0, // ServiceRegister (not implemented yet: NoSys)
-    0, // ServiceConnect
-    0, // ServiceAccept
-    0, // InitrdMap
-    0, // SpawnImage
+    2, // ServiceRegister (no device right: always refused)
+    3, // ServiceConnect
+    3, // ServiceAccept
+    2, // InitrdMap
+    2, // SpawnImage
     0, // ShmLen
     6, // unknown numbers
 ];
@@ -124,6 +126,8 @@ impl Worker {
             26 => self.write(),
             33 => self.wait_many(),
             27..=35 => self.device_call(n as u64),
+            40 => self.spawn_image(),
+            36..=39 => self.service_call(n as u64),
             _ => self.unknown(),
         }
     }
