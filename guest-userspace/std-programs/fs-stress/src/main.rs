@@ -24,8 +24,7 @@ struct Config {
 }
 
 fn parse() -> Result<Config, String> {
-    let mut c =
-        Config { threads: 4, procs: 0, secs: 3, dir: "/fs-stress".into(), tag: "main".into(), child: false };
+    let mut c = Config { threads: 4, procs: 0, secs: 3, dir: "/fs-stress".into(), tag: "main".into(), child: false };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     let num = |v: Option<&String>, what: &str| -> Result<u64, String> {
@@ -94,7 +93,7 @@ fn iteration(dir: &Path, tag: &str, t: u64, i: u64) -> Result<u64, String> {
     io(f.write_all(&want[cut..]), "write", &tmp)?;
     io(f.seek(SeekFrom::Start(0)), "seek", &tmp)?;
     io(f.write_all(&want[..cut]), "write", &tmp)?;
-    if i % 8 == 0 {
+    if i.is_multiple_of(8) {
         io(f.sync_all(), "sync_all", &tmp)?;
     }
     io(f.seek(SeekFrom::Start(0)), "seek", &tmp)?;
@@ -109,7 +108,7 @@ fn iteration(dir: &Path, tag: &str, t: u64, i: u64) -> Result<u64, String> {
     if len != want.len() as u64 {
         return Err(format!("CORRUPT {}: metadata len {len} want {}", dat.display(), want.len()));
     }
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         // A file that outlives this iteration: checked and removed next time.
         let keep = dir.join(format!("{tag}-t{t}-keep"));
         if let Ok(old) = fs::read(&keep) {
@@ -124,7 +123,7 @@ fn iteration(dir: &Path, tag: &str, t: u64, i: u64) -> Result<u64, String> {
             r => return Err(format!("{} after remove_file: {r:?}", dat.display())),
         }
     }
-    if i % 16 == 0 {
+    if i.is_multiple_of(16) {
         // A listing while others create and delete: names only, no errors.
         for e in io(fs::read_dir(dir), "read_dir", dir)? {
             io(e, "read_dir entry", dir)?;
@@ -198,9 +197,15 @@ fn run(c: &Config) -> Result<String, String> {
         return Err(errors.join("; "));
     }
     if !c.child {
-        let left: Vec<_> = io(fs::read_dir(&c.dir), "read_dir", &c.dir)?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        let left: Vec<_> =
+            io(fs::read_dir(&c.dir), "read_dir", &c.dir)?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
         if !left.is_empty() {
-            return Err(format!("{} entries left in {}: {:?}", left.len(), c.dir.display(), &left[..left.len().min(8)]));
+            return Err(format!(
+                "{} entries left in {}: {:?}",
+                left.len(),
+                c.dir.display(),
+                &left[..left.len().min(8)]
+            ));
         }
         io(fs::remove_dir(&c.dir), "remove_dir", &c.dir)?;
     }

@@ -13,7 +13,7 @@ pub fn read_dir(dir: &Path) -> Check {
     let mut want = Vec::new();
     for i in 0..300usize {
         let name = format!("entry-{i:03}-{}", "n".repeat(40 + i % 60));
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             ctx(fs::create_dir(dir.join(&name)), format!("create_dir {name}"))?;
         } else {
             ctx(fs::write(dir.join(&name), vec![b'x'; i]), format!("write {name}"))?;
@@ -28,7 +28,7 @@ pub fn read_dir(dir: &Path) -> Check {
         let i: usize = name.get(6..9).and_then(|n| n.parse().ok()).ok_or(format!("unexpected entry {name:?}"))?;
         let ft = ctx(e.file_type(), "file_type")?;
         let m = ctx(e.metadata(), "entry metadata")?;
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             ensure!(ft.is_dir() && m.is_dir(), "{name} is not a directory in the listing");
         } else {
             ensure!(ft.is_file() && m.is_file(), "{name} is not a file in the listing");
@@ -279,7 +279,7 @@ pub fn threads(dir: &Path) -> Check {
                         ctx(f.write_all(&data), "write")?;
                         drop(f);
                         ensure!(ctx(fs::read(&p), "read")? == data, "thread {t} file {i} differs");
-                        if i % 2 == 0 {
+                        if i.is_multiple_of(2) {
                             ctx(fs::remove_file(&p), "remove")?;
                         }
                     }

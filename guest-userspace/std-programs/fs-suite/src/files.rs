@@ -132,7 +132,11 @@ pub fn open_options(dir: &Path) -> Check {
         for exists in [true, false] {
             n += 1;
             if let Err(e) = try_combination(dir, c, exists) {
-                bad.push(format!("[{} on {} file: {e}]", describe(c), if exists { "an existing" } else { "a missing" }));
+                bad.push(format!(
+                    "[{} on {} file: {e}]",
+                    describe(c),
+                    if exists { "an existing" } else { "a missing" }
+                ));
             }
         }
     }

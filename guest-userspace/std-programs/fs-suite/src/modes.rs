@@ -9,7 +9,10 @@ use crate::util::{self, ctx, want_kind};
 use crate::{ensure, report, Check};
 
 /// Runs one mode's named checks, prints the summary, returns the exit code.
-fn run_all(mode: &str, checks: Vec<(&'static str, Box<dyn FnOnce() -> Check + '_>)>) -> i32 {
+/// A mode's check: its name and body.
+type ModeCheck<'a> = (&'static str, Box<dyn FnOnce() -> Check + 'a>);
+
+fn run_all(mode: &str, checks: Vec<ModeCheck<'_>>) -> i32 {
     let (mut passed, mut failed) = (0, Vec::new());
     for (name, f) in checks {
         let t = Instant::now();
