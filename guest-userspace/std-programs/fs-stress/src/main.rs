@@ -152,7 +152,13 @@ fn worker(dir: &Path, tag: &str, t: u64, until: Instant) -> Result<(u64, u64), S
 }
 
 fn spawn_children(c: &Config) -> Result<Vec<std::process::Child>, String> {
-    let me = std::env::current_exe().ok().or_else(|| std::env::args().next().map(PathBuf::from)).ok_or("no argv[0]")?;
+    // argv[0] when it is a path (the runtime's current_exe may not be).
+    let me = std::env::args()
+        .next()
+        .filter(|a| a.starts_with('/'))
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .ok_or("neither argv[0] nor current_exe names this program")?;
     (0..c.procs)
         .map(|k| {
             Command::new(&me)
