@@ -112,7 +112,13 @@ fn run_and_kill(disk: &DiskCopy, delay_ms: u64) -> Killed {
                     panic!("QEMU ended ({st}) before the first `synced`:\n{output}");
                 }
             }
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let st = child.wait();
+                let ran =
+                    if output.contains("fs-crash:") { "" } else { " (fs-crash never printed: init did not run it)" };
+                panic!("QEMU ended ({st:?}) before the first `synced`{ran}:\n{output}");
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!("no `synced` line within {FIRST_SYNC_TIMEOUT:?}:\n{output}");
