@@ -121,6 +121,8 @@ STD_PROGRAMS_BINS := hello-std
 STD_PROGRAMS_BINS += std-suite std-first-main
 # command: std::process::Command (pipes, env, kill, 1,000 spawn/wait cycles).
 STD_PROGRAMS_BINS += command
+# std::fs (docs/storage.md): the suite, the concurrency stress, the crash-test writer.
+STD_PROGRAMS_BINS += fs-suite fs-stress fs-crash
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: boot Vireo in a VMM
 //! with a deadline, capture its serial console, and read its exit status.
 pub mod bench;
+pub mod disk;
 pub mod layering;
 
 use std::io::Read;
@@ -47,6 +48,20 @@ impl Run {
     /// True if a line of the serial output starts with `prefix`.
     pub fn has_line_starting(&self, prefix: &str) -> bool {
         self.stdout.lines().any(|l| l.trim_end_matches('\r').starts_with(prefix))
+    }
+
+    /// True if a line of the serial output is exactly `line` or `line` followed
+    /// by ` (` and a detail (how the std test programs report a check).
+    pub fn has_check(&self, line: &str) -> bool {
+        self.stdout
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .any(|l| l == line || l.strip_prefix(line).is_some_and(|rest| rest.starts_with(" (")))
+    }
+
+    /// The serial output's lines that contain `needle`.
+    pub fn lines_containing(&self, needle: &str) -> Vec<&str> {
+        self.stdout.lines().map(|l| l.trim_end_matches('\r')).filter(|l| l.contains(needle)).collect()
     }
 
     /// Everything a failing assertion should show.
