@@ -24,7 +24,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.bytes.len() % 4 != 0 {
+        while !self.bytes.len().is_multiple_of(4) {
             self.bytes.push(0);
         }
     }
@@ -64,7 +64,7 @@ mod tests {
         assert_eq!(&b[init..init + 5], b"init\0");
         // mode field (second) of the file entry: 0o100755.
         assert_eq!(&b[116 + 14..116 + 22], format!("{:08x}", 0o100_755).as_bytes());
-        assert_eq!(b.len() % 4, 0);
+        assert!(b.len().is_multiple_of(4));
         assert!(b.windows(10).any(|w| w == b"TRAILER!!!"));
     }
 }

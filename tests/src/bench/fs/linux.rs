@@ -18,7 +18,7 @@ const FS_BENCH_C: &str = include_str!("fs-bench.c");
 /// calibrated (microvm under TCG can hang calibrating). Under
 /// `-icount shift=0` the guest TSC ticks once per virtual ns, i.e. 1 GHz,
 /// so Linux's clock then agrees with the TSC (fs-bench prints tsc_per_ns).
-pub const CMDLINE: &str = "console=ttyS0 quiet cryptomgr.notests tsc_early_khz=1000000 panic=-1";
+pub const CMDLINE: &str = "console=ttyS0 quiet cryptomgr.notests tsc_early_khz=1000000 idle=poll panic=-1";
 
 /// What virtio-blk and ext4 need, by module name; the ones built into the
 /// kernel are not found as files and skipped, and each found one's

@@ -104,8 +104,13 @@ pub fn table(r: &Results) -> String {
         r.qemu, r.date
     );
     s += &format!(
-        "{:<30} {:>12} {:>22} {:>9}  {:<28} {}\n",
-        "figure (instr per)", "Vireo", "Linux (buf / O_DIRECT)", "V/L", "Vireo wall min/med/max", "Linux wall min/med/max"
+        "{:<38} {:>12} {:>22} {:>9}  {:<30} {}\n",
+        "figure (instr per)",
+        "Vireo",
+        "Linux (buf / O_DIRECT)",
+        "V/L",
+        "Vireo wall min/med/max",
+        "Linux wall min/med/max"
     );
     let mut missing = Vec::new();
     for &(key, label, unit) in FIGURES {
@@ -121,7 +126,7 @@ pub fn table(r: &Results) -> String {
             None => instr(&l),
         };
         s += &format!(
-            "{:<30} {:>12} {:>22} {:>9}  {:<28} {}\n",
+            "{:<38} {:>12} {:>22} {:>9}  {:<30} {}\n",
             format!("{label} ({unit})"),
             instr(&v),
             lcol,
@@ -137,7 +142,7 @@ pub fn table(r: &Results) -> String {
         .map(|(a, b)| format!(" (page cache {})", kib(Some(a - b))))
         .unwrap_or_default();
     s += &format!(
-        "{:<30} {:>12} {:>22}\n",
+        "{:<38} {:>12} {:>22}\n",
         "memory after 2x 64 MiB read",
         kib(med(&mem_values(&r.vireo, "growth_kib"))),
         format!("{}{lcache}", kib(med(&mem_values(&r.linux, "growth_kib"))))
@@ -180,7 +185,8 @@ fn cell_json(c: &Cell) -> Value {
 }
 
 fn guest_json(g: &GuestRuns) -> Value {
-    let fsck: Vec<Value> = g.fsck.iter().map(|f| json!(f.as_ref().err().cloned().unwrap_or_else(|| "clean".into()))).collect();
+    let fsck: Vec<Value> =
+        g.fsck.iter().map(|f| json!(f.as_ref().err().cloned().unwrap_or_else(|| "clean".into()))).collect();
     let mem: Vec<Value> = g
         .runs
         .iter()
@@ -221,7 +227,8 @@ mod tests {
     use crate::bench::capture::Line;
 
     fn run(lines: &[&str]) -> super::super::parse::RunLines {
-        let l: Vec<Line> = lines.iter().enumerate().map(|(i, t)| Line { t_us: i as f64 * 10.0, text: t.to_string() }).collect();
+        let l: Vec<Line> =
+            lines.iter().enumerate().map(|(i, t)| Line { t_us: i as f64 * 10.0, text: t.to_string() }).collect();
         parse(&l)
     }
 
@@ -248,12 +255,12 @@ mod tests {
 
     #[test]
     fn table_with_vireo_missing() {
-        let mut r = Results::default();
-        r.vireo = GuestRuns { name: "Vireo", ..Default::default() };
-        r.vireo.runs.push(run(&["init: hello"]));
-        r.vireo.outcomes.push("no fs-bench output".into());
-        r.vireo.fsck.push(Ok(()));
-        r.linux = GuestRuns { name: "Linux", unavailable: Some("skipped".into()), ..Default::default() };
+        let mut vireo = GuestRuns { name: "Vireo", ..Default::default() };
+        vireo.runs.push(run(&["init: hello"]));
+        vireo.outcomes.push("no fs-bench output".into());
+        vireo.fsck.push(Ok(()));
+        let linux = GuestRuns { name: "Linux", unavailable: Some("skipped".into()), ..Default::default() };
+        let r = Results { vireo, linux, ..Default::default() };
         let t = table(&r);
         assert!(t.contains("Vireo: every figure not available: no result (no fs-bench output)"), "{t}");
         assert!(t.contains("Linux: every figure not available: skipped"), "{t}");
