@@ -60,8 +60,8 @@ fn tsc() -> u64 {
 }
 
 /// Runs `f` (which returns how many operations and bytes it did) between
-/// two TSC reads and prints the figure, or the error.
-fn figure(name: &str, errors: &mut u32, f: impl FnOnce() -> Result<(u64, u64), String>) {
+/// two TSC reads and prints the figure, or the error; true if it worked.
+fn figure(name: &str, errors: &mut u32, f: impl FnOnce() -> Result<(u64, u64), String>) -> bool {
     println!("fs-bench: begin {name}");
     let t0 = tsc();
     let r = f();
@@ -70,10 +70,12 @@ fn figure(name: &str, errors: &mut u32, f: impl FnOnce() -> Result<(u64, u64), S
         Ok((ops, bytes)) => {
             let per = t / ops.max(1);
             println!("fs-bench: {name} ops={ops} bytes={bytes} tsc={t} instr={per}");
+            true
         }
         Err(e) => {
             *errors += 1;
             println!("fs-bench: {name} error={e}");
+            false
         }
     }
 }
@@ -176,10 +178,15 @@ fn small_files(dir: &Path, errors: &mut u32) {
 /// and what the second read costs.
 fn memory_point(big: &Path, buf: &mut [u8], errors: &mut u32) {
     let before = mem::free_kib();
-    figure("read1_64MiB", errors, || read_big(big, buf));
-    figure("read2_64MiB", errors, || read_big(big, buf));
+    let read =
+        figure("read1_64MiB", errors, || read_big(big, buf)) & figure("read2_64MiB", errors, || read_big(big, buf));
     let after = mem::free_kib();
     match (before, after) {
+        // A figure only when both reads did read the file.
+        _ if !read => {
+            *errors += 1;
+            println!("fs-bench: mem error=the reads failed");
+        }
         (Ok(b), Ok(a)) => {
             let growth = b as i64 - a as i64;
             println!("fs-bench: mem free_before_kib={b} free_after_kib={a} growth_kib={growth}");

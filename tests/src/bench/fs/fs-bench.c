@@ -103,7 +103,8 @@ static void drop_caches(void)
 
 typedef int (*op_fn)(uint64_t *ops, uint64_t *bytes);
 
-static void figure(const char *name, op_fn f)
+/* Returns 0 when the operations worked. */
+static int figure(const char *name, op_fn f)
 {
 	uint64_t ops = 0, bytes = 0, i0, i1, t0, t;
 	int64_t busy;
@@ -126,6 +127,7 @@ static void figure(const char *name, op_fn f)
 		       i1 - i0, (uint64_t)busy / (ops ? ops : 1));
 	}
 	fflush(stdout);
+	return rc;
 }
 
 #define FAIL(...) do { snprintf(errbuf, sizeof errbuf, __VA_ARGS__); return -1; } while (0)
@@ -269,6 +271,7 @@ static void meminfo(uint64_t *free_kib, uint64_t *cached_kib)
 int main(int argc, char **argv)
 {
 	uint64_t s = SEED, fb, cb, fa, ca;
+	int rc;
 	snprintf(dir, sizeof dir, "%s", argc > 1 ? argv[1] : "/mnt");
 	may_drop = argc > 2 && !strcmp(argv[2], "--drop-caches");
 	snprintf(big, sizeof big, "%s/fsb-big", dir);
@@ -293,10 +296,13 @@ int main(int argc, char **argv)
 	figure("delete_1000", delete_small);
 	drop_caches();
 	meminfo(&fb, &cb);
-	figure("read1_64MiB", read_big);
-	figure("read2_64MiB", read_big);
+	rc = figure("read1_64MiB", read_big);
+	rc |= figure("read2_64MiB", read_big);
 	meminfo(&fa, &ca);
-	if (!fb || !fa) {
+	if (rc) {
+		errors++;
+		printf("fs-bench: mem error=the reads failed\n");
+	} else if (!fb || !fa) {
 		errors++;
 		printf("fs-bench: mem error=no MemFree in /proc/meminfo\n");
 	} else {
