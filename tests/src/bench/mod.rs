@@ -7,11 +7,14 @@
 //! - [`measure`]: the four measurements (QEMU -icount, vmm-harness, QEMU wall
 //!   time, Cloud Hypervisor), all booting init from the initrd where the VMM
 //!   can run user space, and the memory/size figures;
-//! - [`report`]: the stdout table, `boot.json` and the SVG timeline ([`svg`]).
+//! - [`report`]: the stdout table, `boot.json` and the SVG timeline ([`svg`]);
+//! - [`fs`]: `vireo-bench-fs` (`make bench-fs`), the file-system benchmark
+//!   against a Linux guest.
 
 pub mod bootstat;
 pub mod capture;
 pub mod chv;
+pub mod fs;
 pub mod harness_json;
 pub mod host;
 pub mod measure;

@@ -27,7 +27,7 @@ mod sections;
 pub use cloud_hypervisor::find_chv;
 pub use harness::{BOOT_TIMEOUT_SECS, PROBE_TIMEOUT_SECS};
 pub use probe::{harness_failure, initrd_verdict, insn_name, KERNEL_ONLY};
-pub use qemu::qemu_version;
+pub use qemu::{qemu_version, qemu_with_cmdline};
 pub use sections::{IcountSection, InitrdProbe, Milestone, Results, WallSection};
 
 use std::process::Command;

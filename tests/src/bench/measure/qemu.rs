@@ -11,7 +11,7 @@ pub(super) fn qemu_base(kernel: &Path, initrd: Option<&Path>, icount: bool) -> C
 }
 
 /// [`qemu_base`] with another kernel command line.
-pub(super) fn qemu_with_cmdline(kernel: &Path, initrd: Option<&Path>, icount: bool, cmdline: &str) -> Command {
+pub fn qemu_with_cmdline(kernel: &Path, initrd: Option<&Path>, icount: bool, cmdline: &str) -> Command {
     let mut c = Command::new("qemu-system-x86_64");
     c.args(["-M", "microvm", "-accel", "tcg"]);
     if icount {

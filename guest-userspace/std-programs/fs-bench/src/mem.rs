@@ -1,0 +1,53 @@
+//! Free guest memory in KiB. On Vireo: the raw `SysInfo` system call (std
+//! has no such API); on Linux (the host check): `/proc/meminfo`'s MemFree.
+
+/// Free memory in KiB, or why it is unknown.
+#[cfg(target_os = "motor")]
+pub fn free_kib() -> Result<u64, String> {
+    /// pv-abi's `SysInfo` (pv-abi/src/syscall.rs), copied because this
+    /// workspace builds for another target than pv-abi's users.
+    #[repr(C)]
+    #[derive(Default)]
+    struct SysInfo {
+        cpus: u32,
+        pid: u32,
+        total_memory: u64,
+        free_memory: u64,
+        tsc_hz: u64,
+        boot_ns: u64,
+    }
+    const _: () = assert!(core::mem::size_of::<SysInfo>() == 40);
+    /// pv-abi `Sys::SysInfo`: `(ptr, len) -> len`.
+    const SYS_INFO: u64 = 22;
+    let mut info = SysInfo::default();
+    let ret: i64;
+    // SAFETY: Vireo's SysInfo writes at most `len` bytes to the pointer, here
+    // our own SysInfo of that size; the kernel checks the pointer, and the
+    // `syscall` instruction clobbers only RCX and R11 (pv-abi convention).
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") SYS_INFO as i64 => ret,
+            in("rdi") &mut info as *mut SysInfo as u64,
+            in("rsi") core::mem::size_of::<SysInfo>() as u64,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    if (-4095..0).contains(&ret) {
+        return Err(format!("SysInfo failed ({ret})"));
+    }
+    let _ = (info.cpus, info.pid, info.total_memory, info.tsc_hz, info.boot_ns);
+    Ok(info.free_memory / 1024)
+}
+
+/// Free memory in KiB, or why it is unknown.
+#[cfg(not(target_os = "motor"))]
+pub fn free_kib() -> Result<u64, String> {
+    let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("/proc/meminfo: {e}"))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemFree:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no MemFree in /proc/meminfo".to_string())
+}
