@@ -133,6 +133,7 @@ const SUITE_CHECKS: [&str; 12] = [
     "sleep",
     "instant",
     "systemtime",
+    "fs-basics",
 ];
 
 fn std_suite(cpus: u32) {
