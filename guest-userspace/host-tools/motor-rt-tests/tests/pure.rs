@@ -60,7 +60,15 @@ fn open_flags_map_like_posix_std() {
     );
     assert_eq!(open_flags(O_APPEND | O_CREATE), Ok(open::WRITE | open::APPEND | open::CREATE));
     assert_eq!(open_flags(O_READ | O_NONBLOCK), Ok(open::READ));
-    for bad in [0, O_CREATE, O_READ | O_CREATE, O_READ | O_TRUNCATE, O_READ | O_CREATE_NEW, O_WRITE | O_APPEND | O_TRUNCATE, 1 << 9] {
+    for bad in [
+        0,
+        O_CREATE,
+        O_READ | O_CREATE,
+        O_READ | O_TRUNCATE,
+        O_READ | O_CREATE_NEW,
+        O_WRITE | O_APPEND | O_TRUNCATE,
+        1 << 9,
+    ] {
         assert_eq!(open_flags(bad), Err(E_INVALID_ARGUMENT), "flags {bad:#x}");
     }
     for o in 0..128u32 {

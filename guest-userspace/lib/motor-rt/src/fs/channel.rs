@@ -91,8 +91,8 @@ fn connect() -> Option<Conn> {
             if !matches!(e, Error::NotFound | Error::NoSys) {
                 vireo_rt::println!("motor-rt: cannot connect to the I/O server: {}", e.name());
             }
-            drop(client);
-            // SAFETY: the mapping is ours and no reference into it remains.
+            // SAFETY: the mapping is ours; `client` (no Drop) is never used
+            // again, and nothing else refers to the region.
             let _ = unsafe { sys::unmap(addr, REGION_SIZE as u64) };
             let _ = sys::close(shm);
             None
@@ -142,7 +142,11 @@ impl Guard {
         let c = self.conn()?;
         let room = room.max(data.len());
         let n = slots_for(room);
-        let first = if n == 0 { vireo_io_channel::NO_SLOT } else { c.client.slots.take_run(n).map_err(|_| E_INTERNAL_ERROR)? };
+        let first = if n == 0 {
+            vireo_io_channel::NO_SLOT
+        } else {
+            c.client.slots.take_run(n).map_err(|_| E_INTERNAL_ERROR)?
+        };
         if n > 0 {
             if c.client.region.write_slot(first as usize, 0, data).is_err() {
                 let _ = c.client.slots.give_run(first, n);

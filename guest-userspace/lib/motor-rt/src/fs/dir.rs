@@ -1,8 +1,8 @@
 //! Directory listing (slots 56-58): a server directory handle, a cursor,
 //! and the records of the last `Readdir` reply not handed out yet.
 use super::channel::{self, lock};
-use super::pure::fill_dirent;
 use super::path_arg;
+use super::pure::fill_dirent;
 use crate::fd::{self, Fd};
 use alloc::string::String;
 use alloc::sync::Arc;
