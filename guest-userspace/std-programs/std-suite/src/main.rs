@@ -429,7 +429,13 @@ fn fs_basics() -> Check {
     ensure!(cwd == std::path::Path::new("/"), "current_dir is {cwd:?}");
     let e = std::fs::metadata("").err().map(|e| e.kind());
     ensure!(e == Some(ErrorKind::InvalidFilename), "metadata(\"\"): {e:?}");
-    let e = std::fs::OpenOptions::new().read(true).create(true).open("/std-suite-x").err().map(|e| e.kind());
+    let e = std::fs::OpenOptions::new()
+        .read(true)
+        .create(true)
+        .truncate(false)
+        .open("/std-suite-x")
+        .err()
+        .map(|e| e.kind());
     ensure!(e == Some(ErrorKind::InvalidInput), "create without write: {e:?}");
     let t = Instant::now();
     let kind = match std::fs::read("/std-suite/no-such-file") {
