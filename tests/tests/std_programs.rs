@@ -120,7 +120,7 @@ fn two_std_processes_get_different_random_streams() {
 /// does not make a sleep bound fail.
 static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-const SUITE_CHECKS: [&str; 12] = [
+const SUITE_CHECKS: [&str; 13] = [
     "args",
     "env",
     "scope",
@@ -133,6 +133,7 @@ const SUITE_CHECKS: [&str; 12] = [
     "sleep",
     "instant",
     "systemtime",
+    "fs-basics",
 ];
 
 fn std_suite(cpus: u32) {

@@ -18,6 +18,7 @@
 //! The process handle is Vireo's (`Wait` / `Kill` / `Close` on it).
 use crate::fd::{self, Fd};
 use crate::spawn_block::{self, Stdio};
+use alloc::string::String;
 use alloc::vec::Vec;
 use moto_rt::error::{
     ErrorCode, E_BAD_HANDLE, E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_NOT_ALLOWED, E_NOT_FOUND, E_NOT_READY, E_OK,
@@ -107,7 +108,9 @@ fn give_existing(f: Option<Fd>) -> Give {
     match f {
         Some(Fd::Console) => Give::Console,
         Some(Fd::PipeRead(h)) | Some(Fd::PipeWrite(h)) => Give::Handle { handle: h, owned: false },
-        Some(Fd::Null) | None => Give::Null,
+        // A file on the I/O server cannot go to another process (its handle
+        // belongs to this connection): the child gets null.
+        Some(Fd::Null) | Some(Fd::File(_)) | Some(Fd::Dir(_)) | None => Give::Null,
     }
 }
 
@@ -161,21 +164,25 @@ fn code(e: Error) -> ErrorCode {
     }
 }
 
-/// Candidate paths for `prog`.
-fn candidates(prog: &[u8]) -> Vec<Vec<u8>> {
+/// Candidate paths for `prog`, each resolved against the working
+/// directory (one that cannot be is dropped).
+fn candidates(prog: &[u8]) -> Vec<String> {
+    let cwd = crate::fs::cwd();
+    let resolve = |p: &[u8]| crate::fs::pure::resolve(&cwd, p).ok();
     if prog.contains(&b'/') {
-        return alloc::vec![prog.to_vec()];
+        return resolve(prog).into_iter().collect();
     }
     let path = crate::process::env_var(b"PATH").unwrap_or_default();
-    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     for dir in path.split(|&b| b == b':').filter(|d| !d.is_empty()).chain(core::iter::once(&b"/bin"[..])) {
         let mut p = dir.to_vec();
         if !p.ends_with(b"/") {
             p.push(b'/');
         }
         p.extend_from_slice(prog);
-        if !out.contains(&p) {
-            out.push(p);
+        match resolve(&p) {
+            Some(p) if !out.contains(&p) => out.push(p),
+            _ => {}
         }
     }
     out
@@ -221,15 +228,27 @@ fn spawn_inner(a: &SpawnArgsRt, plan: &mut Plan) -> Result<u64, ErrorCode> {
     let block = spawn_block::to_shm(&bytes).map_err(code)?;
     handles.insert(0, block);
 
+    // Each candidate from the initrd (the kernel's `Spawn`), else from the
+    // I/O server's file system.
     let mut result = Err(E_NOT_FOUND);
     for path in candidates(prog) {
-        result = sys::spawn_raw(&path, &blob, &handles).map_err(code);
+        result = sys::spawn_raw(path.as_bytes(), &blob, &handles).map_err(code);
+        if result == Err(E_NOT_FOUND) && crate::fs::channel::connected() {
+            result = spawn_from_disk(&path, &blob, &handles);
+        }
         if result != Err(E_NOT_FOUND) {
             break;
         }
     }
     let _ = sys::close(block);
     result
+}
+
+/// Reads the program at `path` through the I/O server and starts it with
+/// `SpawnImage`.
+fn spawn_from_disk(path: &str, blob: &[u8], handles: &[u64]) -> Result<u64, ErrorCode> {
+    let image = crate::fs::file::read_whole(path, pv_abi::syscall::MAX_SPAWN_IMAGE)?;
+    sys::spawn_image(&image, path, blob, handles).map_err(code)
 }
 
 pub extern "C" fn spawn(args: *const SpawnArgsRt, result: *mut SpawnResult) -> ErrorCode {

@@ -5,15 +5,22 @@
 //! a process the kernel started); the pipe ends std holds for a child's
 //! piped stdio get 3 and up. Each is the console (`ConsoleRead` /
 //! `ConsoleWrite`), null (reads are end of file, writes are swallowed), or a
-//! Vireo pipe end (`Read` / `Write` on its handle). There is no file
-//! system yet, so nothing else is a descriptor.
+//! Vireo pipe end (`Read` / `Write` on its handle), or a file or directory
+//! open on the I/O server (`fs/`). A file or directory is shared by the
+//! descriptors `duplicate` made (one server handle, one offset); the server
+//! handle is closed when the last of them is closed.
+use crate::fs::dir::OpenDir;
+use crate::fs::file::{self, OpenFile};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use moto_rt::error::{ErrorCode, E_BAD_HANDLE, E_INTERNAL_ERROR, E_NOT_CONNECTED, E_OK, E_OUT_OF_MEMORY};
+use moto_rt::error::{
+    ErrorCode, E_BAD_HANDLE, E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_NOT_CONNECTED, E_OK, E_OUT_OF_MEMORY,
+};
 use moto_rt::RtFd;
 use vireo_rt::sync::Mutex;
 use vireo_rt::sys;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Fd {
     Console,
     Null,
@@ -21,13 +28,18 @@ pub enum Fd {
     PipeRead(u64),
     /// A pipe's write end.
     PipeWrite(u64),
+    /// A file on the I/O server.
+    File(Arc<OpenFile>),
+    /// A directory being listed (`fs_opendir`).
+    Dir(Arc<OpenDir>),
 }
 
 impl Fd {
-    pub fn handle(self) -> Option<u64> {
+    /// The Vireo handle this descriptor owns (a pipe end's).
+    pub fn handle(&self) -> Option<u64> {
         match self {
-            Fd::PipeRead(h) | Fd::PipeWrite(h) => Some(h),
-            Fd::Console | Fd::Null => None,
+            Fd::PipeRead(h) | Fd::PipeWrite(h) => Some(*h),
+            Fd::Console | Fd::Null | Fd::File(_) | Fd::Dir(_) => None,
         }
     }
 }
@@ -46,7 +58,7 @@ pub fn init(stdio: [Fd; 3]) {
 
 pub fn get(fd: RtFd) -> Option<Fd> {
     let i = usize::try_from(fd).ok()?;
-    FDS.lock().get(i).copied().flatten()
+    FDS.lock().get(i).cloned().flatten()
 }
 
 /// A new descriptor (the lowest free one from 3 up), or `None` when out of
@@ -75,7 +87,7 @@ pub fn take(fd: RtFd) -> Option<Fd> {
 }
 
 pub extern "C" fn is_terminal(fd: RtFd) -> i32 {
-    (get(fd) == Some(Fd::Console)) as i32
+    matches!(get(fd), Some(Fd::Console)) as i32
 }
 
 fn console_write(bytes: &[u8]) -> i64 {
@@ -102,7 +114,8 @@ pub fn write_bytes(fd: RtFd, bytes: &[u8]) -> i64 {
                 Err(_) => -(E_INTERNAL_ERROR as i64),
             }
         }
-        Some(Fd::PipeRead(_)) | None => -(E_BAD_HANDLE as i64),
+        Some(Fd::File(f)) => file::write(&f, bytes),
+        Some(Fd::PipeRead(_)) | Some(Fd::Dir(_)) | None => -(E_BAD_HANDLE as i64),
     }
 }
 
@@ -161,8 +174,33 @@ pub extern "C" fn read(fd: RtFd, buf: *mut u8, len: usize) -> i64 {
             Ok(n) => n as i64,
             Err(_) => -(E_INTERNAL_ERROR as i64),
         },
-        Fd::PipeWrite(_) => -(E_BAD_HANDLE as i64),
+        Fd::File(f) => file::read(&f, buf),
+        Fd::PipeWrite(_) | Fd::Dir(_) => -(E_BAD_HANDLE as i64),
     }
+}
+
+/// `packed` is `n` pairs of (address, length). A file fills the buffers in
+/// turn until one comes back short; anything else reads into the first
+/// non-empty buffer only (a console or pipe read may block).
+pub extern "C" fn read_vectored(fd: RtFd, packed: *const usize, n: usize) -> i64 {
+    let Some(f) = get(fd) else { return -(E_BAD_HANDLE as i64) };
+    if packed.is_null() {
+        return if n == 0 { 0 } else { -(E_INVALID_ARGUMENT as i64) };
+    }
+    // SAFETY: moto-rt passes `n` (addr, len) pairs.
+    let pairs = unsafe { core::slice::from_raw_parts(packed, n.saturating_mul(2)) };
+    let mut total = 0i64;
+    for p in pairs.chunks_exact(2).filter(|p| p[1] != 0) {
+        let got = read(fd, p[0] as *mut u8, p[1]);
+        if got < 0 {
+            return if total > 0 { total } else { got };
+        }
+        total += got;
+        if !matches!(f, Fd::File(_)) || (got as usize) < p[1] {
+            break;
+        }
+    }
+    total
 }
 
 pub extern "C" fn flush(fd: RtFd) -> ErrorCode {
@@ -190,7 +228,7 @@ pub extern "C" fn close(fd: RtFd) -> ErrorCode {
 pub extern "C" fn duplicate(fd: RtFd) -> i64 {
     let Some(f) = get(fd) else { return -(E_BAD_HANDLE as i64) };
     let copy = match f {
-        Fd::Console | Fd::Null => f,
+        Fd::Console | Fd::Null | Fd::File(_) | Fd::Dir(_) => f,
         Fd::PipeRead(h) | Fd::PipeWrite(h) => {
             let Ok(d) = sys::duplicate(h, sys::rights::DUPLICATE) else { return -(E_INTERNAL_ERROR as i64) };
             if matches!(f, Fd::PipeRead(_)) {
@@ -200,10 +238,11 @@ pub extern "C" fn duplicate(fd: RtFd) -> i64 {
             }
         }
     };
+    let handle = copy.handle();
     match insert(copy) {
         Some(n) => n as i64,
         None => {
-            if let Some(h) = copy.handle() {
+            if let Some(h) = handle {
                 let _ = sys::close(h);
             }
             -(E_OUT_OF_MEMORY as i64)

@@ -1,7 +1,7 @@
-//! The working directory (slot 59) and utilities (84-89). Descriptors
-//! (stdio and pipes) are in `fd.rs`.
+//! Utilities (slots 84-89). Descriptors are in `fd.rs`, files and the
+//! working directory in `fs/`.
 use alloc::vec::Vec;
-use moto_rt::error::{ErrorCode, E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_OK};
+use moto_rt::error::E_INTERNAL_ERROR;
 use moto_rt::RtFd;
 use vireo_rt::sys;
 
@@ -15,19 +15,6 @@ fn console_write(bytes: &[u8]) -> i64 {
         }
     }
     bytes.len() as i64
-}
-
-/// Vireo has no directories: the working directory is `/`.
-pub extern "C" fn getcwd(buf: *mut u8, len: *mut usize) -> ErrorCode {
-    if buf.is_null() || len.is_null() {
-        return E_INVALID_ARGUMENT;
-    }
-    // SAFETY: moto-rt passes a MAX_PATH_LEN buffer and a length to fill.
-    unsafe {
-        buf.write(b'/');
-        len.write(1);
-    }
-    E_OK
 }
 
 pub extern "C" fn log_to_kernel(msg: *const u8, len: usize) {

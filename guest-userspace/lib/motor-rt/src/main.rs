@@ -22,6 +22,7 @@ use vireo_rt as _;
 
 mod child;
 mod fd;
+mod fs;
 mod info;
 mod io;
 mod mem;
@@ -60,8 +61,9 @@ pub extern "C" fn vdso_entry(version: u64) {
             process::set_env(b.env);
             fd::init(b.stdio);
         }
-        None => fd::init([fd::Fd::Console; 3]),
+        None => fd::init([fd::Fd::Console, fd::Fd::Console, fd::Fd::Console]),
     }
+    fs::init_cwd(process::env_var(b"PWD").as_deref());
     fill_vtable();
 }
 
@@ -121,33 +123,33 @@ fn fill_vtable() {
     set(&v.thread_join, thread::join as *const ());
 
     set(&v.fs_is_terminal, fd::is_terminal as *const ());
-    set(&v.fs_open, neg);
+    set(&v.fs_open, fs::file::open as *const ());
     set(&v.fs_close, fd::close as *const ());
-    set(&v.fs_get_file_attr, code);
-    set(&v.fs_fsync, code);
-    set(&v.fs_datasync, code);
-    set(&v.fs_truncate, code);
+    set(&v.fs_get_file_attr, fs::file::get_file_attr as *const ());
+    set(&v.fs_fsync, fs::file::fsync as *const ());
+    set(&v.fs_datasync, fs::file::datasync as *const ());
+    set(&v.fs_truncate, fs::file::truncate as *const ());
     set(&v.fs_read, fd::read as *const ());
-    set(&v.fs_read_vectored, neg);
+    set(&v.fs_read_vectored, fd::read_vectored as *const ());
     set(&v.fs_write, fd::write as *const ());
     set(&v.fs_write_vectored, fd::write_vectored as *const ());
     set(&v.fs_flush, fd::flush as *const ());
-    set(&v.fs_seek, neg);
-    set(&v.fs_mkdir, code);
-    set(&v.fs_unlink, code);
-    set(&v.fs_rename, code);
-    set(&v.fs_rmdir, code);
-    set(&v.fs_rmdir_all, code);
-    set(&v.fs_set_perm, code);
-    set(&v.fs_set_file_perm, code);
-    set(&v.fs_stat, code);
-    set(&v.fs_canonicalize, code);
-    set(&v.fs_copy, neg);
-    set(&v.fs_opendir, neg);
-    set(&v.fs_closedir, code);
-    set(&v.fs_readdir, code);
-    set(&v.fs_getcwd, io::getcwd as *const ());
-    set(&v.fs_chdir, code);
+    set(&v.fs_seek, fs::file::seek as *const ());
+    set(&v.fs_mkdir, fs::ops::mkdir as *const ());
+    set(&v.fs_unlink, fs::ops::unlink as *const ());
+    set(&v.fs_rename, fs::ops::rename as *const ());
+    set(&v.fs_rmdir, fs::ops::rmdir as *const ());
+    set(&v.fs_rmdir_all, fs::ops::rmdir_all as *const ());
+    set(&v.fs_set_perm, fs::ops::set_perm as *const ());
+    set(&v.fs_set_file_perm, fs::file::set_file_perm as *const ());
+    set(&v.fs_stat, fs::ops::stat as *const ());
+    set(&v.fs_canonicalize, fs::ops::canonicalize as *const ());
+    set(&v.fs_copy, fs::ops::copy as *const ());
+    set(&v.fs_opendir, fs::dir::opendir as *const ());
+    set(&v.fs_closedir, fs::dir::closedir as *const ());
+    set(&v.fs_readdir, fs::dir::readdir as *const ());
+    set(&v.fs_getcwd, fs::ops::getcwd as *const ());
+    set(&v.fs_chdir, fs::ops::chdir as *const ());
     set(&v.fs_duplicate, fd::duplicate as *const ());
 
     set(&v.dns_lookup, code);

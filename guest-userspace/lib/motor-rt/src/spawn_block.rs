@@ -137,7 +137,7 @@ fn decode(bytes: &[u8]) -> Option<Block> {
     let handles = [r.u32()?, r.u32()?, r.u32()?];
     let n = r.u32()?;
     let _reserved = r.u32()?;
-    let mut stdio = [Fd::Console; 3];
+    let mut stdio = [Fd::Console, Fd::Console, Fd::Console];
     for i in 0..3 {
         stdio[i] = match kinds[i] {
             KIND_CONSOLE => Fd::Console,

@@ -25,7 +25,7 @@ macro_rules! ensure {
 type Named = (&'static str, fn() -> Check);
 
 fn main() {
-    let checks: [Named; 12] = [
+    let checks: [Named; 13] = [
         ("args", args),
         ("env", env),
         ("scope", scope),
@@ -38,6 +38,7 @@ fn main() {
         ("sleep", sleep),
         ("instant", instant_monotonic),
         ("systemtime", system_time),
+        ("fs-basics", fs_basics),
     ];
     let start = Instant::now();
     for (name, check) in checks {
@@ -416,4 +417,32 @@ fn system_time() -> Check {
     let d = SystemTime::now().duration_since(a).map_err(|e| format!("SystemTime went back: {e:?}"))?;
     ensure!(d >= Duration::from_millis(10), "SystemTime advanced {d:?} over a 10 ms sleep");
     Ok(format!("unix {} s", now.as_secs()))
+}
+
+/// What works with or without a file system: the working directory starts
+/// at `/`, argument errors come before any I/O, and a missing file (or a
+/// missing I/O server, for a program started as init) is a clean error,
+/// never a hang.
+fn fs_basics() -> Check {
+    use std::io::ErrorKind;
+    let cwd = std::env::current_dir().map_err(|e| format!("current_dir: {e}"))?;
+    ensure!(cwd == std::path::Path::new("/"), "current_dir is {cwd:?}");
+    let e = std::fs::metadata("").err().map(|e| e.kind());
+    ensure!(e == Some(ErrorKind::InvalidFilename), "metadata(\"\"): {e:?}");
+    let e = std::fs::OpenOptions::new()
+        .read(true)
+        .create(true)
+        .truncate(false)
+        .open("/std-suite-x")
+        .err()
+        .map(|e| e.kind());
+    ensure!(e == Some(ErrorKind::InvalidInput), "create without write: {e:?}");
+    let t = Instant::now();
+    let kind = match std::fs::read("/std-suite/no-such-file") {
+        Ok(_) => return Err("read a file that does not exist".into()),
+        Err(e) => e.kind(),
+    };
+    ensure!(matches!(kind, ErrorKind::NotConnected | ErrorKind::NotFound), "read of a missing file: {kind:?}");
+    ensure!(t.elapsed() < Duration::from_secs(5), "read of a missing file took {:?}", t.elapsed());
+    Ok(format!("missing file: {kind:?}"))
 }
