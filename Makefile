@@ -232,12 +232,12 @@ run-app: $(RUN_APP_DEPS)
 # `make run DISK_RUN=` boots without it (`/` is then the initrd, read-only).
 DISK_RUN ?= $(DISK)
 comma := ,
-run_drive = $(if $(DISK_RUN),-drive file=$(DISK_RUN)$(comma)format=raw$(comma)if=none$(comma)id=d0 -device $(1)$(comma)drive=d0)
+run_drive = $(if $(DISK_RUN),$(2) -drive file=$(DISK_RUN)$(comma)format=raw$(comma)if=none$(comma)id=d0 -device $(1)$(comma)drive=d0)
 
 run: kernel initrd $(if $(DISK_RUN),disk)
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-device) \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-device,-global virtio-mmio.force-legacy=false) \
 		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM; SeaBIOS's

@@ -113,6 +113,9 @@ fn log(msg: &str) {
 }
 
 fn disk_args(cmd: &mut Command, img: &Path) {
+    // Modern virtio-mmio (v2) for both guests: what Firecracker offers and
+    // Vireo's driver speaks; QEMU's microvm defaults to legacy v1.
+    cmd.args(["-global", "virtio-mmio.force-legacy=false"]);
     cmd.arg("-drive")
         .arg(format!("file={},format=raw,if=none,id=d0,cache=writeback", img.display()))
         .args(["-device", "virtio-blk-device,drive=d0"]);
