@@ -65,7 +65,9 @@ impl Msg {
         }
         let (offset, len) = (self.offset as usize, self.len as usize);
         match offset.checked_add(len) {
-            Some(end) if self.slot as usize * SLOT_SIZE + end <= DATA_SIZE => Ok(Some((self.slot as usize, offset, len))),
+            Some(end) if self.slot as usize * SLOT_SIZE + end <= DATA_SIZE => {
+                Ok(Some((self.slot as usize, offset, len)))
+            }
             _ => Err(Error::BadLength { offset: self.offset, len: self.len }),
         }
     }

@@ -139,9 +139,12 @@ impl Region {
     /// next slots if the range is longer) into `buf`.
     pub fn read_slot(&self, slot: usize, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
         let src = self.data_range(slot, offset, buf.len())?;
-        for (b, s) in buf.iter_mut().zip(src) {
-            *b = s.load(Ordering::Relaxed);
-        }
+        // SAFETY: `src` is `buf.len()` bytes of the mapped region (checked by
+        // data_range) and cannot overlap `buf`, our own memory. The peer may
+        // write those bytes while we copy: we then copy garbage, which is
+        // what untrusted data may be anyway; nothing here interprets it. A
+        // byte-wise atomic loop costs several instructions per byte.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr() as *const u8, buf.as_mut_ptr(), buf.len()) };
         Ok(())
     }
 
@@ -149,9 +152,10 @@ impl Region {
     /// if it is longer).
     pub fn write_slot(&self, slot: usize, offset: usize, data: &[u8]) -> Result<(), Error> {
         let dst = self.data_range(slot, offset, data.len())?;
-        for (d, b) in dst.iter().zip(data) {
-            d.store(*b, Ordering::Relaxed);
-        }
+        // SAFETY: as in read_slot: `dst` is inside the mapped region, does not
+        // overlap `data`, and concurrent peer writes can only garble bytes
+        // the peer owns the meaning of.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst.as_ptr() as *mut u8, data.len()) };
         Ok(())
     }
 }

@@ -12,9 +12,9 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use vireo_rt::pv_abi::exit::init::{IO_SERVER_DIED, IO_SERVER_SILENT};
 use vireo_rt::device::{wait_many, INIT_DEVICE_RIGHT};
 use vireo_rt::pv_abi::boot_trace;
+use vireo_rt::pv_abi::exit::init::{IO_SERVER_DIED, IO_SERVER_SILENT};
 use vireo_rt::{println, sys};
 
 vireo_rt::entry!(main);

@@ -7,7 +7,7 @@ use crate::conn::Conn;
 use crate::handles::Open;
 use crate::path;
 use vireo_fs::{Attr, FileSystem};
-use vireo_io_channel::{dirent, info, open, write, Msg, Op, Region, Status};
+use vireo_io_channel::{dirent, info, kind, open, write, Msg, Op, Region, Status};
 
 type Reply = Result<Msg, Status>;
 
@@ -39,6 +39,14 @@ fn run(conn: &mut Conn, region: &Region, req: &Msg) -> Reply {
                 return Err(Status::InvalidArgument);
             }
             let p = read_path(conn, region, data)?;
+            if flags & (open::WRITE | open::APPEND | open::TRUNCATE) != 0 {
+                // Permission bits are the one access control a single-user
+                // system keeps: a file without any write bit is read-only.
+                match fs.stat_path(p) {
+                    Ok(a) if a.kind == kind::FILE && a.mode & 0o222 == 0 => return Err(Status::PermissionDenied),
+                    _ => {}
+                }
+            }
             let (node, attr) = fs.open(p, flags).map_err(Status::from)?;
             let handle = conn.handles.insert(Open { node, flags }).inspect_err(|_| {
                 let _ = fs.close(node);
@@ -186,4 +194,3 @@ fn read_path<'a>(conn: &'a mut Conn, region: &Region, data: Option<(usize, usize
 fn stat_args(a: &Attr) -> [u64; 5] {
     [a.size, u64::from(a.kind), u64::from(a.mode), a.modified_ns, a.accessed_ns]
 }
-
