@@ -195,8 +195,9 @@ disk: initrd
 # builds the crate for x86_64-unknown-motor with the flags of std-programs
 # (build-std, panic=abort, opt-level s, LTO; target dir build/apps/), packs it
 # as /bin/app into a copy of the system's initrd (build/app-initrd.cpio: the
-# USER_PROGRAMS plus the app) and boots QEMU microvm with
-# `init=/bin/app -- ARGS`. The VM's exit code is the app's. If the crate has
+# USER_PROGRAMS plus the app) and boots QEMU microvm with `-- /bin/app ARGS`:
+# init starts the I/O server (`/` is build/disk.img, as for `make run`) and
+# runs the app. The VM's exit code is the app's. If the crate has
 # several binaries, BIN=name picks one. RUN_APP_DEPS= skips rebuilding the
 # system (the tests do, after `make all`).
 APP ?=
@@ -224,8 +225,8 @@ run-app: $(RUN_APP_DEPS)
 	target/release/mkinitrd -o $(APP_INITRD) $(USER_PROGRAMS) "bin/app=$$exe"
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 \
-		-kernel $(KERNEL) -initrd $(APP_INITRD) -append "init=/bin/app -- $(ARGS)"; $(QEMU_STATUS)
+		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-device,-global virtio-mmio.force-legacy=false) \
+		-kernel $(KERNEL) -initrd $(APP_INITRD) -append "-- /bin/app $(ARGS)"; $(QEMU_STATUS)
 
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
 # `/` is build/disk.img (ext4, read-write: what programs write stays there);
