@@ -13,7 +13,8 @@
 
 extern crate alloc;
 
-mod crc;
+#[doc(hidden)]
+pub mod crc;
 pub mod ext4;
 mod guard;
 pub mod initrd;
