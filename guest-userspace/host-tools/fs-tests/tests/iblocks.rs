@@ -70,7 +70,6 @@ fn write_big(fs: &mut dyn FileSystem, p: &str, mib: usize) {
 }
 
 #[test]
-#[ignore = "rsext4 0.9.2: htree directory growth loses extent-tree blocks from i_blocks"]
 fn thousand_files_in_root_then_big_write_then_delete() {
     let s = Scratch::new("iblocks-root");
     let img = big_image(&s);
@@ -85,7 +84,6 @@ fn thousand_files_in_root_then_big_write_then_delete() {
 }
 
 #[test]
-#[ignore = "rsext4 0.9.2: htree directory growth loses extent-tree blocks from i_blocks"]
 fn thousand_files_in_subdirectory_then_delete() {
     let s = Scratch::new("iblocks-sub");
     let img = big_image(&s);

@@ -194,13 +194,10 @@ pub fn parse_desc(sb: &Super, d: &[u8]) -> Group {
     Group { itable: itable.saturating_mul(sb.block_size), live }
 }
 
-/// Verifies one on-disk inode's checksum; `true` when it matches or the inode
-/// was never used (mode and links count both zero).
-pub fn inode_ok(seed: u32, inum: u32, inode: &[u8]) -> bool {
-    if le16(inode, I_MODE) == 0 && le16(inode, I_LINKS) == 0 {
-        return true;
-    }
-    let has_hi = inode.len() > 128 && le16(inode, I_EXTRA_ISIZE) >= 4;
+/// The metadata_csum checksum of one on-disk inode (both halves; the low
+/// 16 bits only when the inode has no room for the high half).
+fn inode_csum(seed: u32, inum: u32, inode: &[u8]) -> u32 {
+    let has_hi = has_csum_hi(inode);
     let mut crc = crc32c(seed, &inum.to_le_bytes());
     crc = crc32c(crc, &le32(inode, I_GENERATION).to_le_bytes());
     crc = crc32c(crc, &inode[..I_CSUM_LO]);
@@ -208,12 +205,58 @@ pub fn inode_ok(seed: u32, inum: u32, inode: &[u8]) -> bool {
     if has_hi {
         crc = crc32c(crc, &inode[I_CSUM_LO + 2..I_CSUM_HI]);
         crc = crc32c(crc, &[0, 0]);
-        crc = crc32c(crc, &inode[I_CSUM_HI + 2..]);
-        crc == (u32::from(le16(inode, I_CSUM_HI)) << 16 | u32::from(le16(inode, I_CSUM_LO)))
+        crc32c(crc, &inode[I_CSUM_HI + 2..])
     } else {
-        crc = crc32c(crc, &inode[I_CSUM_LO + 2..]);
-        crc & 0xFFFF == u32::from(le16(inode, I_CSUM_LO))
+        crc32c(crc, &inode[I_CSUM_LO + 2..]) & 0xFFFF
     }
+}
+
+fn has_csum_hi(inode: &[u8]) -> bool {
+    inode.len() > 128 && le16(inode, I_EXTRA_ISIZE) >= 4
+}
+
+/// Verifies one on-disk inode's checksum; `true` when it matches or the inode
+/// was never used (mode and links count both zero).
+pub fn inode_ok(seed: u32, inum: u32, inode: &[u8]) -> bool {
+    if le16(inode, I_MODE) == 0 && le16(inode, I_LINKS) == 0 {
+        return true;
+    }
+    let stored = if has_csum_hi(inode) {
+        u32::from(le16(inode, I_CSUM_HI)) << 16 | u32::from(le16(inode, I_CSUM_LO))
+    } else {
+        u32::from(le16(inode, I_CSUM_LO))
+    };
+    inode_csum(seed, inum, inode) == stored
+}
+
+/// Rewrites one on-disk inode's checksum after a change to its bytes.
+pub fn set_inode_csum(seed: u32, inum: u32, inode: &mut [u8]) {
+    let crc = inode_csum(seed, inum, inode);
+    inode[I_CSUM_LO..I_CSUM_LO + 2].copy_from_slice(&(crc as u16).to_le_bytes());
+    if has_csum_hi(inode) {
+        inode[I_CSUM_HI..I_CSUM_HI + 2].copy_from_slice(&((crc >> 16) as u16).to_le_bytes());
+    }
+}
+
+/// `i_blocks_lo` and `l_i_blocks_high` (osd2), in 512-byte sectors unless
+/// the inode has HUGE_FILE_FL.
+const I_BLOCKS_LO: usize = 0x1C;
+const I_BLOCKS_HI: usize = 0x74;
+const HUGE_FILE_FL: u32 = 0x40000;
+
+/// Adds `delta` sectors to a live inode's block count (a negative delta
+/// removes them). `false`, with the inode untouched, when the inode is not
+/// in use, counts in file-system blocks (HUGE_FILE_FL), or the result would
+/// not fit in 48 bits or be negative.
+pub fn adjust_blocks(inode: &mut [u8], delta: i64) -> bool {
+    if le16(inode, I_LINKS) == 0 || le32(inode, I_FLAGS) & HUGE_FILE_FL != 0 || inode.len() < I_BLOCKS_HI + 2 {
+        return false;
+    }
+    let now = u64::from(le16(inode, I_BLOCKS_HI)) << 32 | u64::from(le32(inode, I_BLOCKS_LO));
+    let Some(next) = now.checked_add_signed(delta).filter(|&n| n < 1 << 48) else { return false };
+    inode[I_BLOCKS_LO..I_BLOCKS_LO + 4].copy_from_slice(&(next as u32).to_le_bytes());
+    inode[I_BLOCKS_HI..I_BLOCKS_HI + 2].copy_from_slice(&((next >> 32) as u16).to_le_bytes());
+    true
 }
 
 /// The leaf extents of an inode whose extent tree root is `i_block`:
