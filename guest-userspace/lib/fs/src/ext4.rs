@@ -32,8 +32,9 @@ const READDIR_BATCH: usize = 32;
 /// blocks: about 0.7 MiB at 4 KiB blocks) plus its open transaction and our
 /// bookkeeping.
 const METADATA_BOUND: usize = 1 << 20;
-/// Bytes our layer keeps per block group (its inode-table range).
-const PER_GROUP: usize = 24;
+/// Bytes our layer keeps per block group (its inode-table range and bitmap
+/// offsets).
+const PER_GROUP: usize = 40;
 
 /// The wall clock rsext4 stamps inodes with: the server's clock, sampled at
 /// the start of each request.
@@ -63,6 +64,8 @@ pub struct Ext4Fs {
     device_name: String,
     bytes: u64,
     groups: usize,
+    /// Bound of the block layer's metadata-block cache (src/metacache.rs).
+    meta_cache: usize,
 }
 
 fn map_err(e: Ext4Error) -> FsError {
@@ -153,6 +156,7 @@ pub fn mount(dev: Box<dyn BlockDevice>, device_name: &str) -> Result<Ext4Fs, Mou
     let report = Arc::new(Report::default());
     let guard = Guard::new(dev, report.clone())?;
     let groups = guard.groups();
+    let meta_cache = guard.cache_bound();
     let now = Arc::new(AtomicU64::new(0));
     let services = MountServices::new(SharedClock(now.clone()), (), NoopObserver);
     let options = if read_only {
@@ -173,6 +177,7 @@ pub fn mount(dev: Box<dyn BlockDevice>, device_name: &str) -> Result<Ext4Fs, Mou
         device_name: String::from(device_name),
         bytes,
         groups,
+        meta_cache,
     })
 }
 
@@ -597,6 +602,6 @@ impl FileSystem for Ext4Fs {
     }
 
     fn metadata_cache_bound(&self) -> usize {
-        METADATA_BOUND + self.groups * PER_GROUP
+        METADATA_BOUND + self.groups * PER_GROUP + self.meta_cache
     }
 }

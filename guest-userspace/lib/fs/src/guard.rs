@@ -35,9 +35,12 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use rsext4::{BlockIo, DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId};
 
 use crate::layout::{self, Group, Super, SB_OFFSET, SB_SIZE};
+use crate::metacache::MetaCache;
 use crate::{BlkError, BlockDevice, MountError};
 
 const SECTOR: u64 = 512;
+/// Metadata blocks (inode tables, bitmaps) the layer keeps (src/metacache.rs).
+const META_CACHE_BLOCKS: usize = 32;
 
 /// What the layer reports to the file system above rsext4.
 #[derive(Default)]
@@ -78,6 +81,9 @@ pub struct Guard {
     report: Arc<Report>,
     /// Sectors each inode's home copy carries beyond rsext4's view of it.
     extra: BTreeMap<u32, u64>,
+    /// Byte offsets of every group's block and inode bitmap, sorted.
+    bitmaps: Vec<u64>,
+    cache: MetaCache,
 }
 
 fn blk(e: BlkError) -> Ext4Error {
@@ -139,7 +145,10 @@ impl Guard {
             shadow,
             report,
             extra: BTreeMap::new(),
+            bitmaps: groups.iter().flat_map(|d| d.bitmaps).collect(),
+            cache: MetaCache::new(META_CACHE_BLOCKS),
         };
+        guard.bitmaps.sort_unstable();
         for (g, d) in groups.iter().enumerate() {
             let t = guard.table(g as u32, *d);
             guard.tables.push(t);
@@ -147,6 +156,11 @@ impl Guard {
         guard.tables.sort_unstable_by_key(|t| t.0);
         guard.find_journal()?;
         Ok(guard)
+    }
+
+    /// Bytes the metadata-block cache may hold.
+    pub fn cache_bound(&self) -> usize {
+        MetaCache::bound(META_CACHE_BLOCKS, self.sb.block_size as usize)
     }
 
     /// Number of block groups (their inode-table ranges are kept in memory).
@@ -224,6 +238,31 @@ impl Guard {
         Ok(())
     }
 
+    /// Whether `[at, at + len)` is one whole inode-table or bitmap block.
+    fn is_meta(&self, at: u64, len: usize) -> bool {
+        let bs = self.sb.block_size;
+        if len as u64 != bs || at % bs != 0 {
+            return false;
+        }
+        if self.bitmaps.binary_search(&at).is_ok() {
+            return true;
+        }
+        let full = u64::from(self.sb.inodes_per_group) * u64::from(self.sb.inode_size);
+        let upto = self.tables.partition_point(|t| t.0 <= at);
+        upto > 0 && at < self.tables[upto - 1].0 + full
+    }
+
+    /// Writes `data` at `sector`, keeping the metadata cache equal to the device.
+    fn dev_write(&mut self, sector: u64, data: &[u8]) -> Ext4Result<()> {
+        let at = sector * SECTOR;
+        self.cache.invalidate(at, data.len() as u64);
+        self.dev.write(sector, data).map_err(blk)?;
+        if self.is_meta(at, data.len()) {
+            self.cache.insert(at, data);
+        }
+        Ok(())
+    }
+
     /// Byte offset of inode `inum` on the device (its group's whole table,
     /// not only the part in use when last seen).
     fn inode_at(&self, inum: u32) -> Option<u64> {
@@ -238,7 +277,8 @@ impl Guard {
     /// added to the inode's home copy now, which may already hold rsext4's
     /// latest view (a later checkpoint write gets it added again).
     fn drain_fixups(&mut self) -> Ext4Result<()> {
-        for slot in &self.report.fixups {
+        let report = self.report.clone();
+        for slot in &report.fixups {
             let v = slot.swap(0, Ordering::AcqRel);
             if v == 0 {
                 continue;
@@ -263,7 +303,7 @@ impl Guard {
                 continue;
             }
             layout::set_inode_csum(seed, inum, inode);
-            self.dev.write(block_at / SECTOR, &block).map_err(blk)?;
+            self.dev_write(block_at / SECTOR, &block)?;
         }
         Ok(())
     }
@@ -331,8 +371,16 @@ impl Guard {
 impl BlockIo for Guard {
     fn read(&mut self, buffer: &mut [u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
         self.drain_fixups()?;
-        self.dev.read(sector.raw(), buffer).map_err(blk)?;
-        self.check_inodes(sector.raw() * SECTOR, buffer)?;
+        let at = sector.raw() * SECTOR;
+        let meta = self.is_meta(at, buffer.len());
+        // Cached blocks were checked when read, or written by rsext4 or us.
+        if !(meta && self.cache.get(at, buffer)) {
+            self.dev.read(sector.raw(), buffer).map_err(blk)?;
+            self.check_inodes(at, buffer)?;
+            if meta {
+                self.cache.insert(at, buffer);
+            }
+        }
         if !self.extra.is_empty() {
             self.shift_blocks(sector.raw() * SECTOR, buffer, -1);
         }
@@ -368,14 +416,14 @@ impl BlockIo for Guard {
             if s == SB_OFFSET && e == sb_range.1 {
                 patched[b..b + SB_SIZE].copy_from_slice(&self.shadow);
             }
-            self.dev.write(sector.raw(), &patched).map_err(blk)?;
+            self.dev_write(sector.raw(), &patched)?;
         } else if !self.extra.is_empty() && !self.in_journal(range) && self.holds_fixed(at, buffer.len()) {
             // A home copy of a fixed-up inode: it carries the extra sectors.
             let mut patched = buffer.to_vec();
             self.shift_blocks(at, &mut patched, 1);
-            self.dev.write(sector.raw(), &patched).map_err(blk)?;
+            self.dev_write(sector.raw(), &patched)?;
         } else {
-            self.dev.write(sector.raw(), buffer).map_err(blk)?;
+            self.dev_write(sector.raw(), buffer)?;
         }
         self.snoop_gdt(at, buffer);
         if journal_emptied && self.recover_on_disk {

@@ -170,6 +170,8 @@ pub struct Group {
     pub itable: u64,
     /// Inodes in the table that may hold data (the rest were never written).
     pub live: u32,
+    /// Byte offsets of the block and inode bitmaps.
+    pub bitmaps: [u64; 2],
 }
 
 /// Decodes one group descriptor.
@@ -191,7 +193,14 @@ pub fn parse_desc(sb: &Super, d: &[u8]) -> Group {
     } else {
         sb.inodes_per_group.saturating_sub(unused)
     };
-    Group { itable: itable.saturating_mul(sb.block_size), live }
+    let wide = |lo: usize, hi: usize| {
+        let mut v = u64::from(le32(d, lo));
+        if sb.desc_size >= 64 {
+            v |= u64::from(le32(d, hi)) << 32;
+        }
+        v.saturating_mul(sb.block_size)
+    };
+    Group { itable: itable.saturating_mul(sb.block_size), live, bitmaps: [wide(0x00, 0x20), wide(0x04, 0x24)] }
 }
 
 /// The metadata_csum checksum of one on-disk inode (both halves; the low

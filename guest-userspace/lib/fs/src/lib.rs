@@ -19,6 +19,7 @@ pub mod ext4;
 mod guard;
 pub mod initrd;
 mod layout;
+mod metacache;
 mod path;
 
 use core::fmt;
