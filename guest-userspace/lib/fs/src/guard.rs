@@ -241,7 +241,7 @@ impl Guard {
     /// Whether `[at, at + len)` is one whole inode-table or bitmap block.
     fn is_meta(&self, at: u64, len: usize) -> bool {
         let bs = self.sb.block_size;
-        if len as u64 != bs || at % bs != 0 {
+        if len as u64 != bs || !at.is_multiple_of(bs) {
             return false;
         }
         if self.bitmaps.binary_search(&at).is_ok() {

@@ -268,13 +268,12 @@ pub fn adjust_blocks(inode: &mut [u8], delta: i64) -> bool {
     true
 }
 
+/// Reads file-system block `n` into the buffer.
+pub type ReadBlock<'a> = dyn FnMut(u64, &mut [u8]) -> Result<(), MountError> + 'a;
+
 /// The leaf extents of an inode whose extent tree root is `i_block`:
 /// `(first physical block, length)`; depth > 0 nodes are read with `read_block`.
-pub fn extents(
-    sb: &Super,
-    inode: &[u8],
-    read_block: &mut dyn FnMut(u64, &mut [u8]) -> Result<(), MountError>,
-) -> Result<Vec<(u64, u64)>, MountError> {
+pub fn extents(sb: &Super, inode: &[u8], read_block: &mut ReadBlock<'_>) -> Result<Vec<(u64, u64)>, MountError> {
     if le32(inode, I_FLAGS) & EXTENTS_FL == 0 {
         return Err(MountError::Corrupt("journal inode without extents"));
     }
@@ -289,7 +288,7 @@ fn walk(
     node: &[u8],
     level: u32,
     out: &mut Vec<(u64, u64)>,
-    read_block: &mut dyn FnMut(u64, &mut [u8]) -> Result<(), MountError>,
+    read_block: &mut ReadBlock<'_>,
 ) -> Result<(), MountError> {
     const BAD: MountError = MountError::Corrupt("journal inode extent tree");
     if le16(node, 0) != 0xF30A || level > 5 {
