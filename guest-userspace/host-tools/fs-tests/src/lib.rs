@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use vireo_fs::{BlkError, BlockDevice};
 
+/// One logged write (sector, bytes), or a flush (`None`).
+pub type LogEntry = Option<(u64, Vec<u8>)>;
+
 /// What a [`FileDev`] saw.
 #[derive(Default, Debug)]
 pub struct Stats {
@@ -20,7 +23,7 @@ pub struct Stats {
     pub writes: u64,
     pub flushes: u64,
     /// Every write in order (sector, bytes) when logging is on; flushes as `None`.
-    pub log: Option<Vec<Option<(u64, Vec<u8>)>>>,
+    pub log: Option<Vec<LogEntry>>,
     /// Fail every read or write touching this sector range with `Io`.
     pub fail: Option<(u64, u64)>,
 }
@@ -42,7 +45,7 @@ impl FileDev {
     }
 
     fn check(&self, sector: u64, len: usize) -> Result<(), BlkError> {
-        if len % 512 != 0 || sector.checked_add(len as u64 / 512).is_none_or(|e| e > self.sectors) {
+        if !len.is_multiple_of(512) || sector.checked_add(len as u64 / 512).is_none_or(|e| e > self.sectors) {
             return Err(BlkError::OutOfRange);
         }
         if let Some((s, e)) = self.stats.lock().unwrap().fail {

@@ -12,7 +12,7 @@ fn same_read_twice_costs_two_device_reads_and_64k_is_one_request() {
     let (n, _) = fs.open("/big", open::READ).unwrap();
     let mut buf = vec![0u8; 64 * 1024];
     fs.read(n, 0, &mut buf[..4096]).unwrap(); // warm the metadata (inode, extents)
-    let mut cost = |fs: &mut dyn FileSystem, off: u64, len: usize, buf: &mut [u8]| {
+    let cost = |fs: &mut dyn FileSystem, off: u64, len: usize, buf: &mut [u8]| {
         let before = {
             let s = stats.lock().unwrap();
             (s.reads, s.read_bytes)

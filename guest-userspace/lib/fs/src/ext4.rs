@@ -32,8 +32,9 @@ const READDIR_BATCH: usize = 32;
 /// blocks: about 0.7 MiB at 4 KiB blocks) plus its open transaction and our
 /// bookkeeping.
 const METADATA_BOUND: usize = 1 << 20;
-/// Bytes our layer keeps per block group (its inode-table range).
-const PER_GROUP: usize = 24;
+/// Bytes our layer keeps per block group (its inode-table range and bitmap
+/// offsets).
+const PER_GROUP: usize = 40;
 
 /// The wall clock rsext4 stamps inodes with: the server's clock, sampled at
 /// the start of each request.
@@ -63,6 +64,8 @@ pub struct Ext4Fs {
     device_name: String,
     bytes: u64,
     groups: usize,
+    /// Bound of the block layer's metadata-block cache (src/metacache.rs).
+    meta_cache: usize,
 }
 
 fn map_err(e: Ext4Error) -> FsError {
@@ -153,6 +156,7 @@ pub fn mount(dev: Box<dyn BlockDevice>, device_name: &str) -> Result<Ext4Fs, Mou
     let report = Arc::new(Report::default());
     let guard = Guard::new(dev, report.clone())?;
     let groups = guard.groups();
+    let meta_cache = guard.cache_bound();
     let now = Arc::new(AtomicU64::new(0));
     let services = MountServices::new(SharedClock(now.clone()), (), NoopObserver);
     let options = if read_only {
@@ -173,6 +177,7 @@ pub fn mount(dev: Box<dyn BlockDevice>, device_name: &str) -> Result<Ext4Fs, Mou
         device_name: String::from(device_name),
         bytes,
         groups,
+        meta_cache,
     })
 }
 
@@ -285,6 +290,40 @@ impl Ext4Fs {
         }
     }
 
+    /// Before an operation that may add blocks to directory `dir`: the free
+    /// block count and `dir`'s block count (sectors).
+    fn before_growth(&mut self, dir: InodeNumber) -> Result<(u64, u64), FsError> {
+        Ok((self.fs.statfs().free_blocks, self.fs.inode(dir).map_err(map_err)?.blocks))
+    }
+
+    /// After it: every block it allocated went to `dir` or to the new child
+    /// (`child_sectors`), so what `dir`'s count lacks is rsext4's htree
+    /// undercount (src/guard.rs), queued for the block layer to add.
+    fn after_growth(&mut self, dir: InodeNumber, before: (u64, u64), child_sectors: u64) -> Result<(), FsError> {
+        let st = self.fs.statfs();
+        let allocated = before.0.saturating_sub(st.free_blocks) * (st.block_size / 512);
+        let counted = self.fs.inode(dir).map_err(map_err)?.blocks.saturating_sub(before.1) + child_sectors;
+        let Some(missing) = allocated.checked_sub(counted).filter(|&m| m > 0) else { return Ok(()) };
+        let missing = u32::try_from(missing).map_err(|_| FsError::Corrupt)?;
+        if !self.report.queue_fixup(dir.raw(), missing) {
+            // The layer takes the queue at its next device request.
+            self.fs.sync().map_err(map_err)?;
+            if !self.report.queue_fixup(dir.raw(), missing) {
+                return Err(FsError::Io);
+            }
+        }
+        Ok(())
+    }
+
+    /// A directory inode was freed: its block-count fixup (if any) goes.
+    fn forget_fixup(&mut self, inode: InodeNumber) -> Result<(), FsError> {
+        if self.report.queue_fixup(inode.raw(), 0) {
+            return Ok(());
+        }
+        self.fs.sync().map_err(map_err)?;
+        self.report.queue_fixup(inode.raw(), 0).then_some(()).ok_or(FsError::Io)
+    }
+
     fn context() -> MutationContext {
         MutationContext::new(0, 0, 0, 0)
     }
@@ -319,7 +358,11 @@ impl FileSystem for Ext4Fs {
                 Some(_) => self.resolve(p, true)?,
                 None => {
                     let perms = FilePermissions::new(0o644).map_err(map_err)?;
-                    self.fs.create_regular_file(Self::context(), dir.number, name(n)?, perms).map_err(map_err)?
+                    let before = self.before_growth(dir.number)?;
+                    let child =
+                        self.fs.create_regular_file(Self::context(), dir.number, name(n)?, perms).map_err(map_err)?;
+                    self.after_growth(dir.number, before, child.blocks)?;
+                    child
                 }
             }
         } else {
@@ -435,8 +478,9 @@ impl FileSystem for Ext4Fs {
         if self.lookup(&dir, n)?.is_some() {
             return Err(FsError::AlreadyExists);
         }
-        self.fs.create_directory(Self::context(), dir.number, name(n)?, perms).map_err(map_err)?;
-        Ok(())
+        let before = self.before_growth(dir.number)?;
+        let child = self.fs.create_directory(Self::context(), dir.number, name(n)?, perms).map_err(map_err)?;
+        self.after_growth(dir.number, before, child.blocks)
     }
 
     fn unlink(&mut self, p: &str) -> Result<(), FsError> {
@@ -461,6 +505,7 @@ impl FileSystem for Ext4Fs {
             return Err(FsError::NotADirectory);
         }
         let outcome = self.fs.remove_empty_directory(dir.number, name(n)?).map_err(map_err)?;
+        self.forget_fixup(child.number)?;
         if outcome.requires_reap() {
             self.reap(outcome.inode)?;
         }
@@ -472,7 +517,8 @@ impl FileSystem for Ext4Fs {
         let (old_dir, old_name) = self.parent(old)?;
         let (new_dir, new_name) = self.parent(new)?;
         let src = self.lookup(&old_dir, old_name)?.ok_or(FsError::NotFound)?;
-        if let Some(dst) = self.lookup(&new_dir, new_name)? {
+        let dst = self.lookup(&new_dir, new_name)?;
+        if let Some(dst) = dst {
             if dst.number == src.number {
                 return Ok(());
             }
@@ -489,10 +535,18 @@ impl FileSystem for Ext4Fs {
             return Err(FsError::InvalidArgument);
         }
         let options = if no_replace { RenameOptions::NO_REPLACE } else { RenameOptions::REPLACE };
+        // A new name may grow the target directory; a replaced one reuses its slot.
+        let before = if dst.is_none() { Some(self.before_growth(new_dir.number)?) } else { None };
         let outcome = self
             .fs
             .rename(old_dir.number, name(old_name)?, new_dir.number, name(new_name)?, options)
             .map_err(map_err)?;
+        if let Some(before) = before {
+            self.after_growth(new_dir.number, before, 0)?;
+        }
+        if let Some(d) = dst.filter(|d| d.is_directory()) {
+            self.forget_fixup(d.number)?;
+        }
         if let Some(replaced) = outcome.replaced.filter(|r| r.requires_reap()) {
             self.reap(replaced.inode)?;
         }
@@ -548,6 +602,6 @@ impl FileSystem for Ext4Fs {
     }
 
     fn metadata_cache_bound(&self) -> usize {
-        METADATA_BOUND + self.groups * PER_GROUP
+        METADATA_BOUND + self.groups * PER_GROUP + self.meta_cache
     }
 }

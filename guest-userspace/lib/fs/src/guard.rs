@@ -12,8 +12,21 @@
 //!   flush; after rsext4 writes the journal superblock back with `s_start` 0
 //!   (empty after checkpoint) we flush and clear the flag. Every superblock
 //!   write rsext4 makes itself carries the flag's current value.
+//! - **i_blocks of growing htree directories**: rsext4's
+//!   `append_directory_block` stores the block count it computed before
+//!   inserting the new extent, dropping the extent-tree blocks the insert
+//!   allocated. [`crate::ext4`] measures the shortfall after each operation
+//!   that can grow a directory and queues it here ([`Report::queue_fixup`]).
+//!   From then on, the inode's home copy on the device carries the missing
+//!   sectors on top of rsext4's view: every home write of it gets them added,
+//!   every read gets them taken off again (so rsext4's view and its later
+//!   relative updates stay as they were), checksums recomputed both ways.
+//!   Journal copies are left as rsext4 wrote them: after a crash, replay may
+//!   bring back rsext4's undercount for that inode (as without this layer);
+//!   a clean checkpoint or unmount leaves it right.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -22,9 +35,12 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use rsext4::{BlockIo, DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId};
 
 use crate::layout::{self, Group, Super, SB_OFFSET, SB_SIZE};
+use crate::metacache::MetaCache;
 use crate::{BlkError, BlockDevice, MountError};
 
 const SECTOR: u64 = 512;
+/// Metadata blocks (inode tables, bitmaps) the layer keeps (src/metacache.rs).
+const META_CACHE_BLOCKS: usize = 32;
 
 /// What the layer reports to the file system above rsext4.
 #[derive(Default)]
@@ -33,6 +49,20 @@ pub struct Report {
     pub bad_inode: AtomicU32,
     /// Superblock writes the layer made itself to set or clear needs_recovery.
     pub recover_writes: AtomicU64,
+    /// Block-count fixups queued by the file system for the layer, each
+    /// `inode << 32 | sectors` (0 sectors: forget the inode); 0 is a free slot.
+    fixups: [AtomicU64; 16],
+    /// Sectors the layer added to inodes' block counts on the device.
+    pub fixed_sectors: AtomicU64,
+}
+
+impl Report {
+    /// Queues `sectors` more missing from `inode`'s block count (0: the inode
+    /// was freed, forget it). `false` if the queue is full.
+    pub fn queue_fixup(&self, inode: u32, sectors: u32) -> bool {
+        let v = u64::from(inode) << 32 | u64::from(sectors);
+        self.fixups.iter().any(|slot| slot.compare_exchange(0, v, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+    }
 }
 
 pub struct Guard {
@@ -49,6 +79,11 @@ pub struct Guard {
     /// Whether the superblock on the device says needs_recovery.
     recover_on_disk: bool,
     report: Arc<Report>,
+    /// Sectors each inode's home copy carries beyond rsext4's view of it.
+    extra: BTreeMap<u32, u64>,
+    /// Byte offsets of every group's block and inode bitmap, sorted.
+    bitmaps: Vec<u64>,
+    cache: MetaCache,
 }
 
 fn blk(e: BlkError) -> Ext4Error {
@@ -109,7 +144,11 @@ impl Guard {
             sb,
             shadow,
             report,
+            extra: BTreeMap::new(),
+            bitmaps: groups.iter().flat_map(|d| d.bitmaps).collect(),
+            cache: MetaCache::new(META_CACHE_BLOCKS),
         };
+        guard.bitmaps.sort_unstable();
         for (g, d) in groups.iter().enumerate() {
             let t = guard.table(g as u32, *d);
             guard.tables.push(t);
@@ -117,6 +156,11 @@ impl Guard {
         guard.tables.sort_unstable_by_key(|t| t.0);
         guard.find_journal()?;
         Ok(guard)
+    }
+
+    /// Bytes the metadata-block cache may hold.
+    pub fn cache_bound(&self) -> usize {
+        MetaCache::bound(META_CACHE_BLOCKS, self.sb.block_size as usize)
     }
 
     /// Number of block groups (their inode-table ranges are kept in memory).
@@ -194,6 +238,99 @@ impl Guard {
         Ok(())
     }
 
+    /// Whether `[at, at + len)` is one whole inode-table or bitmap block.
+    fn is_meta(&self, at: u64, len: usize) -> bool {
+        let bs = self.sb.block_size;
+        if len as u64 != bs || !at.is_multiple_of(bs) {
+            return false;
+        }
+        if self.bitmaps.binary_search(&at).is_ok() {
+            return true;
+        }
+        let full = u64::from(self.sb.inodes_per_group) * u64::from(self.sb.inode_size);
+        let upto = self.tables.partition_point(|t| t.0 <= at);
+        upto > 0 && at < self.tables[upto - 1].0 + full
+    }
+
+    /// Writes `data` at `sector`, keeping the metadata cache equal to the device.
+    fn dev_write(&mut self, sector: u64, data: &[u8]) -> Ext4Result<()> {
+        let at = sector * SECTOR;
+        self.cache.invalidate(at, data.len() as u64);
+        self.dev.write(sector, data).map_err(blk)?;
+        if self.is_meta(at, data.len()) {
+            self.cache.insert(at, data);
+        }
+        Ok(())
+    }
+
+    /// Byte offset of inode `inum` on the device (its group's whole table,
+    /// not only the part in use when last seen).
+    fn inode_at(&self, inum: u32) -> Option<u64> {
+        let isz = u64::from(self.sb.inode_size);
+        self.tables.iter().find_map(|&(ts, _, first)| {
+            let i = inum.checked_sub(first).filter(|&i| i < self.sb.inodes_per_group)?;
+            Some(ts + u64::from(i) * isz)
+        })
+    }
+
+    /// Takes the fixups the file system queued; each new shortfall is also
+    /// added to the inode's home copy now, which may already hold rsext4's
+    /// latest view (a later checkpoint write gets it added again).
+    fn drain_fixups(&mut self) -> Ext4Result<()> {
+        let report = self.report.clone();
+        for slot in &report.fixups {
+            let v = slot.swap(0, Ordering::AcqRel);
+            if v == 0 {
+                continue;
+            }
+            let (inum, sectors) = ((v >> 32) as u32, v & 0xFFFF_FFFF);
+            if sectors == 0 {
+                self.extra.remove(&inum);
+                continue;
+            }
+            let (Some(seed), Some(at)) = (self.sb.csum_seed, self.inode_at(inum)) else { continue };
+            *self.extra.entry(inum).or_insert(0) += sectors;
+            self.report.fixed_sectors.fetch_add(sectors, Ordering::Relaxed);
+            // A home copy not (yet) live is older than rsext4's view and will
+            // be overwritten by a checkpoint write, which gets the sectors.
+            let bs = self.sb.block_size;
+            let block_at = at / bs * bs;
+            let mut block = vec![0u8; bs as usize];
+            self.dev.read(block_at / SECTOR, &mut block).map_err(blk)?;
+            let o = (at - block_at) as usize;
+            let inode = &mut block[o..o + self.sb.inode_size as usize];
+            if !layout::inode_ok(seed, inum, inode) || !layout::adjust_blocks(inode, sectors as i64) {
+                continue;
+            }
+            layout::set_inode_csum(seed, inum, inode);
+            self.dev_write(block_at / SECTOR, &block)?;
+        }
+        Ok(())
+    }
+
+    /// Adds (`sign` 1) or takes off (-1) the extra sectors of every fixed-up
+    /// inode wholly inside `buf`, which sits at device byte `at`.
+    fn shift_blocks(&self, at: u64, buf: &mut [u8], sign: i64) {
+        let Some(seed) = self.sb.csum_seed else { return };
+        let isz = self.sb.inode_size as usize;
+        for (&inum, &extra) in &self.extra {
+            let Some(i) = self.inode_at(inum) else { continue };
+            if i < at || i + isz as u64 > at + buf.len() as u64 {
+                continue;
+            }
+            let inode = &mut buf[(i - at) as usize..(i - at) as usize + isz];
+            if layout::inode_ok(seed, inum, inode) && layout::adjust_blocks(inode, sign * extra as i64) {
+                layout::set_inode_csum(seed, inum, inode);
+            }
+        }
+    }
+
+    /// Whether `[at, at + len)` holds one of the fixed-up inodes.
+    fn holds_fixed(&self, at: u64, len: usize) -> bool {
+        let isz = u64::from(self.sb.inode_size);
+        self.extra.keys().filter_map(|&n| self.inode_at(n)).any(|i| i >= at && i + isz <= at + len as u64)
+    }
+
     fn in_journal(&self, range: (u64, u64)) -> bool {
         self.journal.iter().any(|&j| overlap(j, range).is_some())
     }
@@ -233,14 +370,28 @@ impl Guard {
 
 impl BlockIo for Guard {
     fn read(&mut self, buffer: &mut [u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
-        self.dev.read(sector.raw(), buffer).map_err(blk)?;
-        self.check_inodes(sector.raw() * SECTOR, buffer)
+        self.drain_fixups()?;
+        let at = sector.raw() * SECTOR;
+        let meta = self.is_meta(at, buffer.len());
+        // Cached blocks were checked when read, or written by rsext4 or us.
+        if !(meta && self.cache.get(at, buffer)) {
+            self.dev.read(sector.raw(), buffer).map_err(blk)?;
+            self.check_inodes(at, buffer)?;
+            if meta {
+                self.cache.insert(at, buffer);
+            }
+        }
+        if !self.extra.is_empty() {
+            self.shift_blocks(sector.raw() * SECTOR, buffer, -1);
+        }
+        Ok(())
     }
 
     fn write(&mut self, buffer: &[u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
         if self.dev.read_only() {
             return Err(Ext4Error::read_only());
         }
+        self.drain_fixups()?;
         let at = sector.raw() * SECTOR;
         let range = (at, at + buffer.len() as u64);
         // The journal superblock going back with s_start 0: the journal is
@@ -265,9 +416,14 @@ impl BlockIo for Guard {
             if s == SB_OFFSET && e == sb_range.1 {
                 patched[b..b + SB_SIZE].copy_from_slice(&self.shadow);
             }
-            self.dev.write(sector.raw(), &patched).map_err(blk)?;
+            self.dev_write(sector.raw(), &patched)?;
+        } else if !self.extra.is_empty() && !self.in_journal(range) && self.holds_fixed(at, buffer.len()) {
+            // A home copy of a fixed-up inode: it carries the extra sectors.
+            let mut patched = buffer.to_vec();
+            self.shift_blocks(at, &mut patched, 1);
+            self.dev_write(sector.raw(), &patched)?;
         } else {
-            self.dev.write(sector.raw(), buffer).map_err(blk)?;
+            self.dev_write(sector.raw(), buffer)?;
         }
         self.snoop_gdt(at, buffer);
         if journal_emptied && self.recover_on_disk {

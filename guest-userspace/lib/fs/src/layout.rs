@@ -170,6 +170,8 @@ pub struct Group {
     pub itable: u64,
     /// Inodes in the table that may hold data (the rest were never written).
     pub live: u32,
+    /// Byte offsets of the block and inode bitmaps.
+    pub bitmaps: [u64; 2],
 }
 
 /// Decodes one group descriptor.
@@ -191,7 +193,35 @@ pub fn parse_desc(sb: &Super, d: &[u8]) -> Group {
     } else {
         sb.inodes_per_group.saturating_sub(unused)
     };
-    Group { itable: itable.saturating_mul(sb.block_size), live }
+    let wide = |lo: usize, hi: usize| {
+        let mut v = u64::from(le32(d, lo));
+        if sb.desc_size >= 64 {
+            v |= u64::from(le32(d, hi)) << 32;
+        }
+        v.saturating_mul(sb.block_size)
+    };
+    Group { itable: itable.saturating_mul(sb.block_size), live, bitmaps: [wide(0x00, 0x20), wide(0x04, 0x24)] }
+}
+
+/// The metadata_csum checksum of one on-disk inode (both halves; the low
+/// 16 bits only when the inode has no room for the high half).
+fn inode_csum(seed: u32, inum: u32, inode: &[u8]) -> u32 {
+    let has_hi = has_csum_hi(inode);
+    let mut crc = crc32c(seed, &inum.to_le_bytes());
+    crc = crc32c(crc, &le32(inode, I_GENERATION).to_le_bytes());
+    crc = crc32c(crc, &inode[..I_CSUM_LO]);
+    crc = crc32c(crc, &[0, 0]);
+    if has_hi {
+        crc = crc32c(crc, &inode[I_CSUM_LO + 2..I_CSUM_HI]);
+        crc = crc32c(crc, &[0, 0]);
+        crc32c(crc, &inode[I_CSUM_HI + 2..])
+    } else {
+        crc32c(crc, &inode[I_CSUM_LO + 2..]) & 0xFFFF
+    }
+}
+
+fn has_csum_hi(inode: &[u8]) -> bool {
+    inode.len() > 128 && le16(inode, I_EXTRA_ISIZE) >= 4
 }
 
 /// Verifies one on-disk inode's checksum; `true` when it matches or the inode
@@ -200,29 +230,50 @@ pub fn inode_ok(seed: u32, inum: u32, inode: &[u8]) -> bool {
     if le16(inode, I_MODE) == 0 && le16(inode, I_LINKS) == 0 {
         return true;
     }
-    let has_hi = inode.len() > 128 && le16(inode, I_EXTRA_ISIZE) >= 4;
-    let mut crc = crc32c(seed, &inum.to_le_bytes());
-    crc = crc32c(crc, &le32(inode, I_GENERATION).to_le_bytes());
-    crc = crc32c(crc, &inode[..I_CSUM_LO]);
-    crc = crc32c(crc, &[0, 0]);
-    if has_hi {
-        crc = crc32c(crc, &inode[I_CSUM_LO + 2..I_CSUM_HI]);
-        crc = crc32c(crc, &[0, 0]);
-        crc = crc32c(crc, &inode[I_CSUM_HI + 2..]);
-        crc == (u32::from(le16(inode, I_CSUM_HI)) << 16 | u32::from(le16(inode, I_CSUM_LO)))
+    let stored = if has_csum_hi(inode) {
+        u32::from(le16(inode, I_CSUM_HI)) << 16 | u32::from(le16(inode, I_CSUM_LO))
     } else {
-        crc = crc32c(crc, &inode[I_CSUM_LO + 2..]);
-        crc & 0xFFFF == u32::from(le16(inode, I_CSUM_LO))
+        u32::from(le16(inode, I_CSUM_LO))
+    };
+    inode_csum(seed, inum, inode) == stored
+}
+
+/// Rewrites one on-disk inode's checksum after a change to its bytes.
+pub fn set_inode_csum(seed: u32, inum: u32, inode: &mut [u8]) {
+    let crc = inode_csum(seed, inum, inode);
+    inode[I_CSUM_LO..I_CSUM_LO + 2].copy_from_slice(&(crc as u16).to_le_bytes());
+    if has_csum_hi(inode) {
+        inode[I_CSUM_HI..I_CSUM_HI + 2].copy_from_slice(&((crc >> 16) as u16).to_le_bytes());
     }
 }
 
+/// `i_blocks_lo` and `l_i_blocks_high` (osd2), in 512-byte sectors unless
+/// the inode has HUGE_FILE_FL.
+const I_BLOCKS_LO: usize = 0x1C;
+const I_BLOCKS_HI: usize = 0x74;
+const HUGE_FILE_FL: u32 = 0x40000;
+
+/// Adds `delta` sectors to a live inode's block count (a negative delta
+/// removes them). `false`, with the inode untouched, when the inode is not
+/// in use, counts in file-system blocks (HUGE_FILE_FL), or the result would
+/// not fit in 48 bits or be negative.
+pub fn adjust_blocks(inode: &mut [u8], delta: i64) -> bool {
+    if le16(inode, I_LINKS) == 0 || le32(inode, I_FLAGS) & HUGE_FILE_FL != 0 || inode.len() < I_BLOCKS_HI + 2 {
+        return false;
+    }
+    let now = u64::from(le16(inode, I_BLOCKS_HI)) << 32 | u64::from(le32(inode, I_BLOCKS_LO));
+    let Some(next) = now.checked_add_signed(delta).filter(|&n| n < 1 << 48) else { return false };
+    inode[I_BLOCKS_LO..I_BLOCKS_LO + 4].copy_from_slice(&(next as u32).to_le_bytes());
+    inode[I_BLOCKS_HI..I_BLOCKS_HI + 2].copy_from_slice(&((next >> 32) as u16).to_le_bytes());
+    true
+}
+
+/// Reads file-system block `n` into the buffer.
+pub type ReadBlock<'a> = dyn FnMut(u64, &mut [u8]) -> Result<(), MountError> + 'a;
+
 /// The leaf extents of an inode whose extent tree root is `i_block`:
 /// `(first physical block, length)`; depth > 0 nodes are read with `read_block`.
-pub fn extents(
-    sb: &Super,
-    inode: &[u8],
-    read_block: &mut dyn FnMut(u64, &mut [u8]) -> Result<(), MountError>,
-) -> Result<Vec<(u64, u64)>, MountError> {
+pub fn extents(sb: &Super, inode: &[u8], read_block: &mut ReadBlock<'_>) -> Result<Vec<(u64, u64)>, MountError> {
     if le32(inode, I_FLAGS) & EXTENTS_FL == 0 {
         return Err(MountError::Corrupt("journal inode without extents"));
     }
@@ -237,7 +288,7 @@ fn walk(
     node: &[u8],
     level: u32,
     out: &mut Vec<(u64, u64)>,
-    read_block: &mut dyn FnMut(u64, &mut [u8]) -> Result<(), MountError>,
+    read_block: &mut ReadBlock<'_>,
 ) -> Result<(), MountError> {
     const BAD: MountError = MountError::Corrupt("journal inode extent tree");
     if le16(node, 0) != 0xF30A || level > 5 {

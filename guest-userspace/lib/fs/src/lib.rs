@@ -13,11 +13,13 @@
 
 extern crate alloc;
 
-mod crc;
+#[doc(hidden)]
+pub mod crc;
 pub mod ext4;
 mod guard;
 pub mod initrd;
 mod layout;
+mod metacache;
 mod path;
 
 use core::fmt;
