@@ -109,7 +109,13 @@ fn corrupt_directory_blocks_are_typed_errors() {
     let s = Scratch::new("dir");
     let img = image(&s);
     let blocks = |p: &str| -> u64 {
-        String::from_utf8(debugfs(&img, &format!("blocks {p}"))).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+        String::from_utf8(debugfs(&img, &format!("blocks {p}")))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     let bin = blocks("/bin");
     let docs = blocks("/docs");

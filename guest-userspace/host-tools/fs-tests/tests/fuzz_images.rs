@@ -42,12 +42,13 @@ fn mutated_images_never_panic() {
     let seed = seed(0xf5_f00d);
     eprintln!("fuzz_images: seed {seed:#x} (replay: VIREO_FUZZ_SEED={seed:#x})");
     let mut rng = Rng::new(seed);
-    let root_dir: u64 = String::from_utf8(debugfs(&img, "blocks /")).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let root_dir: u64 =
+        String::from_utf8(debugfs(&img, "blocks /")).unwrap().split_whitespace().next().unwrap().parse().unwrap();
     let regions: [(usize, usize); 4] = [
-        (1024, 1024),                                       // superblock
-        (4096, 4096),                                       // group descriptors
-        (inode_offset(&orig, 1), 4096),                     // first inode-table block
-        (root_dir as usize * 4096, 4096),                   // root directory
+        (1024, 1024),                     // superblock
+        (4096, 4096),                     // group descriptors
+        (inode_offset(&orig, 1), 4096),   // first inode-table block
+        (root_dir as usize * 4096, 4096), // root directory
     ];
     let path = s.path("mutant.img");
     for i in 0..MUTANTS {

@@ -48,7 +48,12 @@ fn initrd_reads_lists_and_refuses_writes() {
     fs.close(n).unwrap();
     assert_eq!(
         names(&mut fs, "/"),
-        [("bin".into(), kind::DIRECTORY), ("etc".into(), kind::DIRECTORY), ("init".into(), kind::FILE), ("sys".into(), kind::DIRECTORY)]
+        [
+            ("bin".into(), kind::DIRECTORY),
+            ("etc".into(), kind::DIRECTORY),
+            ("init".into(), kind::FILE),
+            ("sys".into(), kind::DIRECTORY)
+        ]
     );
     assert_eq!(names(&mut fs, "/sys/lib"), [("deep".to_string(), kind::DIRECTORY)]);
     assert_eq!(fs.stat_path("/sys/lib/deep/x").unwrap().size, 1);

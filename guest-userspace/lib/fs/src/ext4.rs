@@ -12,9 +12,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use rsext4::{
-    Clock, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Error, Ext4ErrorKind, Ext4Result, Ext4Timestamp,
-    FileName, FilePermissions, InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices,
-    MountedServices, MutationContext, NoopObserver, RenameOptions,
+    Clock, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Error, Ext4ErrorKind, Ext4Result, Ext4Timestamp, FileName,
+    FilePermissions, InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices, MountedServices,
+    MutationContext, NoopObserver, RenameOptions,
 };
 use vireo_io_channel::{dirent, kind, open};
 
