@@ -6,7 +6,7 @@
 //! or with a read-only one, writes fail with PermissionDenied.
 use std::time::Duration;
 
-use vireo_tests::disk::{assert_fsck_clean, assert_program_ran, debugfs, debugfs_write, program, text, DiskCopy};
+use vireo_tests::disk::{assert_fsck_clean, assert_program_ran, debugfs, debugfs_write, e2fs, program, text, DiskCopy};
 use vireo_tests::{Machine, Qemu, Run};
 
 /// One VM at a time: TCG on a 2-core host, and the suite times a sleep.

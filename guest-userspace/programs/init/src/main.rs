@@ -99,16 +99,14 @@ fn start_io_server() -> Result<IoServer, i32> {
 
 /// Waits for `child`; if the I/O server dies first, that ends the system.
 fn supervise(child: u64, server: &IoServer) -> Result<i32, i32> {
-    loop {
-        match wait_many(&[child, server.process], sys::FOREVER) {
-            Ok(mask) if mask & 2 != 0 => {
-                let status = sys::wait(server.process, 0).unwrap_or(-1);
-                println!("init: the I/O server died (status {status:#x}); powering off");
-                return Err(i32::from(IO_SERVER_DIED));
-            }
-            Ok(_) => return sys::wait(child, 0).map_err(|e| fail("cannot read the program's status", e)),
-            Err(e) => return Err(fail("waiting failed", e)),
+    match wait_many(&[child, server.process], sys::FOREVER) {
+        Ok(mask) if mask & 2 != 0 => {
+            let status = sys::wait(server.process, 0).unwrap_or(-1);
+            println!("init: the I/O server died (status {status:#x}); powering off");
+            Err(i32::from(IO_SERVER_DIED))
         }
+        Ok(_) => sys::wait(child, 0).map_err(|e| fail("cannot read the program's status", e)),
+        Err(e) => Err(fail("waiting failed", e)),
     }
 }
 
