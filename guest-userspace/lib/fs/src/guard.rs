@@ -81,6 +81,9 @@ pub struct Guard {
     report: Arc<Report>,
     /// Sectors each inode's home copy carries beyond rsext4's view of it.
     extra: BTreeMap<u32, u64>,
+    /// A reused buffer for patched writes (see src/metacache.rs on why the
+    /// guest heap should not see a 4 KiB allocation per write).
+    spare: Vec<u8>,
     /// Byte offsets of every group's block and inode bitmap, sorted.
     bitmaps: Vec<u64>,
     cache: MetaCache,
@@ -135,6 +138,7 @@ impl Guard {
             groups.push(d);
         }
         drop(gdt);
+        let sb_block = sb.block_size;
         let mut guard = Self {
             dev,
             tables: Vec::new(),
@@ -145,8 +149,9 @@ impl Guard {
             shadow,
             report,
             extra: BTreeMap::new(),
+            spare: Vec::new(),
             bitmaps: groups.iter().flat_map(|d| d.bitmaps).collect(),
-            cache: MetaCache::new(META_CACHE_BLOCKS),
+            cache: MetaCache::new(META_CACHE_BLOCKS, sb_block as usize),
         };
         guard.bitmaps.sort_unstable();
         for (g, d) in groups.iter().enumerate() {
@@ -236,6 +241,14 @@ impl Guard {
             }
         }
         Ok(())
+    }
+
+    /// `buffer` copied into the spare buffer, taken out (put it back after).
+    fn scratch(&mut self, buffer: &[u8]) -> Vec<u8> {
+        let mut v = core::mem::take(&mut self.spare);
+        v.clear();
+        v.extend_from_slice(buffer);
+        v
     }
 
     /// Whether `[at, at + len)` is one whole inode-table or bitmap block.
@@ -408,7 +421,7 @@ impl BlockIo for Guard {
         let sb_range = (SB_OFFSET, SB_OFFSET + SB_SIZE as u64);
         if let Some((s, e)) = overlap(range, sb_range) {
             // rsext4's own superblock write: keep the flag's true value.
-            let mut patched = buffer.to_vec();
+            let mut patched = self.scratch(buffer);
             let b = (s - at) as usize;
             let k = (s - SB_OFFSET) as usize;
             self.shadow[k..k + (e - s) as usize].copy_from_slice(&patched[b..b + (e - s) as usize]);
@@ -416,12 +429,16 @@ impl BlockIo for Guard {
             if s == SB_OFFSET && e == sb_range.1 {
                 patched[b..b + SB_SIZE].copy_from_slice(&self.shadow);
             }
-            self.dev_write(sector.raw(), &patched)?;
+            let r = self.dev_write(sector.raw(), &patched);
+            self.spare = patched;
+            r?;
         } else if !self.extra.is_empty() && !self.in_journal(range) && self.holds_fixed(at, buffer.len()) {
             // A home copy of a fixed-up inode: it carries the extra sectors.
-            let mut patched = buffer.to_vec();
+            let mut patched = self.scratch(buffer);
             self.shift_blocks(at, &mut patched, 1);
-            self.dev_write(sector.raw(), &patched)?;
+            let r = self.dev_write(sector.raw(), &patched);
+            self.spare = patched;
+            r?;
         } else {
             self.dev_write(sector.raw(), buffer)?;
         }

@@ -3,52 +3,89 @@
 //!
 //! rsext4 re-reads the same few blocks on every operation despite its own
 //! caches: the inode-table block around an inode each time it writes the
-//! inode back (read-modify-write), and the bitmap blocks on allocation. On
-//! the VM each such read is a full device round trip. All writes pass
-//! through the layer, so the cache stays equal to the device.
+//! inode back (read-modify-write), and the bitmap blocks on allocation. All
+//! writes pass through the layer, so the cache stays equal to the device.
+//!
+//! The blocks live in one buffer allocated on first use and reused: in the
+//! guest, every heap block above 2 KiB is its own mapping (map, fault, unmap
+//! per allocation), so a cache that allocated per insert cost more than the
+//! device reads it saved.
 
-use alloc::boxed::Box;
-use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+
+struct Slot {
+    /// Device byte offset of the block held, if any.
+    at: Option<u64>,
+    /// Last use, for LRU eviction.
+    used: u64,
+}
 
 pub struct MetaCache {
-    /// Most recently used first: (device byte offset, block).
-    entries: VecDeque<(u64, Box<[u8]>)>,
+    block: usize,
     capacity: usize,
+    slots: Vec<Slot>,
+    /// `capacity` blocks, slot `i` at `i * block`; empty until first insert.
+    data: Vec<u8>,
+    clock: u64,
 }
 
 impl MetaCache {
-    pub fn new(capacity: usize) -> Self {
-        Self { entries: VecDeque::with_capacity(capacity), capacity }
+    pub fn new(capacity: usize, block: usize) -> Self {
+        Self { block, capacity, slots: Vec::new(), data: Vec::new(), clock: 0 }
     }
 
-    /// Copies the block at `at` into `buf` if cached (same length).
+    fn find(&self, at: u64) -> Option<usize> {
+        self.slots.iter().position(|s| s.at == Some(at))
+    }
+
+    /// Copies the block at `at` into `buf` (one block long) if cached.
     pub fn get(&mut self, at: u64, buf: &mut [u8]) -> bool {
-        let Some(i) = self.entries.iter().position(|e| e.0 == at && e.1.len() == buf.len()) else { return false };
-        let e = self.entries.remove(i).expect("index from position");
-        buf.copy_from_slice(&e.1);
-        self.entries.push_front(e);
+        if buf.len() != self.block {
+            return false;
+        }
+        let Some(i) = self.find(at) else { return false };
+        self.clock += 1;
+        self.slots[i].used = self.clock;
+        buf.copy_from_slice(&self.data[i * self.block..(i + 1) * self.block]);
         true
     }
 
-    /// Records `data` as the device's block at `at`.
+    /// Records `data` (one block) as the device's block at `at`.
     pub fn insert(&mut self, at: u64, data: &[u8]) {
-        self.invalidate(at, data.len() as u64);
-        if self.capacity == 0 {
+        if data.len() != self.block || self.capacity == 0 {
+            self.invalidate(at, data.len() as u64);
             return;
         }
-        if self.entries.len() == self.capacity {
-            self.entries.pop_back();
+        if self.data.is_empty() {
+            self.data = vec![0; self.capacity * self.block];
+            self.slots.reserve_exact(self.capacity);
         }
-        self.entries.push_front((at, data.into()));
+        let i = match self.find(at).or_else(|| self.slots.iter().position(|s| s.at.is_none())) {
+            Some(i) => i,
+            None if self.slots.len() < self.capacity => {
+                self.slots.push(Slot { at: None, used: 0 });
+                self.slots.len() - 1
+            }
+            None => (0..self.slots.len()).min_by_key(|&i| self.slots[i].used).unwrap_or(0),
+        };
+        self.clock += 1;
+        self.slots[i] = Slot { at: Some(at), used: self.clock };
+        self.data[i * self.block..(i + 1) * self.block].copy_from_slice(data);
     }
 
-    /// Drops every cached block overlapping `[at, at + len)`.
+    /// Forgets every cached block overlapping `[at, at + len)`.
     pub fn invalidate(&mut self, at: u64, len: u64) {
-        self.entries.retain(|e| e.0 + e.1.len() as u64 <= at || at + len <= e.0);
+        let block = self.block as u64;
+        for s in &mut self.slots {
+            if s.at.is_some_and(|b| b < at + len && at < b + block) {
+                s.at = None;
+            }
+        }
     }
 
-    /// Bytes the cache may hold at most, for `block_size` blocks.
-    pub fn bound(capacity: usize, block_size: usize) -> usize {
-        capacity * (block_size + 32) + 64
+    /// Bytes the cache may hold at most.
+    pub fn bound(capacity: usize, block: usize) -> usize {
+        capacity * (block + core::mem::size_of::<Slot>()) + 64
     }
 }
