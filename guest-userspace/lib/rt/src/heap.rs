@@ -1,9 +1,12 @@
 //! The global allocator: power-of-two size classes over memory from `Map`.
 //!
-//! Small blocks (up to 2 KiB) come from 64 KiB chunks carved by a bump
-//! pointer and are recycled through one free list per size class; chunks are
-//! never returned (the programs here are short-lived). Anything larger is its
-//! own `Map` and is unmapped on free, so big buffers do not pin memory.
+//! Blocks up to 64 KiB come from 256 KiB chunks carved by a bump pointer and
+//! are recycled through one free list per size class; chunks are never
+//! returned. Anything larger is its own `Map` and is unmapped on free, so big
+//! buffers do not pin memory. The limit was 2 KiB, which made every 4 KiB
+//! block buffer of the I/O server's file system a map, a page fault and an
+//! unmap with its TLB shootdown (some 200 per file created); recycling them
+//! costs at most the program's peak of such blocks.
 //! `Map` memory is zeroed and populated on first touch, so an untouched chunk
 //! costs no physical memory.
 
@@ -14,9 +17,9 @@ use core::ptr::null_mut;
 
 const PAGE: usize = 4096;
 const MIN_SHIFT: u32 = 4; // 16-byte blocks: room for a free-list link, SysV alignment
-const MAX_SHIFT: u32 = 11; // 2 KiB
+const MAX_SHIFT: u32 = 16; // 64 KiB
 const CLASSES: usize = (MAX_SHIFT - MIN_SHIFT + 1) as usize;
-const CHUNK: usize = 64 << 10;
+const CHUNK: usize = 256 << 10;
 
 struct Heap {
     /// Head of each class's free list (0 = empty); a free block's first word
@@ -83,7 +86,7 @@ unsafe impl GlobalAlloc for Allocator {
         }
         let mut start = (h.next + block - 1) & !(block - 1);
         if start + block > h.end {
-            // The rest of the old chunk is abandoned (at most 2 KiB of
+            // The rest of the old chunk is abandoned (less than 64 KiB of
             // untouched, hence unpopulated, address space).
             let Ok(chunk) = map(0, CHUNK as u64, prot::READ | prot::WRITE) else {
                 return null_mut();

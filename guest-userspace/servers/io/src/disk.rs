@@ -16,8 +16,13 @@ use vireo_virtio::{queue, Error};
 const CHUNK: u64 = 64 << 10;
 /// Requests in flight per call.
 const IN_FLIGHT: u64 = 4;
-/// A device that does not answer in this long is gone.
-const TIMEOUT_NS: u64 = 30_000_000_000;
+/// Device waits have no deadline. A deadline measured on the guest's clock
+/// is not one in real time: under QEMU `-icount sleep=off` an idle guest's
+/// clock jumps to its next timer, so a 30 s timeout expired at once while the
+/// host was still flushing, and a working disk was declared gone. A device
+/// that lies (bad used-ring entries, bad status) is still caught by the
+/// driver's checks; one that never answers blocks the requests waiting on it.
+const TIMEOUT_NS: u64 = vireo_rt::sys::FOREVER;
 const VIRTIO_BLK: u32 = 2;
 
 pub struct VirtioDisk {
