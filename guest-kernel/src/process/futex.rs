@@ -50,17 +50,21 @@ pub fn futex_wait(va: u64, expected: u32, timeout_ns: u64) -> Result<u64, Error>
     if let Some(d) = deadline {
         sched::wake_at(d);
     }
-    loop {
+    let r = loop {
         if woken.load(Ordering::Acquire) {
-            return Ok(0);
+            break Ok(0);
         }
         let killed = super::proc::current().is_some_and(|p| p.is_killed());
         let expired = deadline.is_some_and(|d| crate::time::now_ns() >= d);
         if killed || expired {
-            return if dequeue(pa, &woken) { Err(Error::TimedOut) } else { Ok(0) };
+            break if dequeue(pa, &woken) { Err(Error::TimedOut) } else { Ok(0) };
         }
         sched::park();
+    };
+    if let Some(d) = deadline {
+        sched::cancel_wake_at(d);
     }
+    r
 }
 
 pub fn futex_wake(va: u64, count: u64) -> Result<u64, Error> {

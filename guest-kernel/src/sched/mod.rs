@@ -222,6 +222,20 @@ pub fn wake_at(deadline_ns: u64) {
     s.insert(pos, (deadline_ns, me));
 }
 
+/// Withdraws the calling thread's `wake_at(deadline_ns)` once it no longer
+/// needs it (woken early): a stale entry would keep the timer armed and
+/// wake the thread for nothing, and every waiting syscall adds one, so
+/// without this the list grows by one per wait.
+pub fn cancel_wake_at(deadline_ns: u64) {
+    let me = current();
+    let mut s = here().sleepers.lock();
+    let start = s.partition_point(|(d, _)| *d < deadline_ns);
+    let found = s[start..].iter().take_while(|(d, _)| *d == deadline_ns).position(|(_, t)| Arc::ptr_eq(t, &me));
+    if let Some(i) = found {
+        s.remove(start + i);
+    }
+}
+
 /// Interrupts the CPU running `t` if it is running on another CPU (a killed
 /// process's thread in user mode then traps and ends).
 pub fn kick(t: &Arc<Thread>) {

@@ -83,6 +83,9 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
     }
     let deadline = (timeout_ns != u64::MAX).then(|| crate::time::now_ns().saturating_add(timeout_ns));
     let t = sched::current();
+    if let Some(d) = deadline {
+        sched::wake_at(d);
+    }
     let result = loop {
         let ready = check(Some(&t));
         if ready != 0 {
@@ -95,12 +98,14 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
             if crate::time::now_ns() >= d {
                 break Err(Error::TimedOut);
             }
-            sched::wake_at(d);
         }
         sched::park();
     };
     for o in &objs {
         forget(o, &t);
+    }
+    if let Some(d) = deadline {
+        sched::cancel_wake_at(d);
     }
     result
 }
