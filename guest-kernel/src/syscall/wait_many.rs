@@ -83,9 +83,6 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
     }
     let deadline = (timeout_ns != u64::MAX).then(|| crate::time::now_ns().saturating_add(timeout_ns));
     let t = sched::current();
-    if let Some(d) = deadline {
-        sched::wake_at(d);
-    }
     let result = loop {
         let ready = check(Some(&t));
         if ready != 0 {
@@ -98,6 +95,10 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
             if crate::time::now_ns() >= d {
                 break Err(Error::TimedOut);
             }
+            // One entry per wait: drop the one an earlier pass left (if it
+            // has not fired) before arming again.
+            sched::cancel_wake_at(d);
+            sched::wake_at(d);
         }
         sched::park();
     };
