@@ -207,3 +207,19 @@ fn an_8_gib_sparse_disk_mounts_and_keeps_what_was_written() {
     let a = debugfs(&disk.path, "cat /persist/a.txt");
     assert_eq!(String::from_utf8_lossy(&a.stdout), "persist a\n", "the host's debugfs reads /persist/a.txt");
 }
+
+/// A program that is only on the disk (not in the initrd) is started by
+/// path from a std program (`Command::new`): the runtime finds that the
+/// initrd lacks it, reads it through the I/O server and starts it with
+/// `SpawnImage`.
+#[test]
+fn a_program_only_on_the_disk_runs_by_path() {
+    let disk = DiskCopy::new("fs-spawn-disk");
+    let hello = vireo_tests::repo_root().join("guest-userspace/std-programs/target/x86_64-unknown-motor/release/hello-std");
+    debugfs_write(&disk.path, &format!("write {} /disk-only-hello", hello.display()));
+    debugfs_write(&disk.path, "sif /disk-only-hello mode 0100755");
+    let run = boot(Machine::Microvm, 1, Some((&disk, false)), "/bin/fs-suite spawn /disk-only-hello exit 7");
+    assert!(run.has_line_starting("hello-std: hello from Rust std on Vireo"), "{}", run.dump());
+    run.assert_exit(7);
+    assert_fsck_clean(&disk.path, "spawn from disk");
+}

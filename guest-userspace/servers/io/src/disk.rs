@@ -97,16 +97,23 @@ impl VirtioDisk {
     }
 }
 
+/// The request lengths for a group of `len` bytes (at most
+/// `CHUNK * IN_FLIGHT`): `CHUNK`s and the rest; and how many there are.
+fn chunk_lens(len: usize) -> ([u64; IN_FLIGHT as usize], usize) {
+    let mut lens = [0u64; IN_FLIGHT as usize];
+    let n = len.div_ceil(CHUNK as usize).min(lens.len());
+    for (i, l) in lens.iter_mut().enumerate().take(n) {
+        *l = (len as u64 - i as u64 * CHUNK).min(CHUNK);
+    }
+    (lens, n)
+}
+
 impl BlockDevice for VirtioDisk {
     fn read(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), BlkError> {
         self.check(sector, buf.len())?;
         let mut sector = sector;
         for group in buf.chunks_mut((CHUNK * IN_FLIGHT) as usize) {
-            let mut lens = [0u64; IN_FLIGHT as usize];
-            let n = group.len().div_ceil(CHUNK as usize);
-            for (i, c) in group.chunks(CHUNK as usize).enumerate() {
-                lens[i] = c.len() as u64;
-            }
+            let (lens, n) = chunk_lens(group.len());
             self.batch(sector, &lens[..n], false).map_err(|e| self.fail(e))?;
             if !self.bounce.read_bytes(0, group) {
                 return Err(BlkError::Io);
@@ -123,11 +130,7 @@ impl BlockDevice for VirtioDisk {
         }
         let mut sector = sector;
         for group in buf.chunks((CHUNK * IN_FLIGHT) as usize) {
-            let mut lens = [0u64; IN_FLIGHT as usize];
-            let n = group.len().div_ceil(CHUNK as usize);
-            for (i, c) in group.chunks(CHUNK as usize).enumerate() {
-                lens[i] = c.len() as u64;
-            }
+            let (lens, n) = chunk_lens(group.len());
             if !self.bounce.write_bytes(0, group) {
                 return Err(BlkError::Io);
             }

@@ -164,6 +164,25 @@ fn main() {
         Some("write-persist") => modes::write_persist(Path::new(arg(2).unwrap_or("/fs-persist"))),
         Some("check-persist") => modes::check_persist(Path::new(arg(2).unwrap_or("/fs-persist"))),
         Some("readonly") => modes::readonly(arg(2)),
+        // Runs PATH (with the remaining arguments) through std::process::Command
+        // and exits with its status: a program only on the disk proves that
+        // spawning by path loads from the disk when the initrd lacks it.
+        Some("spawn") => match arg(2) {
+            Some(path) => match std::process::Command::new(path).args(args.iter().skip(3)).status() {
+                Ok(status) => {
+                    println!("fs-suite: spawn {path}: {status}");
+                    status.code().unwrap_or(1)
+                }
+                Err(e) => {
+                    println!("fs-suite: FAIL spawn {path}: {e} ({:?})", e.kind());
+                    1
+                }
+            },
+            None => {
+                println!("fs-suite: usage: fs-suite spawn PATH [ARGS...]");
+                2
+            }
+        },
         Some("expect-invalid") => match (arg(2), arg(3)) {
             (Some(bad), Some(good)) => modes::expect_invalid(Path::new(bad), Path::new(good)),
             _ => {
