@@ -215,7 +215,8 @@ fn an_8_gib_sparse_disk_mounts_and_keeps_what_was_written() {
 #[test]
 fn a_program_only_on_the_disk_runs_by_path() {
     let disk = DiskCopy::new("fs-spawn-disk");
-    let hello = vireo_tests::repo_root().join("guest-userspace/std-programs/target/x86_64-unknown-motor/release/hello-std");
+    let hello =
+        vireo_tests::repo_root().join("guest-userspace/std-programs/target/x86_64-unknown-motor/release/hello-std");
     debugfs_write(&disk.path, &format!("write {} /disk-only-hello", hello.display()));
     debugfs_write(&disk.path, "sif /disk-only-hello mode 0100755");
     let run = boot(Machine::Microvm, 1, Some((&disk, false)), "/bin/fs-suite spawn /disk-only-hello exit 7");
