@@ -382,10 +382,14 @@ pub struct SysInfo {
     pub boot_ns: u64,
     /// Unix time in ns now (0 when the machine gave no wall clock).
     pub wall_ns: u64,
+    /// Nanoseconds all CPUs have spent halted since boot (benchmarks
+    /// subtract it: under QEMU `-icount` idle time advances the TSC too).
+    pub idle_ns: u64,
 }
 
 const _: () = {
-    assert!(core::mem::size_of::<SysInfo>() == 48);
+    assert!(core::mem::size_of::<SysInfo>() == 56);
+    assert!(core::mem::offset_of!(SysInfo, idle_ns) == 48);
     assert!(core::mem::offset_of!(SysInfo, wall_ns) == 40);
     assert!(core::mem::offset_of!(SysInfo, total_memory) == 8);
     assert!(core::mem::offset_of!(SysInfo, boot_ns) == 32);

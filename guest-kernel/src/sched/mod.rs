@@ -45,6 +45,9 @@ struct CpuSched {
     pub switches: AtomicU64,
     /// Times this CPU woke from `hlt`.
     pub wakeups: AtomicU64,
+    /// Nanoseconds this CPU spent halted (what benchmarks subtract: under
+    /// QEMU `-icount` a halted guest's clock still advances).
+    idle_ns: AtomicU64,
 }
 
 // SAFETY: `current` and `loop_rsp` are only touched by their own CPU with
@@ -63,6 +66,7 @@ impl CpuSched {
             slice_end: AtomicU64::new(0),
             switches: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
+            idle_ns: AtomicU64::new(0),
         }
     }
 }
@@ -419,6 +423,11 @@ fn steal(s: &'static CpuSched) -> bool {
     }
 }
 
+/// Nanoseconds all CPUs have spent halted since boot.
+pub fn idle_ns() -> u64 {
+    CPUS.iter().map(|c| c.idle_ns.load(Ordering::Relaxed)).sum()
+}
+
 fn idle(s: &'static CpuSched) {
     if steal(s) {
         return;
@@ -429,11 +438,13 @@ fn idle(s: &'static CpuSched) {
     // Re-check after announcing idleness: a waker that missed the flag
     // queued before we looked, one that saw it sends an IPI.
     if s.queue.lock().is_empty() {
+        let t0 = crate::time::now_ns();
         // `sti; hlt` is atomic with respect to interrupts: one arriving
         // between the two still ends the halt.
         x86_64::instructions::interrupts::enable_and_hlt();
         x86_64::instructions::interrupts::disable();
         s.wakeups.fetch_add(1, Ordering::Relaxed);
+        s.idle_ns.fetch_add(crate::time::now_ns().saturating_sub(t0), Ordering::Relaxed);
     }
     s.idle.store(false, Ordering::SeqCst);
 }

@@ -75,6 +75,7 @@ pub fn sysinfo(ptr: u64, len: u64) -> SysResult {
         tsc_hz: crate::time::tsc_hz(),
         boot_ns: crate::time::now_ns(),
         wall_ns: crate::time::wall_clock_unix_ns(),
+        idle_ns: crate::sched::idle_ns(),
     };
     let mut bytes = [0u8; core::mem::size_of::<SysInfo>()];
     bytes[0..4].copy_from_slice(&info.cpus.to_le_bytes());
@@ -84,6 +85,7 @@ pub fn sysinfo(ptr: u64, len: u64) -> SysResult {
     bytes[24..32].copy_from_slice(&info.tsc_hz.to_le_bytes());
     bytes[32..40].copy_from_slice(&info.boot_ns.to_le_bytes());
     bytes[40..48].copy_from_slice(&info.wall_ns.to_le_bytes());
+    bytes[48..56].copy_from_slice(&info.idle_ns.to_le_bytes());
     let n = (len as usize).min(bytes.len());
     write_user(ptr, &bytes[..n])?;
     Ok(bytes.len() as u64)

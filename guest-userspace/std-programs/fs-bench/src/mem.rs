@@ -1,22 +1,27 @@
-//! Free guest memory in KiB. On Vireo: the raw `SysInfo` system call (std
-//! has no such API); on Linux (the host check): `/proc/meminfo`'s MemFree.
+//! Free guest memory in KiB and the guest's idle time. On Vireo: the raw
+//! `SysInfo` system call (std has no such API); on Linux (the host check):
+//! `/proc/meminfo`'s MemFree, and no idle time.
 
 /// Free memory in KiB, or why it is unknown.
 #[cfg(target_os = "motor")]
 pub fn free_kib() -> Result<u64, String> {
-    /// pv-abi's `SysInfo` (pv-abi/src/syscall.rs), copied because this
-    /// workspace builds for another target than pv-abi's users.
-    #[repr(C)]
-    #[derive(Default)]
-    struct SysInfo {
-        cpus: u32,
-        pid: u32,
-        total_memory: u64,
-        free_memory: u64,
-        tsc_hz: u64,
-        boot_ns: u64,
-    }
-    const _: () = assert!(core::mem::size_of::<SysInfo>() == 40);
+    sysinfo().map(|i| i.free_memory / 1024)
+}
+
+/// Nanoseconds the guest's CPUs have been halted (0 if unknown).
+#[cfg(target_os = "motor")]
+pub fn idle_ns() -> u64 {
+    sysinfo().map_or(0, |i| i.idle_ns)
+}
+
+/// Nanoseconds the guest's CPUs have been halted (0 if unknown).
+#[cfg(not(target_os = "motor"))]
+pub fn idle_ns() -> u64 {
+    0
+}
+
+#[cfg(target_os = "motor")]
+fn sysinfo() -> Result<SysInfo, String> {
     /// pv-abi `Sys::SysInfo`: `(ptr, len) -> len`.
     const SYS_INFO: u64 = 22;
     let mut info = SysInfo::default();
@@ -38,9 +43,27 @@ pub fn free_kib() -> Result<u64, String> {
     if (-4095..0).contains(&ret) {
         return Err(format!("SysInfo failed ({ret})"));
     }
-    let _ = (info.cpus, info.pid, info.total_memory, info.tsc_hz, info.boot_ns);
-    Ok(info.free_memory / 1024)
+    let _ = (info.cpus, info.pid, info.total_memory, info.tsc_hz, info.boot_ns, info.wall_ns);
+    Ok(info)
 }
+
+/// pv-abi's `SysInfo` (pv-abi/src/syscall.rs), copied because this
+/// workspace builds for another target than pv-abi's users.
+#[cfg(target_os = "motor")]
+#[repr(C)]
+#[derive(Default)]
+struct SysInfo {
+    cpus: u32,
+    pid: u32,
+    total_memory: u64,
+    free_memory: u64,
+    tsc_hz: u64,
+    boot_ns: u64,
+    wall_ns: u64,
+    idle_ns: u64,
+}
+#[cfg(target_os = "motor")]
+const _: () = assert!(core::mem::size_of::<SysInfo>() == 56);
 
 /// Free memory in KiB, or why it is unknown.
 #[cfg(not(target_os = "motor"))]

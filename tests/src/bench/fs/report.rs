@@ -147,9 +147,9 @@ pub fn table(r: &Results) -> String {
         kib(med(&mem_values(&r.vireo, "growth_kib"))),
         format!("{}{lcache}", kib(med(&mem_values(&r.linux, "growth_kib"))))
     );
-    s += "\nV/L: Vireo over Linux; random reads against Linux's O_DIRECT. Linux's figures leave out \
-          the time it was idle\n(/proc/timer_list); Vireo's are plain TSC differences. Memory: free \
-          memory before minus after.\n";
+    s += "\nV/L: Vireo over Linux; random reads against Linux's O_DIRECT. Both leave out the time the \
+          guest was idle\n(Linux: /proc/timer_list; Vireo: SysInfo idle_ns). Memory: free memory \
+          before minus after.\n";
     for g in ["Vireo", "Linux"] {
         let whys: Vec<&(&str, &str, String)> = missing.iter().filter(|m| m.0 == g).collect();
         if whys.is_empty() {
