@@ -95,11 +95,13 @@ harness: deps
 # DEST=SRC pairs for the initrd (DEST is the path inside it).
 USERSPACE_OUT  := guest-userspace/target/x86_64-unknown-none/release
 USERSPACE_BINS := init io-server hello spin crash alloc-bomb \
-	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-blk test-oom test-vm test-elf test-ioring test-services bench-ipc \
+	test-spawn test-threads test-preempt test-faults test-syscalls test-devices test-blk test-oom test-vm test-elf test-ioring test-services test-io-dies bench-ipc \
 	test-std motor-rt fuzz-syscalls fuzz-regress
 USER_PROGRAMS += init=$(USERSPACE_OUT)/init
 # The I/O server (guest-userspace/servers/io): init starts it first.
 USER_PROGRAMS += sbin/io=$(USERSPACE_OUT)/io-server
+# A stand-in server that dies after saying ready (init's supervision test).
+USER_PROGRAMS += test/io-dies=$(USERSPACE_OUT)/test-io-dies
 USER_PROGRAMS += $(foreach p,hello spin crash alloc-bomb,bin/$(p)=$(USERSPACE_OUT)/$(p))
 USER_PROGRAMS += $(foreach p,spawn threads preempt faults syscalls devices blk oom vm,test/$(p)=$(USERSPACE_OUT)/test-$(p))
 # test/elf/ holds the malformed-ELF fixtures that test-elf spawns.

@@ -146,3 +146,18 @@ fn corrupt_initrd_is_refused_with_its_error() {
         assert!(run.stdout.contains("initrd: unusable:"), "{name}\n{}", run.dump());
     }
 }
+
+/// Init supervises the I/O server: a server that dies while init's program
+/// runs (the stand-in `/test/io-dies` says ready, then exits) makes init say
+/// so and power off with `IO_SERVER_DIED` rather than hang; one that dies
+/// before it is ready (`/bin/crash` with no mode) does the same.
+#[test]
+fn init_powers_off_with_io_server_died_when_the_server_dies() {
+    let code = pv_abi::exit::init::IO_SERVER_DIED;
+    let run = boot(Machine::Microvm, 1, "-- --io-server=/test/io-dies /bin/spin");
+    assert!(run.has_line_starting("init: the I/O server died (status 0x3); powering off"), "{}", run.dump());
+    run.assert_exit(code);
+    let run = boot(Machine::Microvm, 1, "-- --io-server=/bin/crash /bin/hello");
+    assert!(run.has_line_starting("init: the I/O server died while starting"), "{}", run.dump());
+    run.assert_exit(code);
+}

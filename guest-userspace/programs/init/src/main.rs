@@ -6,6 +6,9 @@
 //! and powers the system off with [`IO_SERVER_DIED`] instead of hanging.
 //! When the program is done, init closes the server's control pipe, which
 //! makes the server unmount `/` cleanly, and waits for it.
+//!
+//! `-- --io-server=PATH PROGRAM ...` starts PATH as the server instead (tests
+//! of the supervision use a stand-in that dies).
 #![no_std]
 #![no_main]
 
@@ -32,12 +35,19 @@ fn main() -> i32 {
         println!("init: boot_mark(INIT_READY) failed: {}", e.name());
         return 1;
     }
-    let server = match start_io_server() {
+    let args = vireo_rt::args();
+    let mut argv: Vec<&str> = args.iter().collect();
+    let server_path = match argv.first().and_then(|a| a.strip_prefix("--io-server=")) {
+        Some(path) => {
+            argv.remove(0);
+            path
+        }
+        None => IO_SERVER,
+    };
+    let server = match start_io_server(server_path) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let args = vireo_rt::args();
-    let argv: Vec<&str> = args.iter().collect();
     let (program, rest) = match argv.split_first() {
         Some((p, rest)) => (*p, rest),
         None => (DEFAULT_PROGRAM, &[][..]),
@@ -69,10 +79,10 @@ struct IoServer {
 }
 
 /// Starts the server and waits until it has mounted `/`.
-fn start_io_server() -> Result<IoServer, i32> {
+fn start_io_server(path: &str) -> Result<IoServer, i32> {
     let (ready_r, ready_w) = sys::pipe_create().map_err(|e| fail("cannot create a pipe", e))?;
     let (control_r, control_w) = sys::pipe_create().map_err(|e| fail("cannot create a pipe", e))?;
-    let process = sys::spawn_with_handles(IO_SERVER, &[], &[INIT_DEVICE_RIGHT, ready_w, control_r])
+    let process = sys::spawn_with_handles(path, &[], &[INIT_DEVICE_RIGHT, ready_w, control_r])
         .map_err(|e| fail("cannot start the I/O server", e))?;
     let _ = sys::close(ready_w);
     let _ = sys::close(control_r);
