@@ -128,9 +128,9 @@ impl Region {
     fn data_range(&self, slot: usize, offset: usize, len: usize) -> Result<&[AtomicU8], Error> {
         let start = slot.checked_mul(SLOT_SIZE).and_then(|s| s.checked_add(offset)).ok_or(Error::OutOfRange)?;
         let end = start.checked_add(len).filter(|&e| e <= DATA_SIZE).ok_or(Error::OutOfRange)?;
-        // SAFETY: the data area is DATA_SIZE bytes at SLOTS and ends at
-        // REGION_SIZE (layout asserts); AtomicU8 has alignment 1; valid memory
-        // per from_raw.
+        // The data area is DATA_SIZE bytes at SLOTS and ends at REGION_SIZE
+        // (layout asserts); AtomicU8 has alignment 1.
+        // SAFETY: in bounds and aligned as above; valid memory per from_raw.
         let area = unsafe { &*(self.base.as_ptr().add(SLOTS) as *const [AtomicU8; DATA_SIZE]) };
         Ok(&area[start..end])
     }
@@ -139,11 +139,10 @@ impl Region {
     /// next slots if the range is longer) into `buf`.
     pub fn read_slot(&self, slot: usize, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
         let src = self.data_range(slot, offset, buf.len())?;
-        // SAFETY: `src` is `buf.len()` bytes of the mapped region (checked by
-        // data_range) and cannot overlap `buf`, our own memory. The peer may
-        // write those bytes while we copy: we then copy garbage, which is
-        // what untrusted data may be anyway; nothing here interprets it. A
-        // byte-wise atomic loop costs several instructions per byte.
+        // The peer may write these bytes while we copy: we then copy garbage,
+        // which is what untrusted data may be anyway; nothing here interprets
+        // it. A byte-wise atomic loop costs several instructions per byte.
+        // SAFETY: `src` is `buf.len()` mapped bytes (data_range) not overlapping `buf`.
         unsafe { core::ptr::copy_nonoverlapping(src.as_ptr() as *const u8, buf.as_mut_ptr(), buf.len()) };
         Ok(())
     }
@@ -152,9 +151,9 @@ impl Region {
     /// if it is longer).
     pub fn write_slot(&self, slot: usize, offset: usize, data: &[u8]) -> Result<(), Error> {
         let dst = self.data_range(slot, offset, data.len())?;
-        // SAFETY: as in read_slot: `dst` is inside the mapped region, does not
-        // overlap `data`, and concurrent peer writes can only garble bytes
-        // the peer owns the meaning of.
+        // Concurrent peer writes can only garble bytes the peer owns the
+        // meaning of (as in read_slot).
+        // SAFETY: `dst` is `data.len()` mapped bytes (data_range) not overlapping `data`.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst.as_ptr() as *mut u8, data.len()) };
         Ok(())
     }

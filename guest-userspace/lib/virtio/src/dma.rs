@@ -62,9 +62,9 @@ impl DmaRegion {
             return false;
         }
         core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
-        // SAFETY: `off..off+len` is inside the region `new`'s caller vouched
-        // for; no request that writes this range is in flight (the caller's
+        // No request that writes this range is in flight (the caller's
         // contract), so a plain copy reads settled bytes.
+        // SAFETY: `off..off+len` is inside the region `new`'s caller vouched for.
         unsafe { core::ptr::copy_nonoverlapping((self.va + off) as *const u8, buf.as_mut_ptr(), buf.len()) };
         true
     }
@@ -75,8 +75,8 @@ impl DmaRegion {
         if off.checked_add(data.len() as u64).is_none_or(|e| e > self.len) {
             return false;
         }
-        // SAFETY: inside the region `new`'s caller vouched for, which we hold
-        // mutably; the device does not own this range until submission.
+        // The device does not own this range until submission.
+        // SAFETY: inside the region `new`'s caller vouched for, which we hold mutably.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), (self.va + off) as *mut u8, data.len()) };
         core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
         true

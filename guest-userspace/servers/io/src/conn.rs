@@ -55,8 +55,8 @@ fn connection(shm: u64, process: u64) {
     }
     match sys::shm_map(shm, prot::READ | prot::WRITE) {
         Ok(addr) => {
-            // SAFETY: the kernel mapped the whole object, at least REGION_SIZE
-            // bytes (checked above), until we unmap it after the last use.
+            // The object is at least REGION_SIZE bytes (checked above).
+            // SAFETY: the kernel mapped all of it until we unmap it after the last use.
             let region = unsafe { Region::from_raw(addr as *mut u8, REGION_SIZE) };
             match region.map_err(|_| Error::BadRegion).and_then(Server::attach) {
                 Ok(server) => serve_client(server, process),

@@ -26,9 +26,8 @@ fn sysinfo() -> Result<SysInfo, String> {
     const SYS_INFO: u64 = 22;
     let mut info = SysInfo::default();
     let ret: i64;
-    // SAFETY: Vireo's SysInfo writes at most `len` bytes to the pointer, here
-    // our own SysInfo of that size; the kernel checks the pointer, and the
-    // `syscall` instruction clobbers only RCX and R11 (pv-abi convention).
+    // The `syscall` instruction clobbers only RCX and R11 (pv-abi convention).
+    // SAFETY: the kernel writes at most `len` bytes to our own SysInfo of that size.
     unsafe {
         core::arch::asm!(
             "syscall",

@@ -77,10 +77,9 @@ fn connect() -> Option<Conn> {
         let _ = sys::close(shm);
         return None;
     };
-    // SAFETY: the kernel mapped the whole REGION_SIZE object, page-aligned
-    // and writable, for the rest of this process's life (it is unmapped only
-    // below, before any Region built on it is used); the server reaches it
-    // only through its own mapping.
+    // It is unmapped only below, before any Region built on it is used; the
+    // server reaches it only through its own mapping.
+    // SAFETY: the kernel mapped the whole REGION_SIZE object, page-aligned and writable.
     let Ok(region) = (unsafe { Region::from_raw(addr as *mut u8, REGION_SIZE) }) else { return None };
     let client = Client::create(region);
     match sys::service_connect(pv_abi::syscall::IO_SERVICE, shm) {
