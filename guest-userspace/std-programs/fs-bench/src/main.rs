@@ -121,6 +121,7 @@ fn read_big(path: &Path, buf: &mut [u8]) -> Result<(u64, u64), String> {
     Ok((ops, total))
 }
 
+#[inline(never)] // a symbol, so a profiler can mark the phase
 fn random_reads(path: &Path, expect: &[u8]) -> Result<(u64, u64), String> {
     let mut f = File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
     let mut rng = Rng(SEED ^ 0x4b1d);
@@ -145,6 +146,7 @@ fn small_name(dir: &Path, i: usize) -> PathBuf {
     dir.join(format!("fsb-s{i:04}"))
 }
 
+#[inline(never)] // a symbol, so a profiler can mark the phase
 fn small_files(dir: &Path, errors: &mut u32) {
     let data = [b'x'; SMALL_LEN];
     let n = SMALL_FILES as u64;
