@@ -1,21 +1,40 @@
 //! Futexes keyed by the physical address of the word, so waiters in
 //! different processes that share memory meet on the same queue.
+//!
+//! Waiters sit in a fixed table of hashed buckets whose lists keep their
+//! capacity: a wait or a wake allocates nothing once the lists have grown,
+//! which matters because the I/O channel waits and wakes on every request
+//! (a map of per-address lists cost three heap operations per wait).
 use super::uaccess::user_u32_paddr;
 use crate::mm::phys_to_virt;
 use crate::sched::{self, Thread};
 use crate::sync::SpinLock;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use pv_abi::syscall::Error;
 
+const BUCKETS: usize = 64;
+/// Threads woken per pass of a wake: they are woken outside the bucket lock.
+const WAKE_BATCH: usize = 8;
+
 struct Waiter {
+    pa: u64,
+    /// Tells this wait apart from any other of the same thread.
+    ticket: u64,
     thread: Arc<Thread>,
-    woken: Arc<AtomicBool>,
 }
 
-static QUEUES: SpinLock<BTreeMap<u64, Vec<Waiter>>> = SpinLock::new(BTreeMap::new());
+type Bucket = SpinLock<Vec<Waiter>>;
+
+static TABLE: [Bucket; BUCKETS] = [const { SpinLock::new(Vec::new()) }; BUCKETS];
+static TICKETS: AtomicU64 = AtomicU64::new(1);
+
+fn bucket(pa: u64) -> &'static Bucket {
+    // Words of one page spread out; so do equal offsets in different pages.
+    let h = (pa >> 2) ^ (pa >> 12) ^ (pa >> 21);
+    &TABLE[h as usize % BUCKETS]
+}
 
 fn load(pa: u64) -> u32 {
     // SAFETY: `pa` is an aligned u32 in a frame the calling process maps;
@@ -23,43 +42,49 @@ fn load(pa: u64) -> u32 {
     unsafe { (*(phys_to_virt(pa) as *const AtomicU32)).load(Ordering::SeqCst) }
 }
 
-/// Removes the calling thread's entry; false if a waker already took it.
-fn dequeue(pa: u64, woken: &Arc<AtomicBool>) -> bool {
-    let mut q = QUEUES.lock();
-    let Some(list) = q.get_mut(&pa) else { return false };
-    let before = list.len();
-    list.retain(|w| !Arc::ptr_eq(&w.woken, woken));
-    let removed = list.len() != before;
-    if list.is_empty() {
-        q.remove(&pa);
+/// Takes the wait `ticket` off its list; false if a waker already took it.
+fn withdraw(b: &Bucket, ticket: u64) -> bool {
+    let mut list = b.lock();
+    match list.iter().position(|w| w.ticket == ticket) {
+        Some(i) => {
+            list.remove(i);
+            true
+        }
+        None => false,
     }
-    removed
+}
+
+fn queued(b: &Bucket, ticket: u64) -> bool {
+    b.lock().iter().any(|w| w.ticket == ticket)
 }
 
 pub fn futex_wait(va: u64, expected: u32, timeout_ns: u64) -> Result<u64, Error> {
     let pa = user_u32_paddr(va)?;
     let deadline = (timeout_ns != u64::MAX).then(|| crate::time::now_ns().saturating_add(timeout_ns));
-    let woken = Arc::new(AtomicBool::new(false));
+    let ticket = TICKETS.fetch_add(1, Ordering::Relaxed);
+    let b = bucket(pa);
     {
-        let mut q = QUEUES.lock();
+        let mut list = b.lock();
         if load(pa) != expected {
             return Err(Error::WouldBlock);
         }
-        q.entry(pa).or_default().push(Waiter { thread: sched::current(), woken: woken.clone() });
+        list.push(Waiter { pa, ticket, thread: sched::current() });
     }
     if let Some(d) = deadline {
         sched::wake_at(d);
     }
     let r = loop {
-        if woken.load(Ordering::Acquire) {
-            break Ok(0);
-        }
-        let killed = super::proc::current().is_some_and(|p| p.is_killed());
+        // The owner's kill flag through the scheduler's handle: no reference
+        // counting on this path, which every channel wait takes.
+        let killed = sched::with_current(|t| t.user.as_ref().is_some_and(|u| u.owner.must_exit())) == Some(true);
         let expired = deadline.is_some_and(|d| crate::time::now_ns() >= d);
         if killed || expired {
-            break if dequeue(pa, &woken) { Err(Error::TimedOut) } else { Ok(0) };
+            break if withdraw(b, ticket) { Err(Error::TimedOut) } else { Ok(0) };
         }
         sched::park();
+        if !queued(b, ticket) {
+            break Ok(0);
+        }
     };
     if let Some(d) = deadline {
         sched::cancel_wake_at(d);
@@ -69,19 +94,30 @@ pub fn futex_wait(va: u64, expected: u32, timeout_ns: u64) -> Result<u64, Error>
 
 pub fn futex_wake(va: u64, count: u64) -> Result<u64, Error> {
     let pa = user_u32_paddr(va)?;
-    let taken: Vec<Waiter> = {
-        let mut q = QUEUES.lock();
-        let Some(list) = q.get_mut(&pa) else { return Ok(0) };
-        let n = (count.min(list.len() as u64)) as usize;
-        let taken = list.drain(..n).collect();
-        if list.is_empty() {
-            q.remove(&pa);
+    let b = bucket(pa);
+    let mut woken = 0u64;
+    while woken < count {
+        let mut batch: [Option<Arc<Thread>>; WAKE_BATCH] = Default::default();
+        let mut n = 0;
+        {
+            let mut list = b.lock();
+            let mut i = 0;
+            while i < list.len() && n < WAKE_BATCH && woken + (n as u64) < count {
+                if list[i].pa == pa {
+                    batch[n] = Some(list.remove(i).thread);
+                    n += 1;
+                } else {
+                    i += 1;
+                }
+            }
         }
-        taken
-    };
-    for w in &taken {
-        w.woken.store(true, Ordering::Release);
-        sched::wake(&w.thread);
+        for t in batch.iter().flatten() {
+            sched::wake(t);
+        }
+        woken += n as u64;
+        if n < WAKE_BATCH {
+            break;
+        }
     }
-    Ok(taken.len() as u64)
+    Ok(woken)
 }

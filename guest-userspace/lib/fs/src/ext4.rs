@@ -18,6 +18,7 @@ use rsext4::{
 };
 use vireo_io_channel::{dirent, kind, open};
 
+use crate::datapath::{self, DataPath, FileMap, Miss, ReadError, SharedDevice};
 use crate::guard::{Guard, Report};
 use crate::{path, Attr, BlockDevice, FileSystem, FsError, MountError, Node};
 
@@ -66,6 +67,8 @@ pub struct Ext4Fs {
     groups: usize,
     /// Bound of the block layer's metadata-block cache (src/metacache.rs).
     meta_cache: usize,
+    /// File data reads that skip rsext4 (src/datapath.rs).
+    data: DataPath,
 }
 
 fn map_err(e: Ext4Error) -> FsError {
@@ -154,7 +157,8 @@ pub fn mount(dev: Box<dyn BlockDevice>, device_name: &str) -> Result<Ext4Fs, Mou
     let read_only = dev.read_only();
     let bytes = dev.sectors() * 512;
     let report = Arc::new(Report::default());
-    let guard = Guard::new(dev, report.clone())?;
+    let dev = SharedDevice::new(dev);
+    let guard = Guard::new(Box::new(dev.clone()), report.clone())?;
     let groups = guard.groups();
     let meta_cache = guard.cache_bound();
     let now = Arc::new(AtomicU64::new(0));
@@ -178,6 +182,7 @@ pub fn mount(dev: Box<dyn BlockDevice>, device_name: &str) -> Result<Ext4Fs, Mou
         bytes,
         groups,
         meta_cache,
+        data: DataPath::new(dev),
     })
 }
 
@@ -206,12 +211,44 @@ impl Ext4Fs {
         Ok(())
     }
 
+    /// Every change starts here; it may change any file's block map.
     fn writable(&mut self) -> Result<(), FsError> {
         self.begin()?;
         if self.read_only {
             return Err(FsError::ReadOnly);
         }
+        self.data.forget_all();
         Ok(())
+    }
+
+    /// Builds the data path's map of `inode`; false when the data path cannot serve it.
+    fn map_file(&mut self, inode: InodeNumber) -> Result<bool, FsError> {
+        let info = self.fs.inode(inode).map_err(map_err)?;
+        if info.is_directory() {
+            return Err(FsError::IsADirectory);
+        }
+        if info.file_type() != DirectoryEntryType::RegularFile {
+            return Ok(false);
+        }
+        let m = self
+            .fs
+            .inode_extents(inode, 0, info.size.max(1), rsext4::FileExtentTarget::Data, datapath::MAX_EXTENTS)
+            .map_err(map_err)?;
+        match FileMap::new(&info, m.extents, m.complete) {
+            Some(map) => {
+                self.data.insert(map);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// rsext4's own read, which stamps the access time.
+    fn engine_read(&mut self, inode: InodeNumber, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
+        match self.fs.read_inode(inode, offset, buf) {
+            Err(e) if e.kind() == Ext4ErrorKind::IsDirectory => Err(FsError::IsADirectory),
+            r => r.map_err(map_err),
+        }
     }
 
     fn info(&mut self, node: Node) -> Result<InodeInfo, FsError> {
@@ -358,6 +395,7 @@ impl FileSystem for Ext4Fs {
                 Some(_) => self.resolve(p, true)?,
                 None => {
                     let perms = FilePermissions::new(0o644).map_err(map_err)?;
+                    self.data.forget_all();
                     let before = self.before_growth(dir.number)?;
                     let child =
                         self.fs.create_regular_file(Self::context(), dir.number, name(n)?, perms).map_err(map_err)?;
@@ -377,6 +415,7 @@ impl FileSystem for Ext4Fs {
         }
         let mut info = info;
         if flags & open::TRUNCATE != 0 && info.size != 0 {
+            self.data.forget_all();
             self.fs.truncate_inode(info.number, 0).map_err(map_err)?;
             info = self.fs.inode(info.number).map_err(map_err)?;
         }
@@ -392,6 +431,7 @@ impl FileSystem for Ext4Fs {
         if *count == 0 {
             self.opens.remove(&node);
             if self.orphans.remove(&node) {
+                self.data.forget_all();
                 self.fs.reap_unlinked_inode(ino(node)?).map_err(map_err)?;
             }
         }
@@ -400,9 +440,29 @@ impl FileSystem for Ext4Fs {
 
     fn read(&mut self, node: Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
         self.begin()?;
-        match self.fs.read_inode(ino(node)?, offset, buf) {
-            Err(e) if e.kind() == Ext4ErrorKind::IsDirectory => Err(FsError::IsADirectory),
-            r => r.map_err(map_err),
+        let inode = ino(node)?;
+        let now_s = self.now.load(Ordering::Relaxed) / 1_000_000_000;
+        let stamp = !self.read_only;
+        let mut mapped = false;
+        loop {
+            match self.data.read(inode.raw(), offset, buf, now_s, stamp) {
+                Ok(n) => return Ok(n),
+                Err(ReadError::Device(_)) => return Err(FsError::Io),
+                Err(ReadError::Miss(Miss::NoMap)) if !mapped => {
+                    if !self.map_file(inode)? {
+                        return self.engine_read(inode, offset, buf);
+                    }
+                    mapped = true;
+                }
+                Err(ReadError::Miss(Miss::NoMap)) => return self.engine_read(inode, offset, buf),
+                Err(ReadError::Miss(Miss::Atime)) => {
+                    let n = self.engine_read(inode, offset, buf)?;
+                    if n != 0 {
+                        self.data.stamped(inode.raw(), now_s);
+                    }
+                    return Ok(n);
+                }
+            }
         }
     }
 
@@ -596,12 +656,13 @@ impl FileSystem for Ext4Fs {
             }
         }
         self.opens.clear();
+        self.data.forget_all();
         self.fs.unmount().map_err(map_err)?;
         self.mounted = false;
         Ok(())
     }
 
     fn metadata_cache_bound(&self) -> usize {
-        METADATA_BOUND + self.groups * PER_GROUP + self.meta_cache
+        METADATA_BOUND + self.groups * PER_GROUP + self.meta_cache + datapath::CACHE_BOUND
     }
 }

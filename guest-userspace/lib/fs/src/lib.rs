@@ -15,6 +15,7 @@ extern crate alloc;
 
 #[doc(hidden)]
 pub mod crc;
+mod datapath;
 pub mod ext4;
 mod guard;
 pub mod initrd;
