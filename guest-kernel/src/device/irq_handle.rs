@@ -99,7 +99,9 @@ impl IrqObject {
             let _ = ioapic::set_masked(g, true);
         }
         self.pending.store(true, Ordering::SeqCst);
-        for t in core::mem::take(&mut *self.waiters.lock()) {
+        // Drained in place: the list keeps its capacity for the next wait
+        // (taking it freed the list and the next wait allocated it again).
+        for t in self.waiters.lock().drain(..) {
             sched::wake(&t);
         }
     }

@@ -15,8 +15,6 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use pv_abi::syscall::Error;
 
 const BUCKETS: usize = 64;
-/// Threads woken per pass of a wake: they are woken outside the bucket lock.
-const WAKE_BATCH: usize = 8;
 
 struct Waiter {
     pa: u64,
@@ -96,28 +94,17 @@ pub fn futex_wake(va: u64, count: u64) -> Result<u64, Error> {
     let pa = user_u32_paddr(va)?;
     let b = bucket(pa);
     let mut woken = 0u64;
+    // One waiter per pass, woken outside the bucket lock; most wakes wake one.
     while woken < count {
-        let mut batch: [Option<Arc<Thread>>; WAKE_BATCH] = Default::default();
-        let mut n = 0;
-        {
+        let t = {
             let mut list = b.lock();
-            let mut i = 0;
-            while i < list.len() && n < WAKE_BATCH && woken + (n as u64) < count {
-                if list[i].pa == pa {
-                    batch[n] = Some(list.remove(i).thread);
-                    n += 1;
-                } else {
-                    i += 1;
-                }
+            match list.iter().position(|w| w.pa == pa) {
+                Some(i) => list.remove(i).thread,
+                None => break,
             }
-        }
-        for t in batch.iter().flatten() {
-            sched::wake(t);
-        }
-        woken += n as u64;
-        if n < WAKE_BATCH {
-            break;
-        }
+        };
+        sched::wake(&t);
+        woken += 1;
     }
     Ok(woken)
 }

@@ -2,7 +2,8 @@
 //! that run until they yield, park, sleep or return. The kernel itself is
 //! not preemptible and runs with interrupts off; a CPU takes interrupts only
 //! when idle (`sti; hlt`), which is also how cross-CPU wake-up IPIs and timer
-//! deadlines reach it. An idle CPU with no sleeper has no timer armed.
+//! deadlines reach it. An idle CPU with no sleeper arms no timer (one armed
+//! earlier may still fire once: see `program_timer`).
 //!
 //! Issue 4 adds preemptive user threads on top: their time slice is the
 //! timer deadline armed before returning to user mode.
@@ -457,7 +458,10 @@ pub fn on_timer_interrupt(from_user: bool) {
     here().armed.store(NOT_ARMED, Ordering::Relaxed);
     if from_user {
         wake_expired_sleepers(here());
-        preempt_if_contended();
+        // The timer may be one armed for an earlier deadline (program_timer).
+        if crate::time::now_ns() >= here().slice_end.load(Ordering::Relaxed) {
+            preempt_if_contended();
+        }
     }
 }
 
@@ -490,17 +494,20 @@ pub fn arm_for_user_return() {
     program_timer(s, deadline);
 }
 
-/// Programs this CPU's timer for `deadline` (or stops it) unless it
-/// already is.
+/// Programs this CPU's timer for `deadline` unless it is already armed for
+/// that time or earlier. A later deadline, or none, leaves the armed one in
+/// place: its one early interrupt costs less than re-programming the timer
+/// (a TSC conversion and an MSR write) on most returns to user mode, which
+/// is what a thread waiting with a timeout, request after request, caused.
+/// The handlers re-check (sleepers by their deadlines, the slice by its
+/// end), and every return to user mode and every idle pass arms again.
 fn program_timer(s: &CpuSched, deadline: Option<u64>) {
-    let want = deadline.unwrap_or(NOT_ARMED);
-    if s.armed.swap(want, Ordering::Relaxed) == want {
+    let Some(d) = deadline else { return };
+    if s.armed.load(Ordering::Relaxed) <= d {
         return;
     }
-    match deadline {
-        Some(d) => crate::time::timer::arm(vector::TIMER, d),
-        None => crate::time::timer::disarm(),
-    }
+    s.armed.store(d, Ordering::Relaxed);
+    crate::time::timer::arm(vector::TIMER, d);
 }
 
 /// Runs `f` on the running thread without taking a reference count.

@@ -47,6 +47,49 @@ fn forget(obj: &Object, t: &Arc<Thread>) {
     }
 }
 
+/// Objects one call holds on the stack; more go to the heap. Most waits are
+/// on one or two handles (a device interrupt, a child, a pipe), and a heap
+/// list cost a few hundred instructions on every such wait.
+const INLINE: usize = 4;
+
+/// The objects of one call, in handle order.
+enum Objs {
+    Few([Option<Object>; INLINE], usize),
+    Many(Vec<Object>),
+}
+
+impl Objs {
+    fn with_capacity(n: usize) -> Result<Self, Error> {
+        if n <= INLINE {
+            return Ok(Self::Few([const { None }; INLINE], 0));
+        }
+        let mut v = Vec::new();
+        v.try_reserve_exact(n).map_err(|_| Error::NoMemory)?;
+        Ok(Self::Many(v))
+    }
+
+    /// Capacity was reserved for every push.
+    fn push(&mut self, o: Object) {
+        match self {
+            Self::Few(a, n) => {
+                if let Some(slot) = a.get_mut(*n) {
+                    *slot = Some(o);
+                    *n += 1;
+                }
+            }
+            Self::Many(v) => v.push(o),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Object> {
+        let (few, many): (&[Option<Object>], &[Object]) = match self {
+            Self::Few(a, n) => (&a[..*n], &[]),
+            Self::Many(v) => (&[], v),
+        };
+        few.iter().flatten().chain(many)
+    }
+}
+
 pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
     if count == 0 || count > MAX_HANDLES {
         return Err(Error::Invalid);
@@ -55,10 +98,9 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
     let raw = &mut raw[..count as usize * 8];
     read_user(handles_ptr, raw)?;
     let me = process()?;
-    let objs: Vec<Object> = {
+    let objs = {
         let table = me.handles.lock();
-        let mut v = Vec::new();
-        v.try_reserve_exact(count as usize).map_err(|_| Error::NoMemory)?;
+        let mut v = Objs::with_capacity(count as usize)?;
         for c in raw.chunks_exact(8) {
             let h = pv_abi::le::u64_at(c, 0).ok_or(Error::Invalid)?;
             let (obj, r) = table.get_with_rights(h)?;
@@ -102,7 +144,7 @@ pub fn wait_many(handles_ptr: u64, count: u64, timeout_ns: u64) -> SysResult {
         }
         sched::park();
     };
-    for o in &objs {
+    for o in objs.iter() {
         forget(o, &t);
     }
     if let Some(d) = deadline {

@@ -26,11 +26,6 @@ pub fn arm(vector: u8, deadline_ns: u64) {
     }
 }
 
-/// Stops the calling CPU's timer (tickless idle with nothing to wait for).
-pub fn disarm() {
-    apic::disarm_timer();
-}
-
 /// Measures the APIC timer's rate against the kernel clock (only needed
 /// without TSC-deadline and outside a hypervisor with a known bus rate),
 /// and uses it for one-shot mode.

@@ -169,16 +169,6 @@ pub fn arm_oneshot(vector: u8, ticks: u32) {
     write(reg::TIMER_INIT, ticks.max(1));
 }
 
-/// Stops the timer (tickless idle with nothing to wait for).
-pub fn disarm_timer() {
-    if has_tsc_deadline() {
-        // SAFETY: writing 0 disarms the TSC deadline timer.
-        unsafe { Msr::new(IA32_TSC_DEADLINE).write(0) }
-    } else {
-        write(reg::TIMER_INIT, 0);
-    }
-}
-
 /// Lets the timer count down from its maximum, masked, at divide-by-1
 /// (a free-running reference for clock calibration).
 pub fn timer_free_run_start() {

@@ -3,29 +3,28 @@
 //! on top of its inode-number API.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use rsext4::{
-    Clock, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Error, Ext4ErrorKind, Ext4Result, Ext4Timestamp, FileName,
-    FilePermissions, InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices, MountedServices,
-    MutationContext, NoopObserver, RenameOptions,
+    Clock, DirectoryCursor, DirectoryEntryType, Ext4, Ext4ErrorKind, Ext4Result, Ext4Timestamp, FilePermissions,
+    InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices, MountedServices, MutationContext,
+    NoopObserver, RenameOptions,
 };
-use vireo_io_channel::{dirent, kind, open};
+use vireo_io_channel::{dirent, open};
 
 use crate::datapath::{self, DataPath, FileMap, Miss, ReadError, SharedDevice};
 use crate::guard::{Guard, Report};
-use crate::{path, Attr, BlockDevice, FileSystem, FsError, MountError, Node};
 
-/// Symbolic links followed while resolving one path.
-const MAX_SYMLINK_HOPS: u32 = 8;
-/// Longest symlink target we follow.
-const MAX_TARGET: u64 = 4096;
+mod convert;
+mod resolve;
+
+use crate::{Attr, BlockDevice, FileSystem, FsError, MountError, Node};
+use convert::{attr, decode_cursor, encode_cursor, ino, map_err, mount_err, name};
+
 /// Directory records fetched from rsext4 per batch in `readdir`.
 const READDIR_BATCH: usize = 32;
 /// Heap bound for metadata, besides the per-group table (docs/storage.md):
@@ -69,86 +68,6 @@ pub struct Ext4Fs {
     meta_cache: usize,
     /// File data reads that skip rsext4 (src/datapath.rs).
     data: DataPath,
-}
-
-fn map_err(e: Ext4Error) -> FsError {
-    use Ext4ErrorKind as K;
-    match e.kind() {
-        K::Corrupted | K::ChecksumMismatch | K::BadSuperblock | K::InvalidMagic => FsError::Corrupt,
-        K::UnsupportedFeature | K::UnsupportedCapability | K::Unsupported => FsError::NotSupported,
-        K::ReadOnly => FsError::ReadOnly,
-        K::NoSpace | K::QuotaExceeded | K::TooManyLinks | K::NoMemory => FsError::NoSpace,
-        K::PermissionDenied => FsError::PermissionDenied,
-        K::NotFound => FsError::NotFound,
-        K::AlreadyExists => FsError::AlreadyExists,
-        K::NotDirectory => FsError::NotADirectory,
-        K::IsDirectory => FsError::IsADirectory,
-        K::NotEmpty => FsError::DirectoryNotEmpty,
-        K::InvalidInput | K::BadFileDescriptor => FsError::InvalidArgument,
-        K::Overflow | K::FileTooLarge => FsError::TooLarge,
-        _ => FsError::Io,
-    }
-}
-
-fn mount_err(e: Ext4Error) -> MountError {
-    use Ext4ErrorKind as K;
-    match e.kind() {
-        K::InvalidMagic => MountError::NotExt4,
-        K::BadSuperblock => MountError::BadSuperblock("rejected by rsext4"),
-        K::UnsupportedFeature => MountError::Unsupported(0),
-        K::Io | K::ReadOnly | K::Timeout | K::Busy => MountError::Io,
-        K::ChecksumMismatch => MountError::Corrupt("checksum mismatch"),
-        _ => MountError::Corrupt("rejected by rsext4"),
-    }
-}
-
-fn name(n: &str) -> Result<FileName<'_>, FsError> {
-    FileName::new(n.as_bytes()).map_err(|_| FsError::InvalidName)
-}
-
-fn ino(node: Node) -> Result<InodeNumber, FsError> {
-    u32::try_from(node).ok().and_then(|n| InodeNumber::new(n).ok()).ok_or(FsError::InvalidArgument)
-}
-
-fn kind_of(t: DirectoryEntryType) -> u8 {
-    match t {
-        DirectoryEntryType::RegularFile => kind::FILE,
-        DirectoryEntryType::Directory => kind::DIRECTORY,
-        DirectoryEntryType::Symlink => kind::SYMLINK,
-        _ => kind::OTHER,
-    }
-}
-
-fn attr(i: &InodeInfo) -> Attr {
-    Attr {
-        size: i.size,
-        kind: kind_of(i.file_type()),
-        mode: u32::from(i.mode) & 0o7777,
-        modified_ns: u64::from(i.mtime) * 1_000_000_000,
-        accessed_ns: u64::from(i.atime) * 1_000_000_000,
-    }
-}
-
-/// Readdir cursors: 0 is the start; a linear directory's byte offset + 1;
-/// an htree position as bit 63, the major hash's top 31 bits, the minor hash.
-/// The htree collision ordinal does not fit and restarts at 0: two names with
-/// the same 64-bit hash pair across a batch boundary may be listed twice.
-fn encode_cursor(c: DirectoryCursor) -> u64 {
-    match c {
-        DirectoryCursor::Start | DirectoryCursor::End => 0,
-        DirectoryCursor::Linear { offset } => offset.saturating_add(1) & !(1 << 63),
-        DirectoryCursor::HTree { major, minor, .. } => 1 << 63 | u64::from(major >> 1) << 32 | u64::from(minor),
-    }
-}
-
-fn decode_cursor(c: u64) -> DirectoryCursor {
-    if c == 0 {
-        DirectoryCursor::Start
-    } else if c & 1 << 63 != 0 {
-        DirectoryCursor::HTree { major: ((c >> 32) as u32 & 0x7FFF_FFFF) << 1, minor: c as u32, collision: 0 }
-    } else {
-        DirectoryCursor::Linear { offset: c - 1 }
-    }
 }
 
 /// Mounts the ext4 file system on `dev`, replaying its journal. Read-only if
@@ -253,67 +172,6 @@ impl Ext4Fs {
 
     fn info(&mut self, node: Node) -> Result<InodeInfo, FsError> {
         self.fs.inode(ino(node)?).map_err(map_err)
-    }
-
-    fn lookup(&mut self, dir: &InodeInfo, n: &str) -> Result<Option<InodeInfo>, FsError> {
-        if !dir.is_directory() {
-            return Err(FsError::NotADirectory);
-        }
-        self.fs.lookup_child(dir.number, name(n)?).map_err(map_err)
-    }
-
-    /// Resolves `path`, following symlinks in it (the last one too if `follow_last`).
-    fn resolve(&mut self, path: &str, follow_last: bool) -> Result<InodeInfo, FsError> {
-        let root = self.fs.inode(self.fs.root_inode()).map_err(map_err)?;
-        let mut stack: Vec<InodeInfo> = vec![root];
-        let mut pending: VecDeque<Vec<u8>> = path::components(path)?.map(|c| c.as_bytes().to_vec()).collect();
-        let mut hops = 0;
-        while let Some(c) = pending.pop_front() {
-            match &c[..] {
-                b"" | b"." => continue,
-                b".." => {
-                    if stack.len() > 1 {
-                        stack.pop();
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let dir = *stack.last().ok_or(FsError::Corrupt)?;
-            let n = core::str::from_utf8(&c).map_err(|_| FsError::InvalidName)?;
-            let child = self.lookup(&dir, n)?.ok_or(FsError::NotFound)?;
-            if child.file_type() == DirectoryEntryType::Symlink && (follow_last || !pending.is_empty()) {
-                hops += 1;
-                if hops > MAX_SYMLINK_HOPS || child.size > MAX_TARGET {
-                    return Err(FsError::InvalidArgument);
-                }
-                let mut target = vec![0u8; child.size as usize];
-                let got = self.fs.read_inode(child.number, 0, &mut target).map_err(map_err)?;
-                target.truncate(got);
-                if target.first() == Some(&b'/') {
-                    stack.truncate(1);
-                }
-                for part in target.split(|&b| b == b'/').rev() {
-                    if part.len() > path::MAX_NAME {
-                        return Err(FsError::InvalidName);
-                    }
-                    pending.push_front(part.to_vec());
-                }
-                continue;
-            }
-            stack.push(child);
-        }
-        stack.pop().ok_or(FsError::Corrupt)
-    }
-
-    /// The directory that would hold `path`'s last name, and that name.
-    fn parent<'p>(&mut self, p: &'p str) -> Result<(InodeInfo, &'p str), FsError> {
-        let (dir, n) = path::split(p)?;
-        let dir = self.resolve(dir, true)?;
-        if !dir.is_directory() {
-            return Err(FsError::NotADirectory);
-        }
-        Ok((dir, n))
     }
 
     /// An inode whose last link went: free it now, or at its last close.
