@@ -81,7 +81,12 @@ fn dhcp(machine: Machine) {
     let (run, frames) = boot(machine, Some("user"), "net.probe /bin/hello", &d);
     let line = format!("io: net: {GUEST}/24 gw {GATEWAY} dns 10.0.2.3 (DHCP, {} {MAC})", card(machine));
     assert!(run.has_line_starting(&line), "no `{line}`\n{}", run.dump());
-    assert_eq!(run.lines_containing("io: net: 10.").len(), 1, "the address was announced more than once\n{}", run.dump());
+    assert_eq!(
+        run.lines_containing("io: net: 10.").len(),
+        1,
+        "the address was announced more than once\n{}",
+        run.dump()
+    );
     assert!(dhcp_requests(&frames) >= 2, "no DHCP discover and request in the capture: {frames:#?}");
     assert_pinged(&run, &frames, GUEST);
     assert_fsck_clean(&d.path, "a boot with the network");
@@ -170,4 +175,3 @@ fn an_unanswered_card_does_not_hold_up_the_system() {
     assert!(dhcp_requests(&frames) >= 1, "the card sent no DHCP discover: {frames:#?}");
     assert!(run.elapsed < Duration::from_secs(30), "took {:?}", run.elapsed);
 }
-

@@ -229,7 +229,8 @@ impl<T: Transport> Net<T> {
     /// The receive and transmit sides, borrowed apart (a frame can be read
     /// in place while the reply is written).
     pub fn split(&mut self) -> (Rx<'_>, Tx<'_>) {
-        let tx = Tx { ring: &mut self.tx, mem: &mut self.tx_mem, free: &mut self.tx_free, free_len: &mut self.tx_free_len };
+        let tx =
+            Tx { ring: &mut self.tx, mem: &mut self.tx_mem, free: &mut self.tx_free, free_len: &mut self.tx_free_len };
         (Rx { ring: &mut self.rx, mem: &self.rx_mem, guest_csum: self.features & NET_GUEST_CSUM != 0 }, tx)
     }
 

@@ -22,7 +22,10 @@ pub enum NetLie {
     /// Advance the receive used index by this much more than it served.
     RxUsedIdxJump(u16),
     /// Put these header flags and GSO type on received frames.
-    RxHeader { flags: u8, gso: u8 },
+    RxHeader {
+        flags: u8,
+        gso: u8,
+    },
     /// Report this length for a sent frame (the device writes nothing).
     TxUsedLen(u32),
 }
