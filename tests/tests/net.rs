@@ -141,8 +141,13 @@ fn short_leases_are_renewed() {
 #[test]
 fn bad_network_options_are_reported_and_dhcp_used() {
     let d = disk("badopt", Machine::Microvm);
-    let (run, _) = boot(Machine::Microvm, Some("user"), "ip=10.0.2.300/24 dns=x net.nonsense /bin/hello", &d);
-    for opt in ["ip=10.0.2.300/24", "dns=x", "net.nonsense"] {
+    let (run, _) = boot(
+        Machine::Microvm,
+        Some("user"),
+        "ip=10.0.2.300/24 ip=10.0.2.20/24,10.0.3.1 dns=x net.nonsense /bin/hello",
+        &d,
+    );
+    for opt in ["ip=10.0.2.300/24", "ip=10.0.2.20/24,10.0.3.1", "dns=x", "net.nonsense"] {
         assert!(run.has_line_starting(&format!("io: net: ignoring \"{opt}\"")), "{opt} not reported\n{}", run.dump());
     }
     assert!(run.has_line_starting(&format!("io: net: {GUEST}/24")), "{}", run.dump());

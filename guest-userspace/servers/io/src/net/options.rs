@@ -86,7 +86,11 @@ fn parse_ip(v: &str) -> Result<Addressing, &'static str> {
     if !unicast(addr) || gateway.is_some_and(|g| !unicast(g)) {
         return Err("an address that is not unicast");
     }
-    Ok(Addressing::Static { cidr: Ipv4Cidr::new(addr, prefix), gateway })
+    let cidr = Ipv4Cidr::new(addr, prefix);
+    if gateway.is_some_and(|g| !cidr.contains_addr(&g) || g == addr) {
+        return Err("the gateway is not another address of the same network");
+    }
+    Ok(Addressing::Static { cidr, gateway })
 }
 
 fn parse_dns(v: &str) -> Result<Vec<Ipv4Addr>, &'static str> {
