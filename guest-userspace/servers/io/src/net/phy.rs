@@ -19,11 +19,14 @@ pub struct VirtioPhy {
     pub error: Option<Error>,
     /// A receive or transmit found every transmit buffer in flight.
     pub tx_blocked: bool,
+    /// Frames handed to smoltcp, and frames it sent.
+    pub rx_frames: u64,
+    pub tx_frames: u64,
 }
 
 impl VirtioPhy {
     pub fn new(net: Net<AnyTransport>) -> Self {
-        VirtioPhy { net, error: None, tx_blocked: false }
+        VirtioPhy { net, error: None, tx_blocked: false, rx_frames: 0, tx_frames: 0 }
     }
 
     fn slot<'a>(tx: vireo_virtio::net::Tx<'a>, error: &mut Option<Error>, blocked: &mut bool) -> Option<TxSlot<'a>> {
@@ -52,7 +55,10 @@ impl Device for VirtioPhy {
         let (rx, tx) = self.net.split();
         let slot = Self::slot(tx, &mut self.error, &mut self.tx_blocked)?;
         match rx.receive() {
-            Ok(Some(frame)) => Some((RxToken(frame), TxToken { slot, error: &mut self.error })),
+            Ok(Some(frame)) => {
+                self.rx_frames += 1;
+                Some((RxToken(frame), TxToken { slot, error: &mut self.error, sent: &mut self.tx_frames }))
+            }
             Ok(None) => None,
             Err(e) => {
                 self.error.get_or_insert(e);
@@ -67,7 +73,7 @@ impl Device for VirtioPhy {
         }
         let tx = self.net.split().1;
         let slot = Self::slot(tx, &mut self.error, &mut self.tx_blocked)?;
-        Some(TxToken { slot, error: &mut self.error })
+        Some(TxToken { slot, error: &mut self.error, sent: &mut self.tx_frames })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -90,6 +96,7 @@ impl smoltcp::phy::RxToken for RxToken<'_> {
 pub struct TxToken<'a> {
     slot: TxSlot<'a>,
     error: &'a mut Option<Error>,
+    sent: &'a mut u64,
 }
 
 impl smoltcp::phy::TxToken for TxToken<'_> {
@@ -97,8 +104,11 @@ impl smoltcp::phy::TxToken for TxToken<'_> {
         match self.slot.frame_mut(len) {
             Ok(buf) => {
                 let r = f(buf);
-                if let Err(e) = self.slot.send(len) {
-                    self.error.get_or_insert(e);
+                match self.slot.send(len) {
+                    Ok(()) => *self.sent += 1,
+                    Err(e) => {
+                        self.error.get_or_insert(e);
+                    }
                 }
                 r
             }

@@ -27,8 +27,21 @@ pub struct Ipv4Config {
     pub dns: Vec<Ipv4Addr>,
 }
 
+/// Counters of the net thread's work (`net.probe` prints them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub polls: u64,
+    /// TSC ticks spent in [`NetStack::poll`] (guest instructions under
+    /// QEMU `-icount shift=0`).
+    pub poll_tsc: u64,
+    pub rx_frames: u64,
+    pub tx_frames: u64,
+}
+
 pub struct NetStack {
     iface: Interface,
+    polls: u64,
+    poll_tsc: u64,
     phy: VirtioPhy,
     sockets: SocketSet<'static>,
     dhcp: Option<SocketHandle>,
@@ -54,6 +67,8 @@ impl NetStack {
         let iface = Interface::new(cfg, &mut phy, instant(now_ns));
         let mut stack = NetStack {
             iface,
+            polls: 0,
+            poll_tsc: 0,
             phy,
             sockets: SocketSet::new(vec![]),
             dhcp: None,
@@ -81,11 +96,23 @@ impl NetStack {
     /// send, then applies what DHCP learned and kicks the card once.
     /// Returns true when socket state may have changed.
     pub fn poll(&mut self, now_ns: u64) -> bool {
+        let t0 = vireo_rt::rdtsc();
         self.phy.tx_blocked = false;
         let changed = self.iface.poll(instant(now_ns), &mut self.phy, &mut self.sockets);
         self.dhcp_events();
         self.phy.net.flush();
+        self.polls += 1;
+        self.poll_tsc += vireo_rt::rdtsc().wrapping_sub(t0);
         changed == smoltcp::iface::PollResult::SocketStateChanged
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            polls: self.polls,
+            poll_tsc: self.poll_tsc,
+            rx_frames: self.phy.rx_frames,
+            tx_frames: self.phy.tx_frames,
+        }
     }
 
     /// How long the thread may sleep before smoltcp has work (a timer:
