@@ -18,6 +18,8 @@ use core::net::Ipv4Addr;
 use smoltcp::wire::Ipv4Cidr;
 
 pub const MAX_DNS: usize = 3;
+/// The longest `net.lease=` (keeps the times derived from it in range).
+const MAX_LEASE_S: u64 = 1 << 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Addressing {
@@ -48,11 +50,11 @@ pub fn parse<'a>(words: impl Iterator<Item = &'a str>) -> (Options, Vec<String>)
             Ok(())
         } else if let Some(v) = w.strip_prefix("net.lease=") {
             match v.parse::<u64>() {
-                Ok(s) if s > 0 => {
+                Ok(s) if (1..=MAX_LEASE_S).contains(&s) => {
                     o.max_lease_s = Some(s);
                     Ok(())
                 }
-                _ => Err("not a number of seconds above 0"),
+                _ => Err("not a number of seconds from 1 to 2^32"),
             }
         } else if w.starts_with("net.") {
             Err("no such option")

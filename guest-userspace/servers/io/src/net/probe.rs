@@ -59,7 +59,7 @@ pub fn run(net: NetHandle, lease_s: Option<u64>) {
     if ping(&net, h, target, 1, "") {
         burst(&net, h, target);
         if let Some(l) = lease_s {
-            let _ = sys::sleep(l * 2_500_000_000);
+            let _ = sys::sleep(l.saturating_mul(2_500_000_000));
             ping(&net, h, target, 100, " (after 2.5 leases)");
         }
     }
