@@ -119,24 +119,33 @@ pub fn run(mut stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
         if timeout == 0 && stack.tx_blocked() {
             timeout = TX_BLOCKED_NS;
         }
-        match stack.device_error() {
-            Some(e) if !reported => {
+        let failed = stack.device_error();
+        if let Some(e) = failed {
+            if !reported {
                 println!("io: net: the card failed ({e:?}); no more traffic goes to it");
                 reported = true;
             }
-            _ => {}
+            // Sockets that cannot send would ask to be polled again at
+            // once; with the card gone only commands can change anything.
+            timeout = sys::FOREVER;
         }
         if timeout == 0 {
             continue;
         }
-        match wait_many(&[irq, wake_r], timeout) {
+        // A failed card's interrupt is no longer waited for (nor taken).
+        let (both, wake_only) = ([irq, wake_r], [wake_r]);
+        let (waits, irq_bit, wake_bit) = match failed {
+            None => (&both[..], 1, 2),
+            Some(_) => (&wake_only[..], 0, 1),
+        };
+        match wait_many(waits, timeout) {
             Ok(mask) => {
-                if mask & 1 != 0 {
+                if mask & irq_bit != 0 {
                     // Device first (it lowers the line), then unmask.
                     stack.interrupt();
                     let _ = irq_ack(irq);
                 }
-                if mask & 2 != 0 {
+                if mask & wake_bit != 0 {
                     handle.shared.wake_pending.store(false, Ordering::Release);
                     let mut buf = [0u8; 64];
                     let _ = sys::pipe_read(wake_r, &mut buf);
