@@ -49,6 +49,8 @@ pub static ROOT: Mutex<Option<Box<dyn FileSystem + Send>>> = Mutex::new(None);
 fn main() -> i32 {
     let args = vireo_rt::args();
     let words: Vec<&str> = args.iter().collect();
+    // Opened before the disk maps its registers: on microvm they share a
+    // page with the card's (net::claim says why that matters).
     let card = net::claim(DEVICE_RIGHT, &words);
     let Some((fs, disk)) = mount::root(DEVICE_RIGHT) else {
         println!("io: nothing to serve as /");
