@@ -227,21 +227,29 @@ run-app: $(RUN_APP_DEPS)
 	target/release/mkinitrd -o $(APP_INITRD) $(USER_PROGRAMS) "bin/app=$$exe"
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-device,-global virtio-mmio.force-legacy=false) \
-		-kernel $(KERNEL) -initrd $(APP_INITRD) -append "-- /bin/app $(ARGS)"; $(QEMU_STATUS)
+		-device isa-debug-exit,iobase=0xf4,iosize=4 $(MMIO_MODERN) $(call run_drive,virtio-blk-device) \
+		$(call run_net,virtio-net-device) -kernel $(KERNEL) -initrd $(APP_INITRD) -append "-- /bin/app $(ARGS)"; $(QEMU_STATUS)
 
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
 # `/` is build/disk.img (ext4, read-write: what programs write stays there);
 # `make run DISK_RUN=` boots without it (`/` is then the initrd, read-only).
+# A virtio-net card on QEMU user networking (docs/network.md: DHCP gives
+# 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3); `make run NET_RUN=` boots
+# without one. Network options go after `--`, e.g.
+# CMDLINE="-- ip=10.0.2.20/24,10.0.2.2 dns=10.0.2.3 net.probe".
 DISK_RUN ?= $(DISK)
+NET_RUN ?= user
 comma := ,
-run_drive = $(if $(DISK_RUN),$(2) -drive file=$(DISK_RUN)$(comma)format=raw$(comma)if=none$(comma)id=d0 -device $(1)$(comma)drive=d0)
+run_drive = $(if $(DISK_RUN),-drive file=$(DISK_RUN)$(comma)format=raw$(comma)if=none$(comma)id=d0 -device $(1)$(comma)drive=d0)
+run_net = $(if $(NET_RUN),-netdev $(NET_RUN)$(comma)id=n0 -device $(1)$(comma)netdev=n0)
+# microvm's virtio-mmio devices in their modern (version 2) form.
+MMIO_MODERN = $(if $(DISK_RUN)$(NET_RUN),-global virtio-mmio.force-legacy=false)
 
 run: kernel initrd $(if $(DISK_RUN),disk)
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-device,-global virtio-mmio.force-legacy=false) \
-		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		-device isa-debug-exit,iobase=0xf4,iosize=4 $(MMIO_MODERN) $(call run_drive,virtio-blk-device) \
+		$(call run_net,virtio-net-device) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM; SeaBIOS's
 # own serial console is switched off so the terminal shows only Vireo).
@@ -250,7 +258,7 @@ run-q35: kernel initrd $(if $(DISK_RUN),disk)
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-fw_cfg name=etc/sercon-port,string=0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-pci) \
-		-kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		$(call run_net,virtio-net-pci) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # vireo-virtio (guest-userspace/lib/virtio) is a guest library whose unit
 # tests run on the host against a mock device: the host's stable cargo, in

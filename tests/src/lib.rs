@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod disk;
 pub mod layering;
+pub mod net;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -82,6 +82,30 @@ impl DmaRegion {
         true
     }
 
+    /// The bytes at `off..off+len` as a slice, for parsing in place (a
+    /// received frame); None if the range is not inside the region. The
+    /// caller's contract is that of [`read_bytes`](Self::read_bytes): the
+    /// device does not own the range (no request that writes it is in
+    /// flight) while the slice lives.
+    pub fn bytes(&self, off: u64, len: usize) -> Option<&[u8]> {
+        if off.checked_add(len as u64)? > self.len {
+            return None;
+        }
+        core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
+        // SAFETY: inside the region `new`'s caller vouched for; the device does not write it (the caller's contract).
+        Some(unsafe { core::slice::from_raw_parts((self.va + off) as *const u8, len) })
+    }
+
+    /// The bytes at `off..off+len` to fill in place (a frame to send)
+    /// before the request that hands them to the device is submitted.
+    pub fn bytes_mut(&mut self, off: u64, len: usize) -> Option<&mut [u8]> {
+        if off.checked_add(len as u64)? > self.len {
+            return None;
+        }
+        // SAFETY: inside the region, which we hold mutably; the device does not own the range until submission.
+        Some(unsafe { core::slice::from_raw_parts_mut((self.va + off) as *mut u8, len) })
+    }
+
     pub fn read8(&self, off: u64) -> u8 {
         // SAFETY: inside the region `new`'s caller vouched for.
         self.at(off, 1).map_or(0, |a| unsafe { (a as *const u8).read_volatile() })

@@ -57,6 +57,9 @@ pub enum Error {
     /// virtio-blk: a status byte that is none of OK, IOERR, UNSUPP (0xff:
     /// the device never wrote it).
     BadStatus(u8),
+    /// virtio-net: a received frame's header says what we did not
+    /// negotiate (a checksum to finish, a GSO type).
+    BadNetHeader,
     /// Waiting for the device took longer than the caller allowed.
     TimedOut,
 }

@@ -1,7 +1,8 @@
 //! Virtio for Vireo's user-space drivers (issue 11, "Virtio" and
 //! "virtio-blk"): the two transports QEMU and Cloud Hypervisor offer
 //! (virtio-mmio version 2 and modern virtio-pci with MSI-X), a split
-//! virtqueue with many requests in flight, and a virtio-blk driver.
+//! virtqueue with many requests in flight, a virtio-blk driver and a
+//! virtio-net driver (issue 12).
 //!
 //! Everything the device writes (queue sizes, used-ring entries, config
 //! space, status bytes) is checked, and a device that lies gets a typed
@@ -27,6 +28,7 @@ pub mod dma;
 pub mod error;
 pub mod features;
 pub mod mmio;
+pub mod net;
 pub mod pci;
 pub mod queue;
 pub mod regs;

@@ -3,13 +3,15 @@
 //! [`Transport`] that serves its queue from that memory and can be told
 //! to lie (bad used ids and lengths, a used index that runs ahead, no
 //! status byte, queue size 0, a config space that changes or never
-//! settles).
+//! settles). `net` is the same for virtio-net.
 use crate::dma::DmaRegion;
 use crate::error::Result;
 use crate::features::{self, BLK_BLK_SIZE, BLK_FLUSH, BLK_RO, BLK_SEG_MAX, VERSION_1};
 use crate::transport::{QueueAddrs, Transport};
 use std::cell::RefCell;
 use std::rc::Rc;
+
+pub mod net;
 
 /// `len` zeroed bytes that the "device" reads at the same address.
 pub fn mem(len: u64) -> DmaRegion {

@@ -142,6 +142,23 @@ impl SplitQueue {
         Ok(head)
     }
 
+    /// Whether the device wants a notification for new available entries:
+    /// false while its used ring says VIRTQ_USED_F_NO_NOTIFY (virtio 1.2
+    /// 2.7.10: without VIRTIO_F_EVENT_IDX the driver then "SHOULD NOT"
+    /// notify; the device is still working through the ring). Each skipped
+    /// notification is a VM exit saved.
+    pub fn needs_notify(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.mem.read16(self.used_off) & 1 == 0
+    }
+
+    /// Asks the device not to interrupt when it uses a chain of this queue
+    /// (VIRTQ_AVAIL_F_NO_INTERRUPT; a hint it may ignore), or to again.
+    pub fn set_interrupts(&mut self, on: bool) {
+        self.mem.write16(self.avail_off, if on { 0 } else { 1 });
+        fence(Ordering::SeqCst);
+    }
+
     /// The next chain the device has used: (head, bytes it wrote), or
     /// None when there is none. A lying device gets an error, and the
     /// entry stays unconsumed (the queue is unusable until reset).

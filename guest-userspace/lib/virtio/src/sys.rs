@@ -59,6 +59,7 @@ pub fn virtio_type(info: &DeviceInfo) -> Option<u32> {
         KIND_VIRTIO_MMIO if info.device != 0 => Some(u32::from(info.device)),
         KIND_PCI if info.vendor == VIRTIO_VENDOR => match info.device {
             0x1041..=0x107f => Some(u32::from(info.device - 0x1040)),
+            0x1000 => Some(1),
             0x1001 => Some(2),
             0x1005 => Some(4),
             _ => None,
@@ -89,7 +90,15 @@ pub fn dma(handle: u64, len: u64) -> Result<DmaRegion> {
 
 /// Opens device `index` (described by `info`) with its transport.
 pub fn open(right: u64, index: u64, info: &DeviceInfo) -> Result<Opened> {
-    let handle = dev::open(right, index)?;
+    attach(dev::open(right, index)?, info)
+}
+
+/// Maps the transport of a device already opened (`DeviceOpen` gave
+/// `handle`; on failure the handle is closed). Opening first and mapping
+/// later lets one process drive two virtio-mmio devices whose windows
+/// share a page: the kernel maps such a page only once the process has
+/// opened every present device on it.
+pub fn attach(handle: u64, info: &DeviceInfo) -> Result<Opened> {
     let opened = match info.kind {
         KIND_VIRTIO_MMIO => open_mmio(handle, info),
         _ => open_pci(handle, info),

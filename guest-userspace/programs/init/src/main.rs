@@ -9,6 +9,11 @@
 //!
 //! `-- --io-server=PATH PROGRAM ...` starts PATH as the server instead (tests
 //! of the supervision use a stand-in that dies).
+//!
+//! Network options (`ip=...`, `dns=...`, `net.*`; docs/network.md) right
+//! after `--`, before the program, go to the server as its arguments: the
+//! kernel gives init only the words after `--`, and the server, which runs
+//! the network, gets its options from init.
 #![no_std]
 #![no_main]
 
@@ -44,7 +49,10 @@ fn main() -> i32 {
         }
         None => IO_SERVER,
     };
-    let server = match start_io_server(server_path) {
+    // The server's own options, then the program.
+    let server_args: Vec<&str> = argv.iter().copied().take_while(|a| is_server_option(a)).collect();
+    argv.drain(..server_args.len());
+    let server = match start_io_server(server_path, &server_args) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -72,6 +80,11 @@ fn main() -> i32 {
     }
 }
 
+/// The I/O server's network options (the server parses them).
+fn is_server_option(word: &str) -> bool {
+    word.starts_with("ip=") || word.starts_with("dns=") || word.starts_with("net.")
+}
+
 struct IoServer {
     process: u64,
     /// Closing it tells the server to unmount and end.
@@ -79,10 +92,10 @@ struct IoServer {
 }
 
 /// Starts the server and waits until it has mounted `/`.
-fn start_io_server(path: &str) -> Result<IoServer, i32> {
+fn start_io_server(path: &str, args: &[&str]) -> Result<IoServer, i32> {
     let (ready_r, ready_w) = sys::pipe_create().map_err(|e| fail("cannot create a pipe", e))?;
     let (control_r, control_w) = sys::pipe_create().map_err(|e| fail("cannot create a pipe", e))?;
-    let process = sys::spawn_with_handles(path, &[], &[INIT_DEVICE_RIGHT, ready_w, control_r])
+    let process = sys::spawn_with_handles(path, args, &[INIT_DEVICE_RIGHT, ready_w, control_r])
         .map_err(|e| fail("cannot start the I/O server", e))?;
     let _ = sys::close(ready_w);
     let _ = sys::close(control_r);

@@ -5,6 +5,12 @@
 //! connection). There is no block or file-data cache here: every read goes
 //! to the device and the host's page cache is the only one.
 //!
+//! It also runs the network (`net`, docs/network.md) when there is a
+//! virtio-net card: a thread of its own, started after the `ready` line so
+//! the disk never waits for DHCP. Its options (`ip=`, `dns=`, `net.*`) are
+//! this program's arguments, which init forwards from the kernel command
+//! line.
+//!
 //! Handles from init: 1 the device right, 2 the write end of a pipe on
 //! which we say `ready` once `/` is mounted and the service registered,
 //! 3 the read end of init's control pipe: when init closes it (the system is
@@ -20,10 +26,12 @@ mod disk;
 mod futex;
 mod handles;
 mod mount;
+mod net;
 mod path;
 mod serve;
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use pv_abi::syscall::IO_SERVICE;
 use vireo_fs::FileSystem;
 use vireo_rt::sync::Mutex;
@@ -39,6 +47,11 @@ const CONTROL: u64 = 3;
 pub static ROOT: Mutex<Option<Box<dyn FileSystem + Send>>> = Mutex::new(None);
 
 fn main() -> i32 {
+    let args = vireo_rt::args();
+    let words: Vec<&str> = args.iter().collect();
+    // Opened before the disk maps its registers: on microvm they share a
+    // page with the card's (net::claim says why that matters).
+    let card = net::claim(DEVICE_RIGHT, &words);
     let Some((fs, disk)) = mount::root(DEVICE_RIGHT) else {
         println!("io: nothing to serve as /");
         return 1;
@@ -60,12 +73,16 @@ fn main() -> i32 {
     // init may not have asked to hear it (a missing pipe is BadHandle).
     let _ = sys::pipe_write(READY, b"ready\n");
     let _ = sys::close(READY);
+    if let Some(card) = card {
+        net::start(card);
+    }
     let mut buf = [0u8; 16];
     while let Ok(n) = sys::pipe_read(CONTROL, &mut buf) {
         if n == 0 {
             break;
         }
     }
+    net::finish_probe();
     shut_down()
 }
 
