@@ -8,7 +8,7 @@
 //! most 64 KiB) must finish within `write_timeout`. A head beyond
 //! `MAX_HEAD` is a 413, a body beyond `MAX_BODY` too; a connection serves
 //! at most `max_requests`.
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -40,8 +40,44 @@ enum NoHead {
     TooLarge,
 }
 
-struct Conn<'a> {
+/// The socket's write side with a deadline per `write_all` (one chunk of
+/// at most 64 KiB): a socket write timeout alone restarts with every
+/// partial write, so a client taking a byte at a time would never trip it.
+struct Timed {
     stream: TcpStream,
+    limit: Duration,
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        let deadline = Instant::now() + self.limit;
+        while !buf.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < Duration::from_millis(1) {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            self.stream.set_write_timeout(Some(left))?;
+            match self.stream.write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Conn<'a> {
+    stream: Timed,
     site: &'a Site,
     /// Bytes read and not yet consumed (pipelined requests stay here).
     buf: Vec<u8>,
@@ -51,7 +87,7 @@ pub fn serve(stream: TcpStream, site: &Site) {
     let accepted = Instant::now();
     // Best effort: a platform without these still serves, only less well.
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(site.cfg.write_timeout));
+    let stream = Timed { stream, limit: site.cfg.write_timeout };
     let mut c = Conn { stream, site, buf: Vec::with_capacity(MAX_HEAD) };
     let mut served = 0u32;
     loop {
@@ -113,11 +149,11 @@ impl Conn<'_> {
         if left < Duration::from_millis(1) {
             return Err(io::ErrorKind::TimedOut.into());
         }
-        self.stream.set_read_timeout(Some(left))?;
+        self.stream.stream.set_read_timeout(Some(left))?;
         let old = self.buf.len();
         self.buf.resize(limit.max(old + 1), 0);
         let r = loop {
-            match self.stream.read(&mut self.buf[old..]) {
+            match self.stream.stream.read(&mut self.buf[old..]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => break r,
             }
@@ -191,12 +227,13 @@ impl Conn<'_> {
     /// for the client to close first, so bytes it sent that we did not
     /// read do not turn our close into a reset that loses the response.
     fn close(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
-        let _ = self.stream.set_read_timeout(Some(Duration::from_millis(500)));
+        let s = &mut self.stream.stream;
+        let _ = s.shutdown(Shutdown::Write);
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
         let mut sink = [0u8; 4096];
         let mut drained = 0;
         while drained < 64 * 1024 {
-            match self.stream.read(&mut sink) {
+            match s.read(&mut sink) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => drained += n,
             }
