@@ -93,7 +93,8 @@ fn boot(machine: Machine, disk: &DiskCopy, args: &str) -> (Vm, SocketAddr) {
         .with_net(&format!("user,hostfwd=tcp:127.0.0.1:{port}-:80"), None);
     // 200 connections are 200 worker threads (128 KiB stacks) and buffers.
     q.mem_mib = 512;
-    let mut child = q.command().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start QEMU");
+    let mut child =
+        q.command().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start QEMU");
     let mut stdout = child.stdout.take().expect("piped stdout");
     let out = Arc::new(Mutex::new(String::new()));
     let o = Arc::clone(&out);

@@ -21,7 +21,11 @@ pub struct Root {
 /// What a path resolved to.
 #[derive(Debug)]
 pub enum Resolved {
-    File { file: File, len: u64, content_type: &'static str },
+    File {
+        file: File,
+        len: u64,
+        content_type: &'static str,
+    },
     /// A directory named without its trailing slash: 301 to `path/`.
     Directory,
 }
@@ -183,7 +187,10 @@ mod tests {
         let (base, r) = tree();
         assert!(matches!(resolve(&r, "/a.txt"), Ok(Resolved::File { len: 1, .. })));
         assert!(matches!(resolve(&r, "/link-in"), Ok(Resolved::File { len: 1, .. })));
-        assert!(matches!(resolve(&r, "/d/"), Ok(Resolved::File { len: 8, content_type: "text/html; charset=utf-8", .. })));
+        assert!(matches!(
+            resolve(&r, "/d/"),
+            Ok(Resolved::File { len: 8, content_type: "text/html; charset=utf-8", .. })
+        ));
         assert!(matches!(resolve(&r, "/d"), Ok(Resolved::Directory)));
         assert!(matches!(resolve(&r, "/"), Err(FileError::NotFound)), "no index at the root");
         assert!(matches!(resolve(&r, "/e/"), Err(FileError::NotFound)));

@@ -265,7 +265,8 @@ fn parse_length(v: &[u8]) -> Result<u64, ParseError> {
     if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return Err(ParseError::BadRequest("bad Content-Length"));
     }
-    v.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    v.iter()
+        .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
         .ok_or(ParseError::BadRequest("Content-Length too large"))
 }
 

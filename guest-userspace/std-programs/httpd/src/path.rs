@@ -64,7 +64,8 @@ fn decode_segment(raw: &str) -> Result<String, PathError> {
     while i < b.len() {
         let byte = if b[i] == b'%' {
             let hex = b.get(i + 1..i + 3).ok_or(PathError::BadEscape)?;
-            let v = (hex_digit(hex[0]).ok_or(PathError::BadEscape)? << 4) | hex_digit(hex[1]).ok_or(PathError::BadEscape)?;
+            let v = (hex_digit(hex[0]).ok_or(PathError::BadEscape)? << 4)
+                | hex_digit(hex[1]).ok_or(PathError::BadEscape)?;
             i += 3;
             if v == b'/' {
                 return Err(PathError::EncodedSlash);

@@ -59,7 +59,8 @@ impl Head {
 
 /// A head and a short text body (omitted for HEAD); returns the body bytes sent.
 pub fn send_text(w: &mut impl Write, head: Head, body: &str, with_body: bool) -> io::Result<u64> {
-    let mut out = head.header("Content-Type", "text/plain; charset=utf-8").header("Content-Length", body.len()).finish();
+    let mut out =
+        head.header("Content-Type", "text/plain; charset=utf-8").header("Content-Length", body.len()).finish();
     if with_body {
         out.extend_from_slice(body.as_bytes());
     }

@@ -149,9 +149,35 @@ impl Rng {
 
 /// Pieces requests are made of, so random heads get past the first checks.
 const PIECES: &[&[u8]] = &[
-    b"GET", b"HEAD", b"POST", b" ", b"  ", b"/", b"/a/../b", b"%2f", b"%", b"?", b"HTTP/1.1", b"HTTP/1.0",
-    b"HTTP/2", b"\r\n", b"\n", b"\r", b"Host: x", b"Host:", b":", b"Content-Length: ", b"99999999999999999999",
-    b"7", b"Transfer-Encoding: chunked", b"Connection: close", b"\t", b"\x00", b"\xff", b"\xe9", b"http://",
+    b"GET",
+    b"HEAD",
+    b"POST",
+    b" ",
+    b"  ",
+    b"/",
+    b"/a/../b",
+    b"%2f",
+    b"%",
+    b"?",
+    b"HTTP/1.1",
+    b"HTTP/1.0",
+    b"HTTP/2",
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b"Host: x",
+    b"Host:",
+    b":",
+    b"Content-Length: ",
+    b"99999999999999999999",
+    b"7",
+    b"Transfer-Encoding: chunked",
+    b"Connection: close",
+    b"\t",
+    b"\x00",
+    b"\xff",
+    b"\xe9",
+    b"http://",
 ];
 
 /// Random bytes, random splices of request pieces, and single-byte

@@ -89,7 +89,8 @@ impl Response {
 }
 
 pub fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let s =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     s.set_read_timeout(Some(READ_TIMEOUT)).expect("read timeout");
     s.set_write_timeout(Some(READ_TIMEOUT)).expect("write timeout");
     s
@@ -178,7 +179,8 @@ pub fn check_files(addr: SocketAddr) {
 /// connection starts right after HEAD's head).
 pub fn check_head(addr: SocketAddr) {
     let mut s = connect(addr);
-    s.write_all(b"HEAD /t/64k.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /t/one.bin HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
+    s.write_all(b"HEAD /t/64k.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /t/one.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
     let mut r = BufReader::new(s);
     let h = read_response(&mut r, true).expect("HEAD response");
     assert_eq!((h.status, h.content_length()), (200, Some(64 * 1024)), "{h:?}");
@@ -271,8 +273,10 @@ pub fn check_bad_requests(addr: SocketAddr) {
     }
     // A small body on a GET is read and dropped; the connection goes on.
     let mut s = connect(addr);
-    s.write_all(b"GET /t/one.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhelloGET /t/a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
-        .expect("send");
+    s.write_all(
+        b"GET /t/one.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhelloGET /t/a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .expect("send");
     let mut r = BufReader::new(s);
     let a = read_response(&mut r, false).expect("GET with a body");
     let b = read_response(&mut r, false).expect("GET after it");
@@ -302,7 +306,8 @@ pub fn check_traversal(addr: SocketAddr) {
         ("/t/./one.bin", 200),
         ("//t//one.bin", 200),
     ] {
-        let r = expect(addr, format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(), status);
+        let r =
+            expect(addr, format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(), status);
         assert!(!String::from_utf8_lossy(&r.body).contains("root:"), "{target}: {r:?}");
     }
 }
