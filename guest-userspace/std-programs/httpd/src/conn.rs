@@ -60,7 +60,8 @@ impl Write for Timed {
             if left < Duration::from_millis(1) {
                 return Err(io::ErrorKind::TimedOut.into());
             }
-            self.stream.set_write_timeout(Some(left))?;
+            // Best effort: without socket timeouts there is no deadline, but still service.
+            let _ = self.stream.set_write_timeout(Some(left));
             match self.stream.write(buf) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => buf = &buf[n..],
@@ -149,7 +150,8 @@ impl Conn<'_> {
         if left < Duration::from_millis(1) {
             return Err(io::ErrorKind::TimedOut.into());
         }
-        self.stream.stream.set_read_timeout(Some(left))?;
+        // Best effort: without socket timeouts there is no deadline, but still service.
+        let _ = self.stream.stream.set_read_timeout(Some(left));
         let old = self.buf.len();
         self.buf.resize(limit.max(old + 1), 0);
         let r = loop {
@@ -168,7 +170,11 @@ impl Conn<'_> {
         let head = self.buf[..head_len].to_vec();
         let req = match http::parse(&head) {
             Ok(r) => r,
-            Err(e) => return (e.status(), response::send_error(&mut self.stream, e.status(), e.why(), CLOSE), false),
+            Err(e) => {
+                // A HEAD that is otherwise wrong still gets no body.
+                let after = After { with_body: !head.trim_ascii_start().starts_with(b"HEAD "), ..CLOSE };
+                return (e.status(), response::send_error(&mut self.stream, e.status(), e.why(), after), false);
+            }
         };
         if req.content_length > MAX_BODY {
             let after = After { with_body: req.method == Method::Get, ..CLOSE };

@@ -189,6 +189,12 @@ pub fn check_head(addr: SocketAddr) {
     assert_eq!((g.status, g.body.as_slice()), (200, content("one.bin", 1).as_slice()), "{g:?}");
     let h = expect(addr, b"HEAD /t/missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 404);
     assert!(h.content_length().is_some_and(|n| n > 0), "{h:?}");
+    // Even a refused HEAD has no body: the stream ends right after the head.
+    let mut s = connect(addr);
+    s.write_all(b"HEAD /t/one.bin HTTP/2.0\r\nHost: t\r\n\r\n").expect("send");
+    let mut r = BufReader::new(s);
+    assert_eq!(read_response(&mut r, true).expect("HEAD 505").status, 505);
+    assert_closed(&mut r, "after a refused HEAD");
 }
 
 /// Several requests on one connection, pipelined too; HTTP/1.0 closes
