@@ -87,12 +87,14 @@ impl Root {
             if !url.trailing_slash {
                 return Ok(Resolved::Directory);
             }
-            return self.open_file(&self.inside(&p.join("index.html"))?);
+            let index = self.inside(&p.join("index.html"))?;
+            let meta = std::fs::metadata(&index)?;
+            return open_file(&index, &meta);
         }
         if url.trailing_slash {
             return Err(FileError::NotFound);
         }
-        self.open_file(&p)
+        open_file(&p, &meta)
     }
 
     /// The canonical form of `p`, if it is under the root.
@@ -104,15 +106,18 @@ impl Root {
             Err(FileError::NotFound)
         }
     }
+}
 
-    fn open_file(&self, p: &Path) -> Result<Resolved, FileError> {
-        let file = File::open(p)?;
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(FileError::NotFound);
-        }
-        Ok(Resolved::File { file, len: meta.len(), content_type: content_type(p) })
+/// Opens a regular file whose metadata was just read (one file-system
+/// call fewer per request than a stat of the open file; if the file
+/// changes in between, `send_file` sends at most the length read here
+/// and closes the connection if it gets fewer bytes).
+fn open_file(p: &Path, meta: &std::fs::Metadata) -> Result<Resolved, FileError> {
+    if !meta.is_file() {
+        return Err(FileError::NotFound);
     }
+    let file = File::open(p)?;
+    Ok(Resolved::File { file, len: meta.len(), content_type: content_type(p) })
 }
 
 /// By extension (case-insensitive); unknown ones are plain bytes.

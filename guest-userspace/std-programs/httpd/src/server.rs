@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::conn::{self, Site};
 
@@ -47,12 +47,17 @@ pub fn run(listener: TcpListener, site: Site) -> ! {
     let cap = site.cfg.threads;
     let pool = Arc::new(Pool { state: Mutex::new(State::default()), ready: Condvar::new(), site });
     let mut warned = false;
+    let mut last_error: Option<Instant> = None;
     loop {
         let stream = match listener.accept() {
             Ok((s, _)) => s,
             Err(e) => {
-                // Out of sockets or memory for a moment: back off, go on.
-                eprintln!("httpd: accept: {e}");
+                // Out of sockets or memory for a moment: back off, go on,
+                // and say so at most once a second (not a console flood).
+                if last_error.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                    eprintln!("httpd: accept: {e}");
+                    last_error = Some(Instant::now());
+                }
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
