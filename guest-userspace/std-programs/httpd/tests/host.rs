@@ -162,7 +162,8 @@ fn clients_that_never_read_are_dropped() {
     let stuck: Vec<_> = (0..4)
         .map(|_| {
             let mut c = connect(s.addr);
-            c.write_all(b"GET /t/16m.bin HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
+            // 64 MiB of answers: more than any socket buffers take.
+            c.write_all(&b"GET /t/16m.bin HTTP/1.1\r\nHost: t\r\n\r\n".repeat(4)).expect("send");
             c
         })
         .collect();
