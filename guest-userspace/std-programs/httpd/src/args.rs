@@ -6,6 +6,7 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 usage: httpd [--root DIR] [--port N] [--addr IP] [--threads N] [--quiet]
              [--header-timeout S] [--idle-timeout S] [--write-timeout S] [--max-requests N]
+             [--cache-ms N]
 Serves the files under DIR (default /srv/www) over HTTP/1.1 (GET, HEAD, keep-alive).
   --root DIR           the served directory (default /srv/www)
   --port N             TCP port (default 80; 0 picks a free one, printed at start)
@@ -17,6 +18,8 @@ Serves the files under DIR (default /srv/www) over HTTP/1.1 (GET, HEAD, keep-ali
   --idle-timeout S     a kept-alive connection may idle S seconds (default 5)
   --write-timeout S    each 64 KiB of a response must be taken within S seconds (default 10)
   --max-requests N     requests per connection before it is closed (default 1000)
+  --cache-ms N         keep files up to 64 KiB in memory N ms after reading them
+                       (default 1000; 0: read every request from disk)
   --help               this text";
 
 /// The most threads a Vireo process may have is 512; keep room for ours.
@@ -33,6 +36,7 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub write_timeout: Duration,
     pub max_requests: u32,
+    pub cache_ttl: Duration,
 }
 
 impl Default for Config {
@@ -47,6 +51,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             max_requests: 1000,
+            cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -94,6 +99,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgError
             "--idle-timeout" => "--idle-timeout",
             "--write-timeout" => "--write-timeout",
             "--max-requests" => "--max-requests",
+            "--cache-ms" => "--cache-ms",
             _ => return Err(ArgError::Unknown(a)),
         };
         let v = it.next().ok_or(ArgError::MissingValue(flag))?;
@@ -107,6 +113,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgError
             "--idle-timeout" => c.idle_timeout = seconds(&v).ok_or_else(bad)?,
             "--write-timeout" => c.write_timeout = seconds(&v).ok_or_else(bad)?,
             "--max-requests" => c.max_requests = v.parse().ok().filter(|&n| n >= 1).ok_or_else(bad)?,
+            "--cache-ms" => c.cache_ttl = Duration::from_millis(v.parse().map_err(|_| bad())?),
             _ => return Err(bad()),
         }
     }
@@ -145,6 +152,8 @@ mod tests {
             "0.5",
             "--max-requests",
             "3",
+            "--cache-ms",
+            "0",
         ]) else {
             panic!("did not parse");
         };
@@ -152,6 +161,7 @@ mod tests {
         assert_eq!((c.port, c.threads, c.quiet, c.max_requests), (8080, 8, true, 3));
         assert_eq!(c.addr, IpAddr::from([127, 0, 0, 1]));
         assert_eq!(c.header_timeout, Duration::from_millis(500));
+        assert_eq!(c.cache_ttl, Duration::ZERO);
     }
 
     #[test]
@@ -168,6 +178,7 @@ mod tests {
             ("--idle-timeout", "0"),
             ("--idle-timeout", "NaN"),
             ("--max-requests", "0"),
+            ("--cache-ms", "-1"),
         ] {
             assert!(matches!(p(&[f, v]), Err(ArgError::BadValue(..))), "{f} {v}");
         }

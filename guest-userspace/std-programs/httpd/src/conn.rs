@@ -13,6 +13,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::args::Config;
+use crate::cache::{self, Cache, Cached};
 use crate::files::{Resolved, Root};
 use crate::http::{self, Method, Request, Version};
 use crate::log;
@@ -27,7 +28,12 @@ pub const MAX_BODY: u64 = 8 * 1024;
 /// What every connection shares.
 pub struct Site {
     pub root: Root,
+    pub cache: Cache,
     pub cfg: Config,
+}
+
+fn ok_head(content_type: &str, len: u64, keep: bool, http10: bool) -> Head {
+    Head::new(200).header("Content-Type", content_type).header("Content-Length", len).connection(keep, http10)
 }
 
 /// How reading a head ended, when no head came.
@@ -196,13 +202,27 @@ impl Conn<'_> {
             Ok(u) => u,
             Err(e) => return (400, response::send_error(&mut self.stream, 400, Some(e.reason()), after)),
         };
+        let cache = &self.site.cache;
+        let key = cache.enabled().then(|| Cache::key(&url.segments, url.trailing_slash));
+        if let Some(hit) = key.as_deref().and_then(|k| cache.get(k)) {
+            let head = ok_head(hit.content_type, hit.body.len() as u64, keep, http10);
+            return (200, response::send_bytes(&mut self.stream, head, &hit.body, with_body));
+        }
         match self.site.root.resolve(&url) {
             Ok(Resolved::File { mut file, len, content_type }) => {
-                let head = Head::new(200)
-                    .header("Content-Type", content_type)
-                    .header("Content-Length", len)
-                    .connection(keep, http10);
-                (200, response::send_file(&mut self.stream, head, &mut file, len, with_body))
+                let head = ok_head(content_type, len, keep, http10);
+                let Some(key) = key.filter(|_| len <= cache::MAX_FILE) else {
+                    return (200, response::send_file(&mut self.stream, head, &mut file, len, with_body));
+                };
+                match response::read_small(&mut file, len) {
+                    Ok(body) => {
+                        let hit = Cached { body: body.into(), content_type };
+                        cache.put(key, hit.clone());
+                        (200, response::send_bytes(&mut self.stream, head, &hit.body, with_body))
+                    }
+                    // Nothing sent yet: say so rather than send short.
+                    Err(_) => (500, response::send_error(&mut self.stream, 500, None, after)),
+                }
             }
             Ok(Resolved::Directory) => {
                 // The target is visible ASCII (the parser checked), so it

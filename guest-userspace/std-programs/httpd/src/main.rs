@@ -5,8 +5,9 @@
 //!
 //! Modules: `args` (command line), `http` (request heads), `path` (target
 //! to segments, no escape), `files` (segments to a file under the root),
-//! `response` (heads, files in 64 KiB chunks), `conn` (one connection's
-//! deadlines and keep-alive), `server` (accept, worker pool), `log`.
+//! `response` (heads, files in 64 KiB chunks), `cache` (small files kept
+//! briefly), `conn` (one connection's deadlines and keep-alive), `server`
+//! (accept, worker pool), `log`.
 //!
 //! On start it prints `httpd: serving ROOT on ADDR:PORT (...)` (the port
 //! really bound, so `--port 0` can be used) and then runs until killed.
@@ -14,6 +15,7 @@
 //! be used.
 
 mod args;
+mod cache;
 mod conn;
 mod files;
 mod http;
@@ -61,5 +63,6 @@ fn main() -> ExitCode {
         cfg.threads,
         if cfg.quiet { ", no request log" } else { "" }
     );
-    server::run(listener, conn::Site { root, cfg })
+    let cache = cache::Cache::new(cfg.cache_ttl);
+    server::run(listener, conn::Site { root, cache, cfg })
 }

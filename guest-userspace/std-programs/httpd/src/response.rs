@@ -118,6 +118,25 @@ pub fn send_file(w: &mut impl Write, head: Head, file: &mut File, len: u64, with
     Ok(len)
 }
 
+/// Sends `head` with `body` (none for HEAD).
+pub fn send_bytes(w: &mut impl Write, head: Head, body: &[u8], with_body: bool) -> io::Result<u64> {
+    let mut out = head.finish();
+    if with_body {
+        out.extend_from_slice(body);
+    }
+    w.write_all(&out)?;
+    Ok(if with_body { body.len() as u64 } else { 0 })
+}
+
+/// The whole of a small file of `len` bytes; `UnexpectedEof` if it got shorter.
+pub fn read_small(f: &mut File, len: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?];
+    if read_full(f, &mut buf)? < buf.len() {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(buf)
+}
+
 /// Reads until `buf` is full or the file ends.
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;

@@ -304,3 +304,26 @@ fn fuzzed_requests_on_the_wire() {
     }
     check_files(addr);
 }
+
+/// Small files are served from memory for --cache-ms after a read, then
+/// read again; with 0 every request reads the disk.
+#[test]
+fn small_files_are_cached_briefly() {
+    let s = Server::start(&["--quiet", "--cache-ms", "300"]);
+    let p = s.dir.join("www/t/a.txt");
+    assert_eq!(get(s.addr, "/t/a.txt").body, b"a.txt\n");
+    std::fs::write(&p, "changed\n").expect("rewrite");
+    assert_eq!(get(s.addr, "/t/a.txt").body, b"a.txt\n", "within the TTL");
+    std::thread::sleep(Duration::from_millis(400));
+    let r = get(s.addr, "/t/a.txt");
+    assert_eq!((r.body.as_slice(), r.header("content-type")), (&b"changed\n"[..], Some("text/plain; charset=utf-8")));
+    std::fs::remove_file(&p).expect("remove");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(get(s.addr, "/t/a.txt").status, 404);
+
+    let s = Server::start(&["--quiet", "--cache-ms", "0"]);
+    let p = s.dir.join("www/t/a.txt");
+    assert_eq!(get(s.addr, "/t/a.txt").body, b"a.txt\n");
+    std::fs::write(&p, "changed\n").expect("rewrite");
+    assert_eq!(get(s.addr, "/t/a.txt").body, b"changed\n");
+}
