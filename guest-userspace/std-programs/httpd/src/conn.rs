@@ -226,9 +226,10 @@ impl Conn<'_> {
             }
             Ok(Resolved::Directory) => {
                 // The target is visible ASCII (the parser checked), so it
-                // cannot break the header.
-                let p = req.target.split(['?', '#']).next().unwrap_or("/");
-                let head = Head::new(301).header("Location", format_args!("{p}/")).connection(keep, http10);
+                // cannot break the header; one leading slash only, or
+                // `//host/dir` would send the client to another host.
+                let p = req.target.split(['?', '#']).next().unwrap_or("/").trim_start_matches('/');
+                let head = Head::new(301).header("Location", format_args!("/{p}/")).connection(keep, http10);
                 (301, response::send_text(&mut self.stream, head, "301 Moved Permanently\n", with_body))
             }
             Err(e) => (e.status(), response::send_error(&mut self.stream, e.status(), None, after)),

@@ -106,6 +106,8 @@ fn no_escape_from_the_root() {
     check_traversal(s.addr);
     assert_eq!(get(s.addr, "/t/link-out").status, 404, "a symlink out of the root");
     assert_eq!(get(s.addr, "/t/etc/passwd").status, 404, "a symlink to /etc");
+    let r = get(s.addr, "//t/sub");
+    assert_eq!((r.status, r.header("location")), (301, Some("/t/sub/")), "no redirect to another host");
     let r = get(s.addr, "/t/link-in");
     assert_eq!((r.status, r.body.len()), (200, 1), "a symlink inside the root");
 }
