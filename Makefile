@@ -128,6 +128,8 @@ STD_PROGRAMS_BINS += command
 STD_PROGRAMS_BINS += fs-suite fs-stress fs-crash
 # fs-bench: the file-system benchmark of `make bench-fs`.
 STD_PROGRAMS_BINS += fs-bench
+# httpd: the static-file web server (docs/network.md "httpd"; serves /srv/www).
+STD_PROGRAMS_BINS += httpd
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
@@ -177,6 +179,8 @@ DISK_ROOT  := $(BUILD)/disk-root
 DISK_SIZE  := 64M
 DISK_UUID  := 5ee1ab1e-0000-4000-8000-000000000001
 DISK_EPOCH := 1735689600
+# What httpd serves by default (/srv/www): a page and a few sample files.
+HTTPD_WWW  := guest-userspace/std-programs/httpd/www
 E2FS_ENV   := PATH=$$PATH:/usr/sbin:/sbin E2FSPROGS_FAKE_TIME=$(DISK_EPOCH) SOURCE_DATE_EPOCH=$(DISK_EPOCH)
 disk: initrd
 	@rm -rf $(DISK_ROOT) $(DISK) && mkdir -p $(DISK_ROOT)/etc
@@ -184,6 +188,7 @@ disk: initrd
 		dest=$(DISK_ROOT)/$${pair%%=*}; mkdir -p "$$(dirname "$$dest")"; \
 		install -m 0755 "$${pair#*=}" "$$dest" || exit 1; done
 	@echo "Welcome to Vireo." > $(DISK_ROOT)/etc/motd
+	@mkdir -p $(DISK_ROOT)/srv/www && install -m 0644 $(HTTPD_WWW)/* $(DISK_ROOT)/srv/www/
 	@find $(DISK_ROOT) -exec touch -h -d @$(DISK_EPOCH) {} +
 	@truncate -s $(DISK_SIZE) $(DISK)
 	$(E2FS_ENV) mkfs.ext4 -q -F -t ext4 -b 4096 -I 256 -L vireo -U $(DISK_UUID) \
@@ -267,6 +272,14 @@ run-q35: kernel initrd $(if $(DISK_RUN),disk)
 HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
 VIRTIO_HOST_ARGS = -p vireo-virtio --no-default-features --target $(HOST_TRIPLE)
 VIRTIO_HOST_TEST = cd guest-userspace && cargo test --quiet $(VIRTIO_HOST_ARGS)
+# httpd (a std program) is plain std: its unit tests and its host tests
+# (tests/host.rs: the binary on 127.0.0.1 against a temp root) run on the
+# host target with the host's stable cargo, like vireo-virtio's.
+HTTPD_HOST_ARGS = -p httpd --target $(HOST_TRIPLE)
+HTTPD_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --quiet $(HTTPD_HOST_ARGS)
+.PHONY: test-httpd
+test-httpd:
+	$(HTTPD_HOST_TEST)
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
@@ -277,10 +290,12 @@ lint: deps
 	cd guest-userspace && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace && cargo clippy --quiet --all-targets $(VIRTIO_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
+	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(HTTPD_HOST_ARGS) -- -D warnings
 
 test: all
 	cargo test --workspace --release
 	$(VIRTIO_HOST_TEST)
+	$(HTTPD_HOST_TEST)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
