@@ -267,6 +267,9 @@ run-q35: kernel initrd $(if $(DISK_RUN),disk)
 HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
 VIRTIO_HOST_ARGS = -p vireo-virtio --no-default-features --target $(HOST_TRIPLE)
 VIRTIO_HOST_TEST = cd guest-userspace && cargo test --quiet $(VIRTIO_HOST_ARGS)
+# vireo-dns (guest-userspace/lib/dns), the resolver without I/O: the same
+# way (its tests include a deterministic fuzz of the reply parser).
+DNS_HOST_ARGS = -p vireo-dns --target $(HOST_TRIPLE)
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
@@ -276,11 +279,13 @@ lint: deps
 	cd guest-kernel && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace && cargo clippy --quiet --all-targets $(VIRTIO_HOST_ARGS) -- -D warnings
+	cd guest-userspace && cargo clippy --quiet --all-targets $(DNS_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 
 test: all
 	cargo test --workspace --release
 	$(VIRTIO_HOST_TEST)
+	cd guest-userspace && cargo test --quiet $(DNS_HOST_ARGS)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
