@@ -128,6 +128,8 @@ STD_PROGRAMS_BINS += command
 STD_PROGRAMS_BINS += fs-suite fs-stress fs-crash
 # fs-bench: the file-system benchmark of `make bench-fs`.
 STD_PROGRAMS_BINS += fs-bench
+# dns-lookup: names through std's ToSocketAddrs (the I/O server's resolver).
+STD_PROGRAMS_BINS += dns-lookup
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
@@ -289,7 +291,8 @@ test: all
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
-# cpio, ELF, start_info, virtio-mmio) under libFuzzer, one target each for
+# cpio, ELF, start_info, virtio-mmio), and the I/O server's DNS replies
+# (guest-userspace/lib/dns, target `dns`) under libFuzzer, one target each for
 # FUZZ_SECONDS, failing on any crash; crashing inputs land in
 # guest-kernel/parse/fuzz/target/artifacts/. `make test` runs each for
 # TEST_FUZZ_SECONDS; run longer by hand, e.g. `make fuzz-parsers
