@@ -14,6 +14,29 @@ use vireo_tests::disk::{program, DiskCopy};
 use vireo_tests::dns_server::{DnsServer, Record, Silent};
 use vireo_tests::{Machine, Qemu, Run};
 
+/// One VM at a time: TCG on a 2-core host.
+static ONE_VM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Boots `cmd` (init's words after `--`) on microvm with a copy of the
+/// disk and a card on QEMU user networking; the run, which exited with 0.
+fn boot(name: &str, cmd: &str) -> Run {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    let d = DiskCopy::new(name);
+    let q = Qemu::new(Machine::Microvm)
+        .with_initrd()
+        .cmdline(&program(cmd))
+        .timeout(Duration::from_secs(150))
+        .with_disk(&d.path, false)
+        .with_net("user", None);
+    let run = q.run();
+    for l in run.stdout.lines().filter(|l| l.starts_with("io: net") || l.starts_with("dns-lookup")) {
+        println!("{l}");
+    }
+    eprintln!("boot `{cmd}`: {:?}", run.elapsed);
+    run.assert_exit(0);
+    run
+}
+
 fn zone() -> HashMap<String, Record> {
     let a = |o: [u8; 4]| Ipv4Addr::from(o);
     let mut z = HashMap::new();
@@ -71,19 +94,7 @@ fn the_io_server_resolves_names_against_a_host_server() {
         cmd += &format!(" net.resolve={n}");
     }
     cmd += " /bin/hello";
-    let d = DiskCopy::new("dns-resolve");
-    let q = Qemu::new(Machine::Microvm)
-        .with_initrd()
-        .cmdline(&program(&cmd))
-        .timeout(Duration::from_secs(150))
-        .with_disk(&d.path, false)
-        .with_net("user", None);
-    let run = q.run();
-    for l in run.stdout.lines().filter(|l| l.starts_with("io: net")) {
-        println!("{l}");
-    }
-    eprintln!("boot: {:?}", run.elapsed);
-    run.assert_exit(0);
+    let run = boot("dns-resolve", &cmd);
 
     // The first lookup: a timeout on the silent server, then the answer.
     let (addrs, source, ms) = split(resolved(&run, "a.test", 0));
@@ -124,4 +135,33 @@ fn the_io_server_resolves_names_against_a_host_server() {
     // twice): a.test, www, multi, nx, big, short, fail (2), short.
     assert!(silent.queries() >= 9, "the silent server got {} queries", silent.queries());
     assert!(run.has_line_starting("hello from user space"), "the program did not run\n{}", run.dump());
+}
+
+/// The same resolver behind std: `ToSocketAddrs` in an ordinary std program
+/// (moto-rt's `dns_lookup`, the I/O channel's `Resolve` op). One live
+/// server this time, no silent one.
+#[test]
+fn std_to_socket_addrs_resolves_through_the_io_server() {
+    let server = DnsServer::start(zone());
+    let cmd = format!(
+        "dns=10.0.2.2:{} /bin/dns-lookup a.test a.test www.test nx.test big.test localhost bad..name",
+        server.port
+    );
+    let run = boot("dns-std", &cmd);
+    let line = |name: &str, n: usize| -> String {
+        let prefix = format!("dns-lookup: {name}: ");
+        let lines: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with(&prefix)).collect();
+        let l = lines.get(n).unwrap_or_else(|| panic!("no answer {n} for {name}\n{}", run.dump()));
+        l[prefix.len()..].rsplit_once(" (").map_or(String::new(), |(what, _)| what.to_string())
+    };
+    assert_eq!(line("a.test", 0), "10.1.2.3:443", "the \"name:port\" form");
+    assert_eq!(line("a.test", 1), "10.1.2.3:80");
+    assert_eq!(server.count("a.test", "udp"), 1, "the second lookup was not served from the cache");
+    assert_eq!(line("www.test", 0), "10.1.2.6:80");
+    assert_eq!(line("nx.test", 0), "error: NotFound");
+    let big: Vec<String> = (1..=12).map(|i| format!("10.2.0.{i}:80")).collect();
+    assert_eq!(line("big.test", 0), big.join(","));
+    assert_eq!(server.count("big.test", "tcp"), 1);
+    assert_eq!(line("localhost", 0), "127.0.0.1:80");
+    assert_eq!(line("bad..name", 0), "error: InvalidInput");
 }

@@ -23,7 +23,8 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::{IpAddress, IpEndpoint};
-use vireo_dns::{parse_host, Cache, Host, Lookup, ResolveError, Settings, Transmit};
+use vireo_dns::{parse_host, Cache, Host, Lookup, NameError, ResolveError, Settings, Transmit};
+use vireo_io_channel::{resolve as code, Msg, Region, Status};
 use vireo_rt::sync::Mutex;
 use vireo_rt::thread::JoinHandle;
 use vireo_rt::{println, sys};
@@ -64,7 +65,6 @@ impl NetHandle {
     /// The IPv4 addresses of `name` (a host name, a dotted quad or
     /// `localhost`), blocking the calling thread until they are known or
     /// `timeout_ns` has passed.
-    #[expect(dead_code, reason = "for the I/O channel's Resolve op (std's ToSocketAddrs), issue 12's next step")]
     pub fn resolve(&self, name: &str, timeout_ns: u64) -> Result<Vec<Ipv4Addr>, ResolveError> {
         self.resolve_from(name, timeout_ns).0
     }
@@ -313,4 +313,59 @@ pub fn finish_debug(wait_ns: u64) {
             println!("io: net: resolve: still running at shutdown");
         }
     }
+}
+
+/// The I/O channel's `Resolve` op (`vireo_io_channel::op`): the name from
+/// the request's data range, the addresses written back into it. The
+/// outcome is a code in `args[0]`, the status stays `Ok`: a name that does
+/// not resolve is an answer, not a failed request.
+pub fn serve_resolve(region: &Region, req: &Msg, data: Option<(usize, usize, usize)>) -> Result<Msg, Status> {
+    let (slot, offset, len) = data.ok_or(Status::BadData)?;
+    let mut reply = Msg { status: Status::Ok as u16, args: [0; 5], len: 0, ..*req };
+    let name_len = usize::try_from(req.args[1]).map_err(|_| Status::BadData)?;
+    if name_len > len {
+        return Err(Status::BadData);
+    }
+    let mut buf = [0u8; code::MAX_NAME];
+    let name = buf.get_mut(..name_len);
+    let name = match name {
+        Some(n) => {
+            region.read_slot(slot, offset, n).map_err(|_| Status::BadData)?;
+            core::str::from_utf8(n).map_err(|_| NameError::BadCharacter)
+        }
+        None => Err(NameError::NameTooLong),
+    };
+    let timeout = match req.args[0] {
+        0 => code::DEFAULT_TIMEOUT_NS,
+        t => t,
+    };
+    let result = match (name, super::handle()) {
+        (Err(e), _) => Err(ResolveError::InvalidName(e)),
+        (Ok(_), None) => Err(ResolveError::NoNetwork),
+        (Ok(n), Some(net)) => net.resolve(n, timeout),
+    };
+    match result {
+        Ok(addrs) => {
+            let n = addrs.len().min(code::MAX_ADDRS).min(len / 4);
+            let mut out = [0u8; 4 * code::MAX_ADDRS];
+            for (i, a) in addrs.iter().take(n).enumerate() {
+                out[4 * i..4 * i + 4].copy_from_slice(&a.octets());
+            }
+            region.write_slot(slot, offset, &out[..4 * n]).map_err(|_| Status::BadData)?;
+            reply.len = (4 * n) as u32;
+            reply.args[1] = n as u64;
+        }
+        Err(e) => {
+            reply.args[0] = match e {
+                ResolveError::NotFound => code::NOT_FOUND,
+                ResolveError::NoAddress => code::NO_ADDRESS,
+                ResolveError::TimedOut => code::TIMED_OUT,
+                ResolveError::ServerFailure => code::SERVER_FAILURE,
+                ResolveError::NoServers => code::NO_SERVERS,
+                ResolveError::NoNetwork => code::NO_NETWORK,
+                ResolveError::InvalidName(_) => code::INVALID_NAME,
+            }
+        }
+    }
+    Ok(reply)
 }

@@ -15,6 +15,7 @@ mod probe;
 mod stack;
 mod thread;
 
+pub use dns::serve_resolve;
 pub use stack::NetStack;
 pub use thread::NetHandle;
 
@@ -33,7 +34,6 @@ static PROBE: Mutex<Option<JoinHandle>> = Mutex::new(None);
 const PROBE_WAIT_NS: u64 = 120_000_000_000;
 
 /// The way to the stack, once [`start`] found a card.
-#[expect(dead_code, reason = "for the socket protocol (issue 12, next step)")]
 pub fn handle() -> Option<NetHandle> {
     HANDLE.lock().clone()
 }
