@@ -67,7 +67,7 @@ pub enum Op {
     /// A host name at the start of the data range (UTF-8, `args[1]` =
     /// its length, at most [`resolve::MAX_NAME`]; a dotted quad and
     /// `localhost` are answered without a query); `args[0]` = timeout in
-    /// ns (0: [`resolve::DEFAULT_TIMEOUT_NS`]); the data range should have
+    /// ns (0: [`resolve::DEFAULT_TIMEOUT_NS`]; the server caps it at 60 s); the data range should have
     /// room for [`resolve::MAX_ADDRS`] addresses.
     /// Reply (status `Ok` whatever the outcome): `args[0]` = a [`resolve`]
     /// code, `args[1]` = the number of addresses, written into the

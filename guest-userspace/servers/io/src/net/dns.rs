@@ -41,6 +41,9 @@ const MAX_NAP_NS: u64 = 8_000_000;
 /// How long `net.resolve=` waits for an address, and for each name.
 const ADDRESS_NS: u64 = 30_000_000_000;
 const DEBUG_TIMEOUT_NS: u64 = 15_000_000_000;
+/// The longest a client may ask a `Resolve` to wait (for an address,
+/// mostly: the lookup's own schedule ends within 9 s).
+const MAX_TIMEOUT_NS: u64 = 60_000_000_000;
 /// Ephemeral ports (RFC 6335).
 const PORTS: core::ops::RangeInclusive<u16> = 49152..=65535;
 /// UDP receive room: a few EDNS0-sized answers.
@@ -337,7 +340,7 @@ pub fn serve_resolve(region: &Region, req: &Msg, data: Option<(usize, usize, usi
     };
     let timeout = match req.args[0] {
         0 => code::DEFAULT_TIMEOUT_NS,
-        t => t,
+        t => t.min(MAX_TIMEOUT_NS),
     };
     let result = match (name, super::handle()) {
         (Err(e), _) => Err(ResolveError::InvalidName(e)),
