@@ -130,6 +130,8 @@ STD_PROGRAMS_BINS += fs-suite fs-stress fs-crash
 STD_PROGRAMS_BINS += fs-bench
 # httpd: the static-file web server (docs/network.md "httpd"; serves /srv/www).
 STD_PROGRAMS_BINS += httpd
+# dns-lookup: names through std's ToSocketAddrs (the I/O server's resolver).
+STD_PROGRAMS_BINS += dns-lookup
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
@@ -280,6 +282,9 @@ HTTPD_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --quie
 .PHONY: test-httpd
 test-httpd:
 	$(HTTPD_HOST_TEST)
+# vireo-dns (guest-userspace/lib/dns), the resolver without I/O: the same
+# way (its tests include a deterministic fuzz of the reply parser).
+DNS_HOST_ARGS = -p vireo-dns --target $(HOST_TRIPLE)
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
@@ -289,6 +294,7 @@ lint: deps
 	cd guest-kernel && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace && cargo clippy --quiet --all-targets $(VIRTIO_HOST_ARGS) -- -D warnings
+	cd guest-userspace && cargo clippy --quiet --all-targets $(DNS_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(HTTPD_HOST_ARGS) -- -D warnings
 
@@ -296,10 +302,12 @@ test: all
 	cargo test --workspace --release
 	$(VIRTIO_HOST_TEST)
 	$(HTTPD_HOST_TEST)
+	cd guest-userspace && cargo test --quiet $(DNS_HOST_ARGS)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
-# cpio, ELF, start_info, virtio-mmio) under libFuzzer, one target each for
+# cpio, ELF, start_info, virtio-mmio), and the I/O server's DNS replies
+# (guest-userspace/lib/dns, target `dns`) under libFuzzer, one target each for
 # FUZZ_SECONDS, failing on any crash; crashing inputs land in
 # guest-kernel/parse/fuzz/target/artifacts/. `make test` runs each for
 # TEST_FUZZ_SECONDS; run longer by hand, e.g. `make fuzz-parsers

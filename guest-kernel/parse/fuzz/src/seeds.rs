@@ -79,9 +79,38 @@ fn main() {
     }
     write("cpio", "fixtures", &w.finish());
 
+    dns_seeds(&write);
+
     for path in args {
         let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let name = Path::new(&path).file_name().unwrap().to_string_lossy().into_owned();
         write("elf", &name, &bytes);
     }
+}
+
+/// Replies to the query `vireo_dns::fuzz::reply` pretends to have sent
+/// (id 0x1234, A a.test): an address, a CNAME chain, NXDOMAIN with an SOA,
+/// a truncated one.
+fn dns_seeds(write: &dyn Fn(&str, &str, &[u8])) {
+    let reply = |rcode: u8, tc: bool, an: u16, ns: u16, records: &[u8]| {
+        let mut m = vec![0x12, 0x34, 0x81 | if tc { 2 } else { 0 }, 0x80 | rcode, 0, 1];
+        m.extend_from_slice(&an.to_be_bytes());
+        m.extend_from_slice(&ns.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 1, b'a', 4, b't', b'e', b's', b't', 0, 0, 1, 0, 1]);
+        m.extend_from_slice(records);
+        m
+    };
+    let a = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1];
+    write("dns", "a", &reply(0, false, 1, 0, &a));
+    // a.test CNAME b.test (compressed against the question); b.test A.
+    let cname = [
+        0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, b'b', 0xc0, 14, 0xc0, 36, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 10, 0, 0, 2,
+    ];
+    write("dns", "cname", &reply(0, false, 2, 0, &cname));
+    let soa = [
+        0xc0, 14, 0, 6, 0, 1, 0, 0, 0, 60, 0, 29, 2, b'n', b's', 0xc0, 14, 1, b'h', 0xc0, 14, 0, 0, 0, 1, 0, 0, 0, 2,
+        0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 30,
+    ];
+    write("dns", "nxdomain", &reply(3, false, 0, 1, &soa));
+    write("dns", "truncated", &reply(0, true, 0, 0, &[]));
 }

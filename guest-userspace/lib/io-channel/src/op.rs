@@ -64,6 +64,37 @@ pub enum Op {
     /// bytes), `args[0]` = [`info`] flags, `args[1]` = bytes of file-system
     /// metadata the server caches at most.
     Info = 14,
+    /// A host name at the start of the data range (UTF-8, `args[1]` =
+    /// its length, at most [`resolve::MAX_NAME`]; a dotted quad and
+    /// `localhost` are answered without a query); `args[0]` = timeout in
+    /// ns (0: [`resolve::DEFAULT_TIMEOUT_NS`]; the server caps it at 60 s); the data range should have
+    /// room for [`resolve::MAX_ADDRS`] addresses.
+    /// Reply (status `Ok` whatever the outcome): `args[0]` = a [`resolve`]
+    /// code, `args[1]` = the number of addresses, written into the
+    /// request's data range 4 bytes each (network order), `len` = bytes.
+    /// The connection's thread blocks until the lookup ends.
+    Resolve = 15,
+}
+
+/// `Resolve` outcomes (`args[0]` of the reply) and limits.
+pub mod resolve {
+    pub const OK: u64 = 0;
+    /// NXDOMAIN.
+    pub const NOT_FOUND: u64 = 1;
+    /// The name exists but has no IPv4 address.
+    pub const NO_ADDRESS: u64 = 2;
+    pub const TIMED_OUT: u64 = 3;
+    /// The name servers failed (SERVFAIL, REFUSED, ...).
+    pub const SERVER_FAILURE: u64 = 4;
+    /// No name server configured.
+    pub const NO_SERVERS: u64 = 5;
+    /// No network (no card, no address).
+    pub const NO_NETWORK: u64 = 6;
+    /// Not a valid host name (nothing was sent).
+    pub const INVALID_NAME: u64 = 7;
+    pub const MAX_NAME: usize = 255;
+    pub const MAX_ADDRS: usize = 16;
+    pub const DEFAULT_TIMEOUT_NS: u64 = 10_000_000_000;
 }
 
 /// `Open` flags (`args[0]`).
@@ -184,7 +215,7 @@ pub mod dirent {
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 15] = [
+    pub const ALL: [Op; 16] = [
         Op::Nop,
         Op::Open,
         Op::Read,
@@ -200,6 +231,7 @@ impl Op {
         Op::Truncate,
         Op::SetMode,
         Op::Info,
+        Op::Resolve,
     ];
 }
 

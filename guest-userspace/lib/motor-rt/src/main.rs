@@ -26,6 +26,7 @@ mod fs;
 mod info;
 mod io;
 mod mem;
+mod net_dns;
 mod process;
 mod random;
 mod spawn_block;
@@ -152,7 +153,7 @@ fn fill_vtable() {
     set(&v.fs_chdir, fs::ops::chdir as *const ());
     set(&v.fs_duplicate, fd::duplicate as *const ());
 
-    set(&v.dns_lookup, code);
+    set(&v.dns_lookup, net_dns::dns_lookup as *const ());
     set(&v.net_bind, neg);
     set(&v.net_listen, code);
     set(&v.net_accept, neg);

@@ -28,11 +28,15 @@ fn run(conn: &mut Conn, region: &Region, req: &Msg) -> Reply {
     if op == Op::Nop {
         return Ok(*req);
     }
+    // Needs the network, not `/`.
+    if op == Op::Resolve {
+        return crate::net::serve_resolve(region, req, data);
+    }
     let mut root = crate::ROOT.lock();
     let fs: &mut dyn FileSystem = root.as_deref_mut().ok_or(Status::Io)?;
     let mut reply = Msg { status: Status::Ok as u16, args: [0; 5], ..*req };
     match op {
-        Op::Nop => {}
+        Op::Nop | Op::Resolve => {}
         Op::Open => {
             let flags = req.args[0];
             if flags & !open::ALL != 0 {

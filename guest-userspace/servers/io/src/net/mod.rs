@@ -8,12 +8,14 @@
 //! The stack state is a [`NetStack`] owned by that thread; other threads of
 //! the server reach it through a [`NetHandle`] ([`handle`]): commands
 //! (closures run on the stack) pushed on a queue, and a wake-up.
+mod dns;
 mod options;
 mod phy;
 mod probe;
 mod stack;
 mod thread;
 
+pub use dns::serve_resolve;
 pub use stack::NetStack;
 pub use thread::NetHandle;
 
@@ -32,7 +34,6 @@ static PROBE: Mutex<Option<JoinHandle>> = Mutex::new(None);
 const PROBE_WAIT_NS: u64 = 120_000_000_000;
 
 /// The way to the stack, once [`start`] found a card.
-#[expect(dead_code, reason = "for the socket protocol (issue 12, next step)")]
 pub fn handle() -> Option<NetHandle> {
     HANDLE.lock().clone()
 }
@@ -78,6 +79,8 @@ pub fn start(card: Card) {
         Err(e) => return println!("io: net: cannot make the wake pipe: {}", e.name()),
     };
     let (net, probe, lease) = (handle.clone(), card.opts.probe, card.opts.max_lease_s);
+    dns::configure(&card.opts.dns_servers);
+    let resolve = card.opts.resolve.clone();
     let started = vireo_rt::thread::spawn(move || match open(&card) {
         Ok((stack, irq)) => thread::run(stack, net, irq, wake_r),
         Err(e) => {
@@ -89,6 +92,7 @@ pub fn start(card: Card) {
         return println!("io: net: cannot start the net thread: {}", e.name());
     }
     *HANDLE.lock() = Some(handle.clone());
+    dns::start_debug(handle.clone(), resolve);
     if probe {
         match vireo_rt::thread::spawn(move || probe::run(handle, lease)) {
             Ok(j) => *PROBE.lock() = Some(j),
@@ -97,9 +101,11 @@ pub fn start(card: Card) {
     }
 }
 
-/// At shutdown: lets a running `net.probe` finish (bounded), so its
-/// findings reach the console before the system powers off.
+/// At shutdown: lets a running `net.probe` and `net.resolve=` finish
+/// (bounded), so their findings reach the console before the system
+/// powers off.
 pub fn finish_probe() {
+    dns::finish_debug(PROBE_WAIT_NS);
     if let Some(j) = PROBE.lock().take() {
         if sys::wait(j.raw(), PROBE_WAIT_NS).is_err() {
             println!("io: net: probe: still running at shutdown");

@@ -3,18 +3,21 @@
 //! after `--`, before the program: init forwards them, docs/network.md):
 //!
 //! - `ip=dhcp` (the default), `ip=off`, or `ip=ADDR/PREFIX[,GATEWAY]`;
-//! - `dns=ADDR[,ADDR...]` (up to [`MAX_DNS`]; with DHCP they replace the
-//!   servers the lease names);
+//! - `dns=ADDR[:PORT][,ADDR[:PORT]...]` (up to [`MAX_DNS`]; with DHCP they
+//!   replace the servers the lease names; a port other than 53 is for
+//!   tests, which run their name server on the host);
 //! - `net.probe`: once an address is set, ping the gateway and say whether
 //!   it answered (the VM tests' proof that frames flow both ways); the
 //!   server's shutdown waits for the probe to finish;
 //! - `net.lease=SECONDS`: cap DHCP leases (tests of renewal); with
-//!   `net.probe` the gateway is pinged again after two and a half leases.
+//!   `net.probe` the gateway is pinged again after two and a half leases;
+//! - `net.resolve=NAME` (repeatable): once addressed, resolve NAME and
+//!   print the answer (the resolver's test before `std::net`).
 //!
 //! A malformed option is reported and ignored, never fatal.
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, SocketAddrV4};
 use smoltcp::wire::Ipv4Cidr;
 
 pub const MAX_DNS: usize = 3;
@@ -31,20 +34,35 @@ pub enum Addressing {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub addressing: Addressing,
+    /// The `dns=` addresses (the interface's configuration shows them).
     pub dns: Vec<Ipv4Addr>,
+    /// The same with their ports, for the resolver.
+    pub dns_servers: Vec<SocketAddrV4>,
     pub probe: bool,
+    /// `net.resolve=` names, in order.
+    pub resolve: Vec<String>,
     pub max_lease_s: Option<u64>,
 }
 
 /// The options among `words`, and a message for each one that was ignored.
 pub fn parse<'a>(words: impl Iterator<Item = &'a str>) -> (Options, Vec<String>) {
-    let mut o = Options { addressing: Addressing::Dhcp, dns: Vec::new(), probe: false, max_lease_s: None };
+    let mut o = Options {
+        addressing: Addressing::Dhcp,
+        dns: Vec::new(),
+        dns_servers: Vec::new(),
+        probe: false,
+        resolve: Vec::new(),
+        max_lease_s: None,
+    };
     let mut bad = Vec::new();
     for w in words {
         let r = if let Some(v) = w.strip_prefix("ip=") {
             parse_ip(v).map(|a| o.addressing = a)
         } else if let Some(v) = w.strip_prefix("dns=") {
-            parse_dns(v).map(|d| o.dns = d)
+            parse_dns(v).map(|d| {
+                o.dns = d.iter().map(|s| *s.ip()).collect();
+                o.dns_servers = d;
+            })
         } else if w == "net.probe" {
             o.probe = true;
             Ok(())
@@ -56,6 +74,9 @@ pub fn parse<'a>(words: impl Iterator<Item = &'a str>) -> (Options, Vec<String>)
                 }
                 _ => Err("not a number of seconds from 1 to 2^32"),
             }
+        } else if let Some(v) = w.strip_prefix("net.resolve=") {
+            o.resolve.push(v.into());
+            Ok(())
         } else if w.starts_with("net.") {
             Err("no such option")
         } else {
@@ -95,11 +116,15 @@ fn parse_ip(v: &str) -> Result<Addressing, &'static str> {
     Ok(Addressing::Static { cidr, gateway })
 }
 
-fn parse_dns(v: &str) -> Result<Vec<Ipv4Addr>, &'static str> {
+fn parse_dns(v: &str) -> Result<Vec<SocketAddrV4>, &'static str> {
     let mut out = Vec::new();
     for s in v.split(',') {
-        let a = s.parse::<Ipv4Addr>().map_err(|_| "not an IPv4 address")?;
-        if !unicast(a) {
+        let a = match s.parse::<SocketAddrV4>() {
+            Ok(sa) if sa.port() != 0 => sa,
+            Ok(_) => return Err("port 0"),
+            Err(_) => SocketAddrV4::new(s.parse::<Ipv4Addr>().map_err(|_| "not an IPv4 address[:port]")?, 53),
+        };
+        if !unicast(*a.ip()) {
             return Err("an address that is not unicast");
         }
         if out.len() == MAX_DNS {

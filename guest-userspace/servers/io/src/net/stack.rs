@@ -16,7 +16,7 @@ use core::net::Ipv4Addr;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp, AnySocket};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Cidr};
 use vireo_rt::println;
 
 /// What the interface has now.
@@ -263,4 +263,19 @@ pub fn seed(mac: &[u8; 6]) -> u64 {
 #[expect(dead_code, reason = "for the socket protocol (issue 12, next step)")]
 pub fn tune_tcp(s: &mut tcp::Socket<'_>) {
     s.set_congestion_control(tcp::CongestionControl::Reno);
+}
+
+impl NetStack {
+    /// Connects the TCP socket `h` to `remote` from `local_port` (smoltcp
+    /// needs the interface for the source address). The resolver's TCP
+    /// fallback uses it.
+    pub fn tcp_connect(
+        &mut self,
+        h: SocketHandle,
+        remote: IpEndpoint,
+        local_port: u16,
+    ) -> Result<(), tcp::ConnectError> {
+        let cx = self.iface.context();
+        self.sockets.get_mut::<tcp::Socket>(h).connect(cx, remote, local_port)
+    }
 }
