@@ -11,6 +11,7 @@
 mod options;
 mod phy;
 mod probe;
+pub mod sock;
 mod stack;
 mod thread;
 
@@ -32,7 +33,6 @@ static PROBE: Mutex<Option<JoinHandle>> = Mutex::new(None);
 const PROBE_WAIT_NS: u64 = 120_000_000_000;
 
 /// The way to the stack, once [`start`] found a card.
-#[expect(dead_code, reason = "for the socket protocol (issue 12, next step)")]
 pub fn handle() -> Option<NetHandle> {
     HANDLE.lock().clone()
 }
