@@ -6,8 +6,8 @@
 //!
 //! microvm: every client check (TCP echo, 1 MiB each way with checksums,
 //! refused, read timeout, nonblocking, shutdown, 100 connections at once,
-//! listener basics, UDP both ways), then the guest's echo server for 3 host
-//! connections and a datagram from the host. q35: the echo server.
+//! listener basics, UDP both ways, moto-rt's poll slots), then the guest's echo server for 10 host
+//! connections (9 of them idle at once) and a datagram from the host. q35: the echo server.
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +36,7 @@ const CLIENT_CHECKS: &[&str] = &[
     "100-sockets",
     "listener",
     "udp",
+    "poll",
 ];
 
 /// A free port on the host's loopback (bound and let go).
@@ -143,12 +144,18 @@ fn datagram_through_guest(port: u16, deadline: Instant) -> Result<(), String> {
 
 /// Boots `cmd` with a card on user networking forwarding the guest ports;
 /// `host` runs meanwhile (given the forwarded TCP and UDP host ports).
-fn boot(machine: Machine, cmd: &str, host: impl FnOnce(u16, u16) -> Result<(), String> + Send + 'static) -> Run {
+fn boot(
+    machine: Machine,
+    cpus: u32,
+    cmd: &str,
+    host: impl FnOnce(u16, u16) -> Result<(), String> + Send + 'static,
+) -> Run {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let (fwd_tcp, fwd_udp) = (free_port(), free_port());
     let netdev =
         format!("user,hostfwd=tcp:127.0.0.1:{fwd_tcp}-:{GUEST_TCP},hostfwd=udp:127.0.0.1:{fwd_udp}-:{GUEST_UDP}");
     let q = Qemu::new(machine)
+        .cpus(cpus)
         .with_initrd()
         .cmdline(&program(cmd))
         .timeout(Duration::from_secs(300))
@@ -177,14 +184,30 @@ fn assert_passed(run: &Run, checks: &[&str]) {
     run.assert_exit(0);
 }
 
-/// The guest echo server's side on the host: three connections (one of
-/// 256 KiB) and a datagram.
+/// The guest echo server's side on the host: a first connection of 256
+/// KiB (retried until the guest listens), then the other `n - 1` opened
+/// together and left idle a moment (every guest thread blocked in a read
+/// at once), then each echoed, the last opened first; then a datagram.
 fn drive_echo(fwd_tcp: u16, fwd_udp: Option<u16>, n: usize) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(240);
     let big: Vec<u8> = (0..256 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    for i in 0..n {
-        let data = if i == 0 { big.clone() } else { format!("connection {i}").into_bytes() };
-        echo_through_guest(fwd_tcp, &data, deadline).map_err(|e| format!("connection {i}: {e}"))?;
+    echo_through_guest(fwd_tcp, &big, deadline).map_err(|e| format!("connection 0: {e}"))?;
+    let mut idle = Vec::new();
+    for i in 1..n {
+        let s = TcpStream::connect(("127.0.0.1", fwd_tcp)).map_err(|e| format!("connection {i}: {e}"))?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+        idle.push(s);
+    }
+    thread::sleep(Duration::from_millis(500));
+    for (i, s) in idle.iter_mut().enumerate().rev() {
+        let msg = format!("connection {}", i + 1).into_bytes();
+        s.write_all(&msg).map_err(|e| format!("connection {}: {e}", i + 1))?;
+        s.shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).map_err(|e| format!("connection {}: {e}", i + 1))?;
+        if got != msg {
+            return Err(format!("connection {}: echo {:?}", i + 1, String::from_utf8_lossy(&got)));
+        }
     }
     if let Some(p) = fwd_udp {
         datagram_through_guest(p, deadline)?;
@@ -198,8 +221,24 @@ fn std_net_suite_microvm() {
     let echo = tcp_echo_server(stop.clone());
     let udp = udp_echo_server(stop.clone());
     let closed = free_port();
-    let cmd = format!("/bin/net-suite all {echo} {closed} {udp} {GUEST_TCP} 3 {GUEST_UDP}");
-    let run = boot(Machine::Microvm, &cmd, move |t, u| drive_echo(t, Some(u), 3));
+    let cmd = format!("/bin/net-suite all {echo} {closed} {udp} {GUEST_TCP} 10 {GUEST_UDP}");
+    let run = boot(Machine::Microvm, 1, &cmd, move |t, u| drive_echo(t, Some(u), 10));
+    stop.store(true, Ordering::Relaxed);
+    let mut checks = CLIENT_CHECKS.to_vec();
+    checks.extend(["echo-server", "udp-server"]);
+    assert_passed(&run, &checks);
+}
+
+/// The same on 2 vCPUs: the runtime's threads (a reader and a writer on one
+/// connection, the echo server's) really run at once.
+#[test]
+fn std_net_suite_microvm_2_cpus() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let echo = tcp_echo_server(stop.clone());
+    let udp = udp_echo_server(stop.clone());
+    let closed = free_port();
+    let cmd = format!("/bin/net-suite all {echo} {closed} {udp} {GUEST_TCP} 10 {GUEST_UDP}");
+    let run = boot(Machine::Microvm, 2, &cmd, move |t, u| drive_echo(t, Some(u), 10));
     stop.store(true, Ordering::Relaxed);
     let mut checks = CLIENT_CHECKS.to_vec();
     checks.extend(["echo-server", "udp-server"]);
@@ -209,6 +248,6 @@ fn std_net_suite_microvm() {
 #[test]
 fn std_net_echo_q35() {
     let cmd = format!("/bin/net-suite echo {GUEST_TCP} 2");
-    let run = boot(Machine::Q35, &cmd, move |t, _| drive_echo(t, None, 2));
+    let run = boot(Machine::Q35, 1, &cmd, move |t, _| drive_echo(t, None, 2));
     assert_passed(&run, &["echo-server"]);
 }

@@ -157,6 +157,11 @@ fn bump_freed() {
     let _ = sys::futex_wake(&CHAN.freed, u64::MAX);
 }
 
+/// Data slots free now (a hint: other threads take and give them).
+pub fn free_slots() -> usize {
+    with(|c| Ok(SLOT_COUNT - c.client.slots.used() as usize)).unwrap_or(0)
+}
+
 /// Whether a server is connected (connecting if not tried yet).
 pub fn connected() -> bool {
     with(|_| Ok(())).is_ok()
@@ -212,8 +217,15 @@ fn slots_for(bytes: usize) -> usize {
 }
 
 /// Takes `n` slots (or fewer with `shrink`, at least `min`); `None` if none fit.
+/// A shrinking request takes at most a quarter of the free slots: a socket
+/// read may wait in the server for a long time holding them, and the next
+/// threads' reads must find some too (64 parked reads fit, the ring's limit).
 fn take_slots(c: &mut Conn, n: usize, min: usize, shrink: bool) -> Option<(u16, usize)> {
     let mut want = n;
+    if shrink {
+        let free = SLOT_COUNT - c.client.slots.used() as usize;
+        want = want.min((free / 4).max(min));
+    }
     loop {
         if let Ok(first) = c.client.slots.take_run(want) {
             return Some((first, want));

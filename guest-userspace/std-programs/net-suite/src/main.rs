@@ -265,6 +265,50 @@ fn udp(port: u16) -> Check {
     Err("no answer to the connected socket".into())
 }
 
+/// moto-rt's poll slots on a connection: a silent socket times out, data
+/// makes it readable, a modified registration reports writable, and a
+/// wake from another thread ends a wait with no events.
+#[cfg(target_os = "motor")]
+fn poll_check(port: u16) -> Check {
+    use moto_rt::poll::{self, Event, POLL_READABLE, POLL_WRITABLE};
+    use std::os::fd::AsRawFd;
+    let mut s = connect(port)?;
+    let fd = s.as_raw_fd();
+    let p = poll::new().map_err(e("poll new"))?;
+    let wait = |ms: u64, ev: &mut [Event]| {
+        let deadline = moto_rt::time::Instant::now() + Duration::from_millis(ms);
+        poll::wait(p, ev.as_mut_ptr(), ev.len(), Some(deadline))
+    };
+    let mut ev = [Event::default(); 4];
+    poll::add(p, fd, 7, POLL_READABLE).map_err(e("poll add"))?;
+    let t = Instant::now();
+    let n = wait(200, &mut ev).map_err(e("wait on a silent socket"))?;
+    ensure!(n == 0, "{n} events on a silent socket");
+    ensure!(t.elapsed() >= Duration::from_millis(150), "returned after {:?}", t.elapsed());
+    s.write_all(b"poll").map_err(e("write"))?;
+    let n = wait(PATIENCE.as_millis() as u64, &mut ev).map_err(e("wait for data"))?;
+    ensure!(n == 1 && ev[0].token == 7 && ev[0].events & POLL_READABLE != 0, "{n} events, first {:?}", ev[0]);
+    poll::set(p, fd, 8, POLL_WRITABLE).map_err(e("poll set"))?;
+    let n = wait(PATIENCE.as_millis() as u64, &mut ev).map_err(e("wait for writable"))?;
+    ensure!(n == 1 && ev[0].token == 8 && ev[0].events & POLL_WRITABLE != 0, "{n} events, first {:?}", ev[0]);
+    poll::del(p, fd).map_err(e("poll del"))?;
+    let waker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        poll::wake(p)
+    });
+    let t = Instant::now();
+    let n = wait(PATIENCE.as_millis() as u64, &mut ev).map_err(e("wait for the wake"))?;
+    waker.join().map_err(|_| "waker panicked".to_string())?.map_err(e("wake"))?;
+    ensure!(n == 0 && t.elapsed() < PATIENCE / 2, "{n} events after {:?}", t.elapsed());
+    moto_rt::fs::close(p).map_err(e("close"))?;
+    Ok(format!("woken after {} ms", t.elapsed().as_millis()))
+}
+
+#[cfg(not(target_os = "motor"))]
+fn poll_check(_port: u16) -> Check {
+    Ok("moto-rt's poll is for target motor only".into())
+}
+
 fn client(suite: &mut Suite, echo: u16, closed: u16, udp_port: u16) {
     suite.check("tcp-echo", || echo_small(echo));
     suite.check("tcp-bulk-1mib-each-way", || bulk(echo));
@@ -275,6 +319,7 @@ fn client(suite: &mut Suite, echo: u16, closed: u16, udp_port: u16) {
     suite.check("100-sockets", || many(echo));
     suite.check("listener", listener_basics);
     suite.check("udp", || udp(udp_port));
+    suite.check("poll", || poll_check(echo));
 }
 
 fn serve(stream: TcpStream) -> std::io::Result<u64> {

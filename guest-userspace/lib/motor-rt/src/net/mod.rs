@@ -265,8 +265,15 @@ pub fn send(s: &Socket, data: &[u8], to: Option<(u64, u64)>) -> Result<usize, Er
         return Err(E_INVALID_ARGUMENT);
     }
     let mut g = lock()?;
-    // A datagram goes whole; a stream write may be split (std loops).
-    let n = if s.kind == Kind::Udp { data.len() } else { data.len().min(CHUNK) };
+    // A datagram goes whole; a stream write may be split (std loops), and
+    // takes at most a quarter of the free slots (it may wait in the server
+    // for send buffer room, holding them).
+    let n = if s.kind == Kind::Udp {
+        data.len()
+    } else {
+        let share = (channel::free_slots() / 4).max(1) * vireo_io_channel::SLOT_SIZE;
+        data.len().min(CHUNK).min(share)
+    };
     let mut part = n;
     let p = loop {
         match g.push(msg, &data[..part], part, if s.kind == Kind::Udp { Room::Wait } else { Room::NoWait }) {
