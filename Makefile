@@ -132,6 +132,8 @@ STD_PROGRAMS_BINS += fs-bench
 STD_PROGRAMS_BINS += httpd
 # dns-lookup: names through std's ToSocketAddrs (the I/O server's resolver).
 STD_PROGRAMS_BINS += dns-lookup
+# net-suite: the std::net suite (tests/tests/net_std.rs, docs/network.md).
+STD_PROGRAMS_BINS += net-suite
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the

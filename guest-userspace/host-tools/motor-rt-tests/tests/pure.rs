@@ -101,6 +101,14 @@ fn status_codes() {
         (Status::UnknownOp, E_INTERNAL_ERROR),
         (Status::BadData, E_INTERNAL_ERROR),
         (Status::TooManyOpen, E_INTERNAL_ERROR),
+        (Status::WouldBlock, moto_rt::error::E_NOT_READY),
+        (Status::TimedOut, moto_rt::error::E_TIMED_OUT),
+        (Status::ConnectionRefused, moto_rt::error::E_NOT_CONNECTED),
+        (Status::NotConnected, moto_rt::error::E_NOT_CONNECTED),
+        (Status::ConnectionReset, moto_rt::error::E_NOT_CONNECTED),
+        (Status::NetworkUnreachable, moto_rt::error::E_NOT_CONNECTED),
+        (Status::AddrInUse, E_ALREADY_IN_USE),
+        (Status::AddrNotAvailable, E_INVALID_ARGUMENT),
     ];
     for (s, c) in cases {
         assert_eq!(status_code(s), c, "{s:?}");

@@ -30,7 +30,7 @@ pub const DATA_SIZE: usize = SLOT_COUNT * SLOT_SIZE;
 /// "VIO1": tells a server it was handed an initialised channel region.
 pub const MAGIC: u32 = 0x3149_4f56;
 /// Bumped on any incompatible change of this layout or of the op codes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 pub const MAGIC_OFFSET: usize = 0;
 pub const VERSION_OFFSET: usize = 4;

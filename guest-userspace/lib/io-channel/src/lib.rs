@@ -35,7 +35,7 @@ pub use channel::{Client, Server};
 pub use error::Error;
 pub use layout::{DATA_SIZE, PAGE_SIZE, QUEUE_LEN, REGION_SIZE, SLOT_COUNT, SLOT_SIZE};
 pub use msg::{Msg, Status, MSG_SIZE, NO_SLOT};
-pub use op::{dirent, info, kind, open, resolve, write, Op};
+pub use op::{dirent, info, kind, net, open, poll, resolve, sockopt, write, Op};
 pub use region::{Region, Word};
 pub use ring::{Consumer, Producer};
 pub use slot::SlotPool;

@@ -144,13 +144,28 @@ pub enum Status {
     TooLarge = 17,
     /// The server has too many handles open for this connection.
     TooManyOpen = 18,
+    /// Nonblocking, and it would have to wait.
+    WouldBlock = 19,
+    TimedOut = 20,
+    /// The peer answered the connection request with a reset.
+    ConnectionRefused = 21,
+    /// The port is taken.
+    AddrInUse = 22,
+    /// The socket is not (or no longer) connected.
+    NotConnected = 23,
+    /// The connection was reset by the peer.
+    ConnectionReset = 24,
+    /// No network: no card, or no address yet (and none came in time).
+    NetworkUnreachable = 25,
+    /// An address this host does not have.
+    AddrNotAvailable = 26,
 }
 
 impl Status {
     /// Decodes a peer-supplied code; anything unknown is `Io`.
     pub fn from_code(code: u16) -> Self {
         use Status::*;
-        const ALL: [Status; 19] = [
+        const ALL: [Status; 27] = [
             Ok,
             NotFound,
             AlreadyExists,
@@ -170,6 +185,14 @@ impl Status {
             Corrupt,
             TooLarge,
             TooManyOpen,
+            WouldBlock,
+            TimedOut,
+            ConnectionRefused,
+            AddrInUse,
+            NotConnected,
+            ConnectionReset,
+            NetworkUnreachable,
+            AddrNotAvailable,
         ];
         ALL.get(code as usize).copied().unwrap_or(Io)
     }

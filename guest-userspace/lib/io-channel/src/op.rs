@@ -7,7 +7,19 @@
 //! completion's `args`, `status` and (for data) its `len`. Data never
 //! travels in the ring: reads and writes name a client-owned data range,
 //! which may run on across consecutive slots (one 64 KiB read is one
-//! request). Completions on one connection come back in request order.
+//! request). File-system completions come back in request order; socket
+//! and poll requests (codes 15 and up, docs/network.md) may wait in the
+//! server and complete later, out of order: a client routes every
+//! completion by its `id`, and keeps at most [`crate::QUEUE_LEN`] requests
+//! outstanding (submitted, completion not yet consumed) so that neither
+//! queue can overflow.
+//!
+//! Sockets: an address is an IPv4 address as the `u32` of its octets in
+//! network order (`u32::from(Ipv4Addr)`) and a port; a socket is named by
+//! the server's socket id, valid only on the connection that made it. A
+//! timeout is in nanoseconds from when the server takes the request,
+//! `u64::MAX` for none; with [`net::NONBLOCK`] a request that cannot
+//! complete at once fails with `WouldBlock` instead of waiting.
 
 use crate::error::Error;
 
@@ -64,6 +76,59 @@ pub enum Op {
     /// bytes), `args[0]` = [`info`] flags, `args[1]` = bytes of file-system
     /// metadata the server caches at most.
     Info = 14,
+    /// `args[0]` = [`net::TCP`] (a listening socket: bind and listen in
+    /// one) or [`net::UDP`], `args[1]` = address (0 = any), `args[2]` = port
+    /// (0 = an ephemeral one), `args[3]` = TCP backlog (0 = the default).
+    /// Reply: `args[0]` = socket, `args[1]`, `args[2]` = local address, port.
+    NetBind = 15,
+    /// `args[0]` = listening socket, `args[1]` = backlog.
+    NetListen = 16,
+    /// `args[0]` = listening socket, `args[1]` = timeout. Reply: `args[0]` =
+    /// the new connection's socket, `args[1]`, `args[2]` = peer address, port.
+    NetAccept = 17,
+    /// `args[0]` = address, `args[1]` = port, `args[2]` = timeout. Reply
+    /// (once connected, or at once with `NONBLOCK`): `args[0]` = socket,
+    /// `args[1]`, `args[2]` = local address, port.
+    NetConnect = 18,
+    /// `args[0]` = socket, `args[1]` = timeout; flags `NONBLOCK`, `PEEK`;
+    /// the data range is the buffer. Reply: `len` = bytes (0: end of
+    /// stream), for UDP `args[1]`, `args[2]` = the sender's address, port
+    /// and `args[3]` = the datagram's full length.
+    NetRecv = 19,
+    /// `args[0]` = socket, `args[1]` = timeout, with flag `TO` (UDP)
+    /// `args[2]`, `args[3]` = destination address, port; the data range
+    /// holds the bytes. Reply: `args[0]` = bytes taken.
+    NetSend = 20,
+    /// `args[0]` = socket. A TCP connection is closed gracefully (its
+    /// unsent data still goes out).
+    NetClose = 21,
+    /// `args[0]` = socket, `args[1]` = [`net::SHUT_READ`] | [`net::SHUT_WRITE`].
+    NetShutdown = 22,
+    /// `args[0]` = socket, `args[1]` = a [`sockopt`], `args[2]` = value.
+    NetSetOpt = 23,
+    /// `args[0]` = socket, `args[1]` = a [`sockopt`]. Reply: `args[0]` = value.
+    NetGetOpt = 24,
+    /// `args[0]` = socket, `args[1]` = 0 local, 1 peer. Reply: `args[0]`,
+    /// `args[1]` = address, port (`NotConnected` for a peer there is not).
+    NetAddr = 25,
+    /// `args[0]` = UDP socket, `args[1]`, `args[2]` = peer address, port:
+    /// sends without `TO` go there, datagrams from elsewhere are dropped.
+    NetUdpConnect = 26,
+    /// A poll registry. Reply: `args[0]` = registry.
+    PollNew = 27,
+    /// `args[0]` = registry, `args[1]` = socket, `args[2]` = token,
+    /// `args[3]` = interest ([`poll`] bits); flags [`poll::ADD`],
+    /// [`poll::MODIFY`] or [`poll::DELETE`].
+    PollCtl = 28,
+    /// `args[0]` = registry, `args[1]` = timeout; the data range receives
+    /// events, 16 bytes each (token, [`poll`] bits; little-endian `u64`s).
+    /// Completes when an event is due, the timeout passes or `PollWake`.
+    /// Reply: `len` = bytes of events.
+    PollWait = 29,
+    /// `args[0]` = registry: ends its `PollWait` (now, or the next one).
+    PollWake = 30,
+    /// `args[0]` = registry.
+    PollClose = 31,
     /// A host name at the start of the data range (UTF-8, `args[1]` =
     /// its length, at most [`resolve::MAX_NAME`]; a dotted quad and
     /// `localhost` are answered without a query); `args[0]` = timeout in
@@ -73,7 +138,7 @@ pub enum Op {
     /// code, `args[1]` = the number of addresses, written into the
     /// request's data range 4 bytes each (network order), `len` = bytes.
     /// The connection's thread blocks until the lookup ends.
-    Resolve = 15,
+    Resolve = 32,
 }
 
 /// `Resolve` outcomes (`args[0]` of the reply) and limits.
@@ -95,6 +160,53 @@ pub mod resolve {
     pub const MAX_NAME: usize = 255;
     pub const MAX_ADDRS: usize = 16;
     pub const DEFAULT_TIMEOUT_NS: u64 = 10_000_000_000;
+}
+
+/// Socket request flags and arguments.
+pub mod net {
+    /// `NetBind` protocol: TCP (a listening socket).
+    pub const TCP: u64 = 1;
+    /// `NetBind` protocol: UDP.
+    pub const UDP: u64 = 2;
+    /// Fail with `WouldBlock` rather than wait.
+    pub const NONBLOCK: u16 = 1;
+    /// `NetRecv`: leave the data queued.
+    pub const PEEK: u16 = 2;
+    /// `NetSend`: `args[2]`, `args[3]` name the destination (UDP).
+    pub const TO: u16 = 4;
+    pub const SHUT_READ: u64 = 1;
+    pub const SHUT_WRITE: u64 = 2;
+    /// No timeout.
+    pub const FOREVER: u64 = u64::MAX;
+    /// Bytes of one `PollWait` event.
+    pub const EVENT_SIZE: usize = 16;
+}
+
+/// `NetSetOpt` / `NetGetOpt` options.
+pub mod sockopt {
+    /// TCP: 1 = Nagle off.
+    pub const NODELAY: u64 = 1;
+    /// IP time to live (1..=255).
+    pub const TTL: u64 = 2;
+    /// TCP: linger in ms, `u64::MAX` = off (kept and reported only).
+    pub const LINGER: u64 = 3;
+    /// UDP: 1 = broadcast allowed.
+    pub const BROADCAST: u64 = 4;
+    /// The pending error (a moto-rt style code; 0 = none), cleared by reading.
+    pub const ERROR: u64 = 5;
+}
+
+/// Readiness bits (`PollCtl` interest, `PollWait` events): moto-rt's.
+pub mod poll {
+    pub const READABLE: u64 = 1;
+    pub const WRITABLE: u64 = 2;
+    pub const READ_CLOSED: u64 = 4;
+    pub const WRITE_CLOSED: u64 = 8;
+    pub const ERROR: u64 = 16;
+    /// `PollCtl` flags.
+    pub const ADD: u16 = 1;
+    pub const MODIFY: u16 = 2;
+    pub const DELETE: u16 = 3;
 }
 
 /// `Open` flags (`args[0]`).
@@ -215,7 +327,7 @@ pub mod dirent {
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 33] = [
         Op::Nop,
         Op::Open,
         Op::Read,
@@ -231,8 +343,31 @@ impl Op {
         Op::Truncate,
         Op::SetMode,
         Op::Info,
+        Op::NetBind,
+        Op::NetListen,
+        Op::NetAccept,
+        Op::NetConnect,
+        Op::NetRecv,
+        Op::NetSend,
+        Op::NetClose,
+        Op::NetShutdown,
+        Op::NetSetOpt,
+        Op::NetGetOpt,
+        Op::NetAddr,
+        Op::NetUdpConnect,
+        Op::PollNew,
+        Op::PollCtl,
+        Op::PollWait,
+        Op::PollWake,
+        Op::PollClose,
         Op::Resolve,
     ];
+
+    /// Whether the server runs this op on the network (it may complete
+    /// out of order) rather than on the file system.
+    pub fn is_net(self) -> bool {
+        (Op::NetBind as u16..=Op::PollClose as u16).contains(&(self as u16))
+    }
 }
 
 impl TryFrom<u16> for Op {

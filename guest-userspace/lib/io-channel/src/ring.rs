@@ -117,6 +117,27 @@ impl Consumer {
         Ok(Some(msg))
     }
 
+    /// For a consumer shared behind a lock whose waiter sleeps outside it:
+    /// marks the sleep word `SLEEPING` and looks at the queue once more.
+    /// True: still empty, the caller may sleep on the word (expecting
+    /// `SLEEPING`) and must [`Consumer::disarm`] afterwards; false: a message
+    /// is waiting (the word is `AWAKE` again).
+    pub fn arm(&self) -> Result<bool, Error> {
+        let word = self.region.word(self.queue.sleep);
+        word.store(SLEEPING, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.available()? == 0 {
+            return Ok(true);
+        }
+        self.disarm();
+        Ok(false)
+    }
+
+    /// Ends an [`Consumer::arm`]ed sleep.
+    pub fn disarm(&self) {
+        self.region.word(self.queue.sleep).store(AWAKE, Ordering::Relaxed);
+    }
+
     /// Sleeps until a message is queued (or `timeout_ns` passes, or a
     /// spurious wake-up); returns how many are waiting, possibly 0.
     pub fn wait(&mut self, waker: &impl Waker, timeout_ns: u64) -> Result<u32, Error> {

@@ -108,9 +108,11 @@ fn give_existing(f: Option<Fd>) -> Give {
     match f {
         Some(Fd::Console) => Give::Console,
         Some(Fd::PipeRead(h)) | Some(Fd::PipeWrite(h)) => Give::Handle { handle: h, owned: false },
-        // A file on the I/O server cannot go to another process (its handle
+        // A file or socket on the I/O server cannot go to another process (its handle
         // belongs to this connection): the child gets null.
-        Some(Fd::Null) | Some(Fd::File(_)) | Some(Fd::Dir(_)) | None => Give::Null,
+        Some(Fd::Null) | Some(Fd::File(_)) | Some(Fd::Dir(_)) | Some(Fd::Socket(_)) | Some(Fd::Poll(_)) | None => {
+            Give::Null
+        }
     }
 }
 

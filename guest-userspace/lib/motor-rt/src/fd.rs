@@ -11,6 +11,8 @@
 //! handle is closed when the last of them is closed.
 use crate::fs::dir::OpenDir;
 use crate::fs::file::{self, OpenFile};
+use crate::net::poll::Registry;
+use crate::net::Socket;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use moto_rt::error::{
@@ -32,6 +34,10 @@ pub enum Fd {
     File(Arc<OpenFile>),
     /// A directory being listed (`fs_opendir`).
     Dir(Arc<OpenDir>),
+    /// A socket on the I/O server (`net/`).
+    Socket(Arc<Socket>),
+    /// A poll registry on the I/O server (`net/poll.rs`).
+    Poll(Arc<Registry>),
 }
 
 impl Fd {
@@ -39,7 +45,7 @@ impl Fd {
     pub fn handle(&self) -> Option<u64> {
         match self {
             Fd::PipeRead(h) | Fd::PipeWrite(h) => Some(*h),
-            Fd::Console | Fd::Null | Fd::File(_) | Fd::Dir(_) => None,
+            Fd::Console | Fd::Null | Fd::File(_) | Fd::Dir(_) | Fd::Socket(_) | Fd::Poll(_) => None,
         }
     }
 }
@@ -115,7 +121,11 @@ pub fn write_bytes(fd: RtFd, bytes: &[u8]) -> i64 {
             }
         }
         Some(Fd::File(f)) => file::write(&f, bytes),
-        Some(Fd::PipeRead(_)) | Some(Fd::Dir(_)) | None => -(E_BAD_HANDLE as i64),
+        Some(Fd::Socket(s)) => match crate::net::send(&s, bytes, None) {
+            Ok(n) => n as i64,
+            Err(e) => -(e as i64),
+        },
+        Some(Fd::PipeRead(_)) | Some(Fd::Dir(_)) | Some(Fd::Poll(_)) | None => -(E_BAD_HANDLE as i64),
     }
 }
 
@@ -175,7 +185,11 @@ pub extern "C" fn read(fd: RtFd, buf: *mut u8, len: usize) -> i64 {
             Err(_) => -(E_INTERNAL_ERROR as i64),
         },
         Fd::File(f) => file::read(&f, buf),
-        Fd::PipeWrite(_) | Fd::Dir(_) => -(E_BAD_HANDLE as i64),
+        Fd::Socket(s) => match crate::net::recv(&s, buf, false) {
+            Ok((n, _, _)) => n as i64,
+            Err(e) => -(e as i64),
+        },
+        Fd::PipeWrite(_) | Fd::Dir(_) | Fd::Poll(_) => -(E_BAD_HANDLE as i64),
     }
 }
 
@@ -228,7 +242,7 @@ pub extern "C" fn close(fd: RtFd) -> ErrorCode {
 pub extern "C" fn duplicate(fd: RtFd) -> i64 {
     let Some(f) = get(fd) else { return -(E_BAD_HANDLE as i64) };
     let copy = match f {
-        Fd::Console | Fd::Null | Fd::File(_) | Fd::Dir(_) => f,
+        Fd::Console | Fd::Null | Fd::File(_) | Fd::Dir(_) | Fd::Socket(_) | Fd::Poll(_) => f,
         Fd::PipeRead(h) | Fd::PipeWrite(h) => {
             let Ok(d) = sys::duplicate(h, sys::rights::DUPLICATE) else { return -(E_INTERNAL_ERROR as i64) };
             if matches!(f, Fd::PipeRead(_)) {

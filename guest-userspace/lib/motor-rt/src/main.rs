@@ -20,12 +20,14 @@ extern crate alloc;
 // handler (a bug here prints and ends the process with #UD).
 use vireo_rt as _;
 
+pub mod channel;
 mod child;
 mod fd;
 mod fs;
 mod info;
 mod io;
 mod mem;
+mod net;
 mod net_dns;
 mod process;
 mod random;
@@ -73,17 +75,10 @@ extern "C" fn unsupported_code() -> ErrorCode {
     E_NOT_IMPLEMENTED
 }
 
-/// Not-supported stub for slots returning a count or fd as i64/i32, where
-/// a negative value is `-ErrorCode` (moto-rt's `to_result!`).
-extern "C" fn unsupported_neg() -> i64 {
-    -(E_NOT_IMPLEMENTED as i64)
-}
-
 fn fill_vtable() {
     let v = RtVdsoVtable::get();
     let set = |slot: &AtomicU64, f: *const ()| slot.store(f as u64, Ordering::Relaxed);
     let code = unsupported_code as *const ();
-    let neg = unsupported_neg as *const ();
 
     set(&v.alloc, mem::alloc as *const ());
     set(&v.alloc_zeroed, mem::alloc_zeroed as *const ());
@@ -154,28 +149,28 @@ fn fill_vtable() {
     set(&v.fs_duplicate, fd::duplicate as *const ());
 
     set(&v.dns_lookup, net_dns::dns_lookup as *const ());
-    set(&v.net_bind, neg);
-    set(&v.net_listen, code);
-    set(&v.net_accept, neg);
-    set(&v.net_tcp_connect, neg);
-    set(&v.net_udp_connect, code);
-    set(&v.net_socket_addr, code);
-    set(&v.net_peer_addr, code);
-    set(&v.net_setsockopt, code);
-    set(&v.net_getsockopt, code);
-    set(&v.net_peek, neg);
-    set(&v.net_udp_recv_from, neg);
-    set(&v.net_udp_peek_from, neg);
-    set(&v.net_udp_send_to, neg);
-    set(&v.net_udp_multicast_op_v4, code);
-    set(&v.net_udp_multicast_op_v6, code);
+    set(&v.net_bind, net::bind as *const ());
+    set(&v.net_listen, net::listen as *const ());
+    set(&v.net_accept, net::accept as *const ());
+    set(&v.net_tcp_connect, net::tcp_connect as *const ());
+    set(&v.net_udp_connect, net::udp_connect as *const ());
+    set(&v.net_socket_addr, net::socket_addr as *const ());
+    set(&v.net_peer_addr, net::peer_addr as *const ());
+    set(&v.net_setsockopt, net::setsockopt as *const ());
+    set(&v.net_getsockopt, net::getsockopt as *const ());
+    set(&v.net_peek, net::peek as *const ());
+    set(&v.net_udp_recv_from, net::udp_recv_from as *const ());
+    set(&v.net_udp_peek_from, net::udp_peek_from as *const ());
+    set(&v.net_udp_send_to, net::udp_send_to as *const ());
+    set(&v.net_udp_multicast_op_v4, net::multicast_op as *const ());
+    set(&v.net_udp_multicast_op_v6, net::multicast_op as *const ());
 
-    set(&v.poll_new, neg);
-    set(&v.poll_add, code);
-    set(&v.poll_set, code);
-    set(&v.poll_del, code);
-    set(&v.poll_wait, neg);
-    set(&v.poll_wake, code);
+    set(&v.poll_new, net::poll::new as *const ());
+    set(&v.poll_add, net::poll::add as *const ());
+    set(&v.poll_set, net::poll::set as *const ());
+    set(&v.poll_del, net::poll::del as *const ());
+    set(&v.poll_wait, net::poll::wait as *const ());
+    set(&v.poll_wake, net::poll::wake as *const ());
 
     set(&v.log_to_kernel, io::log_to_kernel as *const ());
     set(&v.log_backtrace, io::log_backtrace as *const ());

@@ -7,9 +7,11 @@
 
 use crate::futex::Futex;
 use crate::handles::Handles;
+use crate::net::{self, sock, sock::ConnShared};
 use crate::serve;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use vireo_io_channel::{Error, Region, Server, REGION_SIZE};
+use vireo_io_channel::{Consumer, Error, Op, Region, Server, REGION_SIZE};
 use vireo_rt::sys::{self, prot};
 use vireo_rt::{println, thread};
 
@@ -71,10 +73,20 @@ fn connection(shm: u64, process: u64) {
     let _ = sys::close(process);
 }
 
-fn serve_client(mut server: Server, process: u64) {
+fn serve_client(server: Server, process: u64) {
+    let Server { region, mut requests, replies } = server;
+    let shared = ConnShared::new(region, replies);
     let mut conn = Conn { handles: Handles::default(), buf: Vec::new() };
-    if let Err(e) = serve_loop(&mut server, &mut conn, process) {
+    let mut used_net = false;
+    if let Err(e) = serve_loop(&mut requests, &shared, &mut conn, process, &mut used_net) {
         println!("io: a client broke the channel protocol ({e:?}); dropped");
+    }
+    // No reply may reach the region once we return (it is unmapped then).
+    shared.kill();
+    if used_net {
+        if let Some(h) = net::handle() {
+            sock::forget(&h, shared.id);
+        }
     }
     let mut root = crate::ROOT.lock();
     if let Some(fs) = root.as_mut() {
@@ -84,20 +96,32 @@ fn serve_client(mut server: Server, process: u64) {
     }
 }
 
-fn serve_loop(server: &mut Server, conn: &mut Conn, process: u64) -> Result<(), Error> {
+/// Answers fs requests here, at once and in order; hands socket requests
+/// to the net thread, which completes them when it can (out of order).
+fn serve_loop(
+    requests: &mut Consumer,
+    shared: &Arc<ConnShared>,
+    conn: &mut Conn,
+    process: u64,
+    used_net: &mut bool,
+) -> Result<(), Error> {
     loop {
-        let mut answered = false;
-        while server.replies.free()? > 0 {
-            let Some(req) = server.requests.pop()? else { break };
-            let reply = serve::answer(conn, &server.region, &req);
-            server.replies.push(&reply)?;
-            answered = true;
+        let mut took = false;
+        while shared.free()? > 0 {
+            let Some(req) = requests.pop()? else { break };
+            took = true;
+            if Op::try_from(req.op).is_ok_and(Op::is_net) {
+                *used_net = true;
+                sock::submit(net::handle().as_ref(), shared, req);
+                continue;
+            }
+            let reply = serve::answer(conn, &shared.region, &req);
+            shared.complete(&reply)?;
         }
-        if answered {
-            server.replies.notify(&Futex);
+        if took {
             continue;
         }
-        if server.requests.wait(&Futex, IDLE_CHECK_NS)? == 0 && sys::wait(process, 0).is_ok() {
+        if requests.wait(&Futex, IDLE_CHECK_NS)? == 0 && sys::wait(process, 0).is_ok() {
             return Ok(());
         }
     }

@@ -32,6 +32,10 @@ fn run(conn: &mut Conn, region: &Region, req: &Msg) -> Reply {
     if op == Op::Resolve {
         return crate::net::serve_resolve(region, req, data);
     }
+    if op.is_net() {
+        // The connection thread hands these to the net thread (net::sock).
+        return Err(Status::UnknownOp);
+    }
     let mut root = crate::ROOT.lock();
     let fs: &mut dyn FileSystem = root.as_deref_mut().ok_or(Status::Io)?;
     let mut reply = Msg { status: Status::Ok as u16, args: [0; 5], ..*req };
@@ -154,6 +158,8 @@ fn run(conn: &mut Conn, region: &Region, req: &Msg) -> Reply {
             }
             reply.args[..2].copy_from_slice(&[flags, fs.metadata_cache_bound() as u64]);
         }
+        // Socket ops: answered on the net thread (above).
+        _ => return Err(Status::UnknownOp),
     }
     Ok(reply)
 }

@@ -1,13 +1,13 @@
 //! Files and directories (fs slots 34-61) on the user-space I/O server.
 //!
 //! The runtime is the server's client over the I/O channel
-//! (`vireo-io-channel`, docs/storage.md): `channel.rs` connects at the first
-//! fs call and runs requests, `transfer.rs` splits large reads and writes,
+//! (`vireo-io-channel`, docs/storage.md): `crate::channel` connects at the first
+//! call and runs requests, `transfer.rs` splits large reads and writes,
 //! `file.rs` and `dir.rs` are the descriptors' slots, `ops.rs` the path
 //! slots, `pure.rs` the translations (host-tested). Paths are resolved
 //! against the per-process working directory here ([`cwd`]): the server
 //! only sees absolute, normalised paths.
-pub mod channel;
+pub use crate::channel;
 pub mod dir;
 pub mod file;
 pub mod ops;

@@ -8,7 +8,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use moto_rt::error::{
     ErrorCode, E_ALREADY_IN_USE, E_BAD_HANDLE, E_FILE_TOO_LARGE, E_INTERNAL_ERROR, E_INVALID_ARGUMENT, E_INVALID_DATA,
-    E_INVALID_FILENAME, E_NOT_ALLOWED, E_NOT_A_DIRECTORY, E_NOT_FOUND, E_NOT_IMPLEMENTED, E_OK, E_STORAGE_FULL,
+    E_INVALID_FILENAME, E_NOT_ALLOWED, E_NOT_A_DIRECTORY, E_NOT_CONNECTED, E_NOT_FOUND, E_NOT_IMPLEMENTED, E_NOT_READY,
+    E_OK, E_STORAGE_FULL, E_TIMED_OUT,
 };
 use moto_rt::fs::{DirEntry, FileAttr, MAX_PATH_LEN, PERM_READ, PERM_WRITE};
 use moto_rt::fs::{O_APPEND, O_CREATE, O_CREATE_NEW, O_NONBLOCK, O_READ, O_TRUNCATE, O_WRITE};
@@ -131,6 +132,16 @@ pub fn status_code(s: Status) -> ErrorCode {
         Status::BadHandle => E_BAD_HANDLE,
         Status::NotSupported => E_NOT_IMPLEMENTED,
         Status::UnknownOp | Status::BadData | Status::Io | Status::TooManyOpen => E_INTERNAL_ERROR,
+        Status::WouldBlock => E_NOT_READY,
+        Status::TimedOut => E_TIMED_OUT,
+        // std 1.96 on this target has no code for ConnectionRefused,
+        // ConnectionReset, NetworkUnreachable or AddrNotAvailable
+        // (docs/network.md): the nearest kinds.
+        Status::ConnectionRefused | Status::NotConnected | Status::ConnectionReset | Status::NetworkUnreachable => {
+            E_NOT_CONNECTED
+        }
+        Status::AddrInUse => E_ALREADY_IN_USE,
+        Status::AddrNotAvailable => E_INVALID_ARGUMENT,
     }
 }
 

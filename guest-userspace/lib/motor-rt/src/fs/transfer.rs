@@ -1,6 +1,6 @@
 //! Reads and writes of any size: 64 KiB requests (16-slot data runs), up
 //! to four in flight per batch with one notify, reaped in order.
-use super::channel::{Guard, Pending, CHUNK, MAX_BATCH};
+use super::channel::{Guard, Pending, Room, CHUNK, MAX_BATCH, NO_ROOM};
 use super::pure::status_code;
 use moto_rt::error::ErrorCode;
 use vireo_io_channel::{write as wflags, Msg, Op};
@@ -16,16 +16,20 @@ pub fn read_at(g: &mut Guard, handle: u64, offset: u64, buf: &mut [u8]) -> Resul
         let mut batch: Batch = Default::default();
         let mut pushed = Ok(());
         let mut pos = done;
-        for entry in batch.iter_mut() {
+        for (i, entry) in batch.iter_mut().enumerate() {
             if pos == buf.len() {
                 break;
             }
+            let how = if i == 0 { Room::Wait } else { Room::NoWait };
             let len = CHUNK.min(buf.len() - pos);
             let mut msg = Msg::new(0, Op::Read);
             msg.args[0] = handle;
             msg.args[1] = offset + pos as u64;
-            match g.push(msg, &[], len) {
+            match g.push(msg, &[], len, how) {
                 Ok(p) => *entry = Some((p, pos, len)),
+                // The channel is busy with other threads' requests: this
+                // batch is shorter.
+                Err(NO_ROOM) => break,
                 Err(e) => {
                     pushed = Err(e);
                     break;
@@ -58,10 +62,11 @@ pub fn write_at(g: &mut Guard, handle: u64, offset: u64, append: bool, data: &[u
         let mut batch: Batch = Default::default();
         let mut pushed = Ok(());
         let mut pos = done;
-        for entry in batch.iter_mut() {
+        for (i, entry) in batch.iter_mut().enumerate() {
             if pos == data.len() {
                 break;
             }
+            let how = if i == 0 { Room::Wait } else { Room::NoWait };
             let len = CHUNK.min(data.len() - pos);
             let mut msg = Msg::new(0, Op::Write);
             msg.args[0] = handle;
@@ -69,8 +74,11 @@ pub fn write_at(g: &mut Guard, handle: u64, offset: u64, append: bool, data: &[u
             if append {
                 msg.flags = wflags::AT_END;
             }
-            match g.push(msg, &data[pos..pos + len], len) {
+            match g.push(msg, &data[pos..pos + len], len, how) {
                 Ok(p) => *entry = Some((p, pos, len)),
+                // The channel is busy with other threads' requests: this
+                // batch is shorter.
+                Err(NO_ROOM) => break,
                 Err(e) => {
                     pushed = Err(e);
                     break;

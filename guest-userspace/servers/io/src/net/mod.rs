@@ -12,6 +12,7 @@ mod dns;
 mod options;
 mod phy;
 mod probe;
+pub mod sock;
 mod stack;
 mod thread;
 

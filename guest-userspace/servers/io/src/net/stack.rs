@@ -39,11 +39,13 @@ pub struct Stats {
 }
 
 pub struct NetStack {
-    iface: Interface,
+    pub(super) iface: Interface,
     polls: u64,
     poll_tsc: u64,
     phy: VirtioPhy,
-    sockets: SocketSet<'static>,
+    pub(super) sockets: SocketSet<'static>,
+    /// The socket layer's tables (`sock`).
+    pub(super) layer: super::sock::Layer,
     dhcp: Option<SocketHandle>,
     config: Ipv4Config,
     /// `dns=` from the command line: overrides what a lease says.
@@ -71,6 +73,7 @@ impl NetStack {
             poll_tsc: 0,
             phy,
             sockets: SocketSet::new(vec![]),
+            layer: Default::default(),
             dhcp: None,
             config: Ipv4Config::default(),
             dns_override: opts.dns.clone(),
@@ -257,10 +260,10 @@ pub fn seed(mac: &[u8; 6]) -> u64 {
 /// The TCP settings a server wants, for sockets the socket layer makes:
 /// Reno congestion control (smoltcp's default is none: a sender would
 /// blast a whole window into a lossy path). Nagle stays on, as on Linux,
-/// for `set_nodelay` to turn off; the 10 ms delayed ACK stays (smoltcp
+/// for `set_nodelay` to turn off; keep-alive stays off (smoltcp's and
+/// Linux's default); the 10 ms delayed ACK stays (smoltcp
 /// already acks at once after a full segment's worth and on window
 /// updates).
-#[expect(dead_code, reason = "for the socket protocol (issue 12, next step)")]
 pub fn tune_tcp(s: &mut tcp::Socket<'_>) {
     s.set_congestion_control(tcp::CongestionControl::Reno);
 }

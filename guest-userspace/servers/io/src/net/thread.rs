@@ -115,7 +115,15 @@ pub fn run(mut stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
             cmd(&mut stack);
         }
         stack.poll(now);
+        // Parked socket requests that can now complete; what they queued
+        // goes out at the next poll, at once.
+        if stack.layer_service(sys::now_ns()) {
+            continue;
+        }
         let mut timeout = stack.poll_delay_ns(now).unwrap_or(sys::FOREVER);
+        if let Some(d) = stack.layer_deadline() {
+            timeout = timeout.min(d.saturating_sub(sys::now_ns()).max(1));
+        }
         if timeout == 0 && stack.tx_blocked() {
             timeout = TX_BLOCKED_NS;
         }
