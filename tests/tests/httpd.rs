@@ -138,13 +138,11 @@ fn serve(machine: Machine) {
 }
 
 #[test]
-#[ignore = "needs std::net (branch sock)"]
 fn httpd_serves_the_host_on_microvm() {
     serve(Machine::Microvm);
 }
 
 #[test]
-#[ignore = "needs std::net (branch sock)"]
 fn httpd_serves_the_host_on_q35() {
     serve(Machine::Q35);
 }
