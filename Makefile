@@ -128,6 +128,8 @@ STD_PROGRAMS_BINS += command
 STD_PROGRAMS_BINS += fs-suite fs-stress fs-crash
 # fs-bench: the file-system benchmark of `make bench-fs`.
 STD_PROGRAMS_BINS += fs-bench
+# bench-mark: runs the server of `make bench-http` and answers its `mark` lines.
+STD_PROGRAMS_BINS += bench-mark
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
