@@ -13,8 +13,10 @@
 //! runs (and follows the host's clock while it is halted, which the kernel
 //! counts as idle). The Linux guest's /init prints the same line from
 //! /proc/timer_list and /proc/meminfo. Anything else is answered with
-//! `bench: error=...`; if the child has ended, each answer is preceded by
-//! `bench: child-exited status=S`. End of input waits for the child.
+//! `bench: error=...`. A thread looks at the child once a second (a cost of
+//! one timer wake-up per second in the figures); if it has ended, bench-mark
+//! says `bench: error=PROGRAM ended (STATUS)` and exits 1, so the host stops
+//! waiting for a server that is gone. End of input waits for the child.
 //!
 //! Builds for the host too (`cargo run` for x86_64-unknown-linux-gnu in a
 //! temporary directory: `bench-mark sleep 100`, then type `mark`, `quit`);
@@ -25,6 +27,8 @@ mod mem;
 
 use std::io::{BufRead, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn tsc() -> u64 {
     // SAFETY: RDTSC has no preconditions on x86_64.
@@ -50,9 +54,31 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// Kills the child and exits, holding the lock so that the watcher cannot
+/// report the end it caused.
+fn quit(child: &Mutex<Child>) -> ! {
+    let mut guard = child.lock();
+    if let Ok(c) = guard.as_mut() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    say("bench: quit");
+    std::process::exit(0);
+}
+
+/// Ends the process when the child has ended by itself.
+fn watch(child: Arc<Mutex<Child>>, program: String) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let status = match child.lock() {
+            Ok(mut c) => c.try_wait(),
+            Err(_) => return,
+        };
+        if let Ok(Some(status)) = status {
+            say(&format!("bench: error={program} ended ({status})"));
+            std::process::exit(1);
+        }
+    });
 }
 
 fn main() -> ExitCode {
@@ -61,7 +87,7 @@ fn main() -> ExitCode {
         say("bench: error=usage: bench-mark PROGRAM ARGS...");
         return ExitCode::from(2);
     };
-    let mut child = match Command::new(program).args(rest).stdin(Stdio::null()).spawn() {
+    let child = match Command::new(program).args(rest).stdin(Stdio::null()).spawn() {
         Ok(c) => c,
         Err(e) => {
             say(&format!("bench: error=cannot run {program}: {e}"));
@@ -69,24 +95,19 @@ fn main() -> ExitCode {
         }
     };
     say(&format!("bench: started {program}"));
+    let child = Arc::new(Mutex::new(child));
+    watch(Arc::clone(&child), program.clone());
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
-        if let Ok(Some(status)) = child.try_wait() {
-            say(&format!("bench: child-exited status={status}"));
-        }
         match line.trim() {
             "" => {}
             "mark" => say(&mark_line()),
-            "quit" => {
-                stop(&mut child);
-                say("bench: quit");
-                return ExitCode::SUCCESS;
-            }
+            "quit" => quit(&child),
             other => say(&format!("bench: error=unknown command '{other}' (mark, quit)")),
         }
     }
-    match child.wait() {
-        Ok(s) if s.success() => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
+    // The watcher ends the process when the child ends.
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
     }
 }
