@@ -15,6 +15,8 @@ pub struct Wrk {
     /// Socket errors (connect + read + write + timeout) and non-2xx/3xx answers.
     pub socket_errors: u64,
     pub non_2xx: u64,
+    /// wrk's own words for the socket errors (`connect 0, read 2, write 0, timeout 0`).
+    pub socket_detail: Option<String>,
 }
 
 impl Wrk {
@@ -67,6 +69,7 @@ pub fn wrk(out: &str) -> Result<Wrk, String> {
             ["Socket", "errors:", rest @ ..] => {
                 // connect 0, read 0, write 0, timeout 0
                 w.socket_errors = rest.iter().filter_map(|x| x.trim_end_matches(',').parse::<u64>().ok()).sum();
+                w.socket_detail = Some(rest.join(" "));
             }
             ["Non-2xx", "or", "3xx", "responses:", n] => w.non_2xx = n.parse().unwrap_or(0),
             _ => {}
@@ -140,6 +143,7 @@ Transfer/sec:      1.66MB
         assert!((w.seconds - 5.01).abs() < 1e-9);
         assert_eq!((w.lat_avg_us, w.p50_us, w.p99_us), (Some(15200.0), Some(14900.0), Some(30100.0)));
         assert_eq!(w.p90_us, Some(18500.0));
+        assert_eq!(w.socket_detail.as_deref(), Some("connect 0, read 7, write 0, timeout 2"));
         // A clean run has no error lines at all.
         let clean: String =
             WRK.lines().filter(|l| !l.contains("errors") && !l.contains("Non-2xx")).collect::<Vec<_>>().join("\n");

@@ -180,8 +180,14 @@ pub fn table(r: &Results) -> String {
         for (i, run) in g.runs.iter().enumerate() {
             let mut notes = vec![format!("served after {:.1} s", run.ready_s)];
             for (c, l) in &run.loads {
-                if let Err(e) = l {
-                    notes.push(format!("{c} conn: {e}"));
+                match l {
+                    Err(e) => notes.push(format!("{c} conn: {e}")),
+                    Ok(l) if l.wrk.errors() > 0 => notes.push(format!(
+                        "{c} conn: wrk errors: {}, non-2xx {}",
+                        l.wrk.socket_detail.as_deref().unwrap_or("-"),
+                        l.wrk.non_2xx
+                    )),
+                    Ok(_) => {}
                 }
             }
             if let Some(Err(e)) = &run.bulk {
@@ -222,6 +228,7 @@ fn guest_json(g: &GuestRuns) -> Value {
                     Ok(l) => json!({"connections": c, "requests": l.wrk.requests, "seconds": l.wrk.seconds,
                         "requests_per_s": l.wrk.rps, "latency_avg_us": l.wrk.lat_avg_us, "p50_us": l.wrk.p50_us,
                         "p90_us": l.wrk.p90_us, "p99_us": l.wrk.p99_us, "socket_errors": l.wrk.socket_errors,
+                        "socket_errors_detail": l.wrk.socket_detail,
                         "non_2xx": l.wrk.non_2xx, "instr_per_request": l.instr_per_req(),
                         "mark_before": mark_json(&l.before), "mark_after": mark_json(&l.after)}),
                     Err(e) => json!({"connections": c, "error": e}),

@@ -145,6 +145,7 @@ pub fn json(s: &Soak) -> Value {
                    "requests_per_s": m.wrk.as_ref().ok().map(|w| w.rps),
                    "requests": m.wrk.as_ref().ok().map(|w| w.requests),
                    "errors": m.wrk.as_ref().ok().map(Wrk::errors),
+                   "socket_errors_detail": m.wrk.as_ref().ok().and_then(|w| w.socket_detail.clone()),
                    "wrk_error": m.wrk.as_ref().err(),
                    "free_kib": m.mark.as_ref().ok().and_then(|k| k.free_kib),
                    "uptime_ns": m.mark.as_ref().ok().map(|k| k.uptime_ns),
