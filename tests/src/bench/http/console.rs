@@ -130,7 +130,11 @@ impl Console {
             }
         };
         self.drain();
-        how
+        // Vireo says how it ended (QEMU's own status is isa-debug-exit's 2n+1).
+        match self.lines.iter().rev().find_map(|l| pv_abi::exit::parse_line(l)) {
+            Some(code) => format!("{how}, VIREO-EXIT {code}"),
+            None => how,
+        }
     }
 }
 
@@ -150,14 +154,18 @@ mod tests {
     #[test]
     fn talks_to_a_line_program() {
         let mut cmd = Command::new("sh");
-        cmd.args(["-c", "echo up; while read l; do echo \"got $l\"; [ \"$l\" = quit ] && exit 3; done"]);
+        cmd.args([
+            "-c",
+            "echo up; while read l; do echo \"got $l\"; [ \"$l\" = quit ] && echo 'VIREO-EXIT 3' && exit 3; done",
+        ]);
         let mut c = Console::spawn(cmd).unwrap();
         assert_eq!(c.wait_for(Duration::from_secs(10), |l| l == "up").as_deref(), Some("up"));
         c.send("mark").unwrap();
         assert_eq!(c.wait_for(Duration::from_secs(10), |l| l.starts_with("got")).as_deref(), Some("got mark"));
         c.send("quit").unwrap();
         assert_eq!(c.wait_for(Duration::from_secs(10), |l| l == "never"), None);
-        assert!(c.finish(Duration::from_secs(10)).contains("exit status: 3"));
-        assert_eq!(c.last_line(), "got quit");
+        let how = c.finish(Duration::from_secs(10));
+        assert!(how.contains("exit status: 3") && how.ends_with(", VIREO-EXIT 3"), "{how}");
+        assert_eq!(c.last_line(), "VIREO-EXIT 3");
     }
 }
