@@ -51,7 +51,8 @@ Boots build/kernel.elf with build/initrd.cpio (`-- /bin/bench-mark /bin/httpd
 ...`) and Debian's cloud kernel with a busybox initramfs (build/linux/, fetched
 once with apt-get download), each with a fresh copy of one ext4 image holding
 /srv/bench, and drives them with wrk (make deps installs it) through QEMU's
-hostfwd. Exit status 0 whenever it could run (a guest that cannot serve is
+hostfwd. VIREO_BENCH_HTTP_CMDLINE replaces Vireo's kernel command line (to try
+another server or flags). Exit status 0 whenever it could run (a guest that cannot serve is
 reported, not an error), 2 for a bad command line.
 ";
 

@@ -70,7 +70,15 @@ pub fn boot(mut cmd: Command, img: &Path) -> Result<Booted, String> {
     while t0.elapsed() < READY_TIMEOUT {
         // Console lines first: a guest that says why it cannot serve ends the wait.
         if let Some(e) = con.wait_for(Duration::from_millis(500), |l| l.contains("bench: error=")) {
-            return Err(e.split_once("bench: error=").map_or(e.clone(), |(_, w)| w.to_string()));
+            let why = e.split_once("bench: error=").map_or(e.clone(), |(_, w)| w.to_string());
+            // The server's own last words (e.g. why it could not listen): what came
+            // between `bench: started` and the error.
+            let since = con.lines.iter().rposition(|l| l.contains("bench: started")).map_or(con.lines.len(), |i| i + 1);
+            let before = con.lines[since..].iter().rev().find(|l| !l.trim().is_empty() && !l.contains("bench: "));
+            return Err(match before {
+                Some(b) => format!("{why} (console before it: {b:?})"),
+                None => why,
+            });
         }
         if let Some(st) = con.exited() {
             return Err(format!("the guest ended before serving ({st}); last console line: {:?}", con.last_line()));
@@ -274,7 +282,8 @@ pub fn vireo_cmd(opts: &Options) -> Result<Command, String> {
     if !kernel.exists() || !initrd.exists() {
         return Err(format!("{} or {} missing (run `make all`)", kernel.display(), initrd.display()));
     }
-    Ok(qemu(&kernel, &initrd, VIREO_CMDLINE))
+    let cmdline = std::env::var("VIREO_BENCH_HTTP_CMDLINE").ok().filter(|c| !c.trim().is_empty());
+    Ok(qemu(&kernel, &initrd, cmdline.as_deref().unwrap_or(VIREO_CMDLINE)))
 }
 
 /// Makes the base image under `opts.out_dir`.
