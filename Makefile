@@ -2,8 +2,9 @@
 #
 #   make run     boot Vireo in QEMU with the serial console on this terminal
 #   make test    build everything and run every test (what CI runs)
-#   make bench   boot-cost measurements, then bench-fs (never fails on a number)
+#   make bench   boot-cost measurements, then bench-fs and bench-http (never fails on a number)
 #   make bench-fs  file-system benchmark, Vireo against a Linux guest
+#   make bench-http  HTTP benchmark (wrk), Vireo's httpd against a Linux guest
 #   make fuzz-parsers  fuzz the kernel's byte parsers (FUZZ_SECONDS each)
 #   make lint    formatting (rustfmt) and lints (clippy) of every crate, host and guest
 #   make deps    install what the build needs (a no-op when all is present)
@@ -63,6 +64,7 @@ deps:
 	command -v ld >/dev/null || missing="$$missing binutils"; \
 	for t in mkfs.ext4 e2fsck debugfs; do \
 		PATH=$$PATH:/usr/sbin:/sbin command -v $$t >/dev/null || { missing="$$missing e2fsprogs"; break; }; done; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -z "$(debian_guest_ok)" ] && [ -z "$(nightly_guest_ok)" ]; then missing="$$missing $(DEBIAN_GUEST_PKGS)"; fi; \
 	if [ -z "$(nightly_guest_ok)" ] && [ ! -x $(DEBIAN_CLIPPY) ]; then missing="$$missing $(DEBIAN_CLIPPY_PKG)"; fi; \
 	if ! command -v cargo >/dev/null; then \
@@ -134,6 +136,8 @@ STD_PROGRAMS_BINS += httpd
 STD_PROGRAMS_BINS += dns-lookup
 # net-suite: the std::net suite (tests/tests/net_std.rs, docs/network.md).
 STD_PROGRAMS_BINS += net-suite
+# bench-mark: runs the server of `make bench-http` and answers its `mark` lines.
+STD_PROGRAMS_BINS += bench-mark
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
@@ -345,12 +349,14 @@ fuzz-elf: all
 # Boot-cost measurements (docs/benchmarks.md): a table on stdout, plus
 # build/bench/boot.json and build/bench/boot-timeline.svg. Never fails on a
 # number. `make bench BOOTS=5` (or VIREO_BENCH_BOOTS=5) sets the boots per VMM.
-# Then the file-system benchmark (bench-fs); if it cannot run, the boot
-# figures above still stand and `make bench` still succeeds.
+# Then the file-system benchmark (bench-fs) and the HTTP benchmark
+# (bench-http); if one cannot run, the figures before it still stand and
+# `make bench` still succeeds.
 BOOTS ?=
 bench: all
 	cargo run --release -q -p vireo-tests --bin vireo-bench -- $(if $(BOOTS),--boots $(BOOTS))
 	@$(MAKE) --no-print-directory bench-fs-run || echo "make bench: the file-system benchmark failed (boot figures above)"
+	@$(MAKE) --no-print-directory bench-http-run || echo "make bench: the HTTP benchmark failed (figures above)"
 
 # File-system benchmark (docs/benchmarks.md "File system"): Vireo against a
 # Linux guest (Debian's cloud kernel, fetched once into build/linux/) on the
@@ -362,6 +368,22 @@ bench-fs: all
 	@$(MAKE) --no-print-directory bench-fs-run
 bench-fs-run:
 	cargo run --release -q -p vireo-tests --bin vireo-bench-fs -- $(if $(RUNS),--runs $(RUNS))
+
+# HTTP benchmark (docs/benchmarks.md "HTTP"): Vireo's httpd against a Linux
+# guest's busybox httpd on the same QEMU, disk image and user network, loaded
+# by wrk through hostfwd; a table on stdout and build/bench/http.json. Never
+# fails on a number. `make bench-http RUNS=1 DURATION=5` (or
+# VIREO_BENCH_HTTP_RUNS / VIREO_BENCH_HTTP_DURATION); the soak by hand:
+# `make bench-http-soak SOAK=10` (Vireo; build/bench/http-soak.json).
+DURATION ?=
+SOAK ?= 10
+.PHONY: bench-http bench-http-run bench-http-soak
+bench-http: all
+	@$(MAKE) --no-print-directory bench-http-run
+bench-http-run:
+	cargo run --release -q -p vireo-tests --bin vireo-bench-http -- $(if $(RUNS),--runs $(RUNS)) $(if $(DURATION),--duration $(DURATION))
+bench-http-soak: all
+	cargo run --release -q -p vireo-tests --bin vireo-bench-http -- --soak $(SOAK)
 
 clean:
 	rm -rf $(BUILD)

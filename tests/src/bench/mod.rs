@@ -9,14 +9,19 @@
 //!   can run user space, and the memory/size figures;
 //! - [`report`]: the stdout table, `boot.json` and the SVG timeline ([`svg`]);
 //! - [`fs`]: `vireo-bench-fs` (`make bench-fs`), the file-system benchmark
-//!   against a Linux guest.
+//!   against a Linux guest;
+//! - [`http`]: `vireo-bench-http` (`make bench-http`), the HTTP benchmark
+//!   against a Linux guest; [`linux`] and [`cpio`]: the Linux guest both use.
 
 pub mod bootstat;
 pub mod capture;
 pub mod chv;
+pub mod cpio;
 pub mod fs;
 pub mod harness_json;
 pub mod host;
+pub mod http;
+pub mod linux;
 pub mod measure;
 pub mod mm;
 pub mod report;

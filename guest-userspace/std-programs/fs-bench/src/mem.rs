@@ -1,6 +1,7 @@
 //! Free guest memory in KiB and the guest's idle time. On Vireo: the raw
 //! `SysInfo` system call (std has no such API); on Linux (the host check):
-//! `/proc/meminfo`'s MemFree, and no idle time.
+//! `/proc/meminfo`'s MemFree, and no idle time. bench-mark (`make bench-http`)
+//! compiles this file too (`#[path]`), so both report the same figures.
 
 /// Free memory in KiB, or why it is unknown.
 #[cfg(target_os = "motor")]

@@ -7,10 +7,9 @@
 //! guests. A benchmark, not a test: it never fails on a number, and a guest
 //! that cannot run gives "not available: why" rather than an error.
 //!
-//! - [`image`]: the ext4 image; [`linux`]: the Linux guest (with [`cpio`]);
+//! - [`image`]: the ext4 image; [`linux`]: the Linux guest (on [`crate::bench::linux`]);
 //! - [`parse`]: fs-bench's lines; [`report`]: the table and `fs.json`.
 
-pub mod cpio;
 pub mod image;
 pub mod linux;
 pub mod parse;
@@ -122,7 +121,7 @@ fn disk_args(cmd: &mut Command, img: &Path) {
 }
 
 /// Shell-like text of a command, for the report.
-fn show(cmd: &Command) -> String {
+pub(crate) fn show(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for a in cmd.get_args() {
         s.push(' ');
@@ -166,7 +165,7 @@ fn one_run(g: &mut GuestRuns, mut cmd: Command, base: &Path, img: &Path) {
     let _ = std::fs::remove_file(img);
 }
 
-fn date() -> String {
+pub(crate) fn date() -> String {
     Command::new("date")
         .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
         .output()
