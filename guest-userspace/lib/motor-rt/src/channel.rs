@@ -28,7 +28,7 @@
 use crate::fs::pure::status_code;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use moto_rt::error::{ErrorCode, E_INTERNAL_ERROR, E_NOT_CONNECTED};
 use vireo_io_channel::{Client, Msg, Op, Region, Word, QUEUE_LEN, REGION_SIZE, SLOT_COUNT, SLOT_SIZE};
 use vireo_rt::sync::Mutex;
@@ -60,6 +60,10 @@ struct Mailbox {
     /// is asked to look again; the owner sleeps on it.
     seq: AtomicU32,
     reply: Mutex<Option<Msg>>,
+    /// Its owner sleeps on `seq` (set under the channel lock): the one a
+    /// leaving reaper may hand the ring to. A thread in the middle of a batch
+    /// owns several mailboxes but sleeps on one.
+    sleeping: AtomicBool,
 }
 
 struct Conn {
@@ -274,7 +278,11 @@ impl Guard {
                     return Err(E_INTERNAL_ERROR);
                 }
                 c.outstanding += 1;
-                let mailbox = Arc::new(Mailbox { seq: AtomicU32::new(0), reply: Mutex::new(None) });
+                let mailbox = Arc::new(Mailbox {
+                    seq: AtomicU32::new(0),
+                    reply: Mutex::new(None),
+                    sleeping: AtomicBool::new(false),
+                });
                 c.waiting.insert(msg.id, mailbox.clone());
                 Ok(Some(Pending { id: msg.id, mailbox, first, slots: got }))
             })?;
@@ -313,6 +321,7 @@ impl Guard {
                     return Ok(None);
                 }
                 if c.reaping {
+                    p.mailbox.sleeping.store(true, Ordering::Relaxed);
                     return Ok(Some(false));
                 }
                 match c.client.complete.arm() {
@@ -336,7 +345,10 @@ impl Guard {
                         c.reaping = false;
                         drain(c)?;
                         // Someone else may need to take over the ring now.
-                        if let Some(m) = c.waiting.iter().find(|(&id, m)| id != p.id && m.reply.lock().is_none()) {
+                        let next = c.waiting.iter().find(|(&id, m)| {
+                            id != p.id && m.sleeping.load(Ordering::Relaxed) && m.reply.lock().is_none()
+                        });
+                        if let Some(m) = next {
                             m.1.seq.fetch_add(1, Ordering::Release);
                             let _ = sys::futex_wake(&m.1.seq, 1);
                         }
@@ -345,6 +357,7 @@ impl Guard {
                 }
                 Some(false) => {
                     let _ = sys::futex_wait(&p.mailbox.seq, seq, sys::FOREVER);
+                    p.mailbox.sleeping.store(false, Ordering::Relaxed);
                 }
             }
         }
@@ -424,8 +437,11 @@ fn drain(c: &mut Conn) -> Result<(), ErrorCode> {
     if freed {
         bump_freed();
         // The reaper sleeps on the ring's word, not on its mailbox: its
-        // reply may just have been filed by this thread.
+        // reply may just have been filed by this thread. The word goes back
+        // to AWAKE first, so a reaper between arming it and sleeping does
+        // not sleep (a wake alone would be lost then).
         if c.reaping {
+            c.client.complete.disarm();
             let _ = sys::futex_wake(c.client.region.word(Word::CqSleep), 1);
         }
     }
