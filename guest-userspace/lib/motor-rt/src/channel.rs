@@ -89,11 +89,18 @@ struct Chan {
     /// Bumped whenever slots or queue room are given back; threads waiting
     /// for room sleep on it.
     freed: AtomicU32,
+    /// Threads sleeping on `freed` (no wake-up call when there are none).
+    room_waiters: AtomicU32,
     /// The region (fixed once connected), for sleeping outside the lock.
     region: Mutex<Option<Region>>,
 }
 
-static CHAN: Chan = Chan { link: Mutex::new(Link::Untried), freed: AtomicU32::new(0), region: Mutex::new(None) };
+static CHAN: Chan = Chan {
+    link: Mutex::new(Link::Untried),
+    freed: AtomicU32::new(0),
+    room_waiters: AtomicU32::new(0),
+    region: Mutex::new(None),
+};
 
 fn connect() -> Option<Conn> {
     let shm = sys::shm_create(REGION_SIZE as u64).ok()?;
@@ -156,9 +163,13 @@ fn fail(link: &mut Link) {
     bump_freed();
 }
 
+/// Room came back. SeqCst on both sides: either the waiter sees the new
+/// `freed` (its futex_wait returns at once) or this sees the waiter.
 fn bump_freed() {
-    CHAN.freed.fetch_add(1, Ordering::Release);
-    let _ = sys::futex_wake(&CHAN.freed, u64::MAX);
+    CHAN.freed.fetch_add(1, Ordering::SeqCst);
+    if CHAN.room_waiters.load(Ordering::SeqCst) > 0 {
+        let _ = sys::futex_wake(&CHAN.freed, u64::MAX);
+    }
 }
 
 /// Data slots free now (a hint: other threads take and give them).
@@ -292,7 +303,9 @@ impl Guard {
                 None => {
                     // Requests already queued must reach the server for room to come back.
                     self.notify();
+                    CHAN.room_waiters.fetch_add(1, Ordering::SeqCst);
                     let _ = sys::futex_wait(&CHAN.freed, seen, sys::FOREVER);
+                    CHAN.room_waiters.fetch_sub(1, Ordering::SeqCst);
                 }
             }
         }
@@ -428,7 +441,11 @@ fn drain(c: &mut Conn) -> Result<(), ErrorCode> {
                 c.outstanding = c.outstanding.saturating_sub(1);
                 freed = true;
                 m.seq.fetch_add(1, Ordering::Release);
-                let _ = sys::futex_wake(&m.seq, 1);
+                // An owner not marked sleeping (marked under this lock) read
+                // `seq` before this bump and will not sleep on the old value.
+                if m.sleeping.load(Ordering::Relaxed) {
+                    let _ = sys::futex_wake(&m.seq, 1);
+                }
             }
             Ok(None) => break,
             Err(_) => return Err(E_INTERNAL_ERROR),
