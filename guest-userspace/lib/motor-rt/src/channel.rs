@@ -28,7 +28,7 @@
 use crate::fs::pure::status_code;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use moto_rt::error::{ErrorCode, E_INTERNAL_ERROR, E_NOT_CONNECTED};
 use vireo_io_channel::{Client, Msg, Op, Region, Word, QUEUE_LEN, REGION_SIZE, SLOT_COUNT, SLOT_SIZE};
 use vireo_rt::sync::Mutex;
@@ -60,6 +60,10 @@ struct Mailbox {
     /// is asked to look again; the owner sleeps on it.
     seq: AtomicU32,
     reply: Mutex<Option<Msg>>,
+    /// Its owner sleeps on `seq` (set under the channel lock): the one a
+    /// leaving reaper may hand the ring to. A thread in the middle of a batch
+    /// owns several mailboxes but sleeps on one.
+    sleeping: AtomicBool,
 }
 
 struct Conn {
@@ -85,11 +89,18 @@ struct Chan {
     /// Bumped whenever slots or queue room are given back; threads waiting
     /// for room sleep on it.
     freed: AtomicU32,
+    /// Threads sleeping on `freed` (no wake-up call when there are none).
+    room_waiters: AtomicU32,
     /// The region (fixed once connected), for sleeping outside the lock.
     region: Mutex<Option<Region>>,
 }
 
-static CHAN: Chan = Chan { link: Mutex::new(Link::Untried), freed: AtomicU32::new(0), region: Mutex::new(None) };
+static CHAN: Chan = Chan {
+    link: Mutex::new(Link::Untried),
+    freed: AtomicU32::new(0),
+    room_waiters: AtomicU32::new(0),
+    region: Mutex::new(None),
+};
 
 fn connect() -> Option<Conn> {
     let shm = sys::shm_create(REGION_SIZE as u64).ok()?;
@@ -152,9 +163,13 @@ fn fail(link: &mut Link) {
     bump_freed();
 }
 
+/// Room came back. SeqCst on both sides: either the waiter sees the new
+/// `freed` (its futex_wait returns at once) or this sees the waiter.
 fn bump_freed() {
-    CHAN.freed.fetch_add(1, Ordering::Release);
-    let _ = sys::futex_wake(&CHAN.freed, u64::MAX);
+    CHAN.freed.fetch_add(1, Ordering::SeqCst);
+    if CHAN.room_waiters.load(Ordering::SeqCst) > 0 {
+        let _ = sys::futex_wake(&CHAN.freed, u64::MAX);
+    }
 }
 
 /// Data slots free now (a hint: other threads take and give them).
@@ -274,7 +289,11 @@ impl Guard {
                     return Err(E_INTERNAL_ERROR);
                 }
                 c.outstanding += 1;
-                let mailbox = Arc::new(Mailbox { seq: AtomicU32::new(0), reply: Mutex::new(None) });
+                let mailbox = Arc::new(Mailbox {
+                    seq: AtomicU32::new(0),
+                    reply: Mutex::new(None),
+                    sleeping: AtomicBool::new(false),
+                });
                 c.waiting.insert(msg.id, mailbox.clone());
                 Ok(Some(Pending { id: msg.id, mailbox, first, slots: got }))
             })?;
@@ -284,7 +303,9 @@ impl Guard {
                 None => {
                     // Requests already queued must reach the server for room to come back.
                     self.notify();
+                    CHAN.room_waiters.fetch_add(1, Ordering::SeqCst);
                     let _ = sys::futex_wait(&CHAN.freed, seen, sys::FOREVER);
+                    CHAN.room_waiters.fetch_sub(1, Ordering::SeqCst);
                 }
             }
         }
@@ -313,6 +334,7 @@ impl Guard {
                     return Ok(None);
                 }
                 if c.reaping {
+                    p.mailbox.sleeping.store(true, Ordering::Relaxed);
                     return Ok(Some(false));
                 }
                 match c.client.complete.arm() {
@@ -336,7 +358,10 @@ impl Guard {
                         c.reaping = false;
                         drain(c)?;
                         // Someone else may need to take over the ring now.
-                        if let Some(m) = c.waiting.iter().find(|(&id, m)| id != p.id && m.reply.lock().is_none()) {
+                        let next = c.waiting.iter().find(|(&id, m)| {
+                            id != p.id && m.sleeping.load(Ordering::Relaxed) && m.reply.lock().is_none()
+                        });
+                        if let Some(m) = next {
                             m.1.seq.fetch_add(1, Ordering::Release);
                             let _ = sys::futex_wake(&m.1.seq, 1);
                         }
@@ -345,6 +370,7 @@ impl Guard {
                 }
                 Some(false) => {
                     let _ = sys::futex_wait(&p.mailbox.seq, seq, sys::FOREVER);
+                    p.mailbox.sleeping.store(false, Ordering::Relaxed);
                 }
             }
         }
@@ -415,7 +441,11 @@ fn drain(c: &mut Conn) -> Result<(), ErrorCode> {
                 c.outstanding = c.outstanding.saturating_sub(1);
                 freed = true;
                 m.seq.fetch_add(1, Ordering::Release);
-                let _ = sys::futex_wake(&m.seq, 1);
+                // An owner not marked sleeping (marked under this lock) read
+                // `seq` before this bump and will not sleep on the old value.
+                if m.sleeping.load(Ordering::Relaxed) {
+                    let _ = sys::futex_wake(&m.seq, 1);
+                }
             }
             Ok(None) => break,
             Err(_) => return Err(E_INTERNAL_ERROR),
@@ -424,8 +454,11 @@ fn drain(c: &mut Conn) -> Result<(), ErrorCode> {
     if freed {
         bump_freed();
         // The reaper sleeps on the ring's word, not on its mailbox: its
-        // reply may just have been filed by this thread.
+        // reply may just have been filed by this thread. The word goes back
+        // to AWAKE first, so a reaper between arming it and sleeping does
+        // not sleep (a wake alone would be lost then).
         if c.reaping {
+            c.client.complete.disarm();
             let _ = sys::futex_wake(c.client.region.word(Word::CqSleep), 1);
         }
     }

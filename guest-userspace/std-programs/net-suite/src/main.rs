@@ -96,7 +96,17 @@ fn echo_small(port: u16) -> Check {
     ensure!(s.nodelay().map_err(e("nodelay"))?, "nodelay not set");
     s.set_ttl(77).map_err(e("set_ttl"))?;
     ensure!(s.ttl().map_err(e("ttl"))? == 77, "ttl not kept");
-    Ok(format!("{local} -> {peer}"))
+    // Small round trips (wall clock, TCG: a rough figure).
+    const TRIPS: u32 = 200;
+    let t = Instant::now();
+    let mut b = [0u8; 1];
+    for i in 0..TRIPS {
+        s.write_all(&[i as u8]).map_err(e("write"))?;
+        s.read_exact(&mut b).map_err(e("read"))?;
+        ensure!(b[0] == i as u8, "round trip {i} echoed {}", b[0]);
+    }
+    let us = t.elapsed().as_micros() / u128::from(TRIPS);
+    Ok(format!("{local} -> {peer}, {us} us per 1-byte round trip"))
 }
 
 /// 1 MiB each way at once: a writer thread on a `try_clone`, the reader here.
@@ -309,6 +319,35 @@ fn poll_check(_port: u16) -> Check {
     Ok("moto-rt's poll is for target motor only".into())
 }
 
+/// A process blocked in accept is killed: the server drops its parked
+/// request and closes its listener, so the port can be bound again.
+fn killed_owner() -> Check {
+    const PORT: u16 = 7100;
+    let mut child =
+        std::process::Command::new("/bin/net-suite").args(["block", &PORT.to_string()]).spawn().map_err(e("spawn"))?;
+    // The child has bound the port once a second bind fails.
+    let t = Instant::now();
+    loop {
+        match TcpListener::bind(("0.0.0.0", PORT)) {
+            Err(_) => break,
+            Ok(l) => drop(l),
+        }
+        ensure!(t.elapsed() < PATIENCE, "the child never bound {PORT}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().map_err(e("kill"))?;
+    child.wait().map_err(e("wait"))?;
+    let t = Instant::now();
+    loop {
+        match TcpListener::bind(("0.0.0.0", PORT)) {
+            Ok(_) => return Ok(format!("port free again {} ms after the kill", t.elapsed().as_millis())),
+            Err(err) if t.elapsed() > PATIENCE => return Err(format!("port still taken: {err:?}")),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
 fn client(suite: &mut Suite, echo: u16, closed: u16, udp_port: u16) {
     suite.check("tcp-echo", || echo_small(echo));
     suite.check("tcp-bulk-1mib-each-way", || bulk(echo));
@@ -320,6 +359,7 @@ fn client(suite: &mut Suite, echo: u16, closed: u16, udp_port: u16) {
     suite.check("listener", listener_basics);
     suite.check("udp", || udp(udp_port));
     suite.check("poll", || poll_check(echo));
+    suite.check("killed-owner", killed_owner);
 }
 
 fn serve(stream: TcpStream) -> std::io::Result<u64> {
@@ -387,6 +427,19 @@ fn main() {
         Some("echo") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1);
             echo_server(&mut suite, port(args.get(1)), n, args.get(3).map(|_| port(args.get(3))));
+        }
+        // Used by killed-owner: block in accept until killed.
+        Some("block") => {
+            // The parent's probe holds the port for moments: retry.
+            let p = port(args.get(1));
+            let t = Instant::now();
+            while t.elapsed() < PATIENCE {
+                if let Ok(l) = TcpListener::bind(("0.0.0.0", p)) {
+                    let _ = l.accept();
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            std::process::exit(3);
         }
         Some("all") => {
             client(&mut suite, port(args.get(1)), port(args.get(2)), port(args.get(3)));
