@@ -21,6 +21,17 @@ use super::cpio::Cpio;
 /// (/proc/timer_list), never a jump of QEMU's virtual clock.
 pub const CMDLINE: &str = "console=ttyS0 quiet cryptomgr.notests tsc_early_khz=1000000 idle=poll panic=-1";
 
+/// A ready Linux guest (either benchmark's).
+#[derive(Clone, Debug)]
+pub struct Guest {
+    pub kernel: PathBuf,
+    pub initramfs: PathBuf,
+    /// e.g. `6.1.0-57-cloud-amd64`.
+    pub version: String,
+    /// Modules in load order.
+    pub modules: Vec<String>,
+}
+
 /// The unpacked packages: the kernel and its module files.
 #[derive(Clone, Debug)]
 pub struct Base {

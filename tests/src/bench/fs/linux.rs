@@ -3,7 +3,7 @@
 //! static on the host, run by /init on the ext4 disk.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::bench::linux::{self as shared, run};
@@ -20,16 +20,7 @@ pub const CMDLINE: &str = shared::CMDLINE;
 pub const WANTED: &[&str] =
     &["virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "crc16", "mbcache", "jbd2", "crc32c_generic", "ext4"];
 
-/// A ready Linux guest.
-#[derive(Clone, Debug)]
-pub struct Guest {
-    pub kernel: PathBuf,
-    pub initramfs: PathBuf,
-    /// e.g. `6.1.0-57-cloud-amd64`.
-    pub version: String,
-    /// Modules in load order.
-    pub modules: Vec<String>,
-}
+pub use crate::bench::linux::Guest;
 
 fn init_script(modules: &[String]) -> String {
     shared::init_prologue(modules)

@@ -6,7 +6,7 @@
 //! answers `mark` and `quit` on the console, as bench-mark does on Vireo.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::site;
 use crate::bench::linux as shared;
@@ -21,14 +21,7 @@ pub fn wanted() -> Vec<&'static str> {
     w
 }
 
-/// A ready Linux guest.
-#[derive(Clone, Debug)]
-pub struct Guest {
-    pub kernel: PathBuf,
-    pub initramfs: PathBuf,
-    pub version: String,
-    pub modules: Vec<String>,
-}
+pub use crate::bench::linux::Guest;
 
 /// /init after the shared prologue. `mark`: "now" and the idle plus iowait
 /// sleep times (ns; with `idle=poll` they are instructions spent idling)
