@@ -35,8 +35,8 @@ fn bucket(pa: u64) -> &'static Bucket {
 }
 
 fn load(pa: u64) -> u32 {
-    // SAFETY: `pa` is an aligned u32 in a frame the calling process maps;
-    // user code may change it concurrently, hence the atomic load.
+    // User code may change the word concurrently, hence the atomic load.
+    // SAFETY: `pa` is an aligned u32 in a frame the calling process maps.
     unsafe { (*(phys_to_virt(pa) as *const AtomicU32)).load(Ordering::SeqCst) }
 }
 

@@ -51,8 +51,8 @@ struct CpuSched {
     idle_ns: AtomicU64,
 }
 
-// SAFETY: `current` and `loop_rsp` are only touched by their own CPU with
-// interrupts off; every other field is atomic or locked.
+// Every other field is atomic or locked.
+// SAFETY: `current` and `loop_rsp` are only touched by their own CPU, with interrupts off.
 unsafe impl Sync for CpuSched {}
 
 impl CpuSched {
@@ -314,8 +314,8 @@ fn switch_to_loop() {
         Some(t) => t.rsp.get(),
         None => return,
     };
-    // SAFETY: switches to this CPU's scheduler loop, which switches back
-    // into this thread (restoring its callee-saved registers) when it runs next.
+    // The loop switches back into this thread (restoring its callee-saved registers) when it runs next.
+    // SAFETY: switches to this CPU's scheduler loop, whose saved context is valid.
     unsafe { context::switch_context(rsp_slot, *s.loop_rsp.get()) };
 }
 
@@ -512,7 +512,7 @@ fn program_timer(s: &CpuSched, deadline: Option<u64>) {
 
 /// Runs `f` on the running thread without taking a reference count.
 pub fn with_current<R>(f: impl FnOnce(&Thread) -> R) -> Option<R> {
-    // SAFETY: `current` is only touched by this CPU with interrupts off, and
-    // the thread it holds stays alive while it is current.
+    // The thread `current` holds stays alive while it is current.
+    // SAFETY: `current` is only touched by this CPU, with interrupts off.
     unsafe { (*here().current.get()).as_deref().map(f) }
 }

@@ -66,8 +66,8 @@ pub fn init_cpu(boot_cpu: bool, spurious_vector: u8) {
         X2APIC.store(cpuid::has_x2apic(), Ordering::Relaxed);
         TSC_DEADLINE.store(cpuid::has_tsc_deadline(), Ordering::Relaxed);
     }
-    // SAFETY: enabling the APIC (and x2APIC mode if the CPU has it) is the
-    // architected sequence; the IDT handles the vectors it may deliver.
+    // The IDT handles every vector the APIC may deliver.
+    // SAFETY: enabling the APIC (and x2APIC mode if the CPU has it) is the architected sequence.
     unsafe {
         let base = base_msr.read();
         if boot_cpu && XAPIC_VBASE.load(Ordering::Relaxed) == 0 {

@@ -45,8 +45,8 @@ pub struct Region {
     base: NonNull<u8>,
 }
 
-// SAFETY: the region is only accessed through atomics, which are meant to be
-// shared between threads (and processes).
+// Atomics are meant to be shared between threads (and processes).
+// SAFETY: the region is only accessed through atomics.
 unsafe impl Send for Region {}
 // SAFETY: as for Send: all access is atomic.
 unsafe impl Sync for Region {}
@@ -90,9 +90,9 @@ impl Region {
 
     /// One header word. Public so tests can play a lying peer.
     pub fn word(&self, word: Word) -> &AtomicU32 {
-        // SAFETY: every Word offset is 4-aligned and inside the header page
-        // (layout asserts), the base is page-aligned, the memory is valid for
-        // our lifetime (from_raw's contract) and only accessed atomically.
+        // Every Word offset is 4-aligned and inside the header page (layout asserts); the base is
+        // page-aligned; the memory is only accessed atomically.
+        // SAFETY: in bounds and aligned (above), and valid for our lifetime (from_raw's contract).
         unsafe { &*(self.base.as_ptr().add(word.offset()) as *const AtomicU32) }
     }
 
@@ -102,8 +102,8 @@ impl Region {
         let index = (counter % QUEUE_LEN) as usize;
         let offset = queue + index * crate::MSG_SIZE;
         debug_assert!(queue == SQ_ENTRIES || queue == CQ_ENTRIES);
-        // SAFETY: index < QUEUE_LEN, and a queue of QUEUE_LEN messages fits in
-        // its page (layout asserts); 8-aligned; valid memory per from_raw.
+        // A queue of QUEUE_LEN messages fits in its page (layout asserts); entries are 8-aligned.
+        // SAFETY: index < QUEUE_LEN, so in bounds and aligned; valid memory per from_raw.
         unsafe { &*(self.base.as_ptr().add(offset) as *const [AtomicU64; MSG_WORDS]) }
     }
 
@@ -112,8 +112,8 @@ impl Region {
         if slot >= SLOT_COUNT {
             return Err(Error::BadSlot(slot.min(u16::MAX as usize) as u16));
         }
-        // SAFETY: slot < SLOT_COUNT, and the slots end at REGION_SIZE (layout
-        // asserts); AtomicU8 has alignment 1; valid memory per from_raw.
+        // The slots end at REGION_SIZE (layout asserts); AtomicU8 has alignment 1.
+        // SAFETY: slot < SLOT_COUNT, so in bounds; valid memory per from_raw.
         Ok(unsafe { &*(self.base.as_ptr().add(SLOTS + slot * SLOT_SIZE) as *const [AtomicU8; SLOT_SIZE]) })
     }
 

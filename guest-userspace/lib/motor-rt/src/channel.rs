@@ -124,8 +124,8 @@ fn connect() -> Option<Conn> {
             if !matches!(e, Error::NotFound | Error::NoSys) {
                 vireo_rt::println!("motor-rt: cannot connect to the I/O server: {}", e.name());
             }
-            // SAFETY: the mapping is ours; `client` (no Drop) is never used
-            // again, and nothing else refers to the region.
+            // `client` (no Drop) is never used again, and nothing else refers to the region.
+            // SAFETY: the mapping is ours and unused from here on.
             let _ = unsafe { sys::unmap(addr, REGION_SIZE as u64) };
             let _ = sys::close(shm);
             None

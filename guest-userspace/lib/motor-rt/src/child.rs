@@ -44,8 +44,8 @@ unsafe fn decode_vec<'a>(addr: u64) -> Vec<&'a [u8]> {
         return out;
     }
     let mut pos = addr as usize;
-    // SAFETY: the caller guarantees an encoded buffer: a count, then
-    // (length, bytes) items, each padded to 4.
+    // The encoding: a count, then (length, bytes) items, each padded to 4.
+    // SAFETY: the caller guarantees an encoded buffer at `addr`.
     unsafe {
         let n = (pos as *const u32).read();
         pos += 4;

@@ -183,8 +183,8 @@ fn fill_vtable() {
     // 0.16.0's struct, both return an ErrorCode.
     let table = RT_VDSO_VTABLE_VADDR as *const AtomicU64;
     for slot in 90..V16_SLOTS {
-        // SAFETY: the kernel maps the whole vtable page RW; slot 91 ends at
-        // byte 736 of it, below Vireo's info block (asserted above).
+        // Slot 91 ends at byte 736, below Vireo's info block (asserted above).
+        // SAFETY: the kernel maps the whole vtable page RW.
         unsafe { (*table.add(slot)).store(code as u64, Ordering::Relaxed) };
     }
     core::sync::atomic::fence(Ordering::Release);

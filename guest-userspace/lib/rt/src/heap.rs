@@ -58,11 +58,10 @@ fn pages(size: usize) -> usize {
     (size + PAGE - 1) & !(PAGE - 1)
 }
 
-// SAFETY: blocks handed out never overlap (each comes off a free list or
-// fresh bump space exactly once until freed), are at least `size` bytes and
-// aligned to their power-of-two size >= `align` (chunks and mappings are page
-// aligned and the bump pointer is aligned to the block size), and all state is
-// behind the mutex.
+// Each block comes off a free list or fresh bump space exactly once until
+// freed; chunks and mappings are page aligned and the bump pointer is aligned
+// to the block size; all state is behind the mutex.
+// SAFETY: blocks never overlap, are at least `size` bytes and aligned to a power of two >= `align`.
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let Some((class, block)) = class(layout) else {
@@ -79,8 +78,8 @@ unsafe impl GlobalAlloc for Allocator {
         let mut h = self.heap.lock();
         let head = h.free[class];
         if head != 0 {
-            // SAFETY: `head` is a free block of this class; its first word is
-            // the link we stored when it was freed.
+            // Its first word is the link we stored when it was freed.
+            // SAFETY: `head` is a free block of this class, at least a word long.
             h.free[class] = unsafe { *(head as *const usize) };
             return head as *mut u8;
         }
@@ -102,14 +101,14 @@ unsafe impl GlobalAlloc for Allocator {
         match class(layout) {
             Some((class, _)) => {
                 let mut h = self.heap.lock();
-                // SAFETY: the block is ours again and at least a word long and
-                // word aligned; its first word becomes the free-list link.
+                // Its first word becomes the free-list link.
+                // SAFETY: the block is ours again, at least a word long and word aligned.
                 unsafe { *(ptr as *mut usize) = h.free[class] };
                 h.free[class] = ptr as usize;
             }
             None => {
-                // SAFETY: a large block is exactly one mapping of these pages,
-                // and the caller gives it up.
+                // The caller gives the block up.
+                // SAFETY: a large block is exactly one mapping of these pages.
                 let _ = unsafe { unmap(ptr as u64, pages(layout.size()) as u64) };
             }
         }
