@@ -6,7 +6,9 @@
 //!               between the two sides)
 //! page 1        submission queue: QUEUE_LEN messages of 64 bytes
 //! page 2        completion queue: QUEUE_LEN messages of 64 bytes
-//! page 3        reserved (zero)
+//! page 3        readiness words: one `u32` per socket of the connection
+//!               (socket id N is word N - 1), written by the server, slept
+//!               on by the client (see [`crate::ready`])
 //! pages 4..68   SLOT_COUNT data slots of SLOT_SIZE bytes (a message's data
 //!               range may run on across consecutive slots: one 64 KiB read
 //!               is one request)
@@ -30,7 +32,7 @@ pub const DATA_SIZE: usize = SLOT_COUNT * SLOT_SIZE;
 /// "VIO1": tells a server it was handed an initialised channel region.
 pub const MAGIC: u32 = 0x3149_4f56;
 /// Bumped on any incompatible change of this layout or of the op codes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 pub const MAGIC_OFFSET: usize = 0;
 pub const VERSION_OFFSET: usize = 4;
@@ -49,10 +51,15 @@ pub const CQ_SLEEP: usize = 384;
 
 pub const SQ_ENTRIES: usize = PAGE_SIZE;
 pub const CQ_ENTRIES: usize = 2 * PAGE_SIZE;
+/// The readiness words' page.
+pub const READY: usize = 3 * PAGE_SIZE;
+/// Readiness words: one per socket a connection may have.
+pub const READY_WORDS: usize = PAGE_SIZE / 4;
 pub const SLOTS: usize = 4 * PAGE_SIZE;
 
 const _: () = assert!(QUEUE_LEN.is_power_of_two());
 const _: () = assert!(QUEUE_LEN as usize * crate::MSG_SIZE <= PAGE_SIZE);
 const _: () = assert!(CQ_SLEEP + 64 <= SQ_ENTRIES);
+const _: () = assert!(READY + READY_WORDS * 4 <= SLOTS);
 const _: () = assert!(SLOTS + SLOT_COUNT * SLOT_SIZE == REGION_SIZE);
 const _: () = assert!(REGION_SIZE.is_multiple_of(PAGE_SIZE));

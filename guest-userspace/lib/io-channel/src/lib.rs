@@ -23,6 +23,7 @@ mod error;
 pub mod layout;
 mod msg;
 pub mod op;
+pub mod ready;
 mod region;
 mod ring;
 mod slot;

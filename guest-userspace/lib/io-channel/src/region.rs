@@ -67,6 +67,11 @@ impl Region {
         Ok(Self { base })
     }
 
+    /// The region's first byte, for the modules that lay out the rest.
+    pub(crate) fn base(&self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+
     /// Writes a fresh header and empty queues (the creator does this
     /// before handing the region to the server).
     pub fn init(&self) {

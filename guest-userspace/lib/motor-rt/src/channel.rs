@@ -177,6 +177,23 @@ pub fn free_slots() -> usize {
     with(|c| Ok(SLOT_COUNT - c.client.slots.used() as usize)).unwrap_or(0)
 }
 
+/// Socket `id`'s readiness word (`vireo_io_channel::ready`): `Some(true)`
+/// when a receive may complete now; otherwise sleeps on the word for at
+/// most `timeout_ns` (or until the server marks it readable) and returns
+/// `Some(false)`: look again. `None` when the socket has no word.
+pub fn readable_or_wait(id: u64, timeout_ns: u64) -> Option<bool> {
+    let region = (*CHAN.region.lock())?;
+    let word = region.ready_word(id)?;
+    match vireo_io_channel::ready::check(word) {
+        Ok(()) => Some(true),
+        Err(seen) => {
+            // WouldBlock (it changed) and TimedOut both mean: look again.
+            let _ = sys::futex_wait(word, seen, timeout_ns);
+            Some(false)
+        }
+    }
+}
+
 /// Whether a server is connected (connecting if not tried yet).
 pub fn connected() -> bool {
     with(|_| Ok(())).is_ok()

@@ -18,7 +18,9 @@ use crate::fd::{self, Fd};
 use crate::fs::neg;
 use alloc::sync::Arc;
 use core::net::Ipv4Addr;
-use moto_rt::error::{ErrorCode, E_BAD_HANDLE, E_INVALID_ARGUMENT, E_NOT_IMPLEMENTED, E_OK, E_OUT_OF_MEMORY};
+use moto_rt::error::{
+    ErrorCode, E_BAD_HANDLE, E_INVALID_ARGUMENT, E_NOT_IMPLEMENTED, E_NOT_READY, E_OK, E_OUT_OF_MEMORY, E_TIMED_OUT,
+};
 use moto_rt::net as mnet;
 use moto_rt::netc::{sockaddr, sockaddr_in, AF_INET};
 use moto_rt::RtFd;
@@ -239,10 +241,42 @@ pub extern "C" fn getsockopt(fd: RtFd, opt: u64, ptr: usize, len: usize) -> Erro
 }
 
 /// One receive into `buf` (at most 64 KiB per request); returns the bytes
-/// and, for UDP, the sender.
+/// and, for UDP, the sender. A blocking receive does not wait in the
+/// server (a parked request would hold data slots and a queue entry for as
+/// long as the peer is silent): it sleeps on the socket's readiness word
+/// and asks only when the server says a receive will complete.
 pub fn recv(s: &Socket, buf: &mut [u8], peek: bool) -> Result<(usize, u64, u64), ErrorCode> {
+    if s.nonblocking() {
+        return recv_once(s, buf, peek, net::NONBLOCK);
+    }
+    let timeout = s.read_timeout();
+    let deadline = if timeout == net::FOREVER { u64::MAX } else { vireo_rt::sys::now_ns().saturating_add(timeout) };
+    loop {
+        let left = if deadline == u64::MAX {
+            vireo_rt::sys::FOREVER
+        } else {
+            match deadline.checked_sub(vireo_rt::sys::now_ns()) {
+                Some(left) if left > 0 => left,
+                _ => return Err(E_TIMED_OUT),
+            }
+        };
+        match channel::readable_or_wait(s.id, left) {
+            // No word (cannot happen with this server): the server waits.
+            None => return recv_once(s, buf, peek, 0),
+            Some(true) => match recv_once(s, buf, peek, net::NONBLOCK) {
+                // Drained by another thread of the socket: the word says so now.
+                Err(E_NOT_READY) => {}
+                r => return r,
+            },
+            Some(false) => {}
+        }
+    }
+}
+
+/// One receive request (`flags`: NONBLOCK or 0; the socket's timeout goes with it).
+fn recv_once(s: &Socket, buf: &mut [u8], peek: bool, flags: u16) -> Result<(usize, u64, u64), ErrorCode> {
     let mut msg = Msg::new(0, Op::NetRecv);
-    msg.flags = s.flags() | if peek { net::PEEK } else { 0 };
+    msg.flags = flags | if peek { net::PEEK } else { 0 };
     msg.args[..2].copy_from_slice(&[s.id, s.read_timeout()]);
     let mut g = lock()?;
     let room = buf.len().min(CHUNK);

@@ -13,7 +13,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::net::Ipv4Addr;
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp, AnySocket};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Cidr};
@@ -37,6 +37,9 @@ pub struct Stats {
     pub rx_frames: u64,
     pub tx_frames: u64,
 }
+
+/// Received frames between two turns of the socket layer inside a poll.
+const REFILL_EVERY: u32 = 16;
 
 pub struct NetStack {
     pub(super) iface: Interface,
@@ -98,15 +101,37 @@ impl NetStack {
     /// Moves every frame the card has and every one the sockets want to
     /// send, then applies what DHCP learned and kicks the card once.
     /// Returns true when socket state may have changed.
+    ///
+    /// Ingress goes a frame at a time so that every [`REFILL_EVERY`] frames
+    /// the socket layer can act on what the stack woke (listeners refill
+    /// their backlog: a burst of SYNs larger than the Listen sockets would
+    /// otherwise be reset).
     pub fn poll(&mut self, now_ns: u64) -> bool {
         let t0 = vireo_rt::rdtsc();
         self.phy.tx_blocked = false;
-        let changed = self.iface.poll(instant(now_ns), &mut self.phy, &mut self.sockets);
+        let t = instant(now_ns);
+        self.iface.poll_maintenance(t);
+        let mut changed = false;
+        let mut frames = 0u32;
+        loop {
+            match self.iface.poll_ingress_single(t, &mut self.phy, &mut self.sockets) {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => changed = true,
+            }
+            frames += 1;
+            if frames.is_multiple_of(REFILL_EVERY) {
+                self.ready_drain();
+            }
+        }
+        while self.iface.poll_egress(t, &mut self.phy, &mut self.sockets) == PollResult::SocketStateChanged {
+            changed = true;
+        }
         self.dhcp_events();
         self.phy.net.flush();
         self.polls += 1;
         self.poll_tsc += vireo_rt::rdtsc().wrapping_sub(t0);
-        changed == smoltcp::iface::PollResult::SocketStateChanged
+        changed
     }
 
     pub fn stats(&self) -> Stats {

@@ -12,14 +12,18 @@
 //! completes a request pushes the reply onto that connection's completion
 //! ring under [`ConnShared`]'s lock, shared by the connection thread (fs
 //! replies) and the net thread. A parked request keeps its data slots
-//! (the client does not reuse them until the reply).
+//! (the client does not reuse them until the reply), so the runtime does
+//! not park blocking reads: it sleeps on the socket's readiness word
+//! (`ready.rs`) and reads when the server marks it readable.
 //!
 //! Sockets are per connection: a client's socket id indexes its own table,
 //! which holds the smoltcp handles; a handle never comes from a client, and
 //! a table entry goes when its socket is removed from the set, so a stale
 //! or invented id is `BadHandle`, never another socket (smoltcp's `get_mut`
 //! panics on a handle it does not have).
+mod backlog;
 mod poll;
+mod ready;
 mod tcp;
 mod udp;
 
@@ -158,6 +162,8 @@ enum Sock {
 
 #[derive(Default)]
 struct ConnNet {
+    /// The connection's region (readiness words), known from its first request.
+    region: Option<Region>,
     socks: Vec<Option<Sock>>,
     polls: Vec<Option<poll::Registry>>,
 }
@@ -218,6 +224,8 @@ pub struct Layer {
     /// Socket buffer bytes allocated (see `tcp::buffer_sizes`).
     buffer_bytes: usize,
     staging: Vec<u8>,
+    /// Sockets whose readiness may have changed (`ready.rs`).
+    dirty: ready::Dirty,
 }
 
 /// The first port handed out for connect and bind(port 0) (IANA's dynamic range).
@@ -305,7 +313,7 @@ impl NetStack {
         };
         let Ok(data) = p.req.data() else { return Step::Fail(Status::BadData) };
         let conn = p.conn.id;
-        self.layer.conns.entry(conn).or_default();
+        self.layer.conns.entry(conn).or_default().region.get_or_insert(p.conn.region);
         let r = match op {
             Op::NetBind => self.bind(conn, &p.req),
             Op::NetListen => self.listen(conn, &p.req),
@@ -332,13 +340,16 @@ impl NetStack {
             },
             _ => Err(Status::UnknownOp),
         };
-        r.unwrap_or_else(Step::Fail)
+        let step = r.unwrap_or_else(Step::Fail);
+        self.ready_after(conn, op, p.req.args[0], &step);
+        step
     }
 
     /// Retries the parked requests after a poll; ends those past their
     /// deadline; lets go of closed sockets. True if a request completed
     /// (the stack then has something to send: poll again).
     pub fn layer_service(&mut self, now: u64) -> bool {
+        self.ready_drain();
         let mut done = false;
         let parked = core::mem::take(&mut self.layer.parked);
         for mut p in parked {
@@ -366,7 +377,6 @@ impl NetStack {
             }
         }
         self.reap_closing();
-        self.relisten();
         done
     }
 

@@ -10,6 +10,7 @@ use crate::net::stack::{tune_tcp, NetStack};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
+use core::task::Waker;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, State};
 use smoltcp::time::Duration;
@@ -43,18 +44,28 @@ pub struct Tcp {
     rd_shut: bool,
     wr_shut: bool,
     linger: u64,
+    /// Files the socket for a readiness update (`ready.rs`; set with its id).
+    pub waker: Waker,
+}
+
+impl Tcp {
+    fn new(h: SocketHandle, bytes: usize, port: Option<u16>) -> Self {
+        Self { h, bytes, port, rd_shut: false, wr_shut: false, linger: u64::MAX, waker: Waker::noop().clone() }
+    }
 }
 
 pub struct Listener {
-    port: u16,
-    addr: Option<Ipv4Addr>,
-    backlog: usize,
+    pub(super) port: u16,
+    pub(super) addr: Option<Ipv4Addr>,
+    pub(super) backlog: usize,
     /// Listening (or just connected, not yet accepted) sockets.
-    pending: Vec<(SocketHandle, usize)>,
+    pub(super) pending: Vec<(SocketHandle, usize)>,
+    /// Files the listener for a refill (`backlog.rs`; set with its id).
+    pub(super) waker: Waker,
 }
 
 /// A connected-or-closing state: data may have been exchanged.
-fn synchronized(s: State) -> bool {
+pub(super) fn synchronized(s: State) -> bool {
     !matches!(s, State::Closed | State::Listen | State::SynSent | State::SynReceived)
 }
 
@@ -78,8 +89,9 @@ impl NetStack {
     }
 
     /// A listening socket on the listener's endpoint.
-    fn listening(&mut self, port: u16, addr: Option<Ipv4Addr>) -> Result<(SocketHandle, usize), Status> {
+    pub(super) fn listening(&mut self, port: u16, addr: Option<Ipv4Addr>) -> Result<(SocketHandle, usize), Status> {
         let (mut s, bytes) = self.new_tcp();
+        super::backlog::half_open_timeout(&mut s);
         let ep = IpListenEndpoint { addr: addr.map(IpAddress::Ipv4), port };
         if s.listen(ep).is_err() {
             self.layer.buffer_bytes = self.layer.buffer_bytes.saturating_sub(bytes);
@@ -108,7 +120,7 @@ impl NetStack {
                     0 => DEFAULT_BACKLOG,
                     n => (n as usize).min(MAX_BACKLOG),
                 };
-                let mut l = Listener { port, addr, backlog: 0, pending: Vec::new() };
+                let mut l = Listener { port, addr, backlog: 0, pending: Vec::new(), waker: Waker::noop().clone() };
                 if let Err(e) = self.grow(&mut l, backlog) {
                     self.listener_drop(l);
                     return Err(e);
@@ -163,16 +175,9 @@ impl NetStack {
             return Ok(Step::Wait);
         };
         let (h, bytes) = l.pending.swap_remove(i);
-        let (port, addr) = (l.port, l.addr);
+        self.sockets.get_mut::<tcp::Socket>(h).set_timeout(None);
         let peer = self.sockets.get::<tcp::Socket>(h).remote_endpoint();
-        let id = self.conn(conn)?.insert(Sock::Tcp(Tcp {
-            h,
-            bytes,
-            port: None,
-            rd_shut: false,
-            wr_shut: false,
-            linger: u64::MAX,
-        }));
+        let id = self.conn(conn)?.insert(Sock::Tcp(Tcp::new(h, bytes, None)));
         let id = match id {
             Ok(id) => id,
             Err(e) => {
@@ -181,14 +186,7 @@ impl NetStack {
                 return Err(e);
             }
         };
-        // Keep the backlog full (without memory for it, it shrinks).
-        if let Ok(s) = self.listening(port, addr) {
-            if let Ok(Sock::Listener(l)) = self.conn(conn)?.get(req.args[0]) {
-                l.pending.push(s);
-            } else {
-                self.remove_tcp(s.0, s.1);
-            }
-        }
+        // The listener is refilled after this request (`ready_after`).
         let mut r = ok(req);
         let (pa, pp) = peer.map(endpoint_words).unwrap_or((0, 0));
         r.args[..3].copy_from_slice(&[id, pa, pp]);
@@ -230,7 +228,7 @@ impl NetStack {
             return Err(Status::NetworkUnreachable);
         }
         let h = self.sockets.add(s);
-        let t = Tcp { h, bytes, port: Some(local), rd_shut: false, wr_shut: false, linger: u64::MAX };
+        let t = Tcp::new(h, bytes, Some(local));
         let id = match self.conn(conn)?.insert(Sock::Tcp(t)) {
             Ok(id) => id,
             Err(e) => {
@@ -484,24 +482,6 @@ impl NetStack {
         }
     }
 
-    /// A listening socket whose handshake was reset falls back to Closed:
-    /// it listens again.
-    pub(super) fn relisten(&mut self) {
-        for c in self.layer.conns.values() {
-            for s in c.socks.iter().flatten() {
-                if let Sock::Listener(l) = s {
-                    for &(h, _) in &l.pending {
-                        let s = self.sockets.get_mut::<tcp::Socket>(h);
-                        if s.state() == State::Closed {
-                            let ep = IpListenEndpoint { addr: l.addr.map(IpAddress::Ipv4), port: l.port };
-                            let _ = s.listen(ep);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Poll readiness of a TCP socket or listener.
     pub(super) fn tcp_ready(&self, s: &Sock) -> u64 {
         use vireo_io_channel::poll::*;
@@ -521,7 +501,7 @@ impl NetStack {
                     return 0;
                 }
                 let mut bits = 0;
-                if s.can_recv() || !s.may_recv() || t.rd_shut {
+                if tcp_readable(s, t) {
                     bits |= READABLE;
                 }
                 if !s.may_recv() {
@@ -541,6 +521,12 @@ impl NetStack {
             Sock::Udp(_) => 0,
         }
     }
+}
+
+/// Whether a receive on `t` completes now: data, end of stream, a reset,
+/// or reads shut down (not while the handshake is in progress).
+pub fn tcp_readable(s: &tcp::Socket, t: &Tcp) -> bool {
+    !matches!(s.state(), State::SynSent | State::SynReceived) && (s.can_recv() || !s.may_recv() || t.rd_shut)
 }
 
 /// The reply to a connect: the socket and its local endpoint.

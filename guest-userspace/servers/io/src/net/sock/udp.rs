@@ -10,6 +10,7 @@ use super::{endpoint_words, ip_of, ok, port_of, Sock, Step, NO_ADDRESS_NS};
 use crate::net::stack::NetStack;
 use alloc::vec;
 use core::net::Ipv4Addr;
+use core::task::Waker;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp::{self, PacketBuffer, PacketMetadata};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
@@ -27,6 +28,8 @@ pub struct Udp {
     pub addr: Option<Ipv4Addr>,
     pub peer: Option<IpEndpoint>,
     pub broadcast: bool,
+    /// Files the socket for a readiness update (`ready.rs`; set with its id).
+    pub waker: Waker,
 }
 
 fn buffer() -> PacketBuffer<'static> {
@@ -43,11 +46,11 @@ impl NetStack {
         }
         let h = self.sockets.add(s);
         self.layer.buffer_bytes += 2 * PAYLOAD;
-        let u = Udp { h, port, addr, peer: None, broadcast: false };
+        let u = Udp { h, port, addr, peer: None, broadcast: false, waker: Waker::noop().clone() };
         match self.layer.conns.get_mut(&conn).ok_or(Status::BadHandle)?.insert(Sock::Udp(u)) {
             Ok(id) => Ok((id, port)),
             Err(e) => {
-                self.udp_drop(Udp { h, port, addr, peer: None, broadcast: false });
+                self.udp_drop(Udp { h, port, addr, peer: None, broadcast: false, waker: Waker::noop().clone() });
                 Err(e)
             }
         }
