@@ -39,7 +39,7 @@ pub struct Stats {
 }
 
 /// Received frames between two turns of the socket layer inside a poll.
-const REFILL_EVERY: u32 = 16;
+const REFILL_EVERY: u32 = 8;
 
 pub struct NetStack {
     pub(super) iface: Interface,

@@ -1,14 +1,19 @@
 //! A listener's backlog: smoltcp has no accept queue, so a listener keeps
-//! `backlog` sockets in Listen state and adds more as SYNs take them
-//! (`tcp.rs`). A SYN that finds no Listen socket is answered with a reset,
+//! a few sockets in Listen state ([`LISTEN_READY`], fewer for a smaller
+//! backlog) and adds more as SYNs take them, until `backlog` connections
+//! wait to be accepted. A SYN that finds no Listen socket is answered with a reset,
 //! so the refill must keep up with a burst: it runs when one of the
 //! listener's sockets changes state (their receive wakers file the
 //! listener on the dirty list, `ready.rs`), and the stack's poll hands it
 //! a turn every few received frames (`NetStack::poll`).
 //!
+//! Only a few listen at a time because every socket in the set costs
+//! each poll (smoltcp's `poll_at` visits them all) and each accept retry:
+//! 128 listening sockets were 20 k instructions per HTTP request.
+//!
 //! Limits, so a flood of SYNs cannot take the server's memory or the
-//! listener: at most `2 × backlog` sockets per listener (half-open,
-//! connected-not-accepted and listening together); a half-open socket
+//! listener: at most `backlog + LISTEN_READY` sockets per listener
+//! (half-open, connected-not-accepted and listening together); a half-open socket
 //! gives up after [`HALF_OPEN_S`] without the handshake's last ACK; and when
 //! no Listen socket is left, half-open ones are dropped to make room (the
 //! newest SYN wins over a stale one, as with Linux's SYN cookies the
@@ -25,9 +30,18 @@ use smoltcp::wire::{IpAddress, IpListenEndpoint};
 pub const HALF_OPEN_S: u64 = 10;
 /// Listen sockets a full listener frees at once by dropping half-open ones.
 const EVICT: usize = 8;
+/// Sockets a listener keeps in Listen state: more than the frames the
+/// stack takes in between two refills (`REFILL_EVERY`), so a burst of SYNs
+/// always finds one.
+pub const LISTEN_READY: usize = 16;
+
+/// Listen sockets for a listener with `backlog`.
+pub fn listen_ready(backlog: usize) -> usize {
+    backlog.clamp(1, LISTEN_READY)
+}
 
 impl NetStack {
-    /// Brings listener `id` of `conn` back to `backlog` Listen sockets
+    /// Brings listener `id` of `conn` back to its Listen sockets
     /// (within its limits) and arms their wakers; `waker`: the listener's
     /// own, when it is new.
     pub(super) fn listener_refill(&mut self, conn: u64, id: u64, waker: Option<Waker>) {
@@ -56,7 +70,7 @@ impl NetStack {
             }
             s.register_recv_waker(&l.waker);
         }
-        let cap = 2 * l.backlog;
+        let cap = l.backlog + LISTEN_READY;
         if listening == 0 && l.pending.len() >= cap && half_open > 0 {
             for &(h, _) in &l.pending {
                 if listening >= EVICT {
@@ -70,7 +84,7 @@ impl NetStack {
                 }
             }
         }
-        let (port, addr, want) = (l.port, l.addr, l.backlog.saturating_sub(listening));
+        let (port, addr, want) = (l.port, l.addr, listen_ready(l.backlog).saturating_sub(listening));
         let room = cap.saturating_sub(l.pending.len());
         let mut fresh = alloc::vec::Vec::new();
         for _ in 0..want.min(room) {

@@ -135,12 +135,14 @@ impl NetStack {
         Ok(Step::Done(r))
     }
 
+    /// Sets the backlog to `to` and opens its first Listen sockets (the
+    /// refill keeps them coming, `backlog.rs`).
     fn grow(&mut self, l: &mut Listener, to: usize) -> Result<(), Status> {
-        while l.pending.len() < to {
+        l.backlog = to;
+        while l.pending.len() < super::backlog::listen_ready(to) {
             let s = self.listening(l.port, l.addr)?;
             l.pending.push(s);
         }
-        l.backlog = to;
         Ok(())
     }
 
@@ -150,7 +152,7 @@ impl NetStack {
             return Err(Status::InvalidArgument);
         };
         // Shrinking drops idle listening sockets only.
-        while l.pending.len() > to {
+        while l.pending.len() > super::backlog::listen_ready(to) {
             match l.pending.iter().position(|&(h, _)| self.sockets.get::<tcp::Socket>(h).state() == State::Listen) {
                 Some(i) => {
                     let (h, b) = l.pending.swap_remove(i);
