@@ -7,6 +7,7 @@
 
 pub mod acpi;
 pub mod boot_trace;
+pub mod clock;
 pub mod exit;
 pub mod le;
 pub mod motor;

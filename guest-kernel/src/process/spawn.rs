@@ -27,6 +27,8 @@ pub fn spawn_image(
     handles: Vec<(Object, u32)>,
 ) -> Result<Arc<Process>, Error> {
     let mut vm = Vm::new()?;
+    // The clock page (pv_abi::clock): time without a system call.
+    vm.map_borrowed_at(pv_abi::clock::PAGE_VADDR, crate::time::clock_page_paddr(), 4096, prot::READ)?;
     let loaded = crate::loader::load(image, layout::PROGRAM_BASE, &mut vm)?;
     if super::motor::is_motor_program(image)? {
         // Rust std for x86_64-unknown-motor: map Vireo's runtime (docs/runtime.md).

@@ -260,6 +260,19 @@ impl Vm {
         self.map_pages(start, paddr, len, flags_for(p))
     }
 
+    /// [`Vm::map_borrowed`] at a fixed address (a page every process has).
+    pub fn map_borrowed_at(&mut self, start: u64, paddr: u64, len: u64, p: u64) -> Result<(), Error> {
+        if p & !prot::READ != 0 {
+            return Err(Error::Protection);
+        }
+        let (start, end) = user_range(start, len)?;
+        if self.overlaps(start, end) {
+            return Err(Error::Invalid);
+        }
+        self.insert(Region { start, end, prot: p, backing: Backing::Borrowed })?;
+        self.map_pages(start, paddr, end - start, flags_for(p)).map(drop)
+    }
+
     fn map_pages(&mut self, start: u64, paddr: u64, len: u64, flags: Flags) -> Result<u64, Error> {
         for off in (0..len).step_by(PAGE as usize) {
             if self.space.map(start + off, paddr + off, flags).is_err() {

@@ -43,7 +43,7 @@ unsafe impl Sync for PvclockArea {}
 const _: () = assert!(core::mem::size_of::<PvclockArea>() == 32);
 
 impl PvclockArea {
-    const fn new() -> Self {
+    pub(super) const fn new() -> Self {
         Self(UnsafeCell::new(PvclockVcpuTimeInfo {
             version: 0,
             pad0: 0,
@@ -103,8 +103,9 @@ impl PvclockArea {
     }
 }
 
-/// One area per vCPU, indexed by the kernel's CPU index (0 = boot CPU).
-pub static AREAS: [PvclockArea; MAX_CPUS] = [const { PvclockArea::new() }; MAX_CPUS];
+/// One area per vCPU, indexed by the kernel's CPU index (0 = boot CPU);
+/// they live in the clock page, which programs map to read the time.
+pub static AREAS: &[PvclockArea; MAX_CPUS] = &super::clock_page::PAGE.areas;
 
 /// Statics live in the kernel image, linked at `KERNEL_VMA + phys`.
 fn virt_to_phys(vaddr: u64) -> Result<u64, TimeError> {
@@ -138,17 +139,7 @@ impl Snapshot {
     /// kvm-pvm every ring-0 instruction is emulated, ~0.5 us each.
     #[inline(always)]
     pub fn ns_at(&self, tsc: u64) -> u64 {
-        // A TSC sampled before tsc_timestamp (speculated RDTSC, or another
-        // vCPU's area) would wrap to ~2^64 ticks; treat it as "now".
-        let delta = tsc.saturating_sub(self.tsc_timestamp);
-        // Shifts wrap modulo 64 like Linux's; a host never sends |shift| > 32.
-        let delta = if self.shift >= 0 {
-            delta.wrapping_shl(u32::from(self.shift.unsigned_abs()))
-        } else {
-            delta.wrapping_shr(u32::from(self.shift.unsigned_abs()))
-        };
-        let ns = ((u128::from(delta) * u128::from(self.mul)) >> 32) as u64;
-        self.system_time.wrapping_add(ns)
+        pv_abi::clock::pvclock_ns(tsc, self.tsc_timestamp, self.system_time, self.mul, self.shift)
     }
 
     /// The first TSC value at which `ns_at` reaches `ns` (a past `ns` gives a

@@ -21,6 +21,7 @@ mod apic_bus;
 use crate::arch::x86_64::cpuid;
 pub use crate::arch::x86_64::cpuid::under_hypervisor;
 pub use apic_bus::APIC_BUS_HZ;
+mod clock_page;
 mod cmos;
 mod error;
 mod kvmclock;
@@ -173,6 +174,7 @@ pub fn init_boot_cpu(pm_timer: Option<PmTimer>, tsc_khz_hint: Option<u64>) -> Re
     TSC_HZ.store(hz, Ordering::Relaxed);
     TSC_MULT.store(tsc_clock::mult_for_hz(hz), Ordering::Relaxed);
     MODE.store(MODE_TSC, Ordering::Release);
+    clock_page::publish(pv_abi::clock::MODE_TSC, tsc_clock::mult_for_hz(hz));
     let wall_source = init_wall_from_cmos();
     Ok(publish(ClockInfo {
         source: ClockSource::Tsc(freq_source),
@@ -208,6 +210,9 @@ fn try_kvmclock(features: u32, timing_hz: Option<u64>) -> Option<ClockInfo> {
     TSC_MULT.store(tsc_clock::mult_for_hz(hz), Ordering::Relaxed);
     let mode = if stable_feature { MODE_KVMCLOCK_STABLE } else { MODE_KVMCLOCK };
     MODE.store(mode, Ordering::Release);
+    // Without the stable feature each CPU must read its own area: programs ask the kernel.
+    let page_mode = if stable_feature { pv_abi::clock::MODE_KVMCLOCK } else { pv_abi::clock::MODE_SYSCALL };
+    clock_page::publish(page_mode, tsc_clock::mult_for_hz(hz));
 
     let wall_source = match kvmclock::wall_clock_at_zero_ns() {
         Some(ns) => {
@@ -349,6 +354,12 @@ pub fn now_ns() -> u64 {
         MODE_TSC => tsc_clock::tsc_to_ns(rdtsc(), TSC_MULT.load(Ordering::Relaxed)),
         _ => 0,
     }
+}
+
+/// The physical address of the clock page programs map read-only
+/// (`pv_abi::clock`).
+pub fn clock_page_paddr() -> u64 {
+    clock_page::paddr()
 }
 
 /// TSC ticks per second; 0 before `init_boot_cpu`.

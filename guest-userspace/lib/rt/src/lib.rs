@@ -10,6 +10,7 @@
 
 extern crate alloc;
 
+pub mod clock;
 pub mod console;
 pub mod device;
 pub mod heap;

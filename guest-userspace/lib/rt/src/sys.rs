@@ -56,8 +56,17 @@ pub fn sleep(ns: u64) -> Result<u64> {
     ret(unsafe { syscall1(Sys::Sleep as u64, ns) })
 }
 
-/// Monotonic nanoseconds since boot.
+/// Monotonic nanoseconds since boot: from the clock page when it can
+/// (`crate::clock`), otherwise from the kernel.
 pub fn clock() -> Result<u64> {
+    match crate::clock::page_now_ns() {
+        Some(ns) => Ok(ns),
+        None => kernel_clock(),
+    }
+}
+
+/// The kernel's `ClockMonotonic`, always a system call.
+pub fn kernel_clock() -> Result<u64> {
     // SAFETY: no memory effects.
     ret(unsafe { syscall0(Sys::ClockMonotonic as u64) })
 }

@@ -16,10 +16,29 @@ pub const MAX_FILE: u64 = 64 * 1024;
 /// The most bytes of file data kept at once.
 pub const MAX_BYTES: usize = 4 * 1024 * 1024;
 
+/// A cached file: its whole 200 response for an HTTP/1.1 keep-alive GET
+/// (head and body in one buffer, the common answer, sent as it is with
+/// no copy: moto-rt's `memcpy` is a byte loop), from which the other
+/// answers take the body.
 #[derive(Clone)]
 pub struct Cached {
-    pub body: Arc<[u8]>,
+    pub response: Arc<[u8]>,
+    pub head_len: usize,
     pub content_type: &'static str,
+}
+
+impl Cached {
+    /// `head` (ending with the blank line) followed by `body`.
+    pub fn new(head: Vec<u8>, body: &[u8], content_type: &'static str) -> Cached {
+        let head_len = head.len();
+        let mut response = head;
+        response.extend_from_slice(body);
+        Cached { response: response.into(), head_len, content_type }
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.response[self.head_len.min(self.response.len())..]
+    }
 }
 
 struct Entry {
@@ -71,18 +90,18 @@ impl Cache {
     }
 
     pub fn put(&self, key: String, file: Cached) {
-        let len = file.body.len();
-        if !self.enabled() || len as u64 > MAX_FILE {
+        let len = file.response.len();
+        if !self.enabled() || file.body().len() as u64 > MAX_FILE {
             return;
         }
         let mut g = self.lock();
         if let Some(old) = g.map.remove(&key) {
-            g.bytes -= old.file.body.len();
+            g.bytes -= old.file.response.len();
         }
         if g.bytes + len > MAX_BYTES {
             let ttl = self.ttl;
             g.map.retain(|_, e| e.at.elapsed() < ttl);
-            g.bytes = g.map.values().map(|e| e.file.body.len()).sum();
+            g.bytes = g.map.values().map(|e| e.file.response.len()).sum();
             if g.bytes + len > MAX_BYTES {
                 return;
             }
@@ -97,14 +116,14 @@ mod tests {
     use super::*;
 
     fn file(n: usize) -> Cached {
-        Cached { body: vec![7u8; n].into(), content_type: "text/plain" }
+        Cached::new(Vec::new(), &vec![7u8; n], "text/plain")
     }
 
     #[test]
     fn entries_expire_and_are_bounded() {
         let c = Cache::new(Duration::from_millis(50));
         c.put("a".into(), file(3));
-        assert_eq!(c.get("a").map(|f| f.body.len()), Some(3));
+        assert_eq!(c.get("a").map(|f| f.body().len()), Some(3));
         assert!(c.get("b").is_none());
         std::thread::sleep(Duration::from_millis(60));
         assert!(c.get("a").is_none(), "expired");

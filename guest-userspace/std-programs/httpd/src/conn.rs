@@ -212,8 +212,7 @@ impl Conn<'_> {
         let cache = &self.site.cache;
         let key = cache.enabled().then(|| Cache::key(&url.segments, url.trailing_slash));
         if let Some(hit) = key.as_deref().and_then(|k| cache.get(k)) {
-            let head = ok_head(hit.content_type, hit.body.len() as u64, keep, http10);
-            return (200, response::send_bytes(&mut self.stream, head, &hit.body, with_body));
+            return (200, self.send_cached(&hit, keep, http10, with_body));
         }
         match self.site.root.resolve(&url) {
             Ok(Resolved::File { mut file, len, content_type }) => {
@@ -223,9 +222,9 @@ impl Conn<'_> {
                 };
                 match response::read_small(&mut file, len) {
                     Ok(body) => {
-                        let hit = Cached { body: body.into(), content_type };
+                        let hit = Cached::new(ok_head(content_type, len, true, false).into_bytes(), &body, content_type);
                         cache.put(key, hit.clone());
-                        (200, response::send_bytes(&mut self.stream, head, &hit.body, with_body))
+                        (200, self.send_cached(&hit, keep, http10, with_body))
                     }
                     // Nothing sent yet: say so rather than send short.
                     Err(_) => (500, response::send_error(&mut self.stream, 500, None, after)),
@@ -241,6 +240,19 @@ impl Conn<'_> {
             }
             Err(e) => (e.status(), response::send_error(&mut self.stream, e.status(), None, after)),
         }
+    }
+
+    /// A cached file's 200: the stored response as it is when it fits
+    /// (HTTP/1.1, keep-alive), else a head made for this request.
+    fn send_cached(&mut self, hit: &Cached, keep: bool, http10: bool, with_body: bool) -> io::Result<u64> {
+        let body = hit.body();
+        if keep && !http10 {
+            let n = if with_body { hit.response.len() } else { hit.head_len };
+            self.stream.write_all(&hit.response[..n])?;
+            return Ok(if with_body { body.len() as u64 } else { 0 });
+        }
+        let head = ok_head(hit.content_type, body.len() as u64, keep, http10);
+        response::send_bytes(&mut self.stream, head, body, with_body)
     }
 
     /// Drops a body of `len` bytes after the head (some may be in `buf`

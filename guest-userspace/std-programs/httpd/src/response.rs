@@ -51,6 +51,11 @@ impl Head {
         }
     }
 
+    /// The head's bytes, ending with the blank line.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.finish()
+    }
+
     fn finish(mut self) -> Vec<u8> {
         self.buf.extend_from_slice(b"\r\n");
         self.buf

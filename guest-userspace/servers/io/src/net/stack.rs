@@ -38,9 +38,6 @@ pub struct Stats {
     pub tx_frames: u64,
 }
 
-/// Received frames between two turns of the socket layer inside a poll.
-const REFILL_EVERY: u32 = 8;
-
 pub struct NetStack {
     pub(super) iface: Interface,
     polls: u64,
@@ -102,7 +99,7 @@ impl NetStack {
     /// send, then applies what DHCP learned and kicks the card once.
     /// Returns true when socket state may have changed.
     ///
-    /// Ingress goes a frame at a time so that every [`REFILL_EVERY`] frames
+    /// Ingress goes a frame at a time so that every `REFILL_EVERY` frames
     /// the socket layer can act on what the stack woke (listeners refill
     /// their backlog: a burst of SYNs larger than the Listen sockets would
     /// otherwise be reset).
@@ -120,7 +117,7 @@ impl NetStack {
                 PollIngressSingleResult::SocketStateChanged => changed = true,
             }
             frames += 1;
-            if frames.is_multiple_of(REFILL_EVERY) {
+            if frames.is_multiple_of(super::sock::REFILL_EVERY) {
                 self.ready_drain();
             }
         }

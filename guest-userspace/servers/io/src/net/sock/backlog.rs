@@ -9,7 +9,8 @@
 //!
 //! Only a few listen at a time because every socket in the set costs
 //! each poll (smoltcp's `poll_at` visits them all) and each accept retry:
-//! 128 listening sockets were 20 k instructions per HTTP request.
+//! 128 listening sockets were 20 k instructions per HTTP request, 16 were
+//! 3 k.
 //!
 //! Limits, so a flood of SYNs cannot take the server's memory or the
 //! listener: at most `backlog + LISTEN_READY` sockets per listener
@@ -30,10 +31,12 @@ use smoltcp::wire::{IpAddress, IpListenEndpoint};
 pub const HALF_OPEN_S: u64 = 10;
 /// Listen sockets a full listener frees at once by dropping half-open ones.
 const EVICT: usize = 8;
-/// Sockets a listener keeps in Listen state: more than the frames the
-/// stack takes in between two refills (`REFILL_EVERY`), so a burst of SYNs
+/// Sockets a listener keeps in Listen state: twice the frames the stack
+/// takes in between two refills ([`REFILL_EVERY`]), so a burst of SYNs
 /// always finds one.
-pub const LISTEN_READY: usize = 16;
+pub const LISTEN_READY: usize = 8;
+/// Received frames between two turns of the socket layer inside a poll.
+pub const REFILL_EVERY: u32 = LISTEN_READY as u32 / 2;
 
 /// Listen sockets for a listener with `backlog`.
 pub fn listen_ready(backlog: usize) -> usize {

@@ -22,6 +22,7 @@
 //! or invented id is `BadHandle`, never another socket (smoltcp's `get_mut`
 //! panics on a handle it does not have).
 mod backlog;
+pub use backlog::REFILL_EVERY;
 mod poll;
 mod ready;
 mod tcp;
