@@ -33,6 +33,11 @@ pub const DEFAULT_BACKLOG: usize = 128;
 pub const MAX_BACKLOG: usize = 128;
 /// How long a closed connection may take to deliver what it holds.
 const CLOSE_TIMEOUT_S: u64 = 60;
+/// How long a half-open handshake (a SYN taken, our SYN-ACK unanswered)
+/// may hold a listening socket. smoltcp retries the SYN-ACK for ever, so
+/// without this a flood of SYNs that never complete fills every listening
+/// socket of a listener for good (found by tests/tests/net_bad_input.rs).
+const HALF_OPEN_TIMEOUT_S: u64 = 5;
 
 pub struct Tcp {
     pub h: SocketHandle,
@@ -80,6 +85,8 @@ impl NetStack {
     /// A listening socket on the listener's endpoint.
     fn listening(&mut self, port: u16, addr: Option<Ipv4Addr>) -> Result<(SocketHandle, usize), Status> {
         let (mut s, bytes) = self.new_tcp();
+        // Cleared by `relisten` once the handshake completes.
+        s.set_timeout(Some(Duration::from_secs(HALF_OPEN_TIMEOUT_S)));
         let ep = IpListenEndpoint { addr: addr.map(IpAddress::Ipv4), port };
         if s.listen(ep).is_err() {
             self.layer.buffer_bytes = self.layer.buffer_bytes.saturating_sub(bytes);
@@ -164,7 +171,10 @@ impl NetStack {
         };
         let (h, bytes) = l.pending.swap_remove(i);
         let (port, addr) = (l.port, l.addr);
-        let peer = self.sockets.get::<tcp::Socket>(h).remote_endpoint();
+        let s = self.sockets.get_mut::<tcp::Socket>(h);
+        // Not the half-open timeout any more (see `listening`).
+        s.set_timeout(None);
+        let peer = s.remote_endpoint();
         let id = self.conn(conn)?.insert(Sock::Tcp(Tcp {
             h,
             bytes,
@@ -484,8 +494,10 @@ impl NetStack {
         }
     }
 
-    /// A listening socket whose handshake was reset falls back to Closed:
-    /// it listens again.
+    /// A listening socket whose handshake was reset (or timed out half
+    /// open) falls back to Closed: it listens again. One whose handshake
+    /// completed loses the half-open timeout (smoltcp would otherwise end
+    /// an idle connection with it).
     pub(super) fn relisten(&mut self) {
         for c in self.layer.conns.values() {
             for s in c.socks.iter().flatten() {
@@ -495,6 +507,8 @@ impl NetStack {
                         if s.state() == State::Closed {
                             let ep = IpListenEndpoint { addr: l.addr.map(IpAddress::Ipv4), port: l.port };
                             let _ = s.listen(ep);
+                        } else if synchronized(s.state()) && s.timeout().is_some() {
+                            s.set_timeout(None);
                         }
                     }
                 }
