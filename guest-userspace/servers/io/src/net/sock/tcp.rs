@@ -85,7 +85,7 @@ impl NetStack {
     /// A listening socket on the listener's endpoint.
     fn listening(&mut self, port: u16, addr: Option<Ipv4Addr>) -> Result<(SocketHandle, usize), Status> {
         let (mut s, bytes) = self.new_tcp();
-        // Cleared by `relisten` once the handshake completes.
+        // Cleared once the handshake completes (`relisten`, `accept`).
         s.set_timeout(Some(Duration::from_secs(HALF_OPEN_TIMEOUT_S)));
         let ep = IpListenEndpoint { addr: addr.map(IpAddress::Ipv4), port };
         if s.listen(ep).is_err() {
