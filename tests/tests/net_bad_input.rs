@@ -375,6 +375,48 @@ fn live_connection(p: &mut Peer, _r: &mut Rng) {
     eprintln!("  then a request on the same connection: {}", report.join(", "));
 }
 
+/// ICMP errors (unreachable with "fragmentation needed" and MTUs 0, 1,
+/// 68 and 65535, time exceeded, redirect, source quench, parameter problem)
+/// quoting a segment of a live connection, whole and cut short, and with
+/// a bogus quoted header.
+fn icmp_errors(p: &mut Peer, _r: &mut Rng) {
+    let (us, g) = (p.ip, p.guest_ip);
+    let c = p.connect(HTTP, &[2, 4, 5, 0xb4], Duration::from_secs(5));
+    let mut c = c.unwrap_or_else(|e| panic!("cannot open a connection for ICMP errors: {e}"));
+    // What the guest would have sent on it.
+    let quoted_seg = tcp(g, us, &Tcp::new(HTTP, c.sport, c.rcv, c.snd, ACK), b"data");
+    let quoted = ipv4(g, us, PROTO_TCP, &quoted_seg);
+    let mut bogus = quoted.clone();
+    bogus[0] = 0x4f;
+    let errors: [(u8, u8, [u8; 4]); 13] = [
+        (3, 0, [0; 4]),
+        (3, 1, [0; 4]),
+        (3, 2, [0; 4]),
+        (3, 3, [0; 4]),
+        (3, 4, [0, 0, 0, 0]),
+        (3, 4, [0, 0, 0, 1]),
+        (3, 4, [0, 0, 0, 68]),
+        (3, 4, [0, 0, 0xff, 0xff]),
+        (11, 0, [0; 4]),
+        (5, 1, [10, 0, 0, 9]),
+        (4, 0, [0; 4]),
+        (12, 0, [0xff, 0, 0, 0]),
+        (3, 13, [0; 4]),
+    ];
+    for (kind, code, rest) in errors {
+        for q in [&quoted[..], &quoted[..8], &quoted[..20], &quoted[..28], &quoted[..0], &bogus[..28]] {
+            let mut m = vec![kind, code, 0, 0];
+            m.extend_from_slice(&rest);
+            m.extend_from_slice(q);
+            let ck = checksum(&[&m]);
+            m[2..4].copy_from_slice(&ck.to_be_bytes());
+            p.send_ip(&ipv4(us, g, PROTO_ICMP, &m));
+        }
+    }
+    let r = p.exchange(&mut c, GET, Duration::from_secs(5));
+    eprintln!("  the connection the errors quoted: {}", if r.is_ok() { "served" } else { "lost" });
+}
+
 /// IPv4 options (well formed and not) and fragments.
 fn ipv4_options_and_fragments(p: &mut Peer, _r: &mut Rng) {
     let (us, g) = (p.ip, p.guest_ip);
@@ -432,10 +474,12 @@ fn runts(p: &mut Peer, r: &mut Rng) {
 /// Random frames at every layer: raw bytes; IPv4 with a right header
 /// checksum and random rest; TCP segments to the listening port with right
 /// checksums and random flags, numbers and options (few SYNs, so they do
-/// not take up the listener's backlog); UDP; ICMP of every type.
+/// not take up the listener's backlog); UDP; ICMP of every type. 3000
+/// frames, or `VIREO_BADNET_GARBAGE` (longer runs by hand).
 fn garbage(p: &mut Peer, r: &mut Rng) {
     let (us, g) = (p.ip, p.guest_ip);
-    for i in 0..3000u32 {
+    let n = std::env::var("VIREO_BADNET_GARBAGE").ok().and_then(|s| s.parse().ok()).unwrap_or(3000u32);
+    for i in 0..n {
         match i % 5 {
             0 => {
                 let n = 1 + r.below(1600) as usize;
@@ -545,12 +589,13 @@ fn survive(machine: Machine) {
     let first = assert_serves(&mut p, &mut vm, "boot");
     eprintln!("  served at start in {first:?}");
     type Class = fn(&mut Peer, &mut Rng);
-    let classes: [(&str, Class); 9] = [
+    let classes: [(&str, Class); 10] = [
         ("truncated frames", truncated),
         ("bad checksums", checksums),
         ("bogus TCP flags", flags),
         ("bogus TCP options", options),
         ("nonsense in a live connection", live_connection),
+        ("ICMP errors", icmp_errors),
         ("IPv4 options and fragments", ipv4_options_and_fragments),
         ("oversized frames", oversized),
         ("runt frames", runts),
