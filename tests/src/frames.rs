@@ -127,7 +127,7 @@ impl Tcp {
 /// A TCP segment (header, options, payload) with its checksum right.
 pub fn tcp(src: Ipv4Addr, dst: Ipv4Addr, h: &Tcp, payload: &[u8]) -> Vec<u8> {
     let mut opts = h.opts.clone();
-    while opts.len() % 4 != 0 {
+    while !opts.len().is_multiple_of(4) {
         opts.push(0);
     }
     let hl = 20 + opts.len();

@@ -335,29 +335,34 @@ fn options(p: &mut Peer, _r: &mut Rng) {
 /// correct); the guest must go on serving.
 fn live_connection(p: &mut Peer, _r: &mut Rng) {
     // (what, flags, sequence and acknowledgement offsets from the right
-    // ones, window, urgent pointer, data); each on a connection of its own.
-    let segs: [(&str, u16, u32, u32, u16, u16, &[u8]); 11] = [
-        ("SYN", SYN, 0, 0, 65535, 0, b""),
-        ("SYN+FIN", SYN | FIN, 1, 0, 65535, 0, b""),
-        ("RST far out of the window", RST, 1 << 30, 0, 65535, 0, b""),
-        ("RST in the window, not exact", RST, 5, 0, 65535, 0, b""),
-        ("ACK of data never sent", ACK, 0, 1 << 30, 65535, 0, b""),
-        ("ACK from long ago", ACK, 0, 1u32.wrapping_neg() << 30, 65535, 0, b""),
-        ("data beyond the window", ACK | PSH, 1 << 20, 0, 65535, 0, b"far beyond the window"),
-        ("data from long ago", ACK | PSH, 1000u32.wrapping_neg(), 0, 65535, 0, b"long ago"),
-        ("FIN beyond the window", FIN | ACK, 1 << 20, 0, 65535, 0, b"x"),
-        ("urgent pointer past the end", ACK | URG, 0, 0, 65535, 0xffff, b""),
-        ("zero window", ACK, 0, 0, 0, 0, b""),
+    // ones, data); each on a connection of its own. URG comes with an
+    // urgent pointer past the end; the last one has a zero window.
+    let segs: [(&str, u16, u32, u32, &[u8]); 11] = [
+        ("SYN", SYN, 0, 0, b""),
+        ("SYN+FIN", SYN | FIN, 1, 0, b""),
+        ("RST far out of the window", RST, 1 << 30, 0, b""),
+        ("RST in the window, not exact", RST, 5, 0, b""),
+        ("ACK of data never sent", ACK, 0, 1 << 30, b""),
+        ("ACK from long ago", ACK, 0, 1u32.wrapping_neg() << 30, b""),
+        ("data beyond the window", ACK | PSH, 1 << 20, 0, b"far beyond the window"),
+        ("data from long ago", ACK | PSH, 1000u32.wrapping_neg(), 0, b"long ago"),
+        ("FIN beyond the window", FIN | ACK, 1 << 20, 0, b"x"),
+        ("urgent pointer past the end", ACK | URG, 0, 0, b""),
+        ("zero window", ACK, 0, 0, b""),
     ];
     let mut report = Vec::new();
-    for (what, flags, dseq, dack, window, urgent, data) in segs {
+    for (what, flags, dseq, dack, data) in segs {
         let mut c = match p.connect(HTTP, &[2, 4, 5, 0xb4], Duration::from_secs(5)) {
             Ok(c) => c,
             Err(e) => panic!("cannot open a connection to abuse: {e}"),
         };
         let mut h = Tcp::new(c.sport, c.port, c.snd.wrapping_add(dseq), c.rcv.wrapping_add(dack), flags);
-        h.window = window;
-        h.urgent = urgent;
+        if what == "zero window" {
+            h.window = 0;
+        }
+        if flags & URG != 0 {
+            h.urgent = 0xffff;
+        }
         p.send_tcp(&h, data);
         // Then the request, in order (its window opens the zero one again).
         let r = p.exchange(&mut c, GET, Duration::from_secs(3));
