@@ -536,3 +536,37 @@ impl Conn {
         Tcp::new(self.sport, self.port, self.snd, self.rcv, flags)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_rfc_1071_and_verifies_to_zero() {
+        // RFC 1071's example: 00 01 f2 03 f4 f5 f6 f7 sums to 0xddf2.
+        assert_eq!(checksum(&[&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]]), !0xddf2);
+        // Split at an odd byte, the same sum.
+        assert_eq!(checksum(&[&[0x00, 0x01, 0xf2], &[0x03, 0xf4, 0xf5, 0xf6, 0xf7]]), !0xddf2);
+        let ip = ipv4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), PROTO_ICMP, &[]);
+        assert_eq!(checksum(&[&ip]), 0);
+    }
+
+    #[test]
+    fn built_segments_parse_back() {
+        let (a, b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let mut h = Tcp::new(1234, 80, 7, 9, tcp_flag::SYN | tcp_flag::NS);
+        h.opts = vec![2, 4, 5, 0xb4, 1];
+        let seg = tcp(a, b, &h, b"hi");
+        assert_eq!(checksum(&[&pseudo(a, b, PROTO_TCP, seg.len()), &seg]), 0);
+        let f = ethernet([1; 6], [2; 6], ETH_IPV4, &ipv4(a, b, PROTO_TCP, &seg));
+        let want = TcpSeen { sport: 1234, dport: 80, seq: 7, ack: 9, flags: tcp_flag::SYN | tcp_flag::NS };
+        assert_eq!(parse(&f), Seen::Tcp { src: a, dst: b, h: want, payload: b"hi".to_vec() });
+        let d = udp(a, b, 1, 2, b"odd");
+        assert_eq!(checksum(&[&pseudo(a, b, PROTO_UDP, d.len()), &d]), 0);
+        let e = ethernet([1; 6], [2; 6], ETH_IPV4, &ipv4(b, a, PROTO_ICMP, &icmp_echo(0, 5, 6, b"x")));
+        assert_eq!(parse(&e), Seen::EchoReply { id: 5, seq: 6 });
+        for cut in 0..f.len() {
+            let _ = parse(&f[..cut]);
+        }
+    }
+}

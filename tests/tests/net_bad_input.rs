@@ -1,5 +1,5 @@
 //! Bad input from the wire never crashes the I/O server or the kernel
-//! (issue 12; docs/network.md "Bad input from the wire"). The guest's
+//! (issue 12; docs/network.md "Tests"). The guest's
 //! virtio-net card sits on QEMU's UDP socket netdev whose other end is this
 //! test (tests/src/frames.rs): it plays the whole network, 10.0.0.1 and
 //! the gateway, answers ARP, and sends, class by class, truncated frames
