@@ -643,12 +643,19 @@ fn survive(machine: Machine) {
          {recovered:?} ({tries} tries)"
     );
     assert_serves(&mut p, &mut vm, "the SYN flood");
-    // Idle longer than the half-open timeout (5 s), not longer than
-    // httpd's for a request head (10 s).
-    std::thread::sleep(Duration::from_secs(7).saturating_sub(idle_since.elapsed()));
-    match p.exchange(&mut idle, GET, Duration::from_secs(5)) {
-        Ok(r) => assert!(r.starts_with(b"HTTP/1.1 200"), "the idle connection: {:?}", String::from_utf8_lossy(&r)),
-        Err(e) => panic!("the connection idle for {:?}: {e}\n{}", idle_since.elapsed(), vm.output()),
+    // Idle longer than the half-open timeout (5 s), and not as long as
+    // httpd's for a request head (10 s): on a host so slow that the flood
+    // took that long, the check cannot be made.
+    if idle_since.elapsed() < Duration::from_secs(9) {
+        std::thread::sleep(Duration::from_secs(7).saturating_sub(idle_since.elapsed()));
+        match p.exchange(&mut idle, GET, Duration::from_secs(5)) {
+            Ok(r) => {
+                assert!(r.starts_with(b"HTTP/1.1 200"), "the idle connection: {:?}", String::from_utf8_lossy(&r))
+            }
+            Err(e) => panic!("the connection idle for {:?}: {e}\n{}", idle_since.elapsed(), vm.output()),
+        }
+    } else {
+        eprintln!("  not checked: a connection idle across the flood (the flood took {:?})", idle_since.elapsed());
     }
     // The end: alive, no panic, no dead server, a quiet console.
     std::thread::sleep(Duration::from_millis(200));
