@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod disk;
 pub mod dns_server;
+pub mod frames;
 pub mod layering;
 pub mod net;
 
