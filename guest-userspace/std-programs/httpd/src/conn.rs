@@ -101,7 +101,8 @@ pub fn serve(stream: TcpStream, site: &Site) {
     // Best effort: a platform without these still serves, only less well.
     let _ = stream.set_nodelay(true);
     let stream = Timed { stream, limit: site.cfg.write_timeout };
-    let mut c = Conn { stream, site, buf: Vec::with_capacity(MAX_HEAD), scratch: vec![0; READ_CHUNK].into_boxed_slice() };
+    let mut c =
+        Conn { stream, site, buf: Vec::with_capacity(MAX_HEAD), scratch: vec![0; READ_CHUNK].into_boxed_slice() };
     let mut served = 0u32;
     loop {
         let idle_deadline = (served > 0).then(|| Instant::now() + site.cfg.idle_timeout);
@@ -222,7 +223,8 @@ impl Conn<'_> {
                 };
                 match response::read_small(&mut file, len) {
                     Ok(body) => {
-                        let hit = Cached::new(ok_head(content_type, len, true, false).into_bytes(), &body, content_type);
+                        let hit =
+                            Cached::new(ok_head(content_type, len, true, false).into_bytes(), &body, content_type);
                         cache.put(key, hit.clone());
                         (200, self.send_cached(&hit, keep, http10, with_body))
                     }

@@ -214,6 +214,33 @@ fn main() -> i32 {
         }
     }
 
+    // The clock page (pv_abi::clock) is mapped read-only, has a mode the
+    // runtime knows, and agrees with the kernel's clock: a page reading
+    // falls between two ClockMonotonic calls around it.
+    let mode = {
+        // SAFETY: the kernel maps the clock page in every process; MODE_AT holds a u32.
+        unsafe {
+            core::ptr::read_volatile(
+                (vireo_rt::pv_abi::clock::PAGE_VADDR as usize + vireo_rt::pv_abi::clock::MODE_AT) as *const u32,
+            )
+        }
+    };
+    c.expect("clock page mode is known", mode <= vireo_rt::pv_abi::clock::MODE_KVMCLOCK);
+    let mut agree = true;
+    for _ in 0..100 {
+        let before = sys::kernel_clock().unwrap_or(u64::MAX);
+        let page = vireo_rt::clock::page_now_ns().unwrap_or(before);
+        let after = sys::kernel_clock().unwrap_or(0);
+        agree &= before <= page && page <= after;
+    }
+    c.expect("clock page time lies between the kernel's readings around it", agree);
+    c.check(
+        "protect(clock page, RW)",
+        // SAFETY: refused (a borrowed kernel page cannot become writable); nothing changes.
+        unsafe { sys::protect(vireo_rt::pv_abi::clock::PAGE_VADDR, 4096, prot::READ | prot::WRITE) },
+        &[Protection, Invalid, AccessDenied],
+    );
+
     if c.failed != 0 {
         println!("test-syscalls: FAILED: {} of {} checks", c.failed, c.checked);
         return 1;
