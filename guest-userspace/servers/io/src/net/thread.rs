@@ -1,16 +1,23 @@
-//! The net thread: it owns the card and the [`NetStack`], and sleeps in one
-//! `WaitMany` on the card's interrupt and a wake pipe, with smoltcp's next
-//! deadline (`poll_delay`) as the timeout. It wakes when a frame arrives or
-//! a send completes that it was waiting for, when a timer of the stack is
-//! due, or when another thread of the server hands it work: a command (a
-//! closure run on the stack) pushed on a queue, then a byte in the pipe.
-//! Every wake-up ends with one poll of the stack, so what a command queued
-//! goes out at once.
+//! The net thread: it brings the card up, takes its interrupts, and sleeps
+//! in one `WaitMany` on the card's interrupt and a wake pipe, with the
+//! stack's next deadline (`poll_delay`, parked requests) as the timeout.
+//!
+//! The [`NetStack`] sits behind a lock that other threads of the server
+//! may take too: a connection thread with a socket request runs it on the
+//! stack itself ([`NetHandle::run`]), polls, and only wakes the net thread
+//! when the stack now has a deadline earlier than the one the net thread
+//! sleeps to. Handing every request over (a queue, a byte in the pipe, a
+//! switch to this thread and back) cost two context switches and five
+//! system calls per HTTP request. When the stack is busy, or for work that
+//! waits for its answer ([`NetHandle::call`]), a command goes on the queue
+//! and the pipe wakes this thread, which runs queued commands first in
+//! every round; a caller that finds commands queued runs them before its
+//! own, so one connection's requests keep their order.
 use super::stack::NetStack;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use vireo_rt::device::{irq_ack, wait_many};
 use vireo_rt::sync::Mutex;
 use vireo_rt::{println, sys};
@@ -28,6 +35,11 @@ struct Shared {
     /// A byte is (about to be) in the pipe: later wakers need not write.
     wake_pending: AtomicBool,
     wake_w: u64,
+    /// The stack, once the net thread has brought the card up.
+    stack: Mutex<Option<NetStack>>,
+    /// When the net thread next looks at the stack unasked (ns since boot;
+    /// `u64::MAX`: only for a frame or a wake). Set under the stack lock.
+    sleep_until: AtomicU64,
 }
 
 /// How other threads reach the stack; cheap to clone.
@@ -37,6 +49,28 @@ pub struct NetHandle {
 }
 
 impl NetHandle {
+    /// Runs `f` on the stack: here, now, if the stack is free (then polls,
+    /// retries parked requests, and wakes the net thread only if its sleep
+    /// would now run past a deadline of the stack); otherwise on the net
+    /// thread, soon, as [`NetHandle::submit`].
+    pub fn run<F: FnOnce(&mut NetStack) + Send + 'static>(&self, f: F) {
+        let Some(mut guard) = self.shared.stack.try_lock() else { return self.submit(Box::new(f)) };
+        let Some(stack) = guard.as_mut() else {
+            drop(guard);
+            return self.submit(Box::new(f));
+        };
+        let queued = self.shared.queue.lock().as_mut().map(core::mem::take).unwrap_or_default();
+        for cmd in queued {
+            cmd(stack);
+        }
+        f(stack);
+        let due = settle(stack);
+        drop(guard);
+        if due < self.shared.sleep_until.load(Ordering::Acquire) {
+            self.wake();
+        }
+    }
+
     /// Runs `cmd` on the net thread, soon; does not wait for it. Without a
     /// net thread the command is dropped unrun.
     pub fn submit(&self, cmd: Command) {
@@ -94,8 +128,13 @@ impl<R> Drop for ReplyGuard<R> {
 /// The wake pipe and command queue; `run` takes the pipe's read end.
 pub fn channel() -> Result<(NetHandle, u64), vireo_rt::Error> {
     let (r, w) = sys::pipe_create()?;
-    let shared =
-        Arc::new(Shared { queue: Mutex::new(Some(VecDeque::new())), wake_pending: AtomicBool::new(false), wake_w: w });
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Some(VecDeque::new())),
+        wake_pending: AtomicBool::new(false),
+        wake_w: w,
+        stack: Mutex::new(None),
+        sleep_until: AtomicU64::new(0),
+    });
     Ok((NetHandle { shared }, r))
 }
 
@@ -105,26 +144,52 @@ pub fn close(handle: &NetHandle) {
     drop(pending);
 }
 
-/// The thread's loop; never returns.
-pub fn run(mut stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
-    let mut reported = false;
+/// After work on the stack: polls until the socket layer has nothing more
+/// to send, and returns when the stack next needs a look (ns since boot;
+/// `u64::MAX`: never unasked; 0: now, for the net thread: a full transmit
+/// ring or a failed card is its business).
+fn settle(stack: &mut NetStack) -> u64 {
     loop {
-        let now = sys::now_ns();
-        let commands = handle.shared.queue.lock().as_mut().map(core::mem::take).unwrap_or_default();
-        for cmd in commands {
-            cmd(&mut stack);
-        }
-        stack.poll(now);
+        stack.poll(sys::now_ns());
         // Parked socket requests that can now complete; what they queued
         // goes out at the next poll, at once.
-        if stack.layer_service(sys::now_ns()) {
-            continue;
+        if !stack.layer_service(sys::now_ns()) {
+            break;
         }
-        let mut timeout = stack.poll_delay_ns(now).unwrap_or(sys::FOREVER);
-        if let Some(d) = stack.layer_deadline() {
-            timeout = timeout.min(d.saturating_sub(sys::now_ns()).max(1));
+    }
+    if stack.tx_blocked() || stack.device_error().is_some() {
+        return 0;
+    }
+    let now = sys::now_ns();
+    let mut due = stack.poll_delay_ns(now).map_or(u64::MAX, |d| now.saturating_add(d));
+    if let Some(d) = stack.layer_deadline() {
+        due = due.min(d);
+    }
+    due
+}
+
+/// The thread's loop; never returns.
+pub fn run(stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
+    *handle.shared.stack.lock() = Some(stack);
+    let mut reported = false;
+    let mut irq_fired = false;
+    loop {
+        let mut guard = handle.shared.stack.lock();
+        let Some(stack) = guard.as_mut() else { unreachable_stack() };
+        if irq_fired {
+            // Device first (it lowers the line), then unmask.
+            stack.interrupt();
+            let _ = irq_ack(irq);
+            irq_fired = false;
         }
-        if timeout == 0 && stack.tx_blocked() {
+        let commands = handle.shared.queue.lock().as_mut().map(core::mem::take).unwrap_or_default();
+        for cmd in commands {
+            cmd(stack);
+        }
+        let due = settle(stack);
+        let now = sys::now_ns();
+        let mut timeout = due.saturating_sub(now);
+        if due == 0 && stack.tx_blocked() {
             timeout = TX_BLOCKED_NS;
         }
         let failed = stack.device_error();
@@ -140,6 +205,9 @@ pub fn run(mut stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
         if timeout == 0 {
             continue;
         }
+        let until = if timeout == sys::FOREVER { u64::MAX } else { now.saturating_add(timeout) };
+        handle.shared.sleep_until.store(until, Ordering::Release);
+        drop(guard);
         // A failed card's interrupt is no longer waited for (nor taken).
         let (both, wake_only) = ([irq, wake_r], [wake_r]);
         let (waits, irq_bit, wake_bit) = match failed {
@@ -148,11 +216,7 @@ pub fn run(mut stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
         };
         match wait_many(waits, timeout) {
             Ok(mask) => {
-                if mask & irq_bit != 0 {
-                    // Device first (it lowers the line), then unmask.
-                    stack.interrupt();
-                    let _ = irq_ack(irq);
-                }
+                irq_fired = mask & irq_bit != 0;
                 if mask & wake_bit != 0 {
                     handle.shared.wake_pending.store(false, Ordering::Release);
                     let mut buf = [0u8; 64];
@@ -168,5 +232,14 @@ pub fn run(mut stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
                 }
             }
         }
+    }
+}
+
+/// The stack is put in before the loop and never taken out.
+#[cold]
+fn unreachable_stack() -> ! {
+    println!("io: net: the stack is gone; network stopped");
+    loop {
+        let _ = sys::sleep(u64::MAX);
     }
 }

@@ -60,6 +60,7 @@ impl NetStack {
         let ep = IpListenEndpoint { addr: l.addr.map(IpAddress::Ipv4), port: l.port };
         let mut listening = 0;
         let mut half_open = 0;
+        let mut connected = false;
         for &(h, _) in &l.pending {
             let s = self.sockets.get_mut::<tcp::Socket>(h);
             match s.state() {
@@ -68,7 +69,10 @@ impl NetStack {
                     let _ = s.listen(ep);
                 }
                 State::SynReceived => half_open += 1,
-                st if synchronized(st) => s.set_timeout(None),
+                st if synchronized(st) => {
+                    s.set_timeout(None);
+                    connected = true;
+                }
                 _ => {}
             }
             if s.state() == State::Listen {
@@ -76,6 +80,7 @@ impl NetStack {
             }
             s.register_recv_waker(&l.waker);
         }
+        l.ready = connected;
         let cap = l.backlog + LISTEN_READY;
         if listening == 0 && l.pending.len() >= cap && half_open > 0 {
             for &(h, _) in &l.pending {

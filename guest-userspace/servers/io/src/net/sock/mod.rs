@@ -30,7 +30,6 @@ mod udp;
 
 use super::stack::NetStack;
 use super::NetHandle;
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -103,10 +102,10 @@ pub fn submit(handle: Option<&NetHandle>, conn: &Arc<ConnShared>, req: Msg) {
     match handle {
         Some(h) => {
             let mut unrun = Unrun { conn: conn.clone(), req, ran: false };
-            h.submit(Box::new(move |stack| {
+            h.run(move |stack| {
                 unrun.ran = true;
                 request(stack, &unrun.conn, unrun.req);
-            }));
+            });
         }
         None => {
             let _ = conn.complete(&error(&req, Status::NetworkUnreachable));

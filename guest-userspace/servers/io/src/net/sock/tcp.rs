@@ -62,6 +62,10 @@ pub struct Listener {
     pub(super) pending: Vec<(SocketHandle, usize)>,
     /// Files the listener for a refill (`backlog.rs`; set with its id).
     pub(super) waker: Waker,
+    /// A pending socket may be connected: an accept looks. Set by the
+    /// refill (which runs whenever a pending socket changes state), so a
+    /// parked accept is not a scan of every pending socket at each poll.
+    pub(super) ready: bool,
 }
 
 /// A connected-or-closing state: data may have been exchanged.
@@ -120,7 +124,14 @@ impl NetStack {
                     0 => DEFAULT_BACKLOG,
                     n => (n as usize).min(MAX_BACKLOG),
                 };
-                let mut l = Listener { port, addr, backlog: 0, pending: Vec::new(), waker: Waker::noop().clone() };
+                let mut l = Listener {
+                    port,
+                    addr,
+                    backlog: 0,
+                    pending: Vec::new(),
+                    waker: Waker::noop().clone(),
+                    ready: false,
+                };
                 if let Err(e) = self.grow(&mut l, backlog) {
                     self.listener_drop(l);
                     return Err(e);
@@ -172,8 +183,12 @@ impl NetStack {
     pub(super) fn accept(&mut self, conn: u64, req: &Msg) -> Result<Step, Status> {
         let c = self.layer.conns.get_mut(&conn).ok_or(Status::BadHandle)?;
         let Sock::Listener(l) = c.get(req.args[0])? else { return Err(Status::InvalidArgument) };
+        if !l.ready {
+            return Ok(Step::Wait);
+        }
         let sockets = &self.sockets;
         let Some(i) = l.pending.iter().position(|&(h, _)| synchronized(sockets.get::<tcp::Socket>(h).state())) else {
+            l.ready = false;
             return Ok(Step::Wait);
         };
         let (h, bytes) = l.pending.swap_remove(i);
