@@ -1,23 +1,26 @@
-//! The net thread: it brings the card up, takes its interrupts, and sleeps
-//! in one `WaitMany` on the card's interrupt and a wake pipe, with the
-//! stack's next deadline (`poll_delay`, parked requests) as the timeout.
+//! The net thread: it owns the card and the [`NetStack`], and sleeps in one
+//! `WaitMany` on the card's interrupt and a wake pipe, with smoltcp's next
+//! deadline (`poll_delay`) as the timeout. It wakes when a frame arrives or
+//! a send completes that it was waiting for, when a timer of the stack is
+//! due, or when another thread of the server hands it work: a command (a
+//! closure run on the stack) pushed on a queue, then a byte in the pipe.
+//! Every wake-up ends with one poll of the stack, so what a command queued
+//! goes out at once.
 //!
-//! The [`NetStack`] sits behind a lock that other threads of the server
-//! may take too: a connection thread with a socket request runs it on the
-//! stack itself ([`NetHandle::run`]), polls, and only wakes the net thread
-//! when the stack now has a deadline earlier than the one the net thread
-//! sleeps to. Handing every request over (a queue, a byte in the pipe, a
-//! switch to this thread and back) cost two context switches and five
-//! system calls per HTTP request. When the stack is busy, or for work that
-//! waits for its answer ([`NetHandle::call`]), a command goes on the queue
-//! and the pipe wakes this thread, which runs queued commands first in
-//! every round; a caller that finds commands queued runs them before its
-//! own, so one connection's requests keep their order.
+//! The stack sits behind a lock so that a connection thread can run a
+//! socket receive itself ([`NetHandle::run_quick`]): a receive takes bytes
+//! the stack already holds and sends nothing, so it needs no poll, and
+//! handing it over cost two context switches and five system calls per
+//! HTTP request. Everything that sends (and so needs a poll) still comes
+//! here: one poll here serves every command queued since the last, where
+//! polling after each request on its own thread visited every socket each
+//! time (smoltcp's egress and `poll_at` walk them all), which more than
+//! doubled the instructions per request at 32 connections.
 use super::stack::NetStack;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use vireo_rt::device::{irq_ack, wait_many};
 use vireo_rt::sync::Mutex;
 use vireo_rt::{println, sys};
@@ -32,14 +35,12 @@ const TX_BLOCKED_NS: u64 = 10_000_000;
 struct Shared {
     /// Commands, or None once the thread is gone (the card failed to start).
     queue: Mutex<Option<VecDeque<Command>>>,
+    /// The stack while the net thread is not using it (None before the
+    /// card is up, and while the thread holds it).
+    stack: Mutex<Option<NetStack>>,
     /// A byte is (about to be) in the pipe: later wakers need not write.
     wake_pending: AtomicBool,
     wake_w: u64,
-    /// The stack, once the net thread has brought the card up.
-    stack: Mutex<Option<NetStack>>,
-    /// When the net thread next looks at the stack unasked (ns since boot;
-    /// `u64::MAX`: only for a frame or a wake). Set under the stack lock.
-    sleep_until: AtomicU64,
 }
 
 /// How other threads reach the stack; cheap to clone.
@@ -49,26 +50,27 @@ pub struct NetHandle {
 }
 
 impl NetHandle {
-    /// Runs `f` on the stack: here, now, if the stack is free (then polls,
-    /// retries parked requests, and wakes the net thread only if its sleep
-    /// would now run past a deadline of the stack); otherwise on the net
-    /// thread, soon, as [`NetHandle::submit`].
-    pub fn run<F: FnOnce(&mut NetStack) + Send + 'static>(&self, f: F) {
-        let Some(mut guard) = self.shared.stack.try_lock() else { return self.submit(Box::new(f)) };
-        let Some(stack) = guard.as_mut() else {
-            drop(guard);
-            return self.submit(Box::new(f));
-        };
-        let queued = self.shared.queue.lock().as_mut().map(core::mem::take).unwrap_or_default();
-        for cmd in queued {
-            cmd(stack);
+    /// Runs `f` on the stack here, now, when the stack is free and no
+    /// command waits before it (so one connection's requests keep their
+    /// order); otherwise on the net thread, as [`NetHandle::submit`]. `f`
+    /// returns whether it left something to send: then the net thread is
+    /// woken to poll.
+    pub fn run_quick<F: FnOnce(&mut NetStack) -> bool + Send + 'static>(&self, f: F) {
+        let queued = self.shared.queue.lock().as_ref().is_some_and(|q| !q.is_empty());
+        let guard = if queued { None } else { self.shared.stack.try_lock() };
+        if let Some(mut guard) = guard {
+            if let Some(stack) = guard.as_mut() {
+                let poll = f(stack);
+                drop(guard);
+                if poll {
+                    self.wake();
+                }
+                return;
+            }
         }
-        f(stack);
-        let due = settle(stack);
-        drop(guard);
-        if due < self.shared.sleep_until.load(Ordering::Acquire) {
-            self.wake();
-        }
+        self.submit(Box::new(move |stack| {
+            f(stack);
+        }));
     }
 
     /// Runs `cmd` on the net thread, soon; does not wait for it. Without a
@@ -130,10 +132,9 @@ pub fn channel() -> Result<(NetHandle, u64), vireo_rt::Error> {
     let (r, w) = sys::pipe_create()?;
     let shared = Arc::new(Shared {
         queue: Mutex::new(Some(VecDeque::new())),
+        stack: Mutex::new(None),
         wake_pending: AtomicBool::new(false),
         wake_w: w,
-        stack: Mutex::new(None),
-        sleep_until: AtomicU64::new(0),
     });
     Ok((NetHandle { shared }, r))
 }
@@ -144,30 +145,6 @@ pub fn close(handle: &NetHandle) {
     drop(pending);
 }
 
-/// After work on the stack: polls until the socket layer has nothing more
-/// to send, and returns when the stack next needs a look (ns since boot;
-/// `u64::MAX`: never unasked; 0: now, for the net thread: a full transmit
-/// ring or a failed card is its business).
-fn settle(stack: &mut NetStack) -> u64 {
-    loop {
-        stack.poll(sys::now_ns());
-        // Parked socket requests that can now complete; what they queued
-        // goes out at the next poll, at once.
-        if !stack.layer_service(sys::now_ns()) {
-            break;
-        }
-    }
-    if stack.tx_blocked() || stack.device_error().is_some() {
-        return 0;
-    }
-    let now = sys::now_ns();
-    let mut due = stack.poll_delay_ns(now).map_or(u64::MAX, |d| now.saturating_add(d));
-    if let Some(d) = stack.layer_deadline() {
-        due = due.min(d);
-    }
-    due
-}
-
 /// The thread's loop; never returns.
 pub fn run(stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
     *handle.shared.stack.lock() = Some(stack);
@@ -175,21 +152,29 @@ pub fn run(stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
     let mut irq_fired = false;
     loop {
         let mut guard = handle.shared.stack.lock();
-        let Some(stack) = guard.as_mut() else { unreachable_stack() };
+        let Some(stack) = guard.as_mut() else { stack_gone() };
         if irq_fired {
             // Device first (it lowers the line), then unmask.
             stack.interrupt();
             let _ = irq_ack(irq);
             irq_fired = false;
         }
+        let now = sys::now_ns();
         let commands = handle.shared.queue.lock().as_mut().map(core::mem::take).unwrap_or_default();
         for cmd in commands {
             cmd(stack);
         }
-        let due = settle(stack);
-        let now = sys::now_ns();
-        let mut timeout = due.saturating_sub(now);
-        if due == 0 && stack.tx_blocked() {
+        stack.poll(now);
+        // Parked socket requests that can now complete; what they queued
+        // goes out at the next poll, at once.
+        if stack.layer_service(sys::now_ns()) {
+            continue;
+        }
+        let mut timeout = stack.poll_delay_ns(now).unwrap_or(sys::FOREVER);
+        if let Some(d) = stack.layer_deadline() {
+            timeout = timeout.min(d.saturating_sub(sys::now_ns()).max(1));
+        }
+        if timeout == 0 && stack.tx_blocked() {
             timeout = TX_BLOCKED_NS;
         }
         let failed = stack.device_error();
@@ -205,15 +190,14 @@ pub fn run(stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
         if timeout == 0 {
             continue;
         }
-        let until = if timeout == sys::FOREVER { u64::MAX } else { now.saturating_add(timeout) };
-        handle.shared.sleep_until.store(until, Ordering::Release);
-        drop(guard);
         // A failed card's interrupt is no longer waited for (nor taken).
         let (both, wake_only) = ([irq, wake_r], [wake_r]);
         let (waits, irq_bit, wake_bit) = match failed {
             None => (&both[..], 1, 2),
             Some(_) => (&wake_only[..], 0, 1),
         };
+        // Connection threads may run receives while this thread sleeps.
+        drop(guard);
         match wait_many(waits, timeout) {
             Ok(mask) => {
                 irq_fired = mask & irq_bit != 0;
@@ -235,9 +219,9 @@ pub fn run(stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
     }
 }
 
-/// The stack is put in before the loop and never taken out.
+/// The stack is put in before the loop and only this thread takes it out.
 #[cold]
-fn unreachable_stack() -> ! {
+fn stack_gone() -> ! {
     println!("io: net: the stack is gone; network stopped");
     loop {
         let _ = sys::sleep(u64::MAX);

@@ -37,7 +37,7 @@ const EVICT: usize = 8;
 /// Sockets a listener keeps in Listen state: twice the frames the stack
 /// takes in between two refills ([`REFILL_EVERY`]), so a burst of SYNs
 /// always finds one.
-pub const LISTEN_READY: usize = 8;
+pub const LISTEN_READY: usize = 4;
 /// Received frames between two turns of the socket layer inside a poll.
 pub const REFILL_EVERY: u32 = LISTEN_READY as u32 / 2;
 

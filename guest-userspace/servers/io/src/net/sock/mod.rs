@@ -30,6 +30,7 @@ mod udp;
 
 use super::stack::NetStack;
 use super::NetHandle;
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -97,15 +98,25 @@ impl ConnShared {
 }
 
 /// Hands a socket request to the net thread (`NetworkUnreachable` at once
-/// when there is no network).
+/// when there is no network). A receive runs on the calling thread when
+/// the stack is free (`NetHandle::run_quick`): it sends nothing, unless it
+/// opened a window the peer is waiting for, and then the net thread polls.
 pub fn submit(handle: Option<&NetHandle>, conn: &Arc<ConnShared>, req: Msg) {
     match handle {
         Some(h) => {
             let mut unrun = Unrun { conn: conn.clone(), req, ran: false };
-            h.run(move |stack| {
+            let mut run = move |stack: &mut NetStack| {
                 unrun.ran = true;
                 request(stack, &unrun.conn, unrun.req);
-            });
+                core::mem::take(&mut stack.layer.poll_soon)
+            };
+            if req.op == Op::NetRecv as u16 {
+                h.run_quick(run);
+            } else {
+                h.submit(Box::new(move |stack| {
+                    run(stack);
+                }));
+            }
         }
         None => {
             let _ = conn.complete(&error(&req, Status::NetworkUnreachable));
@@ -226,6 +237,9 @@ pub struct Layer {
     staging: Vec<u8>,
     /// Sockets whose readiness may have changed (`ready.rs`).
     dirty: ready::Dirty,
+    /// A request run off the net thread left something to send (a window
+    /// update after a receive emptied a full buffer): the net thread polls.
+    poll_soon: bool,
 }
 
 /// The first port handed out for connect and bind(port 0) (IANA's dynamic range).

@@ -289,8 +289,12 @@ impl NetStack {
         let step = if matches!(s.state(), State::SynSent | State::SynReceived) {
             Ok(Step::Wait)
         } else if s.can_recv() {
+            // Taking from a buffer at least half full opens a window the
+            // peer may be waiting for: it should hear at once.
+            let window = 2 * s.recv_queue() >= s.recv_capacity();
             let got =
                 if req.flags & net::PEEK != 0 { s.peek_slice(&mut buf[..n]) } else { s.recv_slice(&mut buf[..n]) };
+            self.layer.poll_soon |= window && req.flags & net::PEEK == 0;
             let got = got.unwrap_or(0);
             match region.write_slot(d.0, d.1, &buf[..got]) {
                 Ok(()) => {
