@@ -5,6 +5,7 @@ pub mod disk;
 pub mod dns_server;
 pub mod layering;
 pub mod net;
+pub mod testbed;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
