@@ -18,10 +18,19 @@ use std::time::{Duration, Instant};
 
 use crate::repo_root;
 
-/// Console silence after which L1 counts as stalled (its heartbeat is 2 s).
-pub const SILENCE: Duration = Duration::from_secs(45);
-/// Bound on one whole L1 run; every case inside has its own, shorter bound.
-pub const TOTAL: Duration = Duration::from_secs(300);
+/// How long one boot of L1 may take.
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    /// Console silence after which L1 counts as stalled.
+    pub silence: Duration,
+    /// One whole run.
+    pub total: Duration,
+}
+
+/// L1 prints a heartbeat every 2 s, so 45 s of silence is a stall with a wide
+/// margin for a loaded host; every case inside L1 has its own bound (60 s),
+/// and the whole run normally takes about 25 s.
+pub const BOUNDS: Bounds = Bounds { silence: Duration::from_secs(45), total: Duration::from_secs(300) };
 /// L1's kernel command line: `tsc=reliable`, or L1 marks the TSC unstable
 /// under TCG and L2 gets a per-CPU kvmclock; `panic=-1` with `-no-reboot`
 /// makes an L1 panic end QEMU.
@@ -47,8 +56,8 @@ pub enum Outcome {
     Done(Vec<Case>),
     /// L1 cannot offer KVM here (`TESTBED-SKIP`), or L1 could not be built.
     Skipped(String),
-    /// L1's console fell silent: L1 itself stopped. Worth one retry.
-    Stalled { last: String },
+    /// L1's console fell silent for `secs`: L1 itself stopped. Worth one retry.
+    Stalled { secs: u64, last: String },
     /// L1 ended or ran out of time without finishing: not retried.
     Broken(String),
 }
@@ -96,9 +105,7 @@ impl Report {
             let end = match &a.outcome {
                 Outcome::Done(_) => "done".to_string(),
                 Outcome::Skipped(why) => format!("SKIP: {why}"),
-                Outcome::Stalled { last } => {
-                    format!("L1 STALL (console silent {} s; last line {last:?})", SILENCE.as_secs())
-                }
+                Outcome::Stalled { secs, last } => format!("L1 STALL (console silent {secs} s; last line {last:?})"),
                 Outcome::Broken(why) => format!("L1 BROKEN: {why}"),
             };
             s += &format!(
@@ -137,18 +144,19 @@ pub fn qemu(kernel: &PathBuf, initramfs: &PathBuf) -> Command {
 
 /// Boots L1, retrying once when (and only when) L1 stalls.
 pub fn run() -> Report {
-    let (kernel, initramfs) = match inputs() {
-        Ok(p) => p,
-        Err(why) => {
-            let a = attempt_skipped(why);
-            return Report { attempts: vec![a] };
-        }
-    };
-    let first = boot(qemu(&kernel, &initramfs));
+    match inputs() {
+        Ok((kernel, initramfs)) => attempts(|| qemu(&kernel, &initramfs), BOUNDS),
+        Err(why) => Report { attempts: vec![attempt_skipped(why)] },
+    }
+}
+
+/// Runs `make()`'s command; a second time only if the first stalled.
+pub fn attempts(mut make: impl FnMut() -> Command, bounds: Bounds) -> Report {
+    let first = boot(make(), bounds);
     if !matches!(first.outcome, Outcome::Stalled { .. }) {
         return Report { attempts: vec![first] };
     }
-    let second = boot(qemu(&kernel, &initramfs));
+    let second = boot(make(), bounds);
     Report { attempts: vec![first, second] }
 }
 
@@ -207,8 +215,8 @@ impl Parse {
     }
 }
 
-/// One boot of L1, bounded by [`SILENCE`] and [`TOTAL`].
-pub fn boot(mut cmd: Command) -> Attempt {
+/// One boot of L1 (`cmd`), bounded by `bounds`.
+pub fn boot(mut cmd: Command, bounds: Bounds) -> Attempt {
     let start = Instant::now();
     let mut child = match cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
         Ok(c) => c,
@@ -235,8 +243,8 @@ pub fn boot(mut cmd: Command) -> Attempt {
     let mut console = String::new();
     let mut last = String::new();
     let outcome = loop {
-        let left = TOTAL.saturating_sub(start.elapsed());
-        match rx.recv_timeout(SILENCE.min(left)) {
+        let left = bounds.total.saturating_sub(start.elapsed());
+        match rx.recv_timeout(bounds.silence.min(left)) {
             Ok(line) => {
                 p.line(&line, start.elapsed());
                 console.push_str(&line);
@@ -248,10 +256,12 @@ pub fn boot(mut cmd: Command) -> Attempt {
                     break None;
                 }
             }
-            Err(mpsc::RecvTimeoutError::Timeout) if left <= SILENCE => {
-                break Some(Outcome::Broken(format!("L1 still running after {} s", TOTAL.as_secs())));
+            Err(mpsc::RecvTimeoutError::Timeout) if left <= bounds.silence => {
+                break Some(Outcome::Broken(format!("L1 still running after {} s", bounds.total.as_secs())));
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => break Some(Outcome::Stalled { last: last.clone() }),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                break Some(Outcome::Stalled { secs: bounds.silence.as_secs(), last: last.clone() })
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 break Some(Outcome::Broken(format!("QEMU ended before L1 finished; last line {last:?}")));
             }
@@ -329,5 +339,61 @@ mod tests {
         let mut p = Parse::default();
         p.line("TESTBED-SKIP L1 has no svm flag", Duration::ZERO);
         assert_eq!(p.skip.as_deref(), Some("L1 has no svm flag"));
+    }
+
+    const FAST: Bounds = Bounds { silence: Duration::from_millis(1500), total: Duration::from_secs(20) };
+
+    /// A stand-in for QEMU: a shell script printing what L1 would.
+    fn fake(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.args(["-c", script]);
+        c
+    }
+
+    #[test]
+    fn a_stall_is_retried_once_and_both_are_reported() {
+        let flag = std::env::temp_dir().join(format!("vireo-testbed-stall-{}", std::process::id()));
+        let _ = std::fs::remove_file(&flag);
+        // The first boot goes silent after one case; the second one finishes.
+        let script = format!(
+            "echo 'TESTBED-L1 up 1.0 kernel x'; echo 'TESTBED-CASE a PASS 0.1'; \
+             if [ -e {f} ]; then echo 'TESTBED-DONE pass=1 fail=0'; else touch {f}; exec sleep 30; fi",
+            f = flag.display()
+        );
+        let r = attempts(|| fake(&script), FAST);
+        let _ = std::fs::remove_file(&flag);
+        assert_eq!(r.attempts.len(), 2, "{}", r.summary());
+        assert!(matches!(&r.attempts[0].outcome, Outcome::Stalled { last, .. } if last == "TESTBED-CASE a PASS 0.1"));
+        assert!(r.attempts[0].elapsed < Duration::from_secs(10), "the stalled boot was not stopped");
+        assert!(matches!(r.last().outcome, Outcome::Done(_)), "{}", r.summary());
+        assert!(r.summary().contains("attempt 1: ") && r.summary().contains("L1 STALL"));
+    }
+
+    #[test]
+    fn a_vireo_failure_is_reported_and_never_retried() {
+        let r = attempts(
+            || fake("echo 'TESTBED-CASE a FAIL 2.00 exit status 124, want 0'; echo 'TESTBED-DONE pass=0 fail=1'"),
+            FAST,
+        );
+        assert_eq!(r.attempts.len(), 1);
+        let Outcome::Done(cases) = &r.last().outcome else { panic!("{}", r.summary()) };
+        assert!(!cases[0].passed && cases[0].why == "exit status 124, want 0");
+        assert!(r.summary().contains("a                    FAIL   2.00 s exit status 124, want 0"), "{}", r.summary());
+    }
+
+    #[test]
+    fn heartbeats_keep_a_slow_case_alive_and_an_early_end_is_not_retried() {
+        // Heartbeats only: not a stall, but the run's own bound ends it.
+        let bounds = Bounds { silence: Duration::from_millis(1500), total: Duration::from_secs(3) };
+        let r = attempts(|| fake("while :; do echo TESTBED-ALIVE; sleep 0.5; done"), bounds);
+        assert_eq!(r.attempts.len(), 1);
+        assert!(matches!(&r.last().outcome, Outcome::Broken(w) if w.contains("still running")), "{}", r.summary());
+        // L1 (QEMU) ending without its last line, e.g. an L1 panic.
+        let r = attempts(|| fake("echo 'Kernel panic - not syncing'"), FAST);
+        assert_eq!(r.attempts.len(), 1);
+        assert!(matches!(&r.last().outcome, Outcome::Broken(w) if w.contains("Kernel panic")), "{}", r.summary());
+        // No SVM: a skip, whatever came before.
+        let r = attempts(|| fake("echo 'TESTBED-SKIP L1 has no svm flag'"), FAST);
+        assert!(matches!(&r.last().outcome, Outcome::Skipped(w) if w == "L1 has no svm flag"), "{}", r.summary());
     }
 }
