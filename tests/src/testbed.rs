@@ -23,14 +23,17 @@ use crate::repo_root;
 pub struct Bounds {
     /// Console silence after which L1 counts as stalled.
     pub silence: Duration,
+    /// One case inside L1 (L1's own bound on an L2 run is 60 s).
+    pub case: Duration,
     /// One whole run.
     pub total: Duration,
 }
 
 /// L1 prints a heartbeat every 2 s, so 45 s of silence is a stall with a wide
-/// margin for a loaded host; every case inside L1 has its own bound (60 s),
-/// and the whole run normally takes about 25 s.
-pub const BOUNDS: Bounds = Bounds { silence: Duration::from_secs(45), total: Duration::from_secs(300) };
+/// margin for a loaded host; L1 bounds each L2 run itself (60 s), the host
+/// each case (90 s); the whole run normally takes about 25 s.
+pub const BOUNDS: Bounds =
+    Bounds { silence: Duration::from_secs(45), case: Duration::from_secs(90), total: Duration::from_secs(300) };
 /// L1's kernel command line: `tsc=reliable`, or L1 marks the TSC unstable
 /// under TCG and L2 gets a per-CPU kvmclock; `panic=-1` with `-no-reboot`
 /// makes an L1 panic end QEMU.
@@ -104,6 +107,10 @@ impl Report {
             };
             let end = match &a.outcome {
                 Outcome::Done(_) => "done".to_string(),
+                Outcome::Skipped(why) if a.l1_up.is_none() => {
+                    s += &format!("testbed: SKIP (the real-KVM test bed did not run): {why}\n");
+                    continue;
+                }
                 Outcome::Skipped(why) => format!("SKIP: {why}"),
                 Outcome::Stalled { secs, last } => format!("L1 STALL (console silent {secs} s; last line {last:?})"),
                 Outcome::Broken(why) => format!("L1 BROKEN: {why}"),
@@ -180,6 +187,8 @@ struct Parse {
     l1_up: Option<Duration>,
     uptime_init: Option<f64>,
     uptime_modules: Option<f64>,
+    /// The case under way and when it started.
+    running: Option<(String, Duration)>,
     done: bool,
     skip: Option<String>,
 }
@@ -195,13 +204,17 @@ impl Parse {
             Some("TESTBED-TIME") if w.next() == Some("modules") => {
                 self.uptime_modules = w.next().and_then(|t| t.parse().ok());
             }
-            Some("TESTBED-START") => self.current.clear(),
+            Some("TESTBED-START") => {
+                self.current.clear();
+                self.running = Some((w.next().unwrap_or("?").to_string(), at));
+            }
             Some("TESTBED-CASE") => {
                 let name = w.next().unwrap_or("?").to_string();
                 let passed = w.next() == Some("PASS");
                 let secs = w.next().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN);
                 let why = w.collect::<Vec<_>>().join(" ");
                 let output = std::mem::take(&mut self.current);
+                self.running = None;
                 self.cases.push(Case { name, passed, secs, why, output });
             }
             Some("TESTBED-DONE") => self.done = true,
@@ -242,11 +255,15 @@ pub fn boot(mut cmd: Command, bounds: Bounds) -> Attempt {
     let mut p = Parse::default();
     let mut console = String::new();
     let mut last = String::new();
+    let mut last_at = Duration::ZERO;
     let outcome = loop {
-        let left = bounds.total.saturating_sub(start.elapsed());
-        match rx.recv_timeout(bounds.silence.min(left)) {
+        let now = start.elapsed();
+        let case_end = p.running.as_ref().map_or(Duration::MAX, |(_, t)| *t + bounds.case);
+        let wake = (last_at + bounds.silence).min(bounds.total).min(case_end);
+        match rx.recv_timeout(wake.saturating_sub(now)) {
             Ok(line) => {
-                p.line(&line, start.elapsed());
+                last_at = start.elapsed();
+                p.line(&line, last_at);
                 console.push_str(&line);
                 console.push('\n');
                 if !line.starts_with("TESTBED-ALIVE") {
@@ -256,15 +273,26 @@ pub fn boot(mut cmd: Command, bounds: Bounds) -> Attempt {
                     break None;
                 }
             }
-            Err(mpsc::RecvTimeoutError::Timeout) if left <= bounds.silence => {
-                break Some(Outcome::Broken(format!("L1 still running after {} s", bounds.total.as_secs())));
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                break Some(Outcome::Stalled { secs: bounds.silence.as_secs(), last: last.clone() })
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 break Some(Outcome::Broken(format!("QEMU ended before L1 finished; last line {last:?}")));
             }
+        }
+        let now = start.elapsed();
+        if now >= last_at + bounds.silence {
+            break Some(Outcome::Stalled { secs: bounds.silence.as_secs(), last: last.clone() });
+        }
+        if let Some((name, t)) = p.running.clone().filter(|(_, t)| now >= *t + bounds.case) {
+            // L1 is alive (it is not silent) but the case never ended: a
+            // failure of what runs inside L1, so no retry.
+            let why = format!("no result within {} s while L1 stayed alive", bounds.case.as_secs());
+            let output = std::mem::take(&mut p.current);
+            let secs = (now - t).as_secs_f64();
+            p.cases.push(Case { name: name.clone(), passed: false, secs, why: why.clone(), output });
+            break Some(Outcome::Broken(format!("case {name}: {why}")));
+        }
+        if now >= bounds.total {
+            break Some(Outcome::Broken(format!("L1 still running after {} s", bounds.total.as_secs())));
         }
     };
     // L1 powers itself off after its last line; give it a moment, then stop it.
@@ -341,7 +369,8 @@ mod tests {
         assert_eq!(p.skip.as_deref(), Some("L1 has no svm flag"));
     }
 
-    const FAST: Bounds = Bounds { silence: Duration::from_millis(1500), total: Duration::from_secs(20) };
+    const FAST: Bounds =
+        Bounds { silence: Duration::from_millis(1500), case: Duration::from_secs(10), total: Duration::from_secs(20) };
 
     /// A stand-in for QEMU: a shell script printing what L1 would.
     fn fake(script: &str) -> Command {
@@ -384,10 +413,19 @@ mod tests {
     #[test]
     fn heartbeats_keep_a_slow_case_alive_and_an_early_end_is_not_retried() {
         // Heartbeats only: not a stall, but the run's own bound ends it.
-        let bounds = Bounds { silence: Duration::from_millis(1500), total: Duration::from_secs(3) };
+        let bounds = Bounds { case: Duration::from_secs(2), total: Duration::from_secs(3), ..FAST };
         let r = attempts(|| fake("while :; do echo TESTBED-ALIVE; sleep 0.5; done"), bounds);
         assert_eq!(r.attempts.len(), 1);
         assert!(matches!(&r.last().outcome, Outcome::Broken(w) if w.contains("still running")), "{}", r.summary());
+        // A case that never ends while L1 lives: that case fails, no retry.
+        let r = attempts(|| fake("echo 'TESTBED-START x'; while :; do echo TESTBED-ALIVE; sleep 0.5; done"), bounds);
+        assert_eq!(r.attempts.len(), 1);
+        assert!(
+            matches!(&r.last().outcome, Outcome::Broken(w) if w.starts_with("case x: no result")),
+            "{}",
+            r.summary()
+        );
+        assert!(!r.last().cases[0].passed && r.last().cases[0].name == "x", "{}", r.summary());
         // L1 (QEMU) ending without its last line, e.g. an L1 panic.
         let r = attempts(|| fake("echo 'Kernel panic - not syncing'"), FAST);
         assert_eq!(r.attempts.len(), 1);

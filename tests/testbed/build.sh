@@ -19,7 +19,8 @@ mkdir -p "$out/debs"
 rm -f "$out/unavailable" "$out/initramfs.cpio"
 
 unavailable() {
-	echo "testbed: $*" | tee "$out/unavailable" >&2
+	echo "$*" >"$out/unavailable"
+	echo "testbed: $*" >&2
 	exit 0
 }
 
@@ -38,7 +39,15 @@ harness_bin=$(grep '"kind":\["bin"\]' <<<"$json" | grep '"name":"vmm-harness"' |
 
 # The packages, once: the versioned image package behind linux-image-cloud-amd64.
 if ! ls "$out"/debs/linux-image-*.deb >/dev/null 2>&1 || ! ls "$out"/debs/busybox-static_*.deb >/dev/null 2>&1; then
-	image=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\).*/\1/p' | head -n1)
+	image_package() {
+		apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\).*/\1/p' | head -n1 || true
+	}
+	image=$(image_package)
+	# A fresh Debian container has no package index yet; root may fetch one.
+	if [ -z "$image" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		apt-get update -qq >/dev/null 2>&1 || true
+		image=$(image_package)
+	fi
 	[ -n "$image" ] || unavailable "apt-cache knows no linux-image-cloud-amd64 (not Debian, or no package index: apt-get update)"
 	rm -f "$out"/debs/*.deb
 	(cd "$out/debs" && apt-get download -q "$image" busybox-static >/dev/null 2>../download.log) ||
