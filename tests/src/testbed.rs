@@ -5,13 +5,13 @@
 //! the host, and reads the per-case lines its /init prints
 //! (tests/testbed/init).
 //!
-//! An L1 stall (its console silent for [`SILENCE`]: L1 prints a heartbeat
-//! every 2 s, so silence means L1 itself stopped) is told apart from a Vireo
-//! failure (a case that printed FAIL): [`run`] retries only a stall, once,
-//! and keeps both attempts for the report.
+//! An L1 stall (its console silent for [`Bounds::silence`]: L1 prints a
+//! heartbeat every 2 s, so silence means L1 itself stopped) is told apart
+//! from a Vireo failure (a case that printed FAIL or never ended): [`run`]
+//! retries only a stall, once, and keeps both attempts for the report.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -141,7 +141,7 @@ pub fn inputs() -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// QEMU for L1: TCG with `-cpu max` (AMD SVM with nested paging), q35, 2 GiB, 2 CPUs.
-pub fn qemu(kernel: &PathBuf, initramfs: &PathBuf) -> Command {
+pub fn qemu(kernel: &Path, initramfs: &Path) -> Command {
     let mut c = Command::new("qemu-system-x86_64");
     c.args(["-accel", "tcg", "-cpu", "max", "-M", "q35", "-m", "2G", "-smp", "2"]);
     c.args(["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot"]);
@@ -153,7 +153,7 @@ pub fn qemu(kernel: &PathBuf, initramfs: &PathBuf) -> Command {
 pub fn run() -> Report {
     match inputs() {
         Ok((kernel, initramfs)) => attempts(|| qemu(&kernel, &initramfs), BOUNDS),
-        Err(why) => Report { attempts: vec![attempt_skipped(why)] },
+        Err(why) => Report { attempts: vec![no_boot(Outcome::Skipped(why))] },
     }
 }
 
@@ -167,9 +167,10 @@ pub fn attempts(mut make: impl FnMut() -> Command, bounds: Bounds) -> Report {
     Report { attempts: vec![first, second] }
 }
 
-fn attempt_skipped(why: String) -> Attempt {
+/// An attempt that ended before L1 could boot.
+fn no_boot(outcome: Outcome) -> Attempt {
     Attempt {
-        outcome: Outcome::Skipped(why),
+        outcome,
         cases: Vec::new(),
         l1_up: None,
         uptime_init: None,
@@ -233,7 +234,7 @@ pub fn boot(mut cmd: Command, bounds: Bounds) -> Attempt {
     let start = Instant::now();
     let mut child = match cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
         Ok(c) => c,
-        Err(e) => return Attempt { elapsed: start.elapsed(), ..attempt_skipped(format!("cannot start QEMU: {e}")) },
+        Err(e) => return no_boot(Outcome::Broken(format!("cannot start QEMU: {e}"))),
     };
     let stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
