@@ -5,7 +5,7 @@
 //! the host, and reads the per-case lines its /init prints
 //! (tests/testbed/init).
 //!
-//! An L1 stall (its console silent for [`Bounds::silence`]: L1 prints a
+//! An L1 stall (its /init silent for [`Bounds::silence`]: L1 prints a
 //! heartbeat every 2 s, so silence means L1 itself stopped) is told apart
 //! from a Vireo failure (a case that printed FAIL or never ended): [`run`]
 //! retries only a stall, once, and keeps both attempts for the report.
@@ -21,7 +21,7 @@ use crate::repo_root;
 /// How long one boot of L1 may take.
 #[derive(Clone, Copy, Debug)]
 pub struct Bounds {
-    /// Console silence after which L1 counts as stalled.
+    /// Time without a line from L1's /init after which L1 counts as stalled.
     pub silence: Duration,
     /// One case inside L1 (L1's own bound on an L2 run is 60 s).
     pub case: Duration,
@@ -59,7 +59,7 @@ pub enum Outcome {
     Done(Vec<Case>),
     /// L1 cannot offer KVM here (`TESTBED-SKIP`), or L1 could not be built.
     Skipped(String),
-    /// L1's console fell silent for `secs`: L1 itself stopped. Worth one retry.
+    /// L1's /init fell silent for `secs`: L1 itself stopped. Worth one retry.
     Stalled { secs: u64, last: String },
     /// L1 ended or ran out of time without finishing: not retried.
     Broken(String),
@@ -112,7 +112,9 @@ impl Report {
                     continue;
                 }
                 Outcome::Skipped(why) => format!("SKIP: {why}"),
-                Outcome::Stalled { secs, last } => format!("L1 STALL (console silent {secs} s; last line {last:?})"),
+                Outcome::Stalled { secs, last } => {
+                    format!("L1 STALL (no line from L1's /init for {secs} s; last line {last:?})")
+                }
                 Outcome::Broken(why) => format!("L1 BROKEN: {why}"),
             };
             s += &format!(
@@ -256,15 +258,21 @@ pub fn boot(mut cmd: Command, bounds: Bounds) -> Attempt {
     let mut p = Parse::default();
     let mut console = String::new();
     let mut last = String::new();
-    let mut last_at = Duration::ZERO;
+    // When L1's user space last showed life: any line of /init's (they all
+    // start with `TESTBED-` or `| `). Kernel messages do not count: a
+    // soft-lockup report repeating on a frozen L1 is not life.
+    let mut alive_at = Duration::ZERO;
     let outcome = loop {
         let now = start.elapsed();
         let case_end = p.running.as_ref().map_or(Duration::MAX, |(_, t)| *t + bounds.case);
-        let wake = (last_at + bounds.silence).min(bounds.total).min(case_end);
+        let wake = (alive_at + bounds.silence).min(bounds.total).min(case_end);
         match rx.recv_timeout(wake.saturating_sub(now)) {
             Ok(line) => {
-                last_at = start.elapsed();
-                p.line(&line, last_at);
+                let at = start.elapsed();
+                if line.starts_with("TESTBED-") || line.starts_with("| ") {
+                    alive_at = at;
+                }
+                p.line(&line, at);
                 console.push_str(&line);
                 console.push('\n');
                 if !line.starts_with("TESTBED-ALIVE") {
@@ -280,7 +288,7 @@ pub fn boot(mut cmd: Command, bounds: Bounds) -> Attempt {
             }
         }
         let now = start.elapsed();
-        if now >= last_at + bounds.silence {
+        if now >= alive_at + bounds.silence {
             break Some(Outcome::Stalled { secs: bounds.silence.as_secs(), last: last.clone() });
         }
         if let Some((name, t)) = p.running.clone().filter(|(_, t)| now >= *t + bounds.case) {
@@ -427,6 +435,13 @@ mod tests {
             r.summary()
         );
         assert!(!r.last().cases[0].passed && r.last().cases[0].name == "x", "{}", r.summary());
+        // Kernel messages only (a frozen L1 reporting soft lockups): a stall.
+        let r = attempts(
+            || fake("echo 'TESTBED-L1 up 1.0'; while :; do echo '[ 9.0] watchdog: BUG'; sleep 0.3; done"),
+            FAST,
+        );
+        assert_eq!(r.attempts.len(), 2);
+        assert!(matches!(&r.last().outcome, Outcome::Stalled { .. }), "{}", r.summary());
         // L1 (QEMU) ending without its last line, e.g. an L1 panic.
         let r = attempts(|| fake("echo 'Kernel panic - not syncing'"), FAST);
         assert_eq!(r.attempts.len(), 1);
