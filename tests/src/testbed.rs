@@ -118,9 +118,10 @@ impl Report {
                 Outcome::Broken(why) => format!("L1 BROKEN: {why}"),
             };
             s += &format!(
-                "testbed: attempt {}: QEMU start to L1 /init {up}, KVM modules {kvm}, {:.1} s in all: {end}\n",
+                "testbed: attempt {}: QEMU start to L1 /init {up}, KVM modules {kvm}, {:.1} s in all: {end} ({})\n",
                 i + 1,
-                a.elapsed.as_secs_f64()
+                a.elapsed.as_secs_f64(),
+                console_log(i + 1).display()
             );
             for c in &a.cases {
                 let verdict = if c.passed { "PASS" } else { "FAIL" };
@@ -152,11 +153,21 @@ pub fn qemu(kernel: &Path, initramfs: &Path) -> Command {
 }
 
 /// Boots L1, retrying once when (and only when) L1 stalls.
+/// Each attempt's whole console is kept in build/testbed/l1-console-N.log.
 pub fn run() -> Report {
-    match inputs() {
+    let r = match inputs() {
         Ok((kernel, initramfs)) => attempts(|| qemu(&kernel, &initramfs), BOUNDS),
-        Err(why) => Report { attempts: vec![no_boot(Outcome::Skipped(why))] },
+        Err(why) => return Report { attempts: vec![no_boot(Outcome::Skipped(why))] },
+    };
+    for (i, a) in r.attempts.iter().enumerate() {
+        let _ = std::fs::write(console_log(i + 1), &a.console);
     }
+    r
+}
+
+/// Where [`run`] keeps attempt `n`'s console.
+pub fn console_log(n: usize) -> PathBuf {
+    repo_root().join(format!("build/testbed/l1-console-{n}.log"))
 }
 
 /// Runs `make()`'s command; a second time only if the first stalled.
