@@ -36,8 +36,9 @@ pub const BOUNDS: Bounds =
     Bounds { silence: Duration::from_secs(45), case: Duration::from_secs(90), total: Duration::from_secs(300) };
 /// L1's kernel command line: `tsc=reliable`, or L1 marks the TSC unstable
 /// under TCG and L2 gets a per-CPU kvmclock; `panic=-1` with `-no-reboot`
-/// makes an L1 panic end QEMU.
-pub const CMDLINE: &str = "console=ttyS0 tsc=reliable panic=-1 quiet";
+/// makes an L1 panic end QEMU; `loglevel=5` keeps the boot quiet but shows
+/// warnings with their registers and stack (a soft lockup's, say).
+pub const CMDLINE: &str = "console=ttyS0 tsc=reliable panic=-1 loglevel=5";
 
 /// One case's line from L1.
 #[derive(Clone, Debug)]

@@ -7,6 +7,12 @@
  * /work/shared/docs/kvm-test-bed.md). With one VM held from before the first
  * test until power-off, the key flips exactly once, before any test runs.
  *
+ * The VM also gets an in-kernel irqchip and one vCPU that never runs: KVM
+ * counts vCPUs whose local APIC is still software-disabled in another static
+ * key (`apic_sw_disabled`), raised when each test VM's vCPU is created and
+ * dropped once its guest enables the APIC, i.e. patched twice per test VM.
+ * This vCPU's APIC stays disabled, so that key too stays set the whole run.
+ *
  * Built statically by tests/testbed/build.sh (no libraries to copy).
  */
 #include <fcntl.h>
@@ -14,7 +20,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define KVM_CREATE_VM 0xAE01 /* _IO(KVMIO, 0x01) */
+#define KVM_CREATE_VM 0xAE01       /* _IO(KVMIO, 0x01) */
+#define KVM_CREATE_VCPU 0xAE41     /* _IO(KVMIO, 0x41) */
+#define KVM_CREATE_IRQCHIP 0xAE60  /* _IO(KVMIO, 0x60) */
 
 int main(void)
 {
@@ -28,8 +36,17 @@ int main(void)
 		perror("idle-vm: KVM_CREATE_VM");
 		return 1;
 	}
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) {
+		perror("idle-vm: KVM_CREATE_IRQCHIP");
+		return 1;
+	}
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0) {
+		perror("idle-vm: KVM_CREATE_VCPU");
+		return 1;
+	}
 	/* The parent waits for this line before starting any test. */
-	printf("idle-vm: holding VM fd %d\n", vm);
+	printf("idle-vm: holding VM fd %d with vCPU fd %d\n", vm, vcpu);
 	fflush(stdout);
 	for (;;)
 		pause();
