@@ -85,11 +85,9 @@ fn threads_and_futexes_on_real_kvm_4_cpus() {
     case("threads-4cpu");
 }
 
-/// 2 vCPUs: at 4 the test sometimes triple-faults in the test bed
-/// (docs/paravirt.md "Known failures").
 #[test]
-fn preemption_on_real_kvm_2_cpus() {
-    case("preempt-2cpu");
+fn preemption_on_real_kvm_4_cpus() {
+    case("preempt-4cpu");
 }
 
 #[test]
