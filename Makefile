@@ -8,6 +8,7 @@
 #   make fuzz-parsers  fuzz the kernel's byte parsers (FUZZ_SECONDS each)
 #   make lint    formatting (rustfmt) and lints (clippy) of every crate, host and guest
 #   make deps    install what the build needs (a no-op when all is present)
+#   make testbed build/testbed/: the L1 guest of the real-KVM test bed (make test runs it)
 #   make disk    build/disk.img: an ext4 image of the system's programs
 #
 # Guest code (guest-kernel, guest-userspace) needs a rustc with rust-src for
@@ -65,6 +66,8 @@ deps:
 	for t in mkfs.ext4 e2fsck debugfs; do \
 		PATH=$$PATH:/usr/sbin:/sbin command -v $$t >/dev/null || { missing="$$missing e2fsprogs"; break; }; done; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if ! command -v cc >/dev/null; then missing="$$missing gcc libc6-dev"; \
+	elif [ "$$(cc -print-file-name=libc.a)" = libc.a ]; then missing="$$missing libc6-dev"; fi; \
 	if [ -z "$(debian_guest_ok)" ] && [ -z "$(nightly_guest_ok)" ]; then missing="$$missing $(DEBIAN_GUEST_PKGS)"; fi; \
 	if [ -z "$(nightly_guest_ok)" ] && [ ! -x $(DEBIAN_CLIPPY) ]; then missing="$$missing $(DEBIAN_CLIPPY_PKG)"; fi; \
 	if ! command -v cargo >/dev/null; then \
@@ -304,7 +307,14 @@ lint: deps
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(HTTPD_HOST_ARGS) -- -D warnings
 
-test: all
+# The real-KVM test bed (docs/paravirt.md): build/testbed/, the L1 Linux guest
+# (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
+# QEMU TCG; tests/tests/kvm_testbed.rs boots it. cc builds its idle-VM holder.
+.PHONY: testbed
+testbed: kernel harness initrd
+	tests/testbed/build.sh
+
+test: all testbed
 	cargo test --workspace --release
 	$(VIRTIO_HOST_TEST)
 	$(HTTPD_HOST_TEST)

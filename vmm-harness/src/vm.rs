@@ -25,6 +25,7 @@ use crate::elfcheck;
 use crate::error::{Error, Result};
 use crate::loader::{self, Initrd};
 use crate::memory::{self, RamLayout};
+use crate::pvm;
 use crate::shutdown::Finisher;
 use crate::timeline::{Kind, Timeline};
 use crate::vcpu::Vcpu;
@@ -75,7 +76,13 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
     let serial = SerialPort::new(IrqTrigger(irq), Console::new(timeline.clone()));
     let devices = Arc::new(Devices::new(serial, timeline.clone()));
 
-    let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
+    let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
+    // On kvm-pvm every hypercall hangs the vCPU: offer no feature that needs
+    // one, and make a stray one a #UD (see pvm.rs).
+    if pvm::detected() {
+        pvm::mask_cpuid(cpuid.as_mut_slice());
+        pvm::disable_fix_hypercall_quirk(&vm)?;
+    }
     let mut vcpus = Vec::with_capacity(args.cpus as usize);
     let mut tsc_khz = None;
     for id in 0..args.cpus {

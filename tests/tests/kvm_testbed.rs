@@ -1,0 +1,113 @@
+//! The real-KVM test bed (docs/paravirt.md): Debian's cloud kernel (L1)
+//! under QEMU TCG with an emulated AMD SVM loads KVM; inside it vmm-harness
+//! boots Vireo (L2) with real `syscall` and answered hypercalls. One L1 boot
+//! serves every test here (the first test to ask starts it, the others wait);
+//! each test checks one case. L1 stalls are retried once and reported apart
+//! from Vireo failures, which are never retried. Without SVM in the host's
+//! QEMU, every test says why and passes.
+use std::sync::OnceLock;
+
+use vireo_tests::testbed::{self, Outcome, Report};
+
+fn report() -> &'static Report {
+    static REPORT: OnceLock<Report> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let r = testbed::run();
+        testbed::report(&r.summary());
+        r
+    })
+}
+
+/// The report when the test bed ran, `None` when it skips (its summary,
+/// printed once, says why).
+fn ran() -> Option<&'static Report> {
+    let r = report();
+    match &r.last().outcome {
+        Outcome::Skipped(_) => None,
+        _ => Some(r),
+    }
+}
+
+/// L1 finished (no stall left after the retry, no crash), and every case it ran passed.
+#[test]
+fn l1_runs_every_case_and_all_pass() {
+    let Some(r) = ran() else { return };
+    let last = r.last();
+    match &last.outcome {
+        Outcome::Done(cases) => {
+            let failed: Vec<_> = cases.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
+            assert!(failed.is_empty(), "Vireo failures in the test bed: {failed:?}\n{}", r.summary());
+            assert!(!cases.is_empty(), "L1 ran no case\n{}", last.console);
+        }
+        Outcome::Stalled { .. } => {
+            panic!(
+                "L1 stalled {} time(s) (an L1 problem, not Vireo's)\n{}\n{}",
+                r.attempts.len(),
+                r.summary(),
+                last.console
+            )
+        }
+        Outcome::Broken(why) => panic!("L1 broke: {why}\n{}\n{}", r.summary(), last.console),
+        Outcome::Skipped(_) => unreachable!("handled by ran()"),
+    }
+}
+
+fn case(name: &str) {
+    let Some(r) = ran() else { return };
+    let Some(c) = r.case(name) else {
+        panic!("L1 did not report case {name}\n{}\n{}", r.summary(), r.last().console);
+    };
+    assert!(c.passed, "case {name} failed in {:.2} s: {}\n{}", c.secs, c.why, c.output.join("\n"));
+}
+
+#[test]
+fn user_space_on_real_kvm_1_cpu() {
+    case("user-space-1cpu");
+}
+
+#[test]
+fn user_space_on_real_kvm_4_cpus() {
+    case("user-space-4cpu");
+}
+
+#[test]
+fn selftest_on_real_kvm_4_cpus() {
+    case("selftest-4cpu");
+}
+
+#[test]
+fn real_syscall_instruction_1_cpu() {
+    case("syscalls-1cpu");
+}
+
+#[test]
+fn threads_and_futexes_on_real_kvm_4_cpus() {
+    case("threads-4cpu");
+}
+
+#[test]
+fn preemption_on_real_kvm_4_cpus() {
+    case("preempt-4cpu");
+}
+
+#[test]
+fn faults_kill_only_the_offender_on_real_kvm_4_cpus() {
+    case("faults-4cpu");
+}
+
+#[test]
+fn std_programs_on_real_kvm_2_cpus() {
+    case("std-2cpu");
+}
+
+#[test]
+fn std_suite_on_real_kvm_4_cpus() {
+    case("std-suite-4cpu");
+}
+
+/// vmm-harness/tests/boot.rs inside L1, including its hypercall test, which
+/// there expects `vmmcall`/`vmcall` to be answered (no kvm-pvm masking).
+#[test]
+fn harness_kvm_tests_inside_l1() {
+    case("harness-kvm-tests");
+}
