@@ -34,7 +34,7 @@ pub fn page_now_ns() -> Option<u64> {
 /// means the host was writing; a few tries, then the kernel.
 fn kvmclock_ns() -> Option<u64> {
     for _ in 0..4 {
-        // SAFETY (all reads below): pvclock offsets of their own types.
+        // SAFETY: PVCLOCK_VERSION_AT holds a u32 (as each offset below holds its type).
         let v1 = unsafe { at::<u32>(PVCLOCK_VERSION_AT) };
         if v1 & 1 != 0 {
             continue;
