@@ -1,0 +1,127 @@
+//! Paravirtual self-tests (`selftest=pv` runs only these). Each passes
+//! trivially where its feature is not in use (QEMU TCG), and prints what it
+//! measured where it is, for the host tests to read.
+use crate::percpu;
+use crate::selftest_api::SelfTest;
+use alloc::format;
+use alloc::string::String;
+
+pub fn all() -> &'static [SelfTest] {
+    &[
+        SelfTest { name: "pv: steal-time records sane and monotonic", run: steal_sane },
+        SelfTest { name: "pv: halt-poll window adapts", run: halt_poll_adapts },
+    ]
+}
+
+/// How long the steal test keeps its CPU busy: `pv_busy_ms=` (default 100),
+/// so a host test can make another process compete for that long.
+fn busy_ms() -> u64 {
+    crate::CMDLINE.get().and_then(|c| c.value("pv_busy_ms")).and_then(|v| v.parse().ok()).unwrap_or(100).min(60_000)
+}
+
+fn steal_sane() -> Result<(), String> {
+    if !super::steal_time_in_use() {
+        return Ok(());
+    }
+    let now = crate::time::now_ns();
+    for cpu in 0..percpu::online_count() {
+        let s = super::steal::read(cpu).ok_or_else(|| format!("cpu {cpu}: the host never wrote the record"))?;
+        if s.version & 1 != 0 || s.flags != 0 {
+            return Err(format!("cpu {cpu}: version {} flags {:#x}", s.version, s.flags));
+        }
+        // Steal counts from the vCPU thread's start, after the VM (and
+        // kvmclock's zero) was created.
+        if s.steal_ns > now {
+            return Err(format!("cpu {cpu}: steal {} ns exceeds the time since VM start {now} ns", s.steal_ns));
+        }
+    }
+    let me = percpu::index();
+    let before = super::steal::read(me).ok_or("own record vanished")?;
+    let t0 = crate::time::now_ns();
+    let mut samples = 0u64;
+    let mut last = before.steal_ns;
+    let end = t0.saturating_add(busy_ms() * 1_000_000);
+    while crate::time::now_ns() < end {
+        // Interrupts stay off: the CPU never halts, so all the time it did
+        // not run is steal.
+        if let Some(s) = super::steal::read(me) {
+            if s.steal_ns < last {
+                return Err(format!("steal went backwards: {last} -> {}", s.steal_ns));
+            }
+            last = s.steal_ns;
+            samples += 1;
+        }
+        core::hint::spin_loop();
+    }
+    let wall = crate::time::now_ns() - t0;
+    let after = super::steal::read(me).ok_or("own record vanished")?;
+    let stolen = after.steal_ns.saturating_sub(before.steal_ns);
+    if stolen > wall {
+        return Err(format!("{stolen} ns stolen in {wall} ns"));
+    }
+    kprintln!(
+        "pv: steal on cpu {me}: {} us of {} us busy ({}%), total {} us, version {} -> {}, {samples} samples",
+        stolen / 1000,
+        wall / 1000,
+        stolen * 100 / wall.max(1),
+        after.steal_ns / 1000,
+        before.version,
+        after.version
+    );
+    Ok(())
+}
+
+fn halt_poll_adapts() -> Result<(), String> {
+    if !super::halt_poll() {
+        return Ok(());
+    }
+    let me = percpu::index();
+    let stats = || crate::sched::cpu_stats(me).ok_or("own cpu not online");
+    let max = super::policy::POLL_DEFAULTS.max_ns;
+    // Sleeps of growing length: once a sleep outlasts the cost of going
+    // idle (hundreds of us where ring 0 is emulated, as on kvm-pvm), the
+    // CPU idles briefly before each wake-up, which polling should catch.
+    let mut exercised = 0;
+    let mut sleep_us = 0;
+    while exercised < 2 && sleep_us < 2_000 {
+        sleep_us += 50;
+        const N: u64 = 20;
+        let a = stats()?;
+        for _ in 0..N {
+            crate::sched::sleep_until(crate::time::now_ns() + sleep_us * 1000);
+        }
+        let b = stats()?;
+        let (hits, halts) = (b.poll_hits - a.poll_hits, b.halts - a.halts);
+        let periods = hits + halts;
+        if periods == 0 {
+            continue;
+        }
+        let per_period = (b.idle_ns - a.idle_ns) / periods.max(1);
+        kprintln!(
+            "pv: halt-poll on cpu {me}: {N} sleeps of {sleep_us} us: {periods} idle periods of {} us, {hits} ended \
+             polling, {halts} halted; window {} us",
+            per_period / 1000,
+            b.poll_window_ns / 1000
+        );
+        if periods >= N / 2 && per_period <= max * 3 / 4 {
+            exercised += 1;
+            if hits < periods / 2 {
+                return Err(format!("only {hits} of {periods} short idle periods ended by polling"));
+            }
+        }
+    }
+    // Long sleeps: polling only burns CPU, so the window shrinks away.
+    for _ in 0..30 {
+        crate::sched::sleep_until(crate::time::now_ns() + 2_000_000);
+    }
+    let c = stats()?;
+    kprintln!(
+        "pv: halt-poll on cpu {me}: after 30 sleeps of 2 ms window {} us{}",
+        c.poll_window_ns / 1000,
+        if exercised > 0 { "" } else { " (no short idle periods seen: polling not exercised)" }
+    );
+    if c.poll_window_ns != 0 {
+        return Err(format!("window did not shrink away: {} ns", c.poll_window_ns));
+    }
+    Ok(())
+}
