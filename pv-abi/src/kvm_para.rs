@@ -102,7 +102,8 @@ mod tests {
     fn feature_bits_match_kvm_pvm_leaf() {
         // kvm-pvm's raw leaf (shared/docs/kvm-test-bed.md).
         let eax = 0x0100_7efb;
-        for bit in [feature::CLOCKSOURCE2, feature::STEAL_TIME, feature::POLL_CONTROL, feature::CLOCKSOURCE_STABLE_BIT] {
+        for bit in [feature::CLOCKSOURCE2, feature::STEAL_TIME, feature::POLL_CONTROL, feature::CLOCKSOURCE_STABLE_BIT]
+        {
             assert!(has(eax, bit), "bit {bit}");
         }
         assert!(!has(eax, 2) && !has(eax, 8) && !has(eax, 15));

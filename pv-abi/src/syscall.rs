@@ -422,15 +422,8 @@ pub struct CpuStats {
 impl CpuStats {
     /// The little-endian bytes `CpuStats` copies out (fields in order).
     pub fn to_bytes(&self) -> [u8; 56] {
-        let f = [
-            self.idle_ns,
-            self.steal_ns,
-            self.poll_ns,
-            self.poll_hits,
-            self.halts,
-            self.poll_window_ns,
-            self.switches,
-        ];
+        let f =
+            [self.idle_ns, self.steal_ns, self.poll_ns, self.poll_hits, self.halts, self.poll_window_ns, self.switches];
         let mut out = [0u8; 56];
         for (chunk, v) in out.chunks_exact_mut(8).zip(f) {
             chunk.copy_from_slice(&v.to_le_bytes());

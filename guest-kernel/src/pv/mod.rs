@@ -13,7 +13,7 @@ mod steal;
 use crate::arch::x86_64::{cpuid, kvm};
 use crate::boot::cmdline::Cmdline;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use pv_abi::kvm_para::{feature, has};
 
 /// Bits of [`IN_USE`], in the order the `pv:` line names them.
@@ -38,6 +38,11 @@ const OFF_NAMES: [(u16, &str); 7] = [
 
 /// Written once on the boot CPU before the other CPUs start.
 static IN_USE: AtomicU32 = AtomicU32::new(0);
+/// The longest halt-polling window: `halt_poll_ns=` (Linux's
+/// `guest_halt_poll_ns`), else [`policy::POLL_DEFAULTS`]'s.
+static POLL_MAX_NS: AtomicU64 = AtomicU64::new(policy::POLL_DEFAULTS.max_ns);
+/// No window longer than this (10 ms) is worth a halt's saving.
+const POLL_MAX_LIMIT_NS: u64 = 10_000_000;
 
 fn in_use(bit: u32) -> bool {
     IN_USE.load(Ordering::Relaxed) & bit != 0
@@ -94,6 +99,15 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
             }
         }
     }
+    if let Some(v) = cmdline.value("halt_poll_ns") {
+        match v.parse::<u64>() {
+            Ok(ns) if ns <= POLL_MAX_LIMIT_NS => POLL_MAX_NS.store(ns, Ordering::Relaxed),
+            _ => kprintln!("pv: halt_poll_ns={v} ignored (want ns, at most {POLL_MAX_LIMIT_NS})"),
+        }
+    }
+    if POLL_MAX_NS.load(Ordering::Relaxed) == 0 {
+        bits &= !(HALT_POLL | POLL_CONTROL);
+    }
     IN_USE.store(bits, Ordering::Relaxed);
     if let Err(e) = steal_register(0) {
         kprintln!("pv: cpu 0: steal time off: {e}");
@@ -142,6 +156,17 @@ pub fn steal_ns(cpu: usize) -> u64 {
 #[inline]
 pub fn halt_poll() -> bool {
     in_use(HALT_POLL)
+}
+
+/// The halt-polling governor's limits (`halt_poll_ns=` sets the maximum).
+#[inline]
+pub fn poll_params() -> policy::PollParams {
+    let max_ns = POLL_MAX_NS.load(Ordering::Relaxed);
+    policy::PollParams {
+        max_ns,
+        grow_start_ns: policy::POLL_DEFAULTS.grow_start_ns.min(max_ns),
+        ..policy::POLL_DEFAULTS
+    }
 }
 
 pub fn steal_time_in_use() -> bool {

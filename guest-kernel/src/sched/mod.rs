@@ -492,7 +492,7 @@ fn idle(s: &'static CpuSched) {
         s.idle_ns.fetch_add(idle_ns, Ordering::Relaxed);
         if crate::pv::halt_poll() {
             let w = s.poll_window.load(Ordering::Relaxed);
-            let next = crate::pv::policy::next_window(w, idle_ns, &crate::pv::policy::POLL_DEFAULTS);
+            let next = crate::pv::policy::next_window(w, idle_ns, &crate::pv::poll_params());
             s.poll_window.store(next, Ordering::Relaxed);
         }
     }
