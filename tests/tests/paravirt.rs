@@ -14,14 +14,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use vireo_tests::{harness, kernel, kvm_available, run_with_timeout, Machine, Qemu, Run};
 
-/// The `pv:` lines: there must be exactly one.
+/// The `pv:` line: there must be exactly one.
 fn pv_line(run: &Run) -> String {
     let lines: Vec<&str> =
         run.stdout.lines().map(|l| l.trim_end_matches('\r')).filter(|l| l.starts_with("pv: ")).collect();
-    let features: Vec<&&str> =
-        lines.iter().filter(|l| !l.starts_with("pv: steal on") && !l.starts_with("pv: halt-poll on")).collect();
-    assert_eq!(features.len(), 1, "want one `pv:` feature line\n{}", run.dump());
-    features[0].to_string()
+    assert_eq!(lines.len(), 1, "want one `pv:` line\n{}", run.dump());
+    lines[0].to_string()
 }
 
 #[test]
@@ -68,9 +66,9 @@ fn harness_boot(cpus: u32, cmdline: &str) -> Option<Run> {
 fn harness_uses_steal_time_and_poll_control() {
     let Some(run) = harness_boot(2, "selftest=pv halt_poll_ns=2000000") else { return };
     assert_eq!(pv_line(&run), "pv: kvmclock steal-time halt-poll poll-control", "{}", run.dump());
-    assert!(run.has_line_starting("pv: steal on cpu 0: "), "{}", run.dump());
+    assert!(run.has_line_starting("pv-steal: cpu 0: "), "{}", run.dump());
     assert!(run.has_line_starting("SELFTEST PASS 2/2"), "{}", run.dump());
-    for l in run.lines_containing("pv: halt-poll on") {
+    for l in run.lines_containing("pv-poll: ") {
         eprintln!("{l}");
     }
 }
@@ -95,9 +93,12 @@ fn run_delay_ns(pid: u32, tid: u32) -> Option<u64> {
 
 /// A busy host process pinned to the vCPU thread's host CPU: the guest,
 /// busy the whole time, sees about half its time stolen, and its steal
-/// counter agrees with the host's run_delay for the vCPU thread.
+/// counter agrees with the host's run_delay for the vCPU thread. The guest
+/// then halts for `REST_MS` before reading its total, so the host's figure
+/// stands still around the reading.
 #[test]
 fn harness_steal_time_matches_host_run_delay() {
+    const REST_MS: u64 = 300;
     if let Err(why) = kvm_available() {
         eprintln!("skipping: {why}");
         return;
@@ -113,7 +114,14 @@ fn harness_steal_time_matches_host_run_delay() {
         .arg("boot")
         .arg("--kernel")
         .arg(kernel())
-        .args(["--cpus", "1", "--cmdline", "selftest=pv-steal pv_busy_ms=600", "--timeout", "120"])
+        .args([
+            "--cpus",
+            "1",
+            "--cmdline",
+            &format!("selftest=pv-steal pv_busy_ms=600 pv_rest_ms={REST_MS}"),
+            "--timeout",
+            "120",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -125,7 +133,7 @@ fn harness_steal_time_matches_host_run_delay() {
     let reader = std::thread::spawn(move || {
         let mut all = String::new();
         for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if line.starts_with("pv: steal on cpu 0: ") {
+            if line.starts_with("pv-steal: cpu 0: resting") {
                 let _ = tx.send(Instant::now());
             }
             all.push_str(&line);
@@ -133,37 +141,47 @@ fn harness_steal_time_matches_host_run_delay() {
         }
         all
     });
-    // Sample the vCPU thread's run_delay until the guest reports its steal.
+    // Sample the vCPU thread's run_delay until the guest has rested a while.
     let start = Instant::now();
     let mut samples: Vec<(Instant, u64)> = Vec::new();
-    let reported = loop {
-        if let Ok(at) = rx.try_recv() {
-            break Some(at);
+    let mut resting: Option<Instant> = None;
+    loop {
+        if resting.is_none() {
+            resting = rx.try_recv().ok();
         }
-        if start.elapsed() > Duration::from_secs(150) || vm.try_wait().ok().flatten().is_some() {
-            break None;
+        if resting.is_some_and(|t| t.elapsed() > Duration::from_millis(REST_MS))
+            || start.elapsed() > Duration::from_secs(150)
+            || vm.try_wait().ok().flatten().is_some()
+        {
+            break;
         }
         // vmm-harness runs vCPU 0 on its main thread.
         if let Some(d) = run_delay_ns(pid, pid) {
             samples.push((Instant::now(), d));
         }
         std::thread::sleep(Duration::from_millis(2));
-    };
+    }
     let _ = hog.kill();
     let _ = hog.wait();
+    // The guest prints its figures after the rest, then powers off.
+    let waited = Instant::now();
+    while vm.try_wait().ok().flatten().is_none() && waited.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let _ = vm.kill();
     let _ = vm.wait();
     let stdout = reader.join().unwrap_or_default();
-    let at = reported.unwrap_or_else(|| panic!("no steal report\n{stdout}"));
-    // "pv: steal on cpu 0: S us of W us busy (P%), total T us, ..."
-    let line = stdout.lines().find(|l| l.starts_with("pv: steal on cpu 0: ")).expect("steal line");
+    let rested = resting.unwrap_or_else(|| panic!("the guest never rested\n{stdout}"));
+    // "pv-steal: cpu 0: S us of W us busy (P%), total T us, ..."
+    let line = stdout.lines().find(|l| l.starts_with("pv-steal: cpu 0: ") && l.contains(" busy ")).expect("steal line");
     let num = |after: &str| -> u64 {
         let rest = &line[line.find(after).expect("field") + after.len()..];
         rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).expect("number")
     };
     let (stolen_us, busy_us, total_us) = (num("cpu 0: "), num(" of "), num("total "));
-    // The host's figure just before the line reached us.
-    let host_us = samples.iter().rev().find(|(t, _)| *t <= at).map(|(_, d)| d / 1000).expect("a run_delay sample");
+    // The host's figure in the middle of the guest's rest, when it stands still.
+    let mid = rested + Duration::from_millis(REST_MS / 2);
+    let host_us = samples.iter().rev().find(|(t, _)| *t <= mid).map(|(_, d)| d / 1000).expect("a run_delay sample");
     eprintln!("guest: {stolen_us} us stolen of {busy_us} us busy, total {total_us} us; host run_delay {host_us} us");
     assert!(stolen_us * 100 >= busy_us * 20, "a competing host process stole under 20%\n{stdout}");
     let diff = total_us.abs_diff(host_us);

@@ -13,10 +13,9 @@ pub fn all() -> &'static [SelfTest] {
     ]
 }
 
-/// How long the steal test keeps its CPU busy: `pv_busy_ms=` (default 100),
-/// so a host test can make another process compete for that long.
-fn busy_ms() -> u64 {
-    crate::CMDLINE.get().and_then(|c| c.value("pv_busy_ms")).and_then(|v| v.parse().ok()).unwrap_or(100).min(60_000)
+/// A millisecond count from the command line, at most a minute.
+fn ms_option(name: &str, default: u64) -> u64 {
+    crate::CMDLINE.get().and_then(|c| c.value(name)).and_then(|v| v.parse().ok()).unwrap_or(default).min(60_000)
 }
 
 fn steal_sane() -> Result<(), String> {
@@ -40,7 +39,8 @@ fn steal_sane() -> Result<(), String> {
     let t0 = crate::time::now_ns();
     let mut samples = 0u64;
     let mut last = before.steal_ns;
-    let end = t0.saturating_add(busy_ms() * 1_000_000);
+    // `pv_busy_ms=`: a host test makes another process compete that long.
+    let end = t0.saturating_add(ms_option("pv_busy_ms", 100) * 1_000_000);
     while crate::time::now_ns() < end {
         // Interrupts stay off: the CPU never halts, so all the time it did
         // not run is steal.
@@ -54,13 +54,23 @@ fn steal_sane() -> Result<(), String> {
         core::hint::spin_loop();
     }
     let wall = crate::time::now_ns() - t0;
-    let after = super::steal::read(me).ok_or("own record vanished")?;
-    let stolen = after.steal_ns.saturating_sub(before.steal_ns);
+    let busy_end = super::steal::read(me).ok_or("own record vanished")?;
+    let stolen = busy_end.steal_ns.saturating_sub(before.steal_ns);
     if stolen > wall {
         return Err(format!("{stolen} ns stolen in {wall} ns"));
     }
+    // `pv_rest_ms=`: halt that long before reading the total, so the host's
+    // run_delay for this vCPU stands still around the reading (a halted vCPU
+    // is not runnable) and a host test can compare the two; printing, each
+    // byte a VM exit, would otherwise keep adding to it.
+    let rest_ms = ms_option("pv_rest_ms", 0);
+    if rest_ms > 0 {
+        kprintln!("pv-steal: cpu {me}: resting {rest_ms} ms");
+        crate::sched::sleep_until(crate::time::now_ns() + rest_ms * 1_000_000);
+    }
+    let after = super::steal::read(me).ok_or("own record vanished")?;
     kprintln!(
-        "pv: steal on cpu {me}: {} us of {} us busy ({}%), total {} us, version {} -> {}, {samples} samples",
+        "pv-steal: cpu {me}: {} us of {} us busy ({}%), total {} us, version {} -> {}, {samples} samples",
         stolen / 1000,
         wall / 1000,
         stolen * 100 / wall.max(1),
@@ -100,7 +110,7 @@ fn halt_poll_adapts() -> Result<(), String> {
         }
         let per_period = (b.idle_ns - a.idle_ns) / periods.max(1);
         kprintln!(
-            "pv: halt-poll on cpu {me}: {N} sleeps of {sleep_us} us: {periods} idle periods of {} us, {hits} ended \
+            "pv-poll: cpu {me}: {N} sleeps of {sleep_us} us: {periods} idle periods of {} us, {hits} ended \
              polling, {halts} halted; window {} us",
             per_period / 1000,
             b.poll_window_ns / 1000
@@ -126,7 +136,7 @@ fn halt_poll_adapts() -> Result<(), String> {
     }
     let c = stats()?;
     kprintln!(
-        "pv: halt-poll on cpu {me}: after 30 sleeps of {} us window {} us{}",
+        "pv-poll: cpu {me}: after 30 sleeps of {} us window {} us{}",
         long_ns / 1000,
         c.poll_window_ns / 1000,
         if exercised > 0 { "" } else { " (no short idle periods seen: polling not exercised)" }

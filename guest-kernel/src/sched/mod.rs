@@ -547,8 +547,9 @@ pub fn cpu_stats(cpu: usize) -> Option<pv_abi::syscall::CpuStats> {
     })
 }
 
-/// Timer interrupt. From idle: nothing beyond ending `hlt` (the loop checks
-/// sleepers). From user mode: the time slice is over if others wait.
+/// Timer interrupt. From idle: ends `hlt` or halt polling (the loop checks
+/// sleepers). From user mode: the time slice is over if others wait and
+/// the host did not steal part of it.
 pub fn on_timer_interrupt(from_user: bool) {
     // A fired timer is no longer armed (TSC-deadline clears itself, the
     // one-shot count has run out).
