@@ -22,16 +22,14 @@ fn steal_sane() -> Result<(), String> {
     if !super::steal_time_in_use() {
         return Ok(());
     }
-    let now = crate::time::now_ns();
+    // The total is not bounded by the time since the VM started: KVM counts
+    // the vCPU thread's run_delay since the thread started, which can be
+    // before the VM was created (vmm-harness runs vCPU 0 on its main
+    // thread). Only increases are checked against the time they took.
     for cpu in 0..percpu::online_count() {
         let s = super::steal::read(cpu).ok_or_else(|| format!("cpu {cpu}: the host never wrote the record"))?;
         if s.version & 1 != 0 || s.flags != 0 {
             return Err(format!("cpu {cpu}: version {} flags {:#x}", s.version, s.flags));
-        }
-        // Steal counts from the vCPU thread's start, after the VM (and
-        // kvmclock's zero) was created.
-        if s.steal_ns > now {
-            return Err(format!("cpu {cpu}: steal {} ns exceeds the time since VM start {now} ns", s.steal_ns));
         }
     }
     let me = percpu::index();
