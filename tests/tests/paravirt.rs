@@ -117,6 +117,10 @@ fn harness_steal_time_matches_host_run_delay() {
         eprintln!("skipping: {why}");
         return;
     }
+    if Command::new("taskset").arg("--version").stdout(Stdio::null()).status().is_err() {
+        eprintln!("skipping: no taskset (util-linux) to pin the VM and its competitor");
+        return;
+    }
     let mut hog = Command::new("taskset")
         .args(["-c", "0", "sh", "-c", "while :; do :; done"])
         .stdout(Stdio::null())
