@@ -102,7 +102,7 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
     if let Some(v) = cmdline.value("halt_poll_ns") {
         match v.parse::<u64>() {
             Ok(ns) if ns <= POLL_MAX_LIMIT_NS => POLL_MAX_NS.store(ns, Ordering::Relaxed),
-            _ => kprintln!("pv: halt_poll_ns={v} ignored (want ns, at most {POLL_MAX_LIMIT_NS})"),
+            _ => kprintln!("halt_poll_ns={v}: ignored (want ns, at most {POLL_MAX_LIMIT_NS})"),
         }
     }
     if POLL_MAX_NS.load(Ordering::Relaxed) == 0 {
@@ -110,7 +110,7 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
     }
     IN_USE.store(bits, Ordering::Relaxed);
     if let Err(e) = steal_register(0) {
-        kprintln!("pv: cpu 0: steal time off: {e}");
+        kprintln!("steal time: cpu 0: off: {e}");
         IN_USE.fetch_and(!STEAL_TIME, Ordering::Relaxed);
     }
     setup_poll_control();
@@ -138,7 +138,7 @@ fn setup_poll_control() {
 pub fn init_ap(cpu: usize) {
     if let Err(e) = steal_register(cpu) {
         // The scheduler then sees no steal on this CPU: no worse than without.
-        kprintln!("pv: cpu {cpu}: steal time off: {e}");
+        kprintln!("steal time: cpu {cpu}: off: {e}");
     }
     setup_poll_control();
 }
