@@ -43,6 +43,7 @@ pub fn init_this_cpu(cpu: &'static mut PerCpu, boot: bool) {
     load(cpu, tops);
     apic::init_cpu(boot, vector::SPURIOUS);
     crate::time::init_ap(crate::percpu::index());
+    crate::pv::init_ap(crate::percpu::index());
 }
 
 fn load(cpu: &'static mut PerCpu, ist_tops: [u64; 3]) {

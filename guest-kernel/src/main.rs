@@ -20,6 +20,7 @@ mod mm;
 mod percpu;
 mod poweroff;
 mod process;
+mod pv;
 mod sched;
 mod selftest;
 mod selftest_api;
@@ -104,13 +105,15 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     // `tsc_khz=` states the TSC rate (like Linux's tsc_early_khz), e.g.
     // 1000000 under QEMU `-icount shift=0`.
     let tsc_khz = cmdline.value("tsc_khz").and_then(|v| v.parse::<u64>().ok());
-    match time::init_boot_cpu(pm_timer, tsc_khz) {
-        Ok(clock) => kprintln!("clock: {clock}"),
+    let clock = match time::init_boot_cpu(pm_timer, tsc_khz) {
+        Ok(clock) => clock,
         Err(e) => {
             kprintln!("clock: {e}");
             poweroff::exit_with(KernelExit::BadBootInfo);
         }
-    }
+    };
+    kprintln!("clock: {clock}");
+    pv::init_boot_cpu(cmdline, clock.source == time::ClockSource::KvmClock);
     time::set_cpu_index_fn(percpu::index);
     if !arch::x86_64::apic::has_tsc_deadline() {
         // KVM and QEMU clock the virtual APIC timer at a fixed 1 GHz; only
@@ -164,7 +167,9 @@ fn kinit(_: usize) {
     if flag("consoletest") {
         console_echo();
     }
-    if flag("selftest") && !selftest::run_all() {
+    // `selftest` runs them all, `selftest=PREFIX` those whose names start so.
+    let only = CMDLINE.get().and_then(|c| c.value("selftest"));
+    if (flag("selftest") || only.is_some()) && !selftest::run_all(only) {
         poweroff::exit_with(KernelExit::SelfTestFailed);
     }
     let Some(initrd) = initrd::get() else {

@@ -9,6 +9,7 @@ pub mod acpi;
 pub mod boot_trace;
 pub mod clock;
 pub mod exit;
+pub mod kvm_para;
 pub mod le;
 pub mod motor;
 pub mod pvh;

@@ -37,6 +37,11 @@ impl Cmdline {
         self.words().any(|w| w == name.as_bytes())
     }
 
+    /// The values of every `name=value` word, in order, as bytes.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'static [u8]> + 'a {
+        self.words().filter_map(move |w| w.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+    }
+
     /// The value of the first `name=value` word.
     pub fn value(&self, name: &str) -> Option<&'static str> {
         self.words().find_map(|w| {

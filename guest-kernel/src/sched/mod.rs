@@ -40,15 +40,33 @@ struct CpuSched {
     /// so returning to user mode reprograms it (an MSR write, a VM exit on
     /// KVM) only when the wanted deadline changes.
     armed: AtomicU64,
-    /// When the running user thread's time slice ends; set as it gets the CPU.
+    /// When the running user thread's time slice ends; set as it gets the
+    /// CPU and moved later by the time the host steals meanwhile.
     slice_end: AtomicU64,
+    /// When the running user thread got the CPU, and this vCPU's steal-time
+    /// counter then: the slice is charged only for time not stolen.
+    slice_start: AtomicU64,
+    slice_steal: AtomicU64,
     /// Context switches into threads on this CPU.
     pub switches: AtomicU64,
     /// Times this CPU woke from `hlt`.
     pub wakeups: AtomicU64,
-    /// Nanoseconds this CPU spent halted (what benchmarks subtract: under
-    /// QEMU `-icount` a halted guest's clock still advances).
+    /// Nanoseconds this CPU spent idle: halted, or halt polling (what
+    /// benchmarks subtract: under QEMU `-icount` a halted guest's clock
+    /// still advances; polling happens only on KVM).
     idle_ns: AtomicU64,
+    /// Set (before any IPI) by whoever gives an idle CPU work: a queued
+    /// thread, a timer interrupt. A polling CPU watches it instead of the
+    /// locked queue, so wakers need no IPI while it polls.
+    wake_hint: AtomicBool,
+    /// The CPU is past polling, on its way into `hlt`: wakers must send an
+    /// IPI. (`idle` covers polling too.)
+    halting: AtomicBool,
+    /// Halt polling: the current window, ns spent polling, idle periods
+    /// polling ended.
+    poll_window: AtomicU64,
+    poll_ns: AtomicU64,
+    poll_hits: AtomicU64,
 }
 
 // Every other field is atomic or locked.
@@ -65,9 +83,16 @@ impl CpuSched {
             idle: AtomicBool::new(false),
             armed: AtomicU64::new(NOT_ARMED),
             slice_end: AtomicU64::new(0),
+            slice_start: AtomicU64::new(0),
+            slice_steal: AtomicU64::new(0),
             switches: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
             idle_ns: AtomicU64::new(0),
+            wake_hint: AtomicBool::new(false),
+            halting: AtomicBool::new(false),
+            poll_window: AtomicU64::new(0),
+            poll_ns: AtomicU64::new(0),
+            poll_hits: AtomicU64::new(0),
         }
     }
 }
@@ -177,8 +202,13 @@ pub fn current_opt() -> Option<Arc<Thread>> {
 }
 
 fn enqueue(target: &'static percpu::PerCpu, t: Arc<Thread>) {
-    of(target).queue.lock().push_back(t);
-    if target.index != percpu::index() && of(target).idle.load(Ordering::SeqCst) {
+    let s = of(target);
+    s.queue.lock().push_back(t);
+    // Hint first, then look: a CPU that polls sees the hint, one that stops
+    // polling sets `halting` before its last look at the queue (SeqCst both
+    // sides, so one of us sees the other).
+    s.wake_hint.store(true, Ordering::SeqCst);
+    if target.index != percpu::index() && s.halting.load(Ordering::SeqCst) {
         apic::send_ipi(target.apic_id, vector::IPI_WAKE);
     }
 }
@@ -343,7 +373,10 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
     t.on_cpu.store(true, Ordering::Relaxed);
     t.set_state(State::Running);
     if let Some(u) = &t.user {
-        s.slice_end.store(crate::time::now_ns().saturating_add(TIME_SLICE_NS), Ordering::Relaxed);
+        let now = crate::time::now_ns();
+        s.slice_start.store(now, Ordering::Relaxed);
+        s.slice_steal.store(crate::pv::steal_ns(percpu::index()), Ordering::Relaxed);
+        s.slice_end.store(now.saturating_add(TIME_SLICE_NS), Ordering::Relaxed);
         crate::arch::x86_64::user::init_cpu_once(&percpu::current().user_ready);
         percpu::set_kernel_stack(t.kernel_stack_top());
         u.owner.enter();
@@ -424,7 +457,7 @@ fn steal(s: &'static CpuSched) -> bool {
     }
 }
 
-/// Nanoseconds all CPUs have spent halted since boot.
+/// Nanoseconds all CPUs have spent idle (halted or halt polling) since boot.
 pub fn idle_ns() -> u64 {
     CPUS.iter().map(|c| c.idle_ns.load(Ordering::Relaxed)).sum()
 }
@@ -436,32 +469,119 @@ fn idle(s: &'static CpuSched) {
     let sleeper = s.sleepers.lock().first().map(|(d, _)| *d);
     program_timer(s, sleeper);
     s.idle.store(true, Ordering::SeqCst);
-    // Re-check after announcing idleness: a waker that missed the flag
-    // queued before we looked, one that saw it sends an IPI.
+    s.wake_hint.store(false, Ordering::SeqCst);
+    // Re-check after clearing the hint: a waker that queued before it was
+    // cleared is seen here, one after sets it again.
     if s.queue.lock().is_empty() {
         let t0 = crate::time::now_ns();
-        // `sti; hlt` is atomic with respect to interrupts: one arriving
-        // between the two still ends the halt.
-        x86_64::instructions::interrupts::enable_and_hlt();
-        x86_64::instructions::interrupts::disable();
-        s.wakeups.fetch_add(1, Ordering::Relaxed);
-        s.idle_ns.fetch_add(crate::time::now_ns().saturating_sub(t0), Ordering::Relaxed);
+        let found = crate::pv::halt_poll() && poll(s, t0, sleeper);
+        if !found {
+            s.halting.store(true, Ordering::SeqCst);
+            // Re-check after announcing the halt: a waker that missed the
+            // flag queued before we looked, one that saw it sends an IPI.
+            if s.queue.lock().is_empty() && !s.wake_hint.load(Ordering::SeqCst) {
+                // `sti; hlt` is atomic with respect to interrupts: one
+                // arriving between the two still ends the halt.
+                x86_64::instructions::interrupts::enable_and_hlt();
+                x86_64::instructions::interrupts::disable();
+                s.wakeups.fetch_add(1, Ordering::Relaxed);
+            }
+            s.halting.store(false, Ordering::SeqCst);
+        }
+        let idle_ns = crate::time::now_ns().saturating_sub(t0);
+        s.idle_ns.fetch_add(idle_ns, Ordering::Relaxed);
+        if crate::pv::halt_poll() {
+            let w = s.poll_window.load(Ordering::Relaxed);
+            let next = crate::pv::policy::next_window(w, idle_ns, &crate::pv::poll_params());
+            s.poll_window.store(next, Ordering::Relaxed);
+        }
     }
     s.idle.store(false, Ordering::SeqCst);
 }
 
-/// Timer interrupt. From idle: nothing beyond ending `hlt` (the loop checks
-/// sleepers). From user mode: the time slice is over if others wait.
+/// Halt polling: waits up to the CPU's window (never past the next
+/// sleeper's deadline, whose timer is armed) for work, with interrupts on
+/// so device and timer interrupts are taken as promptly as in `hlt`; their
+/// handlers run just as they would from `hlt` (this is idle, no lock is
+/// held) and set the wake hint when they give this CPU work. Returns
+/// whether work arrived. Linux's equivalent: cpuidle-haltpoll.
+fn poll(s: &CpuSched, t0: u64, sleeper: Option<u64>) -> bool {
+    let window = s.poll_window.load(Ordering::Relaxed);
+    if window == 0 {
+        return false;
+    }
+    let end = t0.saturating_add(window);
+    let due = sleeper.unwrap_or(u64::MAX);
+    x86_64::instructions::interrupts::enable();
+    let mut now = t0;
+    let found = loop {
+        if s.wake_hint.load(Ordering::SeqCst) || now >= due {
+            break true;
+        }
+        if now >= end {
+            break false;
+        }
+        core::hint::spin_loop();
+        now = crate::time::now_ns();
+    };
+    x86_64::instructions::interrupts::disable();
+    s.poll_ns.fetch_add(now.saturating_sub(t0), Ordering::Relaxed);
+    if found {
+        s.poll_hits.fetch_add(1, Ordering::Relaxed);
+    }
+    found
+}
+
+/// One CPU's counters (`None`: not online).
+pub fn cpu_stats(cpu: usize) -> Option<pv_abi::syscall::CpuStats> {
+    percpu::get(cpu)?;
+    let s = &CPUS[cpu];
+    Some(pv_abi::syscall::CpuStats {
+        idle_ns: s.idle_ns.load(Ordering::Relaxed),
+        steal_ns: crate::pv::steal_ns(cpu),
+        poll_ns: s.poll_ns.load(Ordering::Relaxed),
+        poll_hits: s.poll_hits.load(Ordering::Relaxed),
+        halts: s.wakeups.load(Ordering::Relaxed),
+        poll_window_ns: s.poll_window.load(Ordering::Relaxed),
+        switches: s.switches.load(Ordering::Relaxed),
+    })
+}
+
+/// Timer interrupt. From idle: ends `hlt` or halt polling (the loop checks
+/// sleepers). From user mode: the time slice is over if others wait and
+/// the host did not steal part of it.
 pub fn on_timer_interrupt(from_user: bool) {
     // A fired timer is no longer armed (TSC-deadline clears itself, the
     // one-shot count has run out).
-    here().armed.store(NOT_ARMED, Ordering::Relaxed);
+    let s = here();
+    s.armed.store(NOT_ARMED, Ordering::Relaxed);
     if from_user {
-        wake_expired_sleepers(here());
+        wake_expired_sleepers(s);
         // The timer may be one armed for an earlier deadline (program_timer).
-        if crate::time::now_ns() >= here().slice_end.load(Ordering::Relaxed) {
+        if crate::time::now_ns() >= s.slice_end.load(Ordering::Relaxed) && !slice_extended_by_steal(s) {
             preempt_if_contended();
         }
+    } else {
+        // From idle: a polling CPU learns that a sleeper may be due.
+        s.wake_hint.store(true, Ordering::SeqCst);
+    }
+}
+
+/// At the nominal end of a slice: if the host stole some of it, moves the
+/// end later by that much (the next return to user mode arms the timer for
+/// it) and says so. Without steal time the counter reads 0 and the slice
+/// simply ends.
+fn slice_extended_by_steal(s: &CpuSched) -> bool {
+    let now = crate::time::now_ns();
+    let steal = crate::pv::steal_ns(percpu::index());
+    let start = s.slice_start.load(Ordering::Relaxed);
+    let used = crate::pv::policy::charged_ns(start, now, s.slice_steal.load(Ordering::Relaxed), steal);
+    match crate::pv::policy::slice_end(now, used, TIME_SLICE_NS) {
+        Some(end) => {
+            s.slice_end.store(end, Ordering::Relaxed);
+            true
+        }
+        None => false,
     }
 }
 

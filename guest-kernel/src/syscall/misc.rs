@@ -91,6 +91,14 @@ pub fn sysinfo(ptr: u64, len: u64) -> SysResult {
     Ok(bytes.len() as u64)
 }
 
+pub fn cpu_stats(cpu: u64, ptr: u64, len: u64) -> SysResult {
+    let stats = usize::try_from(cpu).ok().and_then(crate::sched::cpu_stats).ok_or(Error::Invalid)?;
+    let bytes = stats.to_bytes();
+    let n = (len as usize).min(bytes.len());
+    write_user(ptr, &bytes[..n])?;
+    Ok(crate::percpu::online_count() as u64)
+}
+
 pub fn boot_mark(code: u64) -> SysResult {
     let p = process()?;
     if p.pid != 1 {

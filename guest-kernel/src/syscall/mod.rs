@@ -61,6 +61,7 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::ShmLen => objects::shm_len(a[0]),
         Sys::Args => misc::args(a[0], a[1]),
         Sys::SysInfo => misc::sysinfo(a[0], a[1]),
+        Sys::CpuStats => misc::cpu_stats(a[0], a[1], a[2]),
         Sys::BootMark => misc::boot_mark(a[0]),
         Sys::PipeCreate => pipes::create(a[0]),
         Sys::Read => pipes::read(a[0], a[1], a[2]),

@@ -43,8 +43,8 @@ use tsc_clock::NS_PER_SEC;
 /// boot CPU being 0.
 /// KVM_CPUID_FEATURES bits (Linux `kvm_para.h`): kvmclock at the new MSRs,
 /// and a clock that is stable across CPUs.
-const KVM_FEATURE_CLOCKSOURCE2: u32 = 1 << 3;
-const KVM_FEATURE_CLOCKSOURCE_STABLE: u32 = 1 << 24;
+const KVM_FEATURE_CLOCKSOURCE2: u32 = 1 << pv_abi::kvm_para::feature::CLOCKSOURCE2;
+const KVM_FEATURE_CLOCKSOURCE_STABLE: u32 = 1 << pv_abi::kvm_para::feature::CLOCKSOURCE_STABLE_BIT;
 
 pub use pv_abi::MAX_CPUS;
 

@@ -57,6 +57,7 @@ pub fn allowed(n: u64) -> &'static [Error] {
         Sys::ShmLen => &[BadHandle, AccessDenied, WrongKind],
         Sys::ShmMap => &[BadHandle, AccessDenied, WrongKind, Invalid, Protection, NoMemory, Limit],
         Sys::Args | Sys::SysInfo => &[Fault, NoMemory],
+        Sys::CpuStats => &[Invalid, Fault],
         Sys::BootMark => &[AccessDenied, Invalid],
         Sys::PipeCreate => &[Fault, NoMemory, Limit],
         Sys::Read => &[Fault, BadHandle, WrongKind, NoMemory],

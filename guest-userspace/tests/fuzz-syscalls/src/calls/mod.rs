@@ -83,6 +83,7 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     2, // InitrdMap
     2, // SpawnImage
     0, // ShmLen
+    0, // CpuStats (not generated yet)
     6, // unknown numbers
 ];
 

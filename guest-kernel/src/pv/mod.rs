@@ -1,0 +1,174 @@
+//! Paravirtual features: which are in use, decided once on the boot CPU and
+//! set up on every CPU as it comes up (docs/paravirt.md).
+//!
+//! Each is used only when the host offers it in CPUID 0x4000_0001 and can be
+//! turned off with `nopv=` (`steal`, `eoi`, `spin`, `yield`, `tlb`, `ipi`,
+//! `poll`, `all`; a bare `nopv` is `nopv=all`), so its effect can be measured.
+//! The boot log gets one line, `pv: <features in use>` or `pv: none`.
+//! No hypercall is ever executed here: on kvm-pvm they hang the vCPU.
+pub mod policy;
+pub mod selftest;
+mod steal;
+
+use crate::arch::x86_64::{cpuid, kvm};
+use crate::boot::cmdline::Cmdline;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use pv_abi::kvm_para::{feature, has};
+
+/// Bits of [`IN_USE`], in the order the `pv:` line names them.
+const KVMCLOCK: u32 = 1 << 0;
+const STEAL_TIME: u32 = 1 << 1;
+/// The guest polls its run queue before `hlt` (no host support needed).
+const HALT_POLL: u32 = 1 << 2;
+/// The host was told not to poll as well (MSR_KVM_POLL_CONTROL = 0).
+const POLL_CONTROL: u32 = 1 << 3;
+const NAMES: [(u32, &str); 4] =
+    [(KVMCLOCK, "kvmclock"), (STEAL_TIME, "steal-time"), (HALT_POLL, "halt-poll"), (POLL_CONTROL, "poll-control")];
+/// `nopv=` words, for the line saying what it turned off.
+const OFF_NAMES: [(u16, &str); 7] = [
+    (policy::off::STEAL, "steal"),
+    (policy::off::EOI, "eoi"),
+    (policy::off::SPIN, "spin"),
+    (policy::off::YIELD, "yield"),
+    (policy::off::TLB, "tlb"),
+    (policy::off::IPI, "ipi"),
+    (policy::off::POLL, "poll"),
+];
+
+/// Written once on the boot CPU before the other CPUs start.
+static IN_USE: AtomicU32 = AtomicU32::new(0);
+/// The longest halt-polling window: `halt_poll_ns=` (Linux's
+/// `guest_halt_poll_ns`), else [`policy::POLL_DEFAULTS`]'s.
+static POLL_MAX_NS: AtomicU64 = AtomicU64::new(policy::POLL_DEFAULTS.max_ns);
+/// No window longer than this (10 ms) is worth a halt's saving.
+const POLL_MAX_LIMIT_NS: u64 = 10_000_000;
+
+fn in_use(bit: u32) -> bool {
+    IN_USE.load(Ordering::Relaxed) & bit != 0
+}
+
+/// What `nopv=` turns off (every such word counts; a bare `nopv` is `all`).
+/// Reports unknown words once, on one line, and what was turned off.
+fn nopv_mask(cmdline: &Cmdline) -> u16 {
+    let mut unknown: Vec<&[u8]> = Vec::new();
+    let mut mask = if cmdline.has_flag("nopv") { policy::off::ALL } else { 0 };
+    let mut given = mask != 0;
+    for value in cmdline.values("nopv") {
+        given = true;
+        mask |= policy::parse_nopv(value, &mut |w| {
+            if !unknown.contains(&w) {
+                unknown.push(w);
+            }
+        });
+    }
+    if !unknown.is_empty() {
+        kprint!("nopv: ignoring unknown word{}", if unknown.len() == 1 { "" } else { "s" });
+        for (i, w) in unknown.iter().enumerate() {
+            kprint!("{}\"", if i == 0 { " " } else { ", " });
+            crate::console::write_bytes(w);
+            kprint!("\"");
+        }
+        kprintln!(" (known: steal eoi spin yield tlb ipi poll all)");
+    }
+    if given {
+        kprint!("nopv: off:");
+        OFF_NAMES.iter().filter(|(b, _)| mask & b != 0).for_each(|(_, n)| kprint!(" {n}"));
+        kprintln!("{}", if mask == 0 { " nothing" } else { "" });
+    }
+    mask
+}
+
+/// Decides what is in use, sets it up on the boot CPU (index 0) and prints
+/// the `pv:` line. After the clock (`kvmclock`: it chose kvmclock) and
+/// before the other CPUs start.
+pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
+    let off = nopv_mask(cmdline);
+    let kvm = cpuid::hypervisor_leaves().kvm_features;
+    let mut bits = if kvmclock { KVMCLOCK } else { 0 };
+    if let Some(f) = kvm {
+        if has(f, feature::STEAL_TIME) && off & policy::off::STEAL == 0 {
+            bits |= STEAL_TIME;
+        }
+        // Like Linux's cpuidle-haltpoll, only on KVM: elsewhere nothing
+        // says a halt is expensive enough to be worth burning CPU for.
+        if off & policy::off::POLL == 0 {
+            bits |= HALT_POLL;
+            if has(f, feature::POLL_CONTROL) {
+                bits |= POLL_CONTROL;
+            }
+        }
+    }
+    if let Some(v) = cmdline.value("halt_poll_ns") {
+        match v.parse::<u64>() {
+            Ok(ns) if ns <= POLL_MAX_LIMIT_NS => POLL_MAX_NS.store(ns, Ordering::Relaxed),
+            _ => kprintln!("halt_poll_ns={v}: ignored (want ns, at most {POLL_MAX_LIMIT_NS})"),
+        }
+    }
+    if POLL_MAX_NS.load(Ordering::Relaxed) == 0 {
+        bits &= !(HALT_POLL | POLL_CONTROL);
+    }
+    IN_USE.store(bits, Ordering::Relaxed);
+    if let Err(e) = steal_register(0) {
+        kprintln!("steal time: cpu 0: off: {e}");
+        IN_USE.fetch_and(!STEAL_TIME, Ordering::Relaxed);
+    }
+    setup_poll_control();
+    let bits = IN_USE.load(Ordering::Relaxed);
+    kprint!("pv:");
+    NAMES.iter().filter(|(b, _)| bits & b != 0).for_each(|(_, n)| kprint!(" {n}"));
+    kprintln!("{}", if bits == 0 { " none" } else { "" });
+}
+
+fn steal_register(cpu: usize) -> Result<(), steal::StealError> {
+    if in_use(STEAL_TIME) {
+        steal::register(cpu)?;
+    }
+    Ok(())
+}
+
+fn setup_poll_control() {
+    if in_use(POLL_CONTROL) {
+        // SAFETY: POLL_CONTROL is only in use when KVM offered it.
+        unsafe { kvm::set_host_halt_poll(false) };
+    }
+}
+
+/// Per-CPU setup on an AP as it comes up (after [`init_boot_cpu`]).
+pub fn init_ap(cpu: usize) {
+    if let Err(e) = steal_register(cpu) {
+        // The scheduler then sees no steal on this CPU: no worse than without.
+        kprintln!("steal time: cpu {cpu}: off: {e}");
+    }
+    setup_poll_control();
+}
+
+/// Nanoseconds the host has stolen from `cpu` (0 without steal time).
+#[inline]
+pub fn steal_ns(cpu: usize) -> u64 {
+    if !in_use(STEAL_TIME) {
+        return 0;
+    }
+    steal::read(cpu).map_or(0, |s| s.steal_ns)
+}
+
+/// Whether idle CPUs poll before halting.
+#[inline]
+pub fn halt_poll() -> bool {
+    in_use(HALT_POLL)
+}
+
+/// The halt-polling governor's limits (`halt_poll_ns=` sets the maximum).
+#[inline]
+pub fn poll_params() -> policy::PollParams {
+    let max_ns = POLL_MAX_NS.load(Ordering::Relaxed);
+    policy::PollParams {
+        max_ns,
+        grow_start_ns: policy::POLL_DEFAULTS.grow_start_ns.min(max_ns),
+        ..policy::POLL_DEFAULTS
+    }
+}
+
+pub fn steal_time_in_use() -> bool {
+    in_use(STEAL_TIME)
+}

@@ -1,0 +1,125 @@
+//! Steal time (MSR_KVM_STEAL_TIME): one 64-byte record per vCPU in which the
+//! host counts the ns the vCPU was runnable but not running. Layout and
+//! protocol: Linux `Documentation/virt/kvm/x86/msr.rst`, pv_abi::kvm_para.
+use crate::arch::x86_64::kvm;
+use crate::arch::x86_64::layout::KERNEL_VMA;
+use core::cell::UnsafeCell;
+use core::ptr::{addr_of, read_volatile};
+use core::sync::atomic::{compiler_fence, Ordering};
+use pv_abi::kvm_para::steal;
+use pv_abi::MAX_CPUS;
+
+/// The host bumps `version` twice per update; a reader that keeps losing the
+/// race for this long faces a broken host, and reports no steal.
+const MAX_READ_RETRIES: u32 = 1 << 12;
+
+/// `struct kvm_steal_time`.
+#[repr(C)]
+struct KvmStealTime {
+    steal: u64,
+    version: u32,
+    flags: u32,
+    preempted: u8,
+    pad0: [u8; 3],
+    pad: [u32; 11],
+}
+
+/// 64-byte aligned, as the host requires (it never straddles a page).
+#[repr(C, align(64))]
+pub struct StealArea(UnsafeCell<KvmStealTime>);
+
+const _: () = {
+    assert!(core::mem::size_of::<StealArea>() == steal::SIZE);
+    assert!(core::mem::offset_of!(KvmStealTime, version) == steal::OFFSET_VERSION);
+    assert!(core::mem::offset_of!(KvmStealTime, flags) == steal::OFFSET_FLAGS);
+    assert!(core::mem::offset_of!(KvmStealTime, preempted) == steal::OFFSET_PREEMPTED);
+};
+
+// SAFETY: the kernel never writes an area after registering it (it starts
+// zeroed in .bss, as the host requires); the host's concurrent writes are
+// read only through volatile loads under the version protocol.
+unsafe impl Sync for StealArea {}
+
+/// One consistent copy of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub steal_ns: u64,
+    pub version: u32,
+    pub flags: u32,
+    pub preempted: u8,
+}
+
+impl StealArea {
+    const fn new() -> Self {
+        Self(UnsafeCell::new(KvmStealTime { steal: 0, version: 0, flags: 0, preempted: 0, pad0: [0; 3], pad: [0; 11] }))
+    }
+
+    /// `None` while the host has not written the record yet (version 0) or
+    /// never let a read finish.
+    pub fn read(&self) -> Option<Snapshot> {
+        let p = self.0.get();
+        for _ in 0..MAX_READ_RETRIES {
+            // SAFETY: `p` points into a static; fields are aligned; volatile
+            // because the host writes them behind our back.
+            let v1 = unsafe { read_volatile(addr_of!((*p).version)) };
+            if v1 == 0 {
+                return None;
+            }
+            if v1 & 1 != 0 {
+                core::hint::spin_loop();
+                continue;
+            }
+            // x86 does not reorder loads with loads; the fences stop the compiler.
+            compiler_fence(Ordering::SeqCst);
+            // SAFETY: as above.
+            let snap = unsafe {
+                Snapshot {
+                    steal_ns: read_volatile(addr_of!((*p).steal)),
+                    version: v1,
+                    flags: read_volatile(addr_of!((*p).flags)),
+                    preempted: read_volatile(addr_of!((*p).preempted)),
+                }
+            };
+            compiler_fence(Ordering::SeqCst);
+            // SAFETY: as above.
+            if unsafe { read_volatile(addr_of!((*p).version)) } == v1 {
+                return Some(snap);
+            }
+        }
+        None
+    }
+}
+
+static AREAS: [StealArea; MAX_CPUS] = [const { StealArea::new() }; MAX_CPUS];
+
+#[derive(Debug, Clone, Copy)]
+pub enum StealError {
+    CpuIndexOutOfRange(usize),
+    NoPhysicalAddress,
+}
+
+impl core::fmt::Display for StealError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::CpuIndexOutOfRange(c) => write!(f, "cpu index {c} has no steal-time area"),
+            Self::NoPhysicalAddress => f.write_str("steal-time area outside the kernel image"),
+        }
+    }
+}
+
+/// Points the host at `cpu`'s record. Must run on that CPU, once, and only
+/// when KVM offered STEAL_TIME (the MSR #GPs otherwise).
+pub fn register(cpu: usize) -> Result<(), StealError> {
+    let area = AREAS.get(cpu).ok_or(StealError::CpuIndexOutOfRange(cpu))?;
+    // Statics live in the kernel image, linked at `KERNEL_VMA + phys`.
+    let gpa = (area.0.get() as u64).checked_sub(KERNEL_VMA).ok_or(StealError::NoPhysicalAddress)?;
+    // SAFETY: the caller checked STEAL_TIME; the GPA is this CPU's own
+    // zeroed, 64-byte aligned static record, used for nothing else, forever.
+    unsafe { kvm::set_steal_time(Some(gpa)) };
+    Ok(())
+}
+
+/// `cpu`'s record as the host last wrote it.
+pub fn read(cpu: usize) -> Option<Snapshot> {
+    AREAS.get(cpu)?.read()
+}
