@@ -113,12 +113,13 @@ pub fn mark(con: &mut Console) -> Result<Mark, String> {
 /// `wrk --latency` against the small page, bounded.
 /// wrk's per-request timeout. QEMU's `hostfwd` listens with a backlog of 1
 /// (`ss -ltn` shows it), so when wrk opens 32 connections at once most
-/// wait in the host kernel's accept queue, their handshakes' last ACK
-/// dropped and the SYN-ACK resent after 1, 2, 4, 8 s, before QEMU accepts
-/// them and the guest sees a SYN: with 10 s, a few first requests per wrk
-/// run timed out on either guest. That wait is the host's, not the
-/// guest's; a request slower than this is still an error.
-pub const WRK_TIMEOUT: &str = "30s";
+/// wait in the host kernel's queues before QEMU accepts them and the guest
+/// sees a SYN at all: SYNs dropped while the accept queue is full are
+/// resent after 1, 3, 7, 15 and 31 s. With 10 s a few first requests per
+/// wrk run timed out on either guest, and with 30 s a few per soak
+/// minute. That wait is the host's, not the guest's; a request slower
+/// than this is still an error.
+pub const WRK_TIMEOUT: &str = "60s";
 
 pub fn wrk(port: u16, conns: u32, seconds: u64) -> Result<Wrk, String> {
     let mut c = Command::new("wrk");
