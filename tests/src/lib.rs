@@ -6,6 +6,7 @@ pub mod dns_server;
 pub mod frames;
 pub mod layering;
 pub mod net;
+pub mod running;
 pub mod testbed;
 
 use std::io::Read;

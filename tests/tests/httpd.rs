@@ -9,13 +9,12 @@
 //! garbage clients beside ordinary ones. The symlink checks stay host-only
 //! (Vireo's `canonicalize` is lexical: see docs/network.md).
 //!
-use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use vireo_tests::disk::{debugfs_write, program, DiskCopy};
+use vireo_tests::running::RunningVm;
 use vireo_tests::{Machine, Qemu};
 
 #[path = "../../guest-userspace/std-programs/httpd/tests/common/mod.rs"]
@@ -23,44 +22,6 @@ mod common;
 
 /// One VM at a time: TCG on a 2-core host.
 static ONE_VM: Mutex<()> = Mutex::new(());
-
-/// A booted VM, killed when dropped; its serial output so far.
-struct Vm {
-    child: Child,
-    out: Arc<Mutex<String>>,
-}
-
-impl Vm {
-    fn output(&self) -> String {
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Waits until the serial output has a line starting with each of `prefixes`.
-    fn wait_for(&mut self, prefixes: &[&str], timeout: Duration) {
-        let t = Instant::now();
-        loop {
-            let out = self.output();
-            if prefixes.iter().all(|p| out.lines().any(|l| l.trim_end_matches('\r').starts_with(p))) {
-                return;
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("the VM ended ({st}) before {prefixes:?}\n{out}");
-            }
-            assert!(t.elapsed() < timeout, "no {prefixes:?} after {timeout:?}\n{out}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- serial output ---\n{}", self.output());
-        }
-    }
-}
 
 /// A port of the host's loopback that is free now (for hostfwd).
 fn free_port() -> u16 {
@@ -83,7 +44,7 @@ fn disk_with_site(name: &str) -> DiskCopy {
 
 /// Boots httpd (`args` after `/bin/httpd`) and waits for it and the
 /// network; returns the VM and the host address that reaches its port 80.
-fn boot(machine: Machine, disk: &DiskCopy, args: &str) -> (Vm, SocketAddr) {
+fn boot(machine: Machine, disk: &DiskCopy, args: &str) -> (RunningVm, SocketAddr) {
     let port = free_port();
     let mut q = Qemu::new(machine)
         .with_initrd()
@@ -92,21 +53,7 @@ fn boot(machine: Machine, disk: &DiskCopy, args: &str) -> (Vm, SocketAddr) {
         .with_net(&format!("user,hostfwd=tcp:127.0.0.1:{port}-:80"), None);
     // 200 connections are 200 worker threads (128 KiB stacks) and buffers.
     q.mem_mib = 512;
-    let mut child =
-        q.command().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start QEMU");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let out = Arc::new(Mutex::new(String::new()));
-    let o = Arc::clone(&out);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            o.lock().unwrap_or_else(|e| e.into_inner()).push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let mut vm = Vm { child, out };
+    let mut vm = RunningVm::start(&q);
     vm.wait_for(&["httpd: serving /srv/www on 0.0.0.0:80", "io: net: 10.0.2.15/24"], Duration::from_secs(120));
     (vm, SocketAddr::from(([127, 0, 0, 1], port)))
 }

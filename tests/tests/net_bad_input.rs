@@ -11,15 +11,14 @@
 //! `/bin/httpd`; after the flood a new connection must succeed within a
 //! few seconds. At the end: no panic, no death of the I/O server, the VM
 //! still running, and a bounded number of I/O server lines.
-use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use vireo_tests::disk::{program, DiskCopy};
 use vireo_tests::frames::tcp_flag::*;
 use vireo_tests::frames::*;
+use vireo_tests::running::RunningVm;
 use vireo_tests::{Machine, Qemu};
 
 /// One VM at a time: TCG on a 2-core host.
@@ -34,46 +33,6 @@ const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: vireo\r\nConnection: close\r\n\r\n"
 /// How long after the flood a new connection may take at most.
 const FLOOD_RECOVERY: Duration = Duration::from_secs(12);
 
-/// A booted VM, killed when dropped; its serial output so far.
-struct Vm {
-    child: Child,
-    out: Arc<Mutex<String>>,
-}
-
-impl Vm {
-    fn output(&self) -> String {
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits until the serial output has a line starting with each of `prefixes`.
-    fn wait_for(&mut self, prefixes: &[&str], timeout: Duration) {
-        let t = Instant::now();
-        loop {
-            let out = self.output();
-            if prefixes.iter().all(|p| out.lines().any(|l| l.trim_end_matches('\r').starts_with(p))) {
-                return;
-            }
-            assert!(self.running(), "the VM ended before {prefixes:?}\n{out}");
-            assert!(t.elapsed() < timeout, "no {prefixes:?} after {timeout:?}\n{out}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- serial output ---\n{}", self.output());
-        }
-    }
-}
-
 /// A UDP port of the host's loopback that is free now (QEMU's end).
 fn free_udp_port() -> u16 {
     let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
@@ -81,34 +40,20 @@ fn free_udp_port() -> u16 {
 }
 
 /// Boots httpd with a static address on a card whose wire is `peer`.
-fn boot(machine: Machine, disk: &DiskCopy, qemu_port: u16, peer: &Peer) -> Vm {
+fn boot(machine: Machine, disk: &DiskCopy, qemu_port: u16, peer: &Peer) -> RunningVm {
     let netdev = format!("socket,udp=127.0.0.1:{},localaddr=127.0.0.1:{qemu_port}", peer.local_port());
     let q = Qemu::new(machine)
         .with_initrd()
         .cmdline(&program(&format!("ip={GUEST}/24,{HOST} /bin/httpd")))
         .with_disk(&disk.path, false)
         .with_net(&netdev, None);
-    let mut child =
-        q.command().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start QEMU");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let out = Arc::new(Mutex::new(String::new()));
-    let o = Arc::clone(&out);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            o.lock().unwrap_or_else(|e| e.into_inner()).push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let mut vm = Vm { child, out };
+    let mut vm = RunningVm::start(&q);
     vm.wait_for(&["httpd: serving /srv/www on 0.0.0.0:80", &format!("io: net: {GUEST}/24")], Duration::from_secs(120));
     vm
 }
 
 /// The guest still serves: a ping answered, and a whole HTTP exchange.
-fn assert_serves(p: &mut Peer, vm: &mut Vm, after: &str) -> Duration {
+fn assert_serves(p: &mut Peer, vm: &mut RunningVm, after: &str) -> Duration {
     let t = Instant::now();
     assert!(vm.running(), "the VM stopped after {after}\n{}", vm.output());
     if let Err(e) = p.ping(Duration::from_secs(5)) {

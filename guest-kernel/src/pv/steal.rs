@@ -5,7 +5,6 @@ use crate::arch::x86_64::kvm;
 use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
 use core::ptr::{addr_of, read_volatile};
-use core::sync::atomic::{compiler_fence, Ordering};
 use pv_abi::kvm_para::steal;
 use pv_abi::MAX_CPUS;
 
@@ -58,35 +57,16 @@ impl StealArea {
     /// never let a read finish.
     pub fn read(&self) -> Option<Snapshot> {
         let p = self.0.get();
-        for _ in 0..MAX_READ_RETRIES {
-            // SAFETY: `p` points into a static; fields are aligned; volatile
-            // because the host writes them behind our back.
-            let v1 = unsafe { read_volatile(addr_of!((*p).version)) };
-            if v1 == 0 {
-                return None;
-            }
-            if v1 & 1 != 0 {
-                core::hint::spin_loop();
-                continue;
-            }
-            // x86 does not reorder loads with loads; the fences stop the compiler.
-            compiler_fence(Ordering::SeqCst);
-            // SAFETY: as above.
-            let snap = unsafe {
-                Snapshot {
-                    steal_ns: read_volatile(addr_of!((*p).steal)),
-                    version: v1,
-                    flags: read_volatile(addr_of!((*p).flags)),
-                    preempted: read_volatile(addr_of!((*p).preempted)),
-                }
-            };
-            compiler_fence(Ordering::SeqCst);
-            // SAFETY: as above.
-            if unsafe { read_volatile(addr_of!((*p).version)) } == v1 {
-                return Some(snap);
-            }
+        // SAFETY: `p` points into a static; its fields are aligned; the
+        // closure only loads, volatile, as the host writes them.
+        unsafe {
+            kvm::read_versioned(addr_of!((*p).version), MAX_READ_RETRIES, || Snapshot {
+                steal_ns: read_volatile(addr_of!((*p).steal)),
+                version: read_volatile(addr_of!((*p).version)),
+                flags: read_volatile(addr_of!((*p).flags)),
+                preempted: read_volatile(addr_of!((*p).preempted)),
+            })
         }
-        None
     }
 }
 

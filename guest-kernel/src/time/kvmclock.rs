@@ -7,7 +7,6 @@ use crate::arch::x86_64::kvm;
 use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
 use core::ptr::{addr_of, read_volatile};
-use core::sync::atomic::{compiler_fence, Ordering};
 use pv_abi::MAX_CPUS;
 
 /// Flags bit 0: every vCPU's area yields the same, monotonic time, so any
@@ -61,41 +60,23 @@ impl PvclockArea {
     #[inline(always)]
     pub fn read(&self) -> Option<(Snapshot, u64)> {
         let p = self.0.get();
-        for _ in 0..MAX_READ_RETRIES {
-            // SAFETY: `p` points into a static that lives forever; fields are
-            // aligned; volatile because the host writes them behind our back.
-            let v1 = unsafe { read_volatile(addr_of!((*p).version)) };
-            if v1 == 0 {
-                return None;
-            }
-            if v1 & 1 != 0 {
-                core::hint::spin_loop();
-                continue;
-            }
-            // Loads are not reordered with loads on x86; the fences stop the
-            // compiler from doing it. RDTSC is left unfenced: LFENCE is an
-            // SSE2 encoding that the ring-0 emulator on kvm-pvm may reject,
-            // and `ns_at` saturates if the TSC was sampled a little early.
-            compiler_fence(Ordering::SeqCst);
-            // SAFETY: as above.
-            let snap = unsafe {
-                Snapshot {
+        // RDTSC is left unfenced: LFENCE is an SSE2 encoding that the ring-0
+        // emulator on kvm-pvm may reject, and `ns_at` saturates if the TSC
+        // was sampled a little early.
+        // SAFETY: `p` points into a static that lives forever; its fields are
+        // aligned; the closure only loads, volatile, as the host writes them.
+        unsafe {
+            kvm::read_versioned(addr_of!((*p).version), MAX_READ_RETRIES, || {
+                let snap = Snapshot {
                     tsc_timestamp: read_volatile(addr_of!((*p).tsc_timestamp)),
                     system_time: read_volatile(addr_of!((*p).system_time)),
                     mul: read_volatile(addr_of!((*p).tsc_to_system_mul)),
                     shift: read_volatile(addr_of!((*p).tsc_shift)),
                     flags: read_volatile(addr_of!((*p).flags)),
-                }
-            };
-            let tsc = rdtsc();
-            compiler_fence(Ordering::SeqCst);
-            // SAFETY: as above.
-            let v2 = unsafe { read_volatile(addr_of!((*p).version)) };
-            if v1 == v2 {
-                return Some((snap, tsc));
-            }
+                };
+                (snap, rdtsc())
+            })
         }
-        None
     }
 
     fn paddr(&self) -> Result<u64, TimeError> {
@@ -221,24 +202,11 @@ pub fn wall_clock_at_zero_ns() -> Option<u64> {
     // SAFETY: only called when CLOCKSOURCE2 is advertised; the GPA is a
     // static 16-byte aligned area used for nothing else.
     unsafe { kvm::read_wall_clock_into(gpa) };
-    for _ in 0..MAX_READ_RETRIES {
-        // SAFETY: `p` points into a static; aligned volatile loads.
-        let v1 = unsafe { read_volatile(addr_of!((*p).version)) };
-        if v1 == 0 {
-            return None;
-        }
-        if v1 & 1 != 0 {
-            core::hint::spin_loop();
-            continue;
-        }
-        compiler_fence(Ordering::SeqCst);
-        // SAFETY: as above.
-        let (sec, nsec) = unsafe { (read_volatile(addr_of!((*p).sec)), read_volatile(addr_of!((*p).nsec))) };
-        compiler_fence(Ordering::SeqCst);
-        // SAFETY: as above.
-        if unsafe { read_volatile(addr_of!((*p).version)) } == v1 {
-            return Some(u64::from(sec) * NS_PER_SEC + u64::from(nsec));
-        }
-    }
-    None
+    // SAFETY: `p` points into a static; aligned volatile loads only.
+    let (sec, nsec) = unsafe {
+        kvm::read_versioned(addr_of!((*p).version), MAX_READ_RETRIES, || {
+            (read_volatile(addr_of!((*p).sec)), read_volatile(addr_of!((*p).nsec)))
+        })
+    }?;
+    Some(u64::from(sec) * NS_PER_SEC + u64::from(nsec))
 }

@@ -1,7 +1,42 @@
 //! KVM's paravirtual MSRs (Linux `kvm_para.h`): where the host is told the
 //! guest-physical addresses of the areas it writes.
+use core::ptr::read_volatile;
+use core::sync::atomic::{compiler_fence, Ordering};
 use pv_abi::kvm_para::{msr, steal};
 use x86_64::registers::model_specific::Msr;
+
+/// Reads a record the host rewrites in place under KVM's version protocol
+/// (the version is odd while the host writes, and bumped twice per update):
+/// `read` runs between two loads of `*version` until both are the same even
+/// value. `None` while the version is 0 (never written) or after `tries`
+/// lost races (a broken host, not a busy one).
+///
+/// # Safety
+/// `version` must point to an aligned `u32` that stays mapped; `read` may
+/// only load from the record (the host may write it meanwhile).
+#[inline(always)]
+pub unsafe fn read_versioned<T>(version: *const u32, tries: u32, mut read: impl FnMut() -> T) -> Option<T> {
+    for _ in 0..tries {
+        // SAFETY: per the caller's contract; volatile because the host writes it behind our back.
+        let v1 = unsafe { read_volatile(version) };
+        if v1 == 0 {
+            return None;
+        }
+        if v1 & 1 != 0 {
+            core::hint::spin_loop();
+            continue;
+        }
+        // x86 does not reorder loads with loads; the fences stop the compiler.
+        compiler_fence(Ordering::SeqCst);
+        let value = read();
+        compiler_fence(Ordering::SeqCst);
+        // SAFETY: as above.
+        if unsafe { read_volatile(version) } == v1 {
+            return Some(value);
+        }
+    }
+    None
+}
 
 const MSR_KVM_WALL_CLOCK_NEW: u32 = msr::WALL_CLOCK_NEW;
 const MSR_KVM_SYSTEM_TIME_NEW: u32 = msr::SYSTEM_TIME_NEW;
