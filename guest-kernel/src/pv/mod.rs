@@ -82,7 +82,20 @@ fn nopv_mask(cmdline: &Cmdline) -> u16 {
 /// Decides what is in use, sets it up on the boot CPU (index 0) and prints
 /// the `pv:` line. After the clock (`kvmclock`: it chose kvmclock) and
 /// before the other CPUs start.
+/// The steal self-test's busy and rest times in ms (`pv_busy_ms=`,
+/// `pv_rest_ms=`, at most a minute), read here with the other options.
+static SELFTEST_MS: [AtomicU64; 2] = [AtomicU64::new(100), AtomicU64::new(0)];
+
+pub fn selftest_ms() -> (u64, u64) {
+    (SELFTEST_MS[0].load(Ordering::Relaxed), SELFTEST_MS[1].load(Ordering::Relaxed))
+}
+
 pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
+    for (slot, name) in SELFTEST_MS.iter().zip(["pv_busy_ms", "pv_rest_ms"]) {
+        if let Some(ms) = cmdline.value(name).and_then(|v| v.parse::<u64>().ok()) {
+            slot.store(ms.min(60_000), Ordering::Relaxed);
+        }
+    }
     let off = nopv_mask(cmdline);
     let kvm = cpuid::hypervisor_leaves().kvm_features;
     let mut bits = if kvmclock { KVMCLOCK } else { 0 };

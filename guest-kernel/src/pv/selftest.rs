@@ -13,11 +13,6 @@ pub fn all() -> &'static [SelfTest] {
     ]
 }
 
-/// A millisecond count from the command line, at most a minute.
-fn ms_option(name: &str, default: u64) -> u64 {
-    crate::CMDLINE.get().and_then(|c| c.value(name)).and_then(|v| v.parse().ok()).unwrap_or(default).min(60_000)
-}
-
 fn steal_sane() -> Result<(), String> {
     if !super::steal_time_in_use() {
         return Ok(());
@@ -38,7 +33,7 @@ fn steal_sane() -> Result<(), String> {
     let mut samples = 0u64;
     let mut last = before.steal_ns;
     // `pv_busy_ms=`: a host test makes another process compete that long.
-    let end = t0.saturating_add(ms_option("pv_busy_ms", 100) * 1_000_000);
+    let end = t0.saturating_add(super::selftest_ms().0 * 1_000_000);
     while crate::time::now_ns() < end {
         // Interrupts stay off: the CPU never halts, so all the time it did
         // not run is steal.
@@ -61,7 +56,7 @@ fn steal_sane() -> Result<(), String> {
     // run_delay for this vCPU stands still around the reading (a halted vCPU
     // is not runnable) and a host test can compare the two; printing, each
     // byte a VM exit, would otherwise keep adding to it.
-    let rest_ms = ms_option("pv_rest_ms", 0);
+    let rest_ms = super::selftest_ms().1;
     if rest_ms > 0 {
         kprintln!("pv-steal: cpu {me}: resting {rest_ms} ms");
         crate::sched::sleep_until(crate::time::now_ns() + rest_ms * 1_000_000);

@@ -110,7 +110,9 @@ pub fn start_aps(apic_ids: &[u32]) -> Result<usize, SmpError> {
 extern "C" fn ap_entry(cpu: &'static mut PerCpu) -> ! {
     let index = cpu.index;
     crate::cpu_init::init_this_cpu(cpu, false);
-    AP_CHECKED_IN.store(true, Ordering::Release);
+    // Said before checking in: the boot CPU may go on to power off at once
+    // (a kernel with nothing to run), and a line after that is lost.
     kprintln!("cpu {index} online");
+    AP_CHECKED_IN.store(true, Ordering::Release);
     crate::sched::run()
 }

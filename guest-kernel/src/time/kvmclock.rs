@@ -7,6 +7,7 @@ use crate::arch::x86_64::kvm;
 use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
 use core::ptr::{addr_of, read_volatile};
+use core::sync::atomic::{AtomicU32, AtomicU64};
 use pv_abi::MAX_CPUS;
 
 /// Flags bit 0: every vCPU's area yields the same, monotonic time, so any
@@ -84,9 +85,34 @@ impl PvclockArea {
     }
 }
 
+/// The clock page programs map read-only (`clock_page.rs`,
+/// `pv_abi::clock`): the mode header, then the kvmclock areas.
+#[repr(C, align(4096))]
+pub struct ClockPage {
+    pub(super) mode: AtomicU32,
+    _pad: u32,
+    pub(super) mult: AtomicU64,
+    _reserved: [u64; 6],
+    /// One pvclock area per vCPU (kernel CPU index); the boot CPU's first.
+    pub areas: [PvclockArea; MAX_CPUS],
+}
+
+const _: () = assert!(core::mem::offset_of!(ClockPage, mode) == pv_abi::clock::MODE_AT);
+const _: () = assert!(core::mem::offset_of!(ClockPage, mult) == pv_abi::clock::TSC_MULT_AT);
+const _: () = assert!(core::mem::offset_of!(ClockPage, areas) == pv_abi::clock::PVCLOCK_AT);
+const _: () = assert!(core::mem::size_of::<ClockPage>() == 4096);
+
+pub static PAGE: ClockPage = ClockPage {
+    mode: AtomicU32::new(pv_abi::clock::MODE_SYSCALL),
+    _pad: 0,
+    mult: AtomicU64::new(0),
+    _reserved: [0; 6],
+    areas: [const { PvclockArea::new() }; MAX_CPUS],
+};
+
 /// One area per vCPU, indexed by the kernel's CPU index (0 = boot CPU);
 /// they live in the clock page, which programs map to read the time.
-pub static AREAS: &[PvclockArea; MAX_CPUS] = &super::clock_page::PAGE.areas;
+pub static AREAS: &[PvclockArea; MAX_CPUS] = &PAGE.areas;
 
 /// Statics live in the kernel image, linked at `KERNEL_VMA + phys`.
 fn virt_to_phys(vaddr: u64) -> Result<u64, TimeError> {
