@@ -47,8 +47,8 @@ pub fn init_this_cpu(cpu: &'static mut PerCpu, boot: bool) {
 }
 
 fn load(cpu: &'static mut PerCpu, ist_tops: [u64; 3]) {
-    // SAFETY: `tables` lives inside a 'static PerCpu that is never moved; the
-    // reference is split off so `install` can take the block afterwards.
+    // The reference is split off so `install` can take the block afterwards.
+    // SAFETY: `tables` lives inside a 'static PerCpu that is never moved.
     let tables: &'static mut _ = unsafe { &mut *core::ptr::addr_of_mut!(cpu.tables) };
     tables.build(ist_tops);
     let tables: &'static _ = tables;

@@ -57,8 +57,8 @@ impl StealArea {
     /// never let a read finish.
     pub fn read(&self) -> Option<Snapshot> {
         let p = self.0.get();
-        // SAFETY: `p` points into a static; its fields are aligned; the
-        // closure only loads, volatile, as the host writes them.
+        // The closure only loads, volatile, as the host writes the record.
+        // SAFETY: `p` points into a static; its fields are aligned.
         unsafe {
             kvm::read_versioned(addr_of!((*p).version), MAX_READ_RETRIES, || Snapshot {
                 steal_ns: read_volatile(addr_of!((*p).steal)),
@@ -93,8 +93,8 @@ pub fn register(cpu: usize) -> Result<(), StealError> {
     let area = AREAS.get(cpu).ok_or(StealError::CpuIndexOutOfRange(cpu))?;
     // Statics live in the kernel image, linked at `KERNEL_VMA + phys`.
     let gpa = (area.0.get() as u64).checked_sub(KERNEL_VMA).ok_or(StealError::NoPhysicalAddress)?;
-    // SAFETY: the caller checked STEAL_TIME; the GPA is this CPU's own
-    // zeroed, 64-byte aligned static record, used for nothing else, forever.
+    // The caller checked STEAL_TIME, so the MSR exists.
+    // SAFETY: the GPA is this CPU's own zeroed, 64-byte aligned static record, used for nothing else.
     unsafe { kvm::set_steal_time(Some(gpa)) };
     Ok(())
 }

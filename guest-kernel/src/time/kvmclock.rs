@@ -64,8 +64,8 @@ impl PvclockArea {
         // RDTSC is left unfenced: LFENCE is an SSE2 encoding that the ring-0
         // emulator on kvm-pvm may reject, and `ns_at` saturates if the TSC
         // was sampled a little early.
-        // SAFETY: `p` points into a static that lives forever; its fields are
-        // aligned; the closure only loads, volatile, as the host writes them.
+        // The closure only loads, volatile, as the host writes the area.
+        // SAFETY: `p` points into a static that lives forever; its fields are aligned.
         unsafe {
             kvm::read_versioned(addr_of!((*p).version), MAX_READ_RETRIES, || {
                 let snap = Snapshot {
@@ -190,9 +190,8 @@ impl Snapshot {
 pub fn register(cpu: usize) -> Result<(), TimeError> {
     let area = AREAS.get(cpu).ok_or(TimeError::CpuIndexOutOfRange { cpu })?;
     let gpa = area.paddr()?;
-    // SAFETY: the caller checked CLOCKSOURCE2, so the MSR exists; the GPA is
-    // this CPU's own 32-byte static area, which nothing else uses and which
-    // lives forever, so the host's writes land nowhere else.
+    // The caller checked CLOCKSOURCE2, so the MSR exists.
+    // SAFETY: the GPA is this CPU's own 32-byte static area, used for nothing else, forever.
     unsafe { kvm::set_system_time(Some(gpa)) };
     Ok(())
 }
@@ -225,8 +224,8 @@ static WALL_CLOCK: WallClockArea = WallClockArea(UnsafeCell::new(PvclockWallCloc
 pub fn wall_clock_at_zero_ns() -> Option<u64> {
     let p = WALL_CLOCK.0.get();
     let gpa = virt_to_phys(p as u64).ok()?;
-    // SAFETY: only called when CLOCKSOURCE2 is advertised; the GPA is a
-    // static 16-byte aligned area used for nothing else.
+    // Only called when CLOCKSOURCE2 is advertised.
+    // SAFETY: the GPA is a static 16-byte aligned area used for nothing else.
     unsafe { kvm::read_wall_clock_into(gpa) };
     // SAFETY: `p` points into a static; aligned volatile loads only.
     let (sec, nsec) = unsafe {

@@ -12,9 +12,10 @@ use pv_abi::clock::*;
 /// `off` is one of `pv_abi::clock`'s offsets for a `T`.
 #[inline(always)]
 unsafe fn at<T: Copy>(off: usize) -> T {
-    // SAFETY: the kernel maps the page at PAGE_VADDR in every process before
-    // it runs (read-only, for its whole life); the caller passes an aligned
-    // in-page offset; volatile because the host rewrites the pvclock area.
+    // The kernel maps the page at PAGE_VADDR in every process before it runs,
+    // read-only, for its whole life; volatile because the host rewrites the
+    // pvclock area.
+    // SAFETY: mapped (above), and the caller passes an aligned in-page offset.
     unsafe { read_volatile((PAGE_VADDR as usize + off) as *const T) }
 }
 

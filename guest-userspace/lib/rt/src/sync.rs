@@ -85,8 +85,8 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard exists only while this thread holds the lock, and
         // `&mut self` makes this the only reference through the guard.
+        // SAFETY: the guard exists only while this thread holds the lock.
         unsafe { &mut *self.mutex.data.get() }
     }
 }

@@ -80,8 +80,8 @@ pub fn now_ns() -> u64 {
 /// Maps `len` bytes of zeroed anonymous memory (populated on first touch) at
 /// an address of the kernel's choosing near `hint` (0: anywhere).
 pub fn map(hint: u64, len: u64, prot: u64) -> Result<u64> {
-    // SAFETY: Map only creates a new mapping in a free range (the hint is a
-    // hint, not a fixed address), so no memory this program uses changes.
+    // The hint is a hint, not a fixed address.
+    // SAFETY: Map only creates a new mapping in a free range: no memory in use changes.
     ret(unsafe { syscall3(Sys::Map as u64, hint, len, prot) })
 }
 
@@ -244,8 +244,8 @@ pub fn sysinfo_raw(buf: &mut [u8]) -> Result<u64> {
 pub fn sysinfo() -> Result<SysInfo> {
     let mut info = SysInfo::default();
     let len = core::mem::size_of::<SysInfo>() as u64;
-    // SAFETY: `info` is a plain repr(C) struct of integers, valid for any bytes
-    // the kernel writes into its `len` bytes.
+    // The kernel writes at most `len` bytes.
+    // SAFETY: `info` is a plain repr(C) struct of integers, valid for any bytes.
     ret(unsafe { syscall2(Sys::SysInfo as u64, &mut info as *mut SysInfo as u64, len) })?;
     Ok(info)
 }
@@ -311,8 +311,8 @@ pub fn initrd_map(right: u64) -> Result<&'static [u8]> {
     let mut len = 0u64;
     // SAFETY: the kernel writes one u64 into `len`, which we own.
     let addr = ret(unsafe { syscall2(Sys::InitrdMap as u64, right, &mut len as *mut u64 as u64) })?;
-    // SAFETY: the kernel mapped `len` readable bytes at `addr` for the rest
-    // of this process's life and nothing ever unmaps or writes them.
+    // Nothing ever unmaps or writes them.
+    // SAFETY: the kernel mapped `len` readable bytes at `addr` for the rest of this process's life.
     Ok(unsafe { core::slice::from_raw_parts(addr as *const u8, len as usize) })
 }
 
@@ -330,7 +330,7 @@ pub fn spawn_image(image: &[u8], path: &str, args_blob: &[u8], handles: &[u64]) 
         handles_ptr: handles.as_ptr() as u64,
         handles_len: handles.len() as u64,
     };
-    // SAFETY: the kernel only reads the spec and the ranges it names, all
-    // valid for their lengths for the duration of the call.
+    // All are valid for their lengths for the duration of the call.
+    // SAFETY: the kernel only reads the spec and the ranges it names.
     ret(unsafe { syscall2(Sys::SpawnImage as u64, &spec as *const _ as u64, core::mem::size_of_val(&spec) as u64) })
 }
