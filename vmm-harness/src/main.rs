@@ -11,6 +11,7 @@ mod elfcheck;
 mod error;
 mod loader;
 mod memory;
+mod postmortem;
 mod pvm;
 mod shutdown;
 mod timeline;

@@ -7,6 +7,7 @@ use kvm_ioctls::{VcpuExit, VcpuFd};
 use pv_abi::exit::harness::{TIMEOUT, VM_FAILURE};
 
 use crate::devices::{Action, Devices};
+use crate::postmortem;
 use crate::shutdown::{Finisher, Outcome};
 use crate::timeline::Kind;
 use crate::watchdog;
@@ -27,11 +28,12 @@ impl Vcpu {
     pub fn run(mut self) -> ! {
         if self.id == 0 {
             self.devices.timeline().record(Kind::FirstKvmRun);
+        } else {
+            watchdog::register_other_vcpu_thread();
         }
         loop {
             if let Some(secs) = watchdog::expired() {
-                let msg = format!("guest did not power off within {secs} s");
-                self.finisher.finish(Outcome::failure(TIMEOUT, "timeout", msg));
+                self.timed_out(secs);
             }
             let failure = match self.fd.run() {
                 Ok(VcpuExit::IoOut(port, data)) => match self.devices.pio_out(port, data) {
@@ -72,6 +74,24 @@ impl Vcpu {
             let msg = format!("vCPU {}: {what} at rip {rip}", self.id);
             self.finisher.finish(Outcome::failure(VM_FAILURE, "vCPU failure", msg));
         }
+    }
+
+    /// Past the deadline: every vCPU records where it is; vCPU 0 wakes the
+    /// others, gathers their lines and ends the run.
+    fn timed_out(&self, secs: u64) -> ! {
+        if self.id == 0 {
+            watchdog::alarm_others();
+        }
+        postmortem::record(self.id, &self.fd);
+        if self.id != 0 {
+            // vCPU 0 ends the process.
+            loop {
+                std::thread::park();
+            }
+        }
+        let lines = postmortem::gather(watchdog::others() + 1);
+        let msg = format!("guest did not power off within {secs} s\nvmm-harness: {lines}");
+        self.finisher.finish(Outcome::failure(TIMEOUT, "timeout", msg))
     }
 
     /// Describe KVM_EXIT_INTERNAL_ERROR from kvm_run (suberror, data, and the

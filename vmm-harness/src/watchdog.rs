@@ -2,17 +2,22 @@
 //! first KVM_RUN here): a POSIX timer sends SIGALRM to vCPU 0's thread at the
 //! deadline, then every 10 ms, so a signal that lands outside KVM_RUN is not
 //! lost. The handler only sets a flag; KVM_RUN returns EINTR and the run loop
-//! checks [`expired`] before every KVM_RUN.
+//! checks [`expired`] before every KVM_RUN. At the deadline vCPU 0 also
+//! signals the other vCPU threads ([`alarm_others`]), so that halted vCPUs
+//! leave KVM_RUN too and each can describe its state (postmortem.rs).
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Set by the signal handler; confirmed against [`DEADLINE`] so that a stray
 /// SIGALRM cannot end the run early.
 static ALARMED: AtomicBool = AtomicBool::new(false);
 static DEADLINE: OnceLock<(Instant, u64)> = OnceLock::new();
+
+/// The vCPU threads other than vCPU 0's (which the timer signals itself).
+static OTHERS: Mutex<Vec<libc::pthread_t>> = Mutex::new(Vec::new());
 
 /// Re-fire period after the deadline.
 const REPEAT: Duration = Duration::from_millis(10);
@@ -33,6 +38,28 @@ pub fn expired() -> Option<u64> {
     } else {
         ALARMED.store(false, Ordering::Relaxed);
         None
+    }
+}
+
+/// Called by each vCPU thread but vCPU 0's before its first KVM_RUN.
+pub fn register_other_vcpu_thread() {
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() };
+    OTHERS.lock().unwrap_or_else(|e| e.into_inner()).push(me);
+}
+
+/// How many threads [`alarm_others`] signals.
+pub fn others() -> usize {
+    OTHERS.lock().unwrap_or_else(|e| e.into_inner()).len()
+}
+
+/// Interrupt every other vCPU thread's KVM_RUN (after the deadline, so each
+/// finds [`expired`] set).
+pub fn alarm_others() {
+    for &t in OTHERS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        // SAFETY: `t` is a vCPU thread, and vCPU threads run until the process
+        // exits; the SIGALRM handler installed by `arm` only sets a flag.
+        unsafe { libc::pthread_kill(t, libc::SIGALRM) };
     }
 }
 

@@ -184,11 +184,34 @@ fn spinning_guest_times_out() {
     let json = TempFile::new("timeout.json", b"");
     let out = boot(&HANG, "spin", &["--timeout", "1", "--trace-json", json.0.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(124));
-    assert_eq!(text(&out.stderr), "vmm-harness: guest did not power off within 1 s\n");
+    // Then where each vCPU was (postmortem.rs): the guest spins on `jmp $`.
+    let err = text(&out.stderr);
+    let mut lines = err.lines();
+    assert_eq!(lines.next(), Some("vmm-harness: guest did not power off within 1 s"));
+    let cpu0 = lines.next().unwrap_or_default();
+    assert!(cpu0.starts_with("vmm-harness: vCPU 0 at timeout: runnable rip 0x"), "{err}");
+    assert!(cpu0.contains(" interrupts off cr3 0x") && cpu0.contains("; apic tpr 0x0 isr - irr -"), "{err}");
+    assert_eq!(lines.next(), None, "{err}");
     let j = std::fs::read_to_string(&json.0).unwrap();
     assert!(j.starts_with("{\"events\":[{\"t_us\":0.0,\"event\":\"process start\"}"), "{j}");
     assert!(j.contains("\"event\":\"first KVM_RUN\""), "{j}");
     assert!(j.trim_end().ends_with("\"exit_code\":124}"), "{j}");
+}
+
+#[test]
+fn timeout_describes_every_vcpu_even_one_blocked_in_kvm() {
+    if !kvm_usable() {
+        return;
+    }
+    // vCPU 1 is never started: it waits for INIT-SIPI-SIPI inside KVM_RUN,
+    // which only a signal ends.
+    let out = boot(&HANG, "spin2", &["--cpus", "2", "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(124));
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[1].starts_with("vmm-harness: vCPU 0 at timeout: runnable rip 0x"), "{err}");
+    assert!(lines[2].starts_with("vmm-harness: vCPU 1 at timeout: uninitialized rip 0xfff0"), "{err}");
 }
 
 #[test]
