@@ -71,6 +71,16 @@ fn user_space_on_real_kvm_4_cpus() {
 }
 
 #[test]
+fn every_pv_interface_off_on_real_kvm_4_cpus() {
+    case("nopv-4cpu");
+}
+
+#[test]
+fn pv_self_tests_with_real_hypercalls_2_cpus() {
+    case("pv-2cpu");
+}
+
+#[test]
 fn selftest_on_real_kvm_4_cpus() {
     case("selftest-4cpu");
 }
