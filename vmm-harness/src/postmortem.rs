@@ -121,7 +121,7 @@ mod tests {
     fn highest_vector_of_a_bitmap() {
         assert_eq!(highest(&kvm_lapic_state::default(), IRR), None);
         assert_eq!(highest(&lapic_with(IRR + 0x10 * 7, 1 << 31), IRR), Some(0xff));
-        assert_eq!(highest(&lapic_with(IRR + 0x10 * 1, 0b101), IRR), Some(34));
+        assert_eq!(highest(&lapic_with(IRR + 0x10, 0b101), IRR), Some(34));
     }
 
     #[test]
