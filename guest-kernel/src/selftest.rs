@@ -1,6 +1,7 @@
 //! `selftest` on the kernel command line: runs every subsystem's in-kernel
 //! tests in a kernel thread and prints `SELFTEST PASS n/n` or the failures;
-//! `selftest=PREFIX` runs only those whose names start with PREFIX.
+//! `selftest=PREFIX[,PREFIX...]` runs only those whose names start with one
+//! of the prefixes.
 pub use crate::selftest_api::SelfTest;
 
 pub fn run_all(only: Option<&str>) -> bool {
@@ -11,7 +12,7 @@ pub fn run_all(only: Option<&str>) -> bool {
         crate::sched::selftest::all(),
         crate::pv::selftest::all(),
     ];
-    let chosen = |t: &&SelfTest| only.is_none_or(|p| t.name.starts_with(p));
+    let chosen = |t: &&SelfTest| only.is_none_or(|o| o.split(',').any(|p| t.name.starts_with(p)));
     let total = groups.iter().flat_map(|g| g.iter()).filter(chosen).count();
     let mut failed = 0;
     for t in groups.iter().flat_map(|g| g.iter()).filter(chosen) {

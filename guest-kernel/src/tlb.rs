@@ -11,7 +11,7 @@
 //! The initiator waits for acknowledgements with interrupts enabled and no
 //! lock held: a target may be shooting down at the initiator at that very
 //! moment, and both must answer each other's IPI.
-use crate::arch::x86_64::{apic, trap::vector};
+use crate::arch::x86_64::trap::vector;
 use crate::percpu::{self, MAX_CPUS};
 use core::sync::atomic::{fence, AtomicU64, Ordering};
 use x86_64::instructions::{interrupts, tlb};
@@ -43,6 +43,17 @@ impl CpuSet {
     }
 }
 
+/// Spins between looks for a preempted target to yield to.
+const YIELD_EVERY: u32 = 64;
+
+/// Targets that needed no IPI because the host flushes them on entry.
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Shootdown targets skipped since boot (PV TLB flush).
+pub fn skipped_preempted() -> u64 {
+    SKIPPED.load(Ordering::Relaxed)
+}
+
 /// Makes every CPU in `set` drop the address space's cached translations,
 /// and returns once they all have (the calling CPU flushes itself). Call
 /// after the page tables were changed and with no spinlock held.
@@ -53,7 +64,13 @@ pub fn shootdown(set: &CpuSet) {
     if members & (1 << me) != 0 {
         tlb::flush_all();
     }
-    let targets = members & !(1 << me);
+    // A preempted vCPU need not be interrupted: the host flushes its TLB
+    // before it runs again (PV TLB flush), so it counts as done now.
+    let others = members & !(1 << me);
+    let targets = cpus(others).filter(|&i| !crate::pv::flush_tlb_on_entry(i)).fold(0, |m, i| m | 1 << i);
+    if targets != others {
+        SKIPPED.fetch_add(u64::from((others & !targets).count_ones()), Ordering::Relaxed);
+    }
     if targets == 0 {
         return;
     }
@@ -61,11 +78,12 @@ pub fn shootdown(set: &CpuSet) {
     for i in cpus(targets) {
         if let Some(c) = percpu::get(i) {
             seen[i] = c.tlb_acks.load(Ordering::Acquire);
-            apic::send_ipi(c.apic_id, vector::IPI_TLB_FLUSH);
         }
     }
+    crate::pv::send_ipi_many(targets, vector::IPI_TLB_FLUSH);
     let was_enabled = interrupts::are_enabled();
     interrupts::enable();
+    let mut spins = 0u32;
     loop {
         let still_live = set.0.load(Ordering::Acquire);
         // A CPU is done once it acknowledged, or once it left the set (its
@@ -75,6 +93,15 @@ pub fn shootdown(set: &CpuSet) {
         });
         if !pending {
             break;
+        }
+        spins = spins.wrapping_add(1);
+        // A target the host preempted after the IPI answers only once it
+        // runs: give it our time (PV yield) rather than spin against it.
+        if spins % YIELD_EVERY == 0 {
+            let waiting = |&i: &usize| percpu::get(i).is_some_and(|c| c.tlb_acks.load(Ordering::Acquire) == seen[i]);
+            if let Some(i) = cpus(targets).find(waiting) {
+                crate::pv::yield_if_preempted(i);
+            }
         }
         core::hint::spin_loop();
     }

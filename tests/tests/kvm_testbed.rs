@@ -81,6 +81,11 @@ fn pv_self_tests_with_real_hypercalls_2_cpus() {
 }
 
 #[test]
+fn pv_locks_and_shootdowns_with_4_vcpus_on_one_cpu() {
+    case("pv-overcommit-4cpu");
+}
+
+#[test]
 fn selftest_on_real_kvm_4_cpus() {
     case("selftest-4cpu");
 }

@@ -43,7 +43,7 @@ fn tcg_offers_no_pv_and_nopv_words_are_parsed() {
     assert_eq!(unknown.len(), 1, "{}", run.dump());
     assert!(unknown[0].starts_with("nopv: ignoring unknown words \"bogus\", \"x\" "), "{}", run.dump());
     assert!(run.has_line_starting("nopv: off: steal poll"), "{}", run.dump());
-    assert!(run.has_line_starting("SELFTEST PASS 2/2"), "{}", run.dump());
+    assert!(run.has_line_starting("SELFTEST PASS 4/4"), "{}", run.dump());
 }
 
 #[test]
@@ -77,9 +77,12 @@ fn harness_boot(cpus: u32, cmdline: &str) -> Option<Run> {
 fn harness_uses_steal_time_and_poll_control() {
     let _one = one_vm_at_a_time();
     let Some(run) = harness_boot(2, "selftest=pv halt_poll_ns=2000000") else { return };
-    assert_eq!(pv_line(&run), "pv: kvmclock steal-time halt-poll poll-control", "{}", run.dump());
+    assert_eq!(pv_line(&run), "pv: kvmclock steal-time pv-eoi spinlock-ipi halt-poll poll-control", "{}", run.dump());
     assert!(run.has_line_starting("pv-steal: cpu 0: "), "{}", run.dump());
-    assert!(run.has_line_starting("SELFTEST PASS 2/2"), "{}", run.dump());
+    assert!(run.has_line_starting("SELFTEST PASS 4/4"), "{}", run.dump());
+    // Waiters behind a long hold left the spin and were woken by an IPI.
+    let (halts, kicks) = lock_slow_path(&run);
+    assert!(halts > 0 && kicks > 0, "{halts} halted waits, {kicks} kicks\n{}", run.dump());
     for l in run.lines_containing("pv-poll: ") {
         eprintln!("{l}");
     }
@@ -91,10 +94,29 @@ fn harness_nopv_turns_features_off() {
     let Some(run) = harness_boot(1, "nopv=all") else { return };
     assert_eq!(pv_line(&run), "pv: kvmclock", "{}", run.dump());
     let Some(run) = harness_boot(1, "nopv=steal") else { return };
-    assert_eq!(pv_line(&run), "pv: kvmclock halt-poll poll-control", "{}", run.dump());
+    assert_eq!(pv_line(&run), "pv: kvmclock pv-eoi spinlock-ipi halt-poll poll-control", "{}", run.dump());
     let Some(run) = harness_boot(1, "nopv=poll selftest=pv") else { return };
-    assert_eq!(pv_line(&run), "pv: kvmclock steal-time", "{}", run.dump());
-    assert!(run.has_line_starting("SELFTEST PASS 2/2"), "{}", run.dump());
+    assert_eq!(pv_line(&run), "pv: kvmclock steal-time pv-eoi spinlock-ipi", "{}", run.dump());
+    assert!(run.has_line_starting("SELFTEST PASS 4/4"), "{}", run.dump());
+    // Without the slow path, waiters spin however long the hold.
+    let Some(run) = harness_boot(2, "nopv=spin,eoi selftest=pv-lock") else { return };
+    assert_eq!(pv_line(&run), "pv: kvmclock steal-time halt-poll poll-control", "{}", run.dump());
+    assert!(run.has_line_starting("SELFTEST PASS 1/1"), "{}", run.dump());
+    assert_eq!(lock_slow_path(&run), (0, 0), "{}", run.dump());
+}
+
+/// The lock self-test's (halted waits, kicks), from its `pv-lock:` line.
+fn lock_slow_path(run: &Run) -> (u64, u64) {
+    let lines = run.lines_containing("pv-lock: ");
+    let line = lines.first().unwrap_or_else(|| panic!("no pv-lock line\n{}", run.dump()));
+    let number_before = |word: &str| -> u64 {
+        let head = line.split(word).next().unwrap_or_default();
+        head.rsplit(|c: char| !c.is_ascii_digit())
+            .find(|w| !w.is_empty())
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("no number before {word:?} in {line:?}"))
+    };
+    (number_before(" halted waits"), number_before(" kicks"))
 }
 
 /// `/proc/PID/task/TID/schedstat`'s second field: ns the thread was

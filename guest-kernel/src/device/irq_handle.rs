@@ -3,8 +3,8 @@
 //! the threads waiting on it. A level-triggered IOAPIC line is masked from
 //! its interrupt until the driver acknowledges (`IrqAck`), so a device that
 //! keeps its line asserted cannot storm the CPU; MSI/MSI-X are edge-triggered.
+use crate::arch::x86_64::ioapic;
 use crate::arch::x86_64::trap::{vector, TrapFrame};
-use crate::arch::x86_64::{apic, ioapic};
 use crate::sched::{self, Thread};
 use crate::sync::SpinLock;
 use alloc::sync::Arc;
@@ -117,5 +117,5 @@ fn on_interrupt(frame: &mut TrapFrame) {
     if let Some(o) = obj {
         o.fire();
     }
-    apic::eoi();
+    crate::pv::eoi();
 }

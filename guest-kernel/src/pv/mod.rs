@@ -5,12 +5,16 @@
 //! turned off with `nopv=` (`steal`, `eoi`, `spin`, `yield`, `tlb`, `ipi`,
 //! `poll`, `all`; a bare `nopv` is `nopv=all`), so its effect can be measured.
 //! The boot log gets one line, `pv: <features in use>` or `pv: none`.
-//! No hypercall is ever executed here: on kvm-pvm they hang the vCPU.
+//! A hypercall is made only for a feature the host offers: on kvm-pvm any
+//! hypercall hangs the vCPU, and vmm-harness hides those features there.
+mod eoi;
+mod ipi;
+mod lock;
 pub mod policy;
 pub mod selftest;
 mod steal;
 
-use crate::arch::x86_64::{cpuid, kvm};
+use crate::arch::x86_64::{apic, cpuid, kvm};
 use crate::boot::cmdline::Cmdline;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -23,8 +27,30 @@ const STEAL_TIME: u32 = 1 << 1;
 const HALT_POLL: u32 = 1 << 2;
 /// The host was told not to poll as well (MSR_KVM_POLL_CONTROL = 0).
 const POLL_CONTROL: u32 = 1 << 3;
-const NAMES: [(u32, &str); 4] =
-    [(KVMCLOCK, "kvmclock"), (STEAL_TIME, "steal-time"), (HALT_POLL, "halt-poll"), (POLL_CONTROL, "poll-control")];
+/// EOI skips the APIC write when the host says it may.
+const PV_EOI: u32 = 1 << 4;
+/// Lock waiters halt and are kicked with KVM_HC_KICK_CPU (PV_UNHALT).
+const PV_SPINLOCK: u32 = 1 << 5;
+/// Lock waiters halt (with interrupts on) and are kicked with an IPI.
+const SPINLOCK_IPI: u32 = 1 << 6;
+/// Waiting for a preempted vCPU yields to it (KVM_HC_SCHED_YIELD).
+const PV_YIELD: u32 = 1 << 7;
+/// Shootdowns skip preempted vCPUs; the host flushes them on entry.
+const PV_TLB_FLUSH: u32 = 1 << 8;
+/// IPIs to many CPUs take one hypercall (KVM_HC_SEND_IPI).
+const PV_SEND_IPI: u32 = 1 << 9;
+const NAMES: [(u32, &str); 10] = [
+    (KVMCLOCK, "kvmclock"),
+    (STEAL_TIME, "steal-time"),
+    (PV_EOI, "pv-eoi"),
+    (PV_SPINLOCK, "pv-spinlock"),
+    (SPINLOCK_IPI, "spinlock-ipi"),
+    (PV_YIELD, "pv-yield"),
+    (PV_TLB_FLUSH, "pv-tlb-flush"),
+    (PV_SEND_IPI, "pv-send-ipi"),
+    (HALT_POLL, "halt-poll"),
+    (POLL_CONTROL, "poll-control"),
+];
 /// `nopv=` words, for the line saying what it turned off.
 const OFF_NAMES: [(u16, &str); 7] = [
     (policy::off::STEAL, "steal"),
@@ -79,9 +105,6 @@ fn nopv_mask(cmdline: &Cmdline) -> u16 {
     mask
 }
 
-/// Decides what is in use, sets it up on the boot CPU (index 0) and prints
-/// the `pv:` line. After the clock (`kvmclock`: it chose kvmclock) and
-/// before the other CPUs start.
 /// The steal self-test's busy and rest times in ms (`pv_busy_ms=`,
 /// `pv_rest_ms=`, at most a minute), read here with the other options.
 static SELFTEST_MS: [AtomicU64; 2] = [AtomicU64::new(100), AtomicU64::new(0)];
@@ -90,6 +113,9 @@ pub fn selftest_ms() -> (u64, u64) {
     (SELFTEST_MS[0].load(Ordering::Relaxed), SELFTEST_MS[1].load(Ordering::Relaxed))
 }
 
+/// Decides what is in use, sets it up on the boot CPU (index 0) and prints
+/// the `pv:` line. After the clock (`kvmclock`: it chose kvmclock) and
+/// before the other CPUs start.
 pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
     for (slot, name) in SELFTEST_MS.iter().zip(["pv_busy_ms", "pv_rest_ms"]) {
         if let Some(ms) = cmdline.value(name).and_then(|v| v.parse::<u64>().ok()) {
@@ -102,6 +128,23 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
     if let Some(f) = kvm {
         if has(f, feature::STEAL_TIME) && off & policy::off::STEAL == 0 {
             bits |= STEAL_TIME;
+        }
+        if has(f, feature::PV_EOI) && off & policy::off::EOI == 0 {
+            bits |= PV_EOI;
+        }
+        if off & policy::off::SPIN == 0 {
+            bits |= if has(f, feature::PV_UNHALT) { PV_SPINLOCK } else { SPINLOCK_IPI };
+        }
+        // Both need the steal-time record's `preempted` byte.
+        let steal_on = bits & STEAL_TIME != 0;
+        if steal_on && has(f, feature::PV_SCHED_YIELD) && off & policy::off::YIELD == 0 {
+            bits |= PV_YIELD;
+        }
+        if steal_on && has(f, feature::PV_TLB_FLUSH) && off & policy::off::TLB == 0 {
+            bits |= PV_TLB_FLUSH;
+        }
+        if has(f, feature::PV_SEND_IPI) && off & policy::off::IPI == 0 {
+            bits |= PV_SEND_IPI;
         }
         // Like Linux's cpuidle-haltpoll, only on KVM: elsewhere nothing
         // says a halt is expensive enough to be worth burning CPU for.
@@ -121,12 +164,21 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
     if POLL_MAX_NS.load(Ordering::Relaxed) == 0 {
         bits &= !(HALT_POLL | POLL_CONTROL);
     }
+    kvm::init_hypercalls(cpuid::is_amd());
     IN_USE.store(bits, Ordering::Relaxed);
     if let Err(e) = steal_register(0) {
         kprintln!("steal time: cpu 0: off: {e}");
-        IN_USE.fetch_and(!STEAL_TIME, Ordering::Relaxed);
+        IN_USE.fetch_and(!(STEAL_TIME | PV_YIELD | PV_TLB_FLUSH), Ordering::Relaxed);
+    }
+    if in_use(PV_EOI) && !eoi::register(0) {
+        IN_USE.fetch_and(!PV_EOI, Ordering::Relaxed);
     }
     setup_poll_control();
+    if in_use(PV_SPINLOCK) {
+        crate::sync::set_slow_path(&lock::KICK);
+    } else if in_use(SPINLOCK_IPI) {
+        crate::sync::set_slow_path(&lock::IPI);
+    }
     let bits = IN_USE.load(Ordering::Relaxed);
     kprint!("pv:");
     NAMES.iter().filter(|(b, _)| bits & b != 0).for_each(|(_, n)| kprint!(" {n}"));
@@ -153,7 +205,48 @@ pub fn init_ap(cpu: usize) {
         // The scheduler then sees no steal on this CPU: no worse than without.
         kprintln!("steal time: cpu {cpu}: off: {e}");
     }
+    if in_use(PV_EOI) && !eoi::register(cpu) {
+        kprintln!("pv-eoi: cpu {cpu}: no word for it");
+    }
     setup_poll_control();
+}
+
+/// Signals the end of the current interrupt: nothing to do when the host
+/// does it (PV EOI), else the APIC write.
+#[inline]
+pub fn eoi() {
+    if in_use(PV_EOI) && eoi::host_does_eoi(crate::percpu::current().index) {
+        return;
+    }
+    apic::eoi();
+}
+
+/// Sends `vector` to the CPUs in `mask` (bit i: CPU index i): one hypercall
+/// under PV_SEND_IPI, else one IPI each.
+pub fn send_ipi_many(mask: u64, vector: u8) {
+    if in_use(PV_SEND_IPI) {
+        ipi::send_many(mask, vector);
+        return;
+    }
+    for c in (0..crate::percpu::MAX_CPUS).filter(|i| mask & (1 << i) != 0).filter_map(crate::percpu::get) {
+        apic::send_ipi(c.apic_id, vector);
+    }
+}
+
+/// For a TLB shootdown: true if `cpu`'s vCPU is preempted and the host will
+/// flush its TLB before it runs again (so it needs no IPI).
+pub fn flush_tlb_on_entry(cpu: usize) -> bool {
+    in_use(PV_TLB_FLUSH) && steal::flush_on_entry(cpu)
+}
+
+/// Waiting for `cpu` (an IPI's answer): if the host preempted its vCPU,
+/// give it our time. Returns whether it yielded.
+pub fn yield_if_preempted(cpu: usize) -> bool {
+    if in_use(PV_YIELD) && steal::is_preempted(cpu) {
+        ipi::yield_to(cpu);
+        return true;
+    }
+    false
 }
 
 /// Nanoseconds the host has stolen from `cpu` (0 without steal time).

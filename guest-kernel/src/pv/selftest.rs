@@ -3,13 +3,20 @@
 //! (QEMU TCG), and prints what it measured where it is, for the host tests.
 use crate::percpu;
 use crate::selftest_api::SelfTest;
+use crate::sync::SpinLock;
+use crate::tlb::CpuSet;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use x86_64::instructions::interrupts;
 
 pub fn all() -> &'static [SelfTest] {
     &[
         SelfTest { name: "pv-steal: records sane and monotonic", run: steal_sane },
         SelfTest { name: "pv-poll: window adapts", run: halt_poll_adapts },
+        SelfTest { name: "pv-lock: contended lock stays exclusive", run: lock_contention },
+        SelfTest { name: "pv-tlb: shootdown reaches every cpu", run: shootdown_reaches_every_cpu },
     ]
 }
 
@@ -144,4 +151,130 @@ fn halt_poll_adapts() -> Result<(), String> {
         return Err(format!("window did not shrink: {before_long} -> {} ns over long idle periods", c.poll_window_ns));
     }
     Ok(())
+}
+
+/// Every CPU takes one lock in turns, half the time with interrupts off
+/// (where only a KVM_HC_KICK_CPU kick can end a halt), and now and then
+/// holds it long enough for waiters to leave the spin for the slow path.
+/// The count is read, held, then written: two holders at once lose updates.
+fn lock_contention() -> Result<(), String> {
+    const ITERS: u64 = 500;
+    const HOLD_EVERY: u64 = 16;
+    static LOCK: SpinLock<u64> = SpinLock::new(0);
+    *LOCK.lock() = 0;
+    let n = percpu::online_count();
+    let (halts0, kicks0) = crate::sync::slow_path_counts();
+    let t0 = crate::time::now_ns();
+    let threads: Vec<_> = (0..n)
+        .map(|c| {
+            crate::sched::spawn(
+                "st-pv-lock",
+                c,
+                |_| {
+                    // Kernel threads start with interrupts off.
+                    let was_on = interrupts::are_enabled();
+                    interrupts::enable();
+                    for i in 0..ITERS {
+                        let body = || {
+                            let mut g = LOCK.lock();
+                            let v = *g;
+                            if i % HOLD_EVERY == 0 {
+                                for _ in 0..3 * crate::sync::SPIN_LIMIT {
+                                    core::hint::spin_loop();
+                                }
+                            }
+                            *g = v + 1;
+                        };
+                        if i % 2 == 1 {
+                            interrupts::without_interrupts(body);
+                        } else {
+                            body();
+                        }
+                    }
+                    if !was_on {
+                        interrupts::disable();
+                    }
+                },
+                0,
+            )
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("spawn: {e}"))?;
+    threads.iter().for_each(|t| crate::sched::join(t));
+    let us = (crate::time::now_ns() - t0) / 1000;
+    let (halts, kicks) = crate::sync::slow_path_counts();
+    let got = *LOCK.lock();
+    kprintln!(
+        "pv-lock: {n} cpus, {got} acquisitions in {us} us, {} halted waits, {} kicks",
+        halts - halts0,
+        kicks - kicks0
+    );
+    let want = ITERS * n as u64;
+    (got == want).then_some(()).ok_or_else(|| format!("count {got}, want {want}: two holders at once"))
+}
+
+/// One CPU shoots down an address space that every other CPU has loaded
+/// (here, joined while spinning in a kernel thread), many times: each round
+/// returns only once every target flushed, or was skipped because the host
+/// had it preempted and flushes it on entry (PV TLB flush).
+fn shootdown_reaches_every_cpu() -> Result<(), String> {
+    const ROUNDS: u64 = 200;
+    static SET: CpuSet = CpuSet::new();
+    static JOINED: AtomicUsize = AtomicUsize::new(0);
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let n = percpu::online_count();
+    let me = percpu::index();
+    if n < 2 {
+        return Ok(());
+    }
+    JOINED.store(0, Ordering::SeqCst);
+    STOP.store(false, Ordering::SeqCst);
+    let threads: Vec<_> = (0..n)
+        .filter(|&c| c != me)
+        .map(|c| {
+            crate::sched::spawn(
+                "st-pv-tlb",
+                c,
+                |_| {
+                    SET.join_current();
+                    JOINED.fetch_add(1, Ordering::SeqCst);
+                    // Kernel threads run with interrupts off; the flush
+                    // IPI must be taken here.
+                    let was_on = interrupts::are_enabled();
+                    interrupts::enable();
+                    while !STOP.load(Ordering::SeqCst) {
+                        core::hint::spin_loop();
+                    }
+                    if !was_on {
+                        interrupts::disable();
+                    }
+                    SET.leave_current();
+                },
+                0,
+            )
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("spawn: {e}"))?;
+    while JOINED.load(Ordering::SeqCst) < n - 1 {
+        crate::sched::yield_now();
+    }
+    let acks =
+        || (0..n).filter(|&c| c != me).filter_map(percpu::get).map(|c| c.tlb_acks.load(Ordering::SeqCst)).sum::<u64>();
+    let (acks0, skipped0) = (acks(), crate::tlb::skipped_preempted());
+    let t0 = crate::time::now_ns();
+    for _ in 0..ROUNDS {
+        crate::tlb::shootdown(&SET);
+    }
+    let ns = crate::time::now_ns() - t0;
+    STOP.store(true, Ordering::SeqCst);
+    threads.iter().for_each(|t| crate::sched::join(t));
+    let (acked, skipped) = (acks() - acks0, crate::tlb::skipped_preempted() - skipped0);
+    kprintln!(
+        "pv-tlb: {ROUNDS} shootdowns of {} cpus in {} us ({} ns each): {acked} acks, {skipped} skipped as preempted",
+        n - 1,
+        ns / 1000,
+        ns / ROUNDS
+    );
+    let want = ROUNDS * (n as u64 - 1);
+    (acked + skipped >= want).then_some(()).ok_or_else(|| format!("{acked} acks + {skipped} skipped, want {want}"))
 }

@@ -4,7 +4,8 @@
 use crate::arch::x86_64::kvm;
 use crate::arch::x86_64::layout::KERNEL_VMA;
 use core::cell::UnsafeCell;
-use core::ptr::{addr_of, read_volatile};
+use core::ptr::{addr_of, addr_of_mut, read_volatile};
+use core::sync::atomic::{AtomicU8, Ordering};
 use pv_abi::kvm_para::steal;
 use pv_abi::MAX_CPUS;
 
@@ -34,9 +35,10 @@ const _: () = {
     assert!(core::mem::offset_of!(KvmStealTime, preempted) == steal::OFFSET_PREEMPTED);
 };
 
-// SAFETY: the kernel never writes an area after registering it (it starts
-// zeroed in .bss, as the host requires); the host's concurrent writes are
-// read only through volatile loads under the version protocol.
+// SAFETY: the kernel writes an area after registering it only through an
+// atomic compare-exchange of its `preempted` byte (as KVM's protocol has
+// the guest do); it starts zeroed in .bss, as the host requires; the
+// host's concurrent writes are read only through volatile or atomic loads.
 unsafe impl Sync for StealArea {}
 
 /// One consistent copy of a record.
@@ -102,4 +104,25 @@ pub fn register(cpu: usize) -> Result<(), StealError> {
 /// `cpu`'s record as the host last wrote it.
 pub fn read(cpu: usize) -> Option<Snapshot> {
     AREAS.get(cpu)?.read()
+}
+
+fn preempted_byte(cpu: usize) -> Option<&'static AtomicU8> {
+    let p = AREAS.get(cpu)?.0.get();
+    // SAFETY: the byte lives in a static and is aligned; host and guest both
+    // access it atomically (the host with a locked byte write/exchange).
+    Some(unsafe { AtomicU8::from_ptr(addr_of_mut!((*p).preempted)) })
+}
+
+/// Whether the host has `cpu`'s vCPU preempted right now.
+pub fn is_preempted(cpu: usize) -> bool {
+    preempted_byte(cpu).is_some_and(|b| b.load(Ordering::Acquire) & steal::PREEMPTED != 0)
+}
+
+/// If `cpu`'s vCPU is preempted, asks the host to flush its TLB before it
+/// runs again (PV TLB flush) and returns true: no IPI is needed then.
+pub fn flush_on_entry(cpu: usize) -> bool {
+    let Some(b) = preempted_byte(cpu) else { return false };
+    let v = b.load(Ordering::Acquire);
+    v & steal::PREEMPTED != 0
+        && b.compare_exchange(v, v | steal::FLUSH_TLB, Ordering::AcqRel, Ordering::Acquire).is_ok()
 }

@@ -1,5 +1,5 @@
 //! Kernel locks. Every lock in the kernel is a [`SpinLock`], so the
-//! paravirtual slow path (yield to the host instead of spinning against a
-//! preempted vCPU) is added in exactly one place.
+//! paravirtual slow path (halt until kicked instead of spinning against a
+//! preempted vCPU) is in exactly one place.
 mod spinlock;
-pub use spinlock::SpinLock;
+pub use spinlock::{set_slow_path, slow_path_counts, SlowPath, SpinLock, SPIN_LIMIT};

@@ -41,6 +41,11 @@ pub fn has_1g_pages() -> bool {
     cpu().get_extended_processor_and_feature_identifiers().is_some_and(|i| i.has_1gib_pages())
 }
 
+/// An AMD (or Hygon) CPU: hypercalls are `vmmcall` there, `vmcall` elsewhere.
+pub fn is_amd() -> bool {
+    cpu().get_vendor_info().is_some_and(|v| matches!(v.as_str(), "AuthenticAMD" | "HygonGenuine"))
+}
+
 /// CPUID.1:ECX[31]: running under a hypervisor.
 pub fn under_hypervisor() -> bool {
     feature(|i| i.has_hypervisor())

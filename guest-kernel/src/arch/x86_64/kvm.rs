@@ -1,7 +1,7 @@
 //! KVM's paravirtual MSRs (Linux `kvm_para.h`): where the host is told the
 //! guest-physical addresses of the areas it writes.
 use core::ptr::read_volatile;
-use core::sync::atomic::{compiler_fence, Ordering};
+use core::sync::atomic::{compiler_fence, AtomicBool, Ordering};
 use pv_abi::kvm_para::{msr, steal};
 use x86_64::registers::model_specific::Msr;
 
@@ -87,4 +87,53 @@ pub unsafe fn set_steal_time(gpa: Option<u64>) {
 pub unsafe fn set_host_halt_poll(allowed: bool) {
     // SAFETY: per the caller's contract; bit 0 is the only defined bit.
     unsafe { Msr::new(msr::POLL_CONTROL).write(u64::from(allowed)) }
+}
+
+/// Bit 0 of MSR_KVM_PV_EOI_EN: the host uses the word.
+const PV_EOI_ENABLE: u64 = 1;
+
+/// Points the host at the calling CPU's PV EOI word (`None` stops it): the
+/// host sets bit 0 when it injects an interrupt whose EOI it will do itself.
+///
+/// # Safety
+/// KVM_FEATURE_PV_EOI must be offered, and `gpa` must be a 4-byte aligned
+/// word nothing else uses while it is registered.
+pub unsafe fn set_pv_eoi(gpa: Option<u64>) {
+    let v = gpa.map_or(0, |g| g | PV_EOI_ENABLE);
+    // SAFETY: per the caller's contract.
+    unsafe { Msr::new(msr::PV_EOI_EN).write(v) }
+}
+
+/// `vmmcall` (AMD) rather than `vmcall` (Intel): with KVM's fix-hypercall
+/// quirk off, the other vendor's instruction is a #UD.
+static VMMCALL: AtomicBool = AtomicBool::new(false);
+
+/// Chooses the hypercall instruction; on the boot CPU, before any hypercall.
+pub fn init_hypercalls(amd: bool) {
+    VMMCALL.store(amd, Ordering::Relaxed);
+}
+
+/// A KVM hypercall (`nr` in RAX, arguments in RBX, RCX, RDX, RSI; the result
+/// in RAX, negative for an error such as -KVM_ENOSYS).
+///
+/// # Safety
+/// The host must offer the feature behind `nr` (an unknown number is only an
+/// error, but on some hosts, kvm-pvm among them, any hypercall hangs the vCPU).
+pub unsafe fn hypercall(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) -> i64 {
+    let ret: u64;
+    // RBX is reserved by LLVM, so it is swapped in and out around the call.
+    if VMMCALL.load(Ordering::Relaxed) {
+        // SAFETY: per the caller's contract; the host reads registers only.
+        unsafe {
+            core::arch::asm!("xchg {a0}, rbx", "vmmcall", "xchg {a0}, rbx", a0 = inout(reg) a0 => _,
+                inout("rax") nr => ret, in("rcx") a1, in("rdx") a2, in("rsi") a3, options(nostack))
+        }
+    } else {
+        // SAFETY: as above.
+        unsafe {
+            core::arch::asm!("xchg {a0}, rbx", "vmcall", "xchg {a0}, rbx", a0 = inout(reg) a0 => _,
+                inout("rax") nr => ret, in("rcx") a1, in("rdx") a2, in("rsi") a3, options(nostack))
+        }
+    }
+    ret as i64
 }
