@@ -53,6 +53,7 @@ impl Finisher {
         let events = self.timeline.events();
         if self.trace {
             let _ = err.write_all(timeline::format_text(&events, self.timeline.dropped()).as_bytes());
+            let _ = err.write_all(crate::exits::format_text(&self.timeline.exits.snapshots()).as_bytes());
             if let Some((user, system)) = cpu_time_us() {
                 // What the vCPU threads cost the host (the process's other
                 // threads only wait): the overcommit benchmark's second figure.
@@ -61,7 +62,8 @@ impl Finisher {
             }
         }
         if let Some(path) = &self.trace_json {
-            let json = timeline::format_json(&events, outcome.code);
+            let exits = crate::exits::format_json(&self.timeline.exits.snapshots());
+            let json = timeline::format_json(&events, outcome.code, Some(&exits));
             if let Err(e) = std::fs::write(path, json) {
                 let _ = writeln!(err, "vmm-harness: warning: cannot write {}: {e}", path.display());
             }

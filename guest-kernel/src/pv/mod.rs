@@ -192,9 +192,9 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
         crate::sync::set_slow_path(&lock::IPI);
     }
     let bits = IN_USE.load(Ordering::Relaxed);
-    kprint!("pv:");
-    NAMES.iter().filter(|(b, _)| bits & b != 0).for_each(|(_, n)| kprint!(" {n}"));
-    kprintln!("{}", if bits == 0 { " none" } else { "" });
+    kinfo!("pv:");
+    NAMES.iter().filter(|(b, _)| bits & b != 0).for_each(|(_, n)| kinfo!(" {n}"));
+    kinfoln!("{}", if bits == 0 { " none" } else { "" });
 }
 
 fn steal_register(cpu: usize) -> Result<(), steal::StealError> {
