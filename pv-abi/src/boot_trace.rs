@@ -16,6 +16,9 @@ pub const USER_ENTRY: u8 = 0x41;
 pub const KERNEL_INIT_DONE: u8 = 0x42;
 /// The init process reports it is ready to serve.
 pub const INIT_READY: u8 = 0x43;
+/// Not a milestone: asks vmm-harness (run with `--snapshot-dir`) to snapshot
+/// the VM now, as SIGUSR1 does; other VMMs ignore it.
+pub const SNAPSHOT_REQUEST: u8 = 0x50;
 
 /// Firecracker's boot-timer device: a guest write of the magic byte here is timestamped.
 pub const FC_BOOT_TIMER_MMIO: u64 = 0xC000_0000;
@@ -29,6 +32,7 @@ pub const fn name(code: u8) -> Option<&'static str> {
         KERNEL_INIT_DONE => Some("kernel init done"),
         USER_ENTRY => Some("first user instruction"),
         INIT_READY => Some("init ready"),
+        SNAPSHOT_REQUEST => Some("snapshot request"),
         _ => None,
     }
 }

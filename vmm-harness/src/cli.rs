@@ -26,6 +26,7 @@ vmm-harness: boot a PVH ELF kernel under KVM and report how it went.
 
 Usage:
   vmm-harness boot --kernel FILE [options]
+  vmm-harness restore DIR [--timeout SECS] [--trace] [--trace-json FILE] [--snapshot-dir DIR2]
   vmm-harness --help | -h
   vmm-harness --version | -V
 
@@ -38,6 +39,8 @@ Options for `boot`:
   --timeout SECS      give up after SECS seconds with exit status 124 (default 30, 0 = never)
   --trace             print the boot timeline on stderr at exit
   --trace-json FILE   write the boot timeline as JSON to FILE at exit
+  --snapshot-dir DIR  on SIGUSR1 (or the guest's port-0x80 request 0x50) write a snapshot of the
+                      VM to DIR and exit 0; `restore DIR` resumes it in a new process
 
 Exit status: the guest's own code (exit port 0xf4, or `VIREO-EXIT n` before ACPI S5),
 2 for bad input, 124 for a timeout, 125 when the VM failed.
@@ -49,6 +52,18 @@ pub enum Command {
     Help,
     Version,
     Boot(BootArgs),
+    Restore(RestoreArgs),
+}
+
+/// Options of `vmm-harness restore`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreArgs {
+    pub dir: PathBuf,
+    pub timeout_secs: Option<u64>,
+    pub trace: bool,
+    pub trace_json: Option<PathBuf>,
+    /// Snapshot the restored VM again on request.
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// Options of `vmm-harness boot`.
@@ -64,6 +79,7 @@ pub struct BootArgs {
     pub timeout_secs: Option<u64>,
     pub trace: bool,
     pub trace_json: Option<PathBuf>,
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// Parse the process arguments (without argv[0]).
@@ -80,10 +96,12 @@ where
         Some(Short('h') | Long("help")) => return Ok(Command::Help),
         Some(Short('V') | Long("version")) => return Ok(Command::Version),
         Some(Value(v)) if v == "boot" => v,
+        Some(Value(v)) if v == "restore" => return parse_restore(parser),
         Some(Value(v)) => return Err(CliError::UnknownCommand(lossy(v))),
         Some(other) => return Err(unexpected(other)),
     };
     debug_assert_eq!(first, "boot");
+    let mut snapshot_dir = None;
 
     let mut kernel = None;
     let mut initrd = None;
@@ -115,6 +133,7 @@ where
             }
             Long("trace") => trace = true,
             Long("trace-json") => trace_json = Some(PathBuf::from(value(&mut parser, "--trace-json")?)),
+            Long("snapshot-dir") => snapshot_dir = Some(PathBuf::from(value(&mut parser, "--snapshot-dir")?)),
             other => return Err(unexpected(other)),
         }
     }
@@ -135,6 +154,38 @@ where
         timeout_secs: (timeout != 0).then_some(timeout),
         trace,
         trace_json,
+        snapshot_dir,
+    }))
+}
+
+fn parse_restore(mut parser: lexopt::Parser) -> Result<Command, CliError> {
+    use lexopt::prelude::*;
+    let mut dir = None;
+    let mut timeout = DEFAULT_TIMEOUT_SECS;
+    let mut trace = false;
+    let mut trace_json = None;
+    let mut snapshot_dir = None;
+    while let Some(arg) = parser.next().map_err(lex_err)? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Value(v) if dir.is_none() => dir = Some(PathBuf::from(v)),
+            Long("timeout") => {
+                let v = value(&mut parser, "--timeout")?;
+                timeout = number(&v, "--timeout", 0, 100 * 365 * 24 * 3600)?;
+            }
+            Long("trace") => trace = true,
+            Long("trace-json") => trace_json = Some(PathBuf::from(value(&mut parser, "--trace-json")?)),
+            Long("snapshot-dir") => snapshot_dir = Some(PathBuf::from(value(&mut parser, "--snapshot-dir")?)),
+            other => return Err(unexpected(other)),
+        }
+    }
+    let dir = dir.ok_or(CliError::MissingSnapshotDir)?;
+    Ok(Command::Restore(RestoreArgs {
+        dir,
+        timeout_secs: (timeout != 0).then_some(timeout),
+        trace,
+        trace_json,
+        snapshot_dir,
     }))
 }
 
@@ -222,6 +273,20 @@ mod tests {
         assert_eq!(b.timeout_secs, None);
         assert!(b.trace);
         assert_eq!(b.trace_json, Some(PathBuf::from("t.json")));
+    }
+
+    #[test]
+    fn snapshot_and_restore() {
+        let b = boot(&["--kernel", "k", "--snapshot-dir", "snap"]).unwrap();
+        assert_eq!(b.snapshot_dir, Some(PathBuf::from("snap")));
+        let r = match parse(["restore", "snap", "--timeout", "5", "--trace"]).unwrap() {
+            Command::Restore(r) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((r.dir, r.timeout_secs, r.trace, r.snapshot_dir), (PathBuf::from("snap"), Some(5), true, None));
+        assert_eq!(parse(["restore"]), Err(CliError::MissingSnapshotDir));
+        assert_eq!(parse(["restore", "a", "b"]), Err(CliError::UnexpectedArgument("b".into())));
+        assert_eq!(parse(["restore", "a", "--kernel", "k"]), Err(CliError::UnknownOption("--kernel".into())));
     }
 
     #[test]

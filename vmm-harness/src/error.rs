@@ -22,6 +22,8 @@ pub enum CliError {
     MissingValue(&'static str),
     #[error("missing required option --kernel FILE")]
     MissingKernel,
+    #[error("missing the snapshot directory: `vmm-harness restore DIR`")]
+    MissingSnapshotDir,
     #[error("invalid {flag} value '{value}': expected an integer from {min} to {max}")]
     BadNumber { flag: &'static str, value: String, min: u64, max: u64 },
     #[error("--cmdline is {len} bytes long; at most {max} bytes fit")]
@@ -115,6 +117,8 @@ pub enum Error {
     Thread { what: &'static str, source: io::Error },
     #[error("cannot create an eventfd: {0}")]
     EventFd(io::Error),
+    #[error("snapshot '{path}': {why}")]
+    Snapshot { path: String, why: String },
 }
 
 impl Error {
@@ -129,7 +133,8 @@ impl Error {
             | Error::KvmOpen(_)
             | Error::KvmUnusable(_)
             | Error::Load(_)
-            | Error::NoPvhAfterLoad(_) => BAD_INPUT,
+            | Error::NoPvhAfterLoad(_)
+            | Error::Snapshot { .. } => BAD_INPUT,
             Error::Kvm { .. }
             | Error::Memory(_)
             | Error::Setup(_)

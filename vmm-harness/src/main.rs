@@ -15,6 +15,7 @@ mod memory;
 mod postmortem;
 mod pvm;
 mod shutdown;
+mod snapshot;
 mod timeline;
 mod vcpu;
 mod vm;
@@ -45,7 +46,8 @@ fn main() {
             println!("vmm-harness {}", env!("CARGO_PKG_VERSION"));
             return;
         }
-        Ok(Command::Boot(args)) => args,
+        Ok(Command::Boot(args)) => Command::Boot(args),
+        Ok(Command::Restore(args)) => Command::Restore(args),
         Err(e) => {
             eprintln!("vmm-harness: error: {e}");
             std::process::exit(BAD_INPUT);
@@ -54,8 +56,18 @@ fn main() {
 
     let tl = Arc::new(Timeline::new(start));
     timeline::record_spawn(&tl, std::env::var(SPAWN_ENV).ok().as_deref(), start_ns);
-    let finisher = Arc::new(Finisher::new(tl.clone(), args.trace, args.trace_json.clone()));
-    match vm::boot(&args, tl, finisher.clone()) {
+    let (trace, trace_json) = match &args {
+        Command::Boot(a) => (a.trace, a.trace_json.clone()),
+        Command::Restore(a) => (a.trace, a.trace_json.clone()),
+        Command::Help | Command::Version => (false, None),
+    };
+    let finisher = Arc::new(Finisher::new(tl.clone(), trace, trace_json));
+    let result = match &args {
+        Command::Restore(a) => snapshot::restore::restore(a, tl, finisher.clone()),
+        Command::Boot(a) => vm::boot(a, tl, finisher.clone()),
+        Command::Help | Command::Version => return,
+    };
+    match result {
         Ok(never) => match never {},
         Err(e) => finisher.finish(Outcome::failure(e.exit_code(), "error", format!("error: {e}"))),
     }

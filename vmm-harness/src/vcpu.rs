@@ -10,6 +10,7 @@ use crate::devices::{Action, Devices};
 use crate::exits::Reason;
 use crate::postmortem;
 use crate::shutdown::{Finisher, Outcome};
+use crate::snapshot;
 use crate::timeline::Kind;
 use crate::watchdog;
 
@@ -27,6 +28,7 @@ pub struct Vcpu {
 impl Vcpu {
     /// Run until the guest (or a failure) ends the process.
     pub fn run(mut self) -> ! {
+        snapshot::register_vcpu_thread();
         if self.id == 0 {
             self.devices.timeline().record(Kind::FirstKvmRun);
         } else {
@@ -35,6 +37,13 @@ impl Vcpu {
         loop {
             if let Some(secs) = watchdog::expired() {
                 self.timed_out(secs);
+            }
+            if snapshot::requested() {
+                let outcome = match snapshot::pause(self.id, &self.fd) {
+                    Ok(done) => Outcome { code: 0, reason: "snapshot", message: Some(done) },
+                    Err(why) => Outcome::failure(VM_FAILURE, "snapshot", why),
+                };
+                self.finisher.finish(outcome);
             }
             let exits = &self.devices.timeline().exits;
             let failure = match self.fd.run() {

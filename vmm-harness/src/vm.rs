@@ -27,13 +27,14 @@ use crate::loader::{self, Initrd};
 use crate::memory::{self, RamLayout};
 use crate::pvm;
 use crate::shutdown::Finisher;
+use crate::snapshot;
 use crate::timeline::{Kind, Timeline};
 use crate::vcpu::Vcpu;
 use crate::watchdog;
 
 /// KVM's TSS and identity-map pages (VMX needs them), in the PCI hole like CHV.
-const KVM_TSS_ADDR: usize = 0xfffb_d000;
-const KVM_IDENTITY_MAP_ADDR: u64 = 0xfffb_c000;
+pub const KVM_TSS_ADDR: usize = 0xfffb_d000;
+pub const KVM_IDENTITY_MAP_ADDR: u64 = 0xfffb_c000;
 
 /// Boot the guest. Returns only on a set-up error; otherwise some thread ends the process.
 pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -> Result<Infallible> {
@@ -100,7 +101,31 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
         vcpus.push(Vcpu { id: u64::from(id), fd, devices: devices.clone(), finisher: finisher.clone() });
     }
 
-    // Helper threads first; vCPU 0 runs on this thread.
+    start(vcpus, &devices, &timeline, args.timeout_secs, args.snapshot_dir.clone(), vm, mem, args.mem_mib)
+}
+
+/// Starts the vCPUs (vCPU 0 on the calling thread, which it never leaves),
+/// the stdin pump and the `--timeout` timer, and with `snapshot_dir` makes
+/// snapshots possible. Shared by `boot` and `restore`.
+#[allow(clippy::too_many_arguments)]
+pub fn start(
+    vcpus: Vec<Vcpu>,
+    devices: &Arc<Devices>,
+    timeline: &Timeline,
+    timeout_secs: Option<u64>,
+    snapshot_dir: Option<std::path::PathBuf>,
+    vm: kvm_ioctls::VmFd,
+    mem: vm_memory::GuestMemoryMmap,
+    mem_mib: u64,
+) -> Result<Infallible> {
+    let cpus = vcpus.len();
+    if let Some(dir) = snapshot_dir {
+        snapshot::install_signal().map_err(|e| Error::Setup(format!("cannot catch SIGUSR1: {e}")))?;
+        snapshot::enable(snapshot::Context { dir, vm, mem, mem_mib, cpus, devices: devices.clone() });
+    } else {
+        // `mem` and `vm` must live until the process exits.
+        std::mem::forget((vm, mem));
+    }
     let mut vcpus = vcpus.into_iter();
     let bsp = vcpus.next().ok_or_else(|| Error::Setup("no vCPU".into()))?;
     for v in vcpus {
@@ -110,13 +135,10 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
         let d = devices.clone();
         spawn("stdin".into(), "stdin", move || serial::pump_stdin(&d.serial))?;
     }
-    if let Some(secs) = args.timeout_secs {
+    if let Some(secs) = timeout_secs {
         watchdog::arm(timeline.start(), secs)
             .map_err(|e| Error::Setup(format!("cannot arm the --timeout timer: {e}")))?;
     }
-
-    // `mem`, `vm` and `kvm` live on this thread's stack until the process exits.
-    let _keep = (&mem, &vm, &kvm);
     bsp.run()
 }
 

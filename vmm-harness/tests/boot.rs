@@ -534,3 +534,61 @@ fn kvm_pvm_offers_no_hypercall_features() {
     let out = boot_bounded(&c, "pvcpuid").expect("the harness hung");
     assert_eq!(out.status.code(), Some(0x30), "{}", text(&out.stderr));
 }
+
+/// A guest that prints, asks for a snapshot (port 0x80 = 0x50), prints
+/// again and exits 7: snapshotted, it stops after the first print; restored
+/// in a new process, it goes on from the request, with its memory (the
+/// second string is read from memory the first part wrote) and registers.
+#[test]
+fn snapshot_on_guest_request_and_restore_goes_on() {
+    if !kvm_usable() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("vmm-harness-test-{}-snap", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut code = serial_print("before\n");
+    // mov byte [0x7000], 'R': memory written before the snapshot.
+    code.extend_from_slice(&[0xC6, 0x05, 0x00, 0x70, 0x00, 0x00, b'R']);
+    code.extend_from_slice(&[0xBB, 0x2A, 0, 0, 0]); // mov ebx, 42: a register to keep
+    code.extend(out_imm(0x80, 0x50));
+    // mov al, [0x7000]; out dx, al (dx is still 0x3f8)
+    code.extend_from_slice(&[0xA0, 0x00, 0x70, 0x00, 0x00, 0xEE]);
+    code.extend(serial_print("after\n"));
+    code.extend_from_slice(&[0x88, 0xD8, 0xE6, 0xF4]); // mov al, bl; out 0xf4, al
+    code.extend(HANG);
+    let d = dir.to_str().unwrap();
+    let out = boot(&code, "snap-guest", &["--snapshot-dir", d, "--timeout", "20"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(stdout, "before\n", "{stderr}");
+    assert!(stderr.starts_with("vmm-harness: snapshot of 1 vCPUs and 256 MiB ("), "{stderr}");
+    let out = harness(&["restore", d, "--timeout", "20", "--trace"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(42), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(stdout, "Rafter\n", "{stderr}");
+    assert!(stderr.contains("first KVM_RUN"), "{stderr}");
+
+    // A state file that is not one, or cut short, is refused with the reason.
+    let state = dir.join("state");
+    let good = std::fs::read(&state).unwrap();
+    for (bytes, why) in [(&b"nonsense"[..], "bad magic"), (&good[..good.len() / 2], "truncated at byte")] {
+        std::fs::write(&state, bytes).unwrap();
+        let out = harness(&["restore", d]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("vmm-harness: error: snapshot '{d}': state: ")) && stderr.contains(why),
+            "{stderr}"
+        );
+    }
+    std::fs::write(&state, &good).unwrap();
+    let memory = dir.join("memory");
+    std::fs::OpenOptions::new().write(true).open(&memory).unwrap().set_len(4096).unwrap();
+    let out = harness(&["restore", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("memory is 4096 bytes, the state says 268435456"), "{}", text(&out.stderr));
+    let out = harness(&["restore", "/nonexistent/snap"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read state"), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

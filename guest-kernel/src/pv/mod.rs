@@ -190,6 +190,11 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
         crate::sync::set_slow_path(&lock::KICK);
     } else if in_use(SPINLOCK_IPI) {
         crate::sync::set_slow_path(&lock::IPI);
+    } else if cpuid::under_hypervisor() {
+        // No halting waiters: fairness would make every waiter wait for
+        // descheduled vCPUs (sync/spinlock.rs). No lock is held here: the
+        // boot CPU runs alone and holds none.
+        crate::sync::set_unfair(true);
     }
     let bits = IN_USE.load(Ordering::Relaxed);
     kinfo!("pv:");

@@ -16,6 +16,8 @@
 //! How to halt and kick is the paravirtual layer's business (`crate::pv`
 //! installs it with [`set_slow_path`]: KVM_HC_KICK_CPU under PV_UNHALT, a
 //! wake-up IPI otherwise); until then, and with `nopv=spin`, waiters spin.
+//! Under a hypervisor that offers neither, the lock is a plain test-and-set
+//! lock instead ([`set_unfair`]).
 //! This module stays at the bottom of the kernel: it imports nothing above.
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
@@ -42,6 +44,19 @@ pub struct SlowPath {
 }
 
 static SLOW_PATH: AtomicPtr<SlowPath> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Test-and-set instead of tickets: under a hypervisor that offers no way to
+/// halt and kick, a fair lock is the worse choice. If the vCPU whose turn is
+/// next is descheduled, every later waiter spins until the host runs it
+/// again (a whole host time slice); an unfair lock goes to whichever vCPU is
+/// running. Linux does the same (`virt_spin_lock`).
+static UNFAIR: AtomicBool = AtomicBool::new(false);
+
+/// Chooses test-and-set (`true`) or tickets. Only while no lock is held
+/// anywhere: on the boot CPU before the others start.
+pub fn set_unfair(unfair: bool) {
+    UNFAIR.store(unfair, Ordering::Relaxed);
+}
 
 /// Waits that ended in the slow path, and kicks sent (for self-tests and
 /// the overcommit benchmark).
@@ -80,6 +95,8 @@ pub struct SpinLock<T: ?Sized> {
     serving: AtomicU32,
     /// Some waiter may be halted (cleared by a releaser that finds none).
     sleepers: AtomicBool,
+    /// The lock word of the test-and-set mode ([`set_unfair`]).
+    held: AtomicBool,
     value: UnsafeCell<T>,
 }
 
@@ -90,6 +107,8 @@ unsafe impl<T: ?Sized + Send> Send for SpinLock<T> {}
 
 pub struct SpinLockGuard<'a, T: ?Sized> {
     lock: &'a SpinLock<T>,
+    /// Taken as a test-and-set lock.
+    unfair: bool,
 }
 
 impl<T> SpinLock<T> {
@@ -98,6 +117,7 @@ impl<T> SpinLock<T> {
             next: AtomicU32::new(0),
             serving: AtomicU32::new(0),
             sleepers: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             value: UnsafeCell::new(value),
         }
     }
@@ -105,11 +125,19 @@ impl<T> SpinLock<T> {
 
 impl<T: ?Sized> SpinLock<T> {
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        if UNFAIR.load(Ordering::Relaxed) {
+            while self.held.swap(true, Ordering::Acquire) {
+                while self.held.load(Ordering::Relaxed) {
+                    core::hint::spin_loop();
+                }
+            }
+            return SpinLockGuard { lock: self, unfair: true };
+        }
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
         if self.serving.load(Ordering::Acquire) != ticket {
             self.wait_for(ticket);
         }
-        SpinLockGuard { lock: self }
+        SpinLockGuard { lock: self, unfair: false }
     }
 
     #[cold]
@@ -217,6 +245,10 @@ impl<T: ?Sized> DerefMut for SpinLockGuard<'_, T> {
 
 impl<T: ?Sized> Drop for SpinLockGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.unlock();
+        if self.unfair {
+            self.lock.held.store(false, Ordering::Release);
+        } else {
+            self.lock.unlock();
+        }
     }
 }

@@ -56,6 +56,9 @@ impl Devices {
                 if let Some(m @ ("first user instruction" | "init ready")) = pv_abi::boot_trace::name(value) {
                     self.timeline.exits.mark(m);
                 }
+                if value == pv_abi::boot_trace::SNAPSHOT_REQUEST {
+                    crate::snapshot::request::request();
+                }
             }
             EXIT_PORT => return Action::Exit(Outcome::quiet(i32::from(value), "exit port")),
             CHV_SLEEP_PORT => return self.sleep_control(value),

@@ -121,6 +121,17 @@ impl SerialPort {
     pub fn exit_code(&self) -> Option<u8> {
         self.lock().writer().exit_code()
     }
+
+    /// The UART's registers and FIFO, for a snapshot.
+    pub fn state(&self) -> vm_superio::serial::SerialState {
+        self.lock().state()
+    }
+
+    /// A UART as a snapshot left it; `None` for a state vm-superio refuses
+    /// (a FIFO longer than the hardware's).
+    pub fn from_state(state: &vm_superio::serial::SerialState, trigger: IrqTrigger, console: Console) -> Option<Self> {
+        Serial::from_state(state, trigger, NoEvents, console).ok().map(|u| SerialPort { uart: Mutex::new(u) })
+    }
 }
 
 /// Should stdin feed the guest? Yes for a foreground terminal or a pipe,

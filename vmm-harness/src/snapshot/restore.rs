@@ -1,0 +1,132 @@
+//! `vmm-harness restore DIR`: a VM from a snapshot, in a new process. The
+//! state file is read and checked whole before anything is created; RAM is
+//! the snapshot's memory file mapped private (copy-on-write, faulted in as
+//! the guest touches it, the file never written); then the irqchips, the
+//! clock (moved on by the time the VM was away, KVM_CLOCK_REALTIME), COM1
+//! and each vCPU are put back, and the vCPUs run.
+use std::convert::Infallible;
+use std::fs::File;
+use std::sync::Arc;
+
+use kvm_bindings::{Msrs, KVM_CLOCK_REALTIME, KVM_MAX_CPUID_ENTRIES};
+use kvm_ioctls::{Kvm, VcpuFd};
+use pv_abi::serial::COM1_IRQ;
+use vm_memory::mmap::MmapRegionBuilder;
+use vm_memory::{FileOffset, GuestAddress, GuestMemoryMmap, GuestRegionMmap};
+use vmm_sys_util::eventfd::EventFd;
+
+use super::state::{self, VcpuState, VmState};
+use crate::cli::RestoreArgs;
+use crate::cpu;
+use crate::devices::serial::{Console, IrqTrigger, SerialPort};
+use crate::devices::Devices;
+use crate::error::{Error, Result};
+use crate::memory::{self, RamLayout};
+use crate::pvm;
+use crate::shutdown::Finisher;
+use crate::timeline::{Kind, Timeline};
+use crate::vcpu::Vcpu;
+
+pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -> Result<Infallible> {
+    let path = args.dir.display().to_string();
+    let bad = |why: String| Error::Snapshot { path: path.clone(), why };
+    let bytes = std::fs::read(args.dir.join("state")).map_err(|e| bad(format!("cannot read state: {e}")))?;
+    let st = state::decode(&bytes).map_err(|e| bad(format!("state: {e}")))?;
+    let layout = RamLayout::new(st.mem_mib);
+    let file = File::open(super::memory_path(&args.dir)).map_err(|e| bad(format!("cannot open memory: {e}")))?;
+    let want: u64 = layout.regions().iter().map(|&(_, len)| len).sum();
+    let have = file.metadata().map_err(|e| bad(format!("memory: {e}")))?.len();
+    if have != want {
+        return Err(bad(format!("memory is {have} bytes, the state says {want}")));
+    }
+
+    let kvm = Kvm::new().map_err(Error::KvmOpen)?;
+    let vm = kvm.create_vm().map_err(Error::KvmUnusable)?;
+    timeline.record(Kind::VmCreated);
+    let mem = map_private(&layout, file)?;
+    memory::register(&vm, &mem)?;
+    timeline.record(Kind::MemoryReady);
+
+    vm.set_tss_address(crate::vm::KVM_TSS_ADDR).map_err(Error::kvm("KVM_SET_TSS_ADDR"))?;
+    vm.set_identity_map_address(crate::vm::KVM_IDENTITY_MAP_ADDR).map_err(Error::kvm("KVM_SET_IDENTITY_MAP_ADDR"))?;
+    vm.create_irq_chip().map_err(Error::kvm("KVM_CREATE_IRQCHIP"))?;
+    for chip in &st.irqchips {
+        vm.set_irqchip(chip).map_err(Error::kvm("KVM_SET_IRQCHIP"))?;
+    }
+    let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
+    vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
+    let serial = SerialPort::from_state(&st.serial, IrqTrigger(irq), Console::new(timeline.clone()))
+        .ok_or_else(|| bad("the COM1 state does not fit a 16550".into()))?;
+    let devices = Arc::new(Devices::new(serial, timeline.clone()));
+
+    let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
+    if pvm::detected() {
+        pvm::mask_cpuid(cpuid.as_mut_slice());
+        pvm::disable_fix_hypercall_quirk(&vm)?;
+    }
+    let mut vcpus = Vec::with_capacity(st.vcpus.len());
+    let mut tsc_khz = None;
+    for (id, saved) in st.vcpus.iter().enumerate() {
+        let fd = vm.create_vcpu(id as u64).map_err(Error::kvm("KVM_CREATE_VCPU"))?;
+        if id == 0 {
+            tsc_khz = fd.get_tsc_khz().ok();
+        }
+        cpu::setup_common(&fd, cpuid.as_slice(), id as u32, tsc_khz)?;
+        put_vcpu(&fd, saved)?;
+        vcpus.push(Vcpu { id: id as u64, fd, devices: devices.clone(), finisher: finisher.clone() });
+    }
+    // After the vCPUs' TSCs: KVM then computes kvmclock from both.
+    set_clock(&vm, &st)?;
+    crate::vm::start(vcpus, &devices, &timeline, args.timeout_secs, args.snapshot_dir.clone(), vm, mem, st.mem_mib)
+}
+
+/// RAM from the snapshot's file: private, so the guest's writes stay in this
+/// process, and lazily faulted.
+fn map_private(layout: &RamLayout, file: File) -> Result<GuestMemoryMmap> {
+    let file = Arc::new(file);
+    let mut regions = Vec::new();
+    let mut offset = 0u64;
+    for (start, len) in layout.regions() {
+        let size = usize::try_from(len).map_err(|_| Error::Memory("size overflows".into()))?;
+        let region = MmapRegionBuilder::new(size)
+            .with_file_offset(FileOffset::from_arc(file.clone(), offset))
+            .with_mmap_prot(libc::PROT_READ | libc::PROT_WRITE)
+            .with_mmap_flags(libc::MAP_PRIVATE | libc::MAP_NORESERVE)
+            .build()
+            .map_err(|e| Error::Memory(format!("cannot map the snapshot's memory: {e}")))?;
+        regions.push(
+            GuestRegionMmap::new(region, GuestAddress(start))
+                .ok_or_else(|| Error::Memory("a snapshot region overflows the address space".into()))?,
+        );
+        offset += len;
+    }
+    GuestMemoryMmap::from_regions(regions).map_err(|e| Error::Memory(format!("snapshot regions: {e}")))
+}
+
+/// A vCPU's state, in the order KVM needs it (Firecracker's): the LAPIC
+/// before the MSRs (TSC deadline), pending events last.
+fn put_vcpu(fd: &VcpuFd, s: &VcpuState) -> Result<()> {
+    fd.set_mp_state(s.mp_state).map_err(Error::kvm("KVM_SET_MP_STATE"))?;
+    fd.set_regs(&s.regs).map_err(Error::kvm("KVM_SET_REGS"))?;
+    fd.set_sregs(&s.sregs).map_err(Error::kvm("KVM_SET_SREGS"))?;
+    // SAFETY: the buffer is a kvm_xsave KVM itself filled on the same host
+    // (the state file's header checked the structure sizes).
+    unsafe { fd.set_xsave(&s.xsave) }.map_err(Error::kvm("KVM_SET_XSAVE"))?;
+    fd.set_xcrs(&s.xcrs).map_err(Error::kvm("KVM_SET_XCRS"))?;
+    fd.set_debug_regs(&s.debugregs).map_err(Error::kvm("KVM_SET_DEBUGREGS"))?;
+    fd.set_lapic(&s.lapic).map_err(Error::kvm("KVM_SET_LAPIC"))?;
+    let msrs = Msrs::from_entries(&s.msrs).map_err(|e| Error::Setup(format!("MSR list: {e:?}")))?;
+    let n = fd.set_msrs(&msrs).map_err(Error::kvm("KVM_SET_MSRS"))?;
+    if let Some(bad) = s.msrs.get(n) {
+        return Err(Error::Setup(format!("KVM refused MSR {:#x} of the snapshot", bad.index)));
+    }
+    fd.set_vcpu_events(&s.events).map_err(Error::kvm("KVM_SET_VCPU_EVENTS"))
+}
+
+fn set_clock(vm: &kvm_ioctls::VmFd, st: &VmState) -> Result<()> {
+    let mut clock = st.clock;
+    // With REALTIME, KVM adds the wall time since the snapshot; the other
+    // flags are KVM's to report, not to set.
+    clock.flags &= KVM_CLOCK_REALTIME;
+    vm.set_clock(&clock).map_err(Error::kvm("KVM_SET_CLOCK"))
+}
