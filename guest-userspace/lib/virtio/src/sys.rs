@@ -61,6 +61,7 @@ pub fn virtio_type(info: &DeviceInfo) -> Option<u32> {
             0x1041..=0x107f => Some(u32::from(info.device - 0x1040)),
             0x1000 => Some(1),
             0x1001 => Some(2),
+            0x1002 => Some(5),
             0x1005 => Some(4),
             _ => None,
         },
