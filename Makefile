@@ -141,6 +141,8 @@ STD_PROGRAMS_BINS += dns-lookup
 STD_PROGRAMS_BINS += net-suite
 # bench-mark: runs the server of `make bench-http` and answers its `mark` lines.
 STD_PROGRAMS_BINS += bench-mark
+# mem-release: touches then frees memory (the free-page reporting test).
+STD_PROGRAMS_BINS += mem-release
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
