@@ -26,6 +26,8 @@ const MIN_BYTES: u64 = 2 << 20;
 /// How often free memory is looked at (Linux waits 2 s after a free).
 const POLL_NS: u64 = 1_000_000_000;
 const RUNS: usize = REPORT_MAX_RUNS as usize;
+/// How long a driver without an interrupt sleeps between looks at the queue.
+const POLL_BUSY_NS: u64 = 200_000;
 
 /// The balloon, opened but not yet touched (on microvm its registers may
 /// share a page with the disk's: see `net::claim`).
@@ -72,7 +74,7 @@ pub fn start(c: Claimed) {
     println!("balloon: free-page reporting on ({name})");
     let (handle, log) = (c.handle, c.log);
     let started = vireo_rt::thread::spawn(move || {
-        let e = run(handle, &mut b, &irq, log);
+        let e = run(handle, &mut b, irq.as_ref(), log);
         // Closing resets the device; the kernel takes back what it held.
         let _ = sys::close(handle);
         println!("balloon: {}; free-page reporting off", why(e));
@@ -92,14 +94,29 @@ fn why(e: Error) -> alloc::string::String {
     }
 }
 
-fn bring_up(c: &Claimed) -> Result<(Balloon<AnyTransport>, Irq), Error> {
-    let opened = vsys::attach(c.handle, &c.info)?;
+fn bring_up(c: &Claimed) -> Result<(Balloon<AnyTransport>, Option<Irq>), Error> {
+    let (transport, irq) = vsys::attach_polling(c.handle, &c.info)?;
     let queue_mem = vsys::dma(c.handle, queue::layout(queue::MAX_SIZE).2)?;
-    Ok((Balloon::new(opened.transport, queue_mem)?, opened.irq))
+    Ok((Balloon::new(transport, queue_mem)?, irq))
+}
+
+/// Waits for the device to use buffers: its interrupt, or without one a
+/// short sleep (QEMU completes a report while the notifying write exits,
+/// so the first look usually finds it done).
+fn wait(irq: Option<&Irq>) -> Result<(), Error> {
+    match irq {
+        // No deadline, as for the disk (disk.rs says why): a silent device
+        // keeps this batch, and only this thread waits.
+        Some(irq) => irq.wait(sys::FOREVER),
+        None => {
+            let _ = sys::sleep(POLL_BUSY_NS);
+            Ok(())
+        }
+    }
 }
 
 /// The reporting loop; returns only on an error.
-fn run(handle: u64, b: &mut Balloon<AnyTransport>, irq: &Irq, log: bool) -> Error {
+fn run(handle: u64, b: &mut Balloon<AnyTransport>, irq: Option<&Irq>, log: bool) -> Error {
     let mut runs = [FreeRun::default(); RUNS];
     let mut asked = 0;
     let (mut round_bytes, mut round_batches, mut round_start) = (0u64, 0u32, 0u64);
@@ -134,9 +151,7 @@ fn run(handle: u64, b: &mut Balloon<AnyTransport>, irq: &Irq, log: bool) -> Erro
         for (d, r) in list.iter_mut().zip(&runs[..n]) {
             *d = Run { addr: r.addr, len: r.len };
         }
-        // No deadline, as for the disk (disk.rs says why): a silent
-        // device keeps this batch, and only this thread waits.
-        let reported = b.report(&list[..n], &mut || irq.wait(sys::FOREVER));
+        let reported = b.report(&list[..n], &mut || wait(irq));
         if let Err(e) = reported {
             return e;
         }
