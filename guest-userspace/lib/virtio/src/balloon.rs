@@ -10,10 +10,8 @@
 //! feature. QEMU creates statsq always (and always offers STATS_VQ) and
 //! free_page_vq whenever it offers FREE_PAGE_HINT, negotiated or not,
 //! while Linux numbers by what was negotiated. Counting what the device
-//! *offers* and accepting STATS_VQ when offered satisfies both (Cloud
-//! Hypervisor offers neither: its reporting queue is 2). We never post a
-//! stats buffer: the device then has no statistics to give, which is
-//! allowed.
+//! *offers* and accepting STATS_VQ when offered satisfies both. We never
+//! post a stats buffer: the device then has no statistics to give.
 use crate::dma::{DmaRegion, DmaSlice};
 use crate::error::{Error, Result};
 use crate::features::{self, BALLOON_FREE_PAGE_HINT, BALLOON_REPORTING, BALLOON_STATS_VQ};

@@ -168,7 +168,7 @@ fn negotiates_reporting_and_picks_the_queue_after_stats() {
 
 #[test]
 fn queue_number_counts_what_the_device_offers() {
-    // Cloud Hypervisor: no statsq, reporting is queue 2.
+    // No statsq offered: reporting is queue 2.
     let dev = Mock::qemu();
     dev.0.borrow_mut().offered = VERSION_1 | BALLOON_REPORTING;
     dev.0.borrow_mut().queue_max = vec![128, 128, 32];
