@@ -1,7 +1,7 @@
 //! In-kernel tests of memory management (run after `mm::init`).
+use super::frame::ReportError;
 use super::frame::{self, PhysFrame};
 use super::paging::{self, AddressSpace, Flags, MapError, KERNEL_RW};
-use super::frame::ReportError;
 use super::runs::RunList;
 use super::{heap, phys, reserve, stack};
 use crate::arch::x86_64::layout::PAGE_SIZE;
@@ -147,14 +147,19 @@ fn report_batch() -> Result<(), String> {
     ensure(runs.windows(2).all(|w| w[0].1 < w[1].0), || format!("runs not sorted and apart: {runs:x?}"))?;
     ensure(runs.iter().all(|r| r.1 <= k_start || r.0 >= k_end), || "a run in the kernel image".into())?;
     let during = frame::counts();
-    ensure(n >= 64 && during.free == before.free - n, || format!("took {n}: {} free, {} before", during.free, before.free))?;
+    ensure(n >= 64 && during.free == before.free - n, || {
+        format!("took {n}: {} free, {} before", during.free, before.free)
+    })?;
     let mut again = Vec::with_capacity(4);
     ensure(frame::report_take(OWNER, 4, 1, &mut again) == Err(ReportError::Busy), || "second take".into())?;
     ensure(frame::report_give(OWNER + 1, true) == Err(ReportError::NotOwner), || "give by another".into())?;
     ensure(frame::report_give(OWNER, true) == Ok(n), || "give".into())?;
     let after = frame::counts();
     ensure(after.free == before.free && after.reported == before.reported + n, || {
-        format!("after: {} free ({} before), {} reported ({} before)", after.free, before.free, after.reported, before.reported)
+        format!(
+            "after: {} free ({} before), {} reported ({} before)",
+            after.free, before.free, after.reported, before.reported
+        )
     })?;
     ensure(after.reportable + n == before.reportable, || "reportable".into())?;
     ensure(frame::report_give(OWNER, true) == Err(ReportError::NoBatch), || "give twice".into())?;

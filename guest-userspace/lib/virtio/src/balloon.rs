@@ -53,7 +53,8 @@ impl<T: Transport> Balloon<T> {
             return Err(Error::FeatureMissing(BALLOON_REPORTING));
         }
         let offered = t.device_features();
-        let queue_index = 2 + u16::from(offered & BALLOON_STATS_VQ != 0) + u16::from(offered & BALLOON_FREE_PAGE_HINT != 0);
+        let queue_index =
+            2 + u16::from(offered & BALLOON_STATS_VQ != 0) + u16::from(offered & BALLOON_FREE_PAGE_HINT != 0);
         let Some(size) = queue::choose_size(t.queue_max(queue_index)) else {
             t.set_status(features::status::FAILED);
             return Err(Error::QueueUnavailable(queue_index));

@@ -187,7 +187,8 @@ fn reports_every_run_split_into_descriptors() {
     let dev = Mock::qemu();
     let mut b = balloon(&dev).unwrap();
     // 100 runs (more than the 32-entry queue) and one of 2.5 GiB.
-    let mut runs: Vec<Run> = (0..100u64).map(|i| Run { addr: (1 << 32) + i * (1 << 21), len: 4096 * (i + 1) }).collect();
+    let mut runs: Vec<Run> =
+        (0..100u64).map(|i| Run { addr: (1 << 32) + i * (1 << 21), len: 4096 * (i + 1) }).collect();
     runs.push(Run { addr: 1 << 40, len: 5 << 29 });
     report(&mut b, &dev, &runs).unwrap();
     let d = &dev.0.borrow().discarded;
