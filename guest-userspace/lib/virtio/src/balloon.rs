@@ -129,7 +129,7 @@ impl<T: Transport> Balloon<T> {
 /// `r` as descriptors of at most [`MAX_DESC_BYTES`]; a run that is empty,
 /// not page-aligned or wraps is [`Error::BadBuffer`].
 fn split(r: Run) -> impl Iterator<Item = Result<DmaSlice>> {
-    let bad = r.len == 0 || (r.addr | r.len) % 4096 != 0 || r.addr.checked_add(r.len).is_none();
+    let bad = r.len == 0 || !(r.addr | r.len).is_multiple_of(4096) || r.addr.checked_add(r.len).is_none();
     let n = if bad { 1 } else { r.len.div_ceil(MAX_DESC_BYTES) };
     (0..n).map(move |i| {
         if bad {
