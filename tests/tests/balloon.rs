@@ -4,12 +4,14 @@
 //! free, over virtio-mmio (microvm) and virtio-pci (q35). Without a balloon,
 //! with one that cannot report, or with `balloon=off`, the same program
 //! still runs to its end and the server says what it did in one line; with
-//! reporting, memory the host discarded is handed out again, zeroed.
+//! reporting, memory the host discarded is handed out again, zeroed, and a
+//! host that asks for memory back (QMP `balloon`) is told, once, that
+//! inflation is not supported.
 //! (A reporting queue of size 0 and a device that lies in its used ring are
 //! the driver's host tests, guest-userspace/lib/virtio/src/balloon/tests.rs.)
 use std::time::{Duration, Instant};
 
-use vireo_tests::balloon::rss_bytes;
+use vireo_tests::balloon::{qmp_balloon, qmp_socket_path, rss_bytes};
 use vireo_tests::disk::program;
 use vireo_tests::running::RunningVm;
 use vireo_tests::{Machine, Qemu, Run};
@@ -118,4 +120,24 @@ fn balloon_off_leaves_the_device_alone() {
     let r = run(vm(Machine::Microvm, "balloon=off /bin/mem-release 200 0").with_balloon(true));
     r.assert_exit(0);
     assert!(r.has_line_starting(FREED) && balloon_lines(&r).is_empty(), "{}", r.dump());
+}
+
+/// The host asks for memory back (QMP `balloon`): inflation is not driven,
+/// and the server says so once, and goes on reporting.
+#[test]
+fn a_host_inflation_request_is_logged_as_unsupported() {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    let sock = qmp_socket_path("inflate");
+    let q = vm(Machine::Microvm, "/bin/mem-release 16 6").with_balloon(true).with_qmp(&sock);
+    let mut v = RunningVm::start(&q);
+    v.wait_for(&["balloon: free-page reporting on (virtio-mmio)"], Duration::from_secs(60));
+    // 512 MiB guest, target 384 MiB: the device asks for 128 MiB.
+    let reply = qmp_balloon(&sock, 384 * MIB);
+    assert!(reply.contains("\"return\""), "QMP: {reply}");
+    v.wait_for(&["balloon: the host asks for 128 MiB; inflation is not supported"], Duration::from_secs(10));
+    v.wait_for(&["mem-release: done", "VIREO-EXIT 0"], Duration::from_secs(60));
+    let _ = std::fs::remove_file(&sock);
+    let out = v.output();
+    assert_eq!(out.matches("inflation is not supported").count(), 1, "{out}");
+    assert!(!out.contains("free-page reporting off"), "{out}");
 }
