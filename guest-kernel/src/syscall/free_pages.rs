@@ -30,19 +30,20 @@ pub fn take(dev_h: u64, out: u64, cap: u64, min_bytes: u64) -> SysResult {
     if cap == 0 || cap > REPORT_MAX_RUNS {
         return Err(Error::Invalid);
     }
-    // A bad buffer fails before anything is taken.
-    write_user(out, &[0u8; RUN_BYTES as usize][..])?;
-    let bytes = cap * RUN_BYTES;
-    out.checked_add(bytes).ok_or(Error::Fault)?;
+    // Everything that can fail does before anything is taken: the memory
+    // (nothing allocates under the allocator's lock) and the whole buffer,
+    // zeroed.
     let mut runs = Vec::new();
-    runs.try_reserve_exact(cap as usize).map_err(|_| Error::NoMemory)?;
-    let owner = dev.report_owner();
-    frame::report_take(owner, cap as usize, min_bytes.div_ceil(PAGE), &mut runs)?;
     let mut buf = Vec::new();
-    if buf.try_reserve_exact(runs.len() * RUN_BYTES as usize).is_err() {
-        let _ = frame::report_give(owner, false);
+    let bytes = (cap * RUN_BYTES) as usize;
+    if runs.try_reserve_exact(cap as usize).is_err() || buf.try_reserve_exact(bytes).is_err() {
         return Err(Error::NoMemory);
     }
+    buf.resize(bytes, 0);
+    write_user(out, &buf)?;
+    buf.clear();
+    let owner = dev.report_owner();
+    frame::report_take(owner, cap as usize, min_bytes.div_ceil(PAGE), &mut runs)?;
     for &(s, e) in &runs {
         buf.extend_from_slice(&s.to_le_bytes());
         buf.extend_from_slice(&(e - s).to_le_bytes());
