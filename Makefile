@@ -5,6 +5,7 @@
 #   make bench   boot-cost measurements, then bench-fs and bench-http (never fails on a number)
 #   make bench-fs  file-system benchmark, Vireo against a Linux guest
 #   make bench-http  HTTP benchmark (wrk), Vireo's httpd against a Linux guest
+#   make bench-overcommit  PV on against nopv=all with more vCPUs than CPUs
 #   make fuzz-parsers  fuzz the kernel's byte parsers (FUZZ_SECONDS each)
 #   make lint    formatting (rustfmt) and lints (clippy) of every crate, host and guest
 #   make deps    install what the build needs (a no-op when all is present)
@@ -141,6 +142,8 @@ STD_PROGRAMS_BINS += dns-lookup
 STD_PROGRAMS_BINS += net-suite
 # bench-mark: runs the server of `make bench-http` and answers its `mark` lines.
 STD_PROGRAMS_BINS += bench-mark
+# overcommit: the user-space half of the overcommit benchmark (docs/paravirt.md).
+STD_PROGRAMS_BINS += overcommit
 # mem-release: touches then frees memory (the free-page reporting test).
 STD_PROGRAMS_BINS += mem-release
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
@@ -369,10 +372,21 @@ fuzz-elf: all
 # (bench-http); if one cannot run, the figures before it still stand and
 # `make bench` still succeeds.
 BOOTS ?=
-bench: all
+bench: all testbed
 	cargo run --release -q -p vireo-tests --bin vireo-bench -- $(if $(BOOTS),--boots $(BOOTS))
 	@$(MAKE) --no-print-directory bench-fs-run || echo "make bench: the file-system benchmark failed (boot figures above)"
 	@$(MAKE) --no-print-directory bench-http-run || echo "make bench: the HTTP benchmark failed (figures above)"
+	@$(MAKE) --no-print-directory bench-overcommit-run || echo "make bench: the overcommit benchmark failed (figures above)"
+
+# Overcommit benchmark (docs/paravirt.md "Measured"): PV on against nopv=all
+# with every vCPU on one CPU, in the real-KVM test bed (2, 4, 8 vCPUs) and on
+# kvm-pvm (2, 4); a table on stdout and build/bench/overcommit.json. Never
+# fails on a number. `make bench-overcommit RUNS=1` (or VIREO_BENCH_OC_RUNS).
+.PHONY: bench-overcommit bench-overcommit-run
+bench-overcommit: all testbed
+	@$(MAKE) --no-print-directory bench-overcommit-run
+bench-overcommit-run:
+	cargo run --release -q -p vireo-tests --bin vireo-bench-overcommit -- $(if $(RUNS),--runs $(RUNS))
 
 # File-system benchmark (docs/benchmarks.md "File system"): Vireo against a
 # Linux guest (Debian's cloud kernel, fetched once into build/linux/) on the

@@ -47,24 +47,28 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     irq::install();
     trap_handlers::register_all();
     console::init();
-    kprintln!("Vireo {VERSION} (x86_64, PVH)");
     cpu_init::init_boot_cpu();
     let info = match boot::start_info::parse(start_info_paddr) {
         Ok(info) => info,
         Err(e) => {
+            kprintln!("Vireo {VERSION} (x86_64, PVH)");
             kprintln!("boot: unusable start_info at {start_info_paddr:#x}: {e}");
             poweroff::exit_with(KernelExit::BadBootInfo);
         }
     };
     let cmdline = CMDLINE.call_once(|| Cmdline::new(info.cmdline));
+    console::set_quiet(cmdline.has_flag("quiet"));
+    kinfoln!("Vireo {VERSION} (x86_64, PVH)");
     print_memory_map(&info, cmdline.has_flag("memmap"));
-    kprint!("cmdline: ");
-    console::write_bytes(cmdline.raw());
-    kprintln!();
+    kinfo!("cmdline: ");
+    if !cmdline.has_flag("quiet") {
+        console::write_bytes(cmdline.raw());
+    }
+    kinfoln!();
     trace::phase("banner");
 
     match mm::init(&info) {
-        Ok(stats) => kprintln!("mm: {stats}"),
+        Ok(stats) => kinfoln!("mm: {stats}"),
         Err(e) => {
             kprintln!("mm: {e}");
             poweroff::exit_with(KernelExit::OutOfMemory);
@@ -76,7 +80,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     // boot CPU only and without an ACPI PM timer or S5.
     let acpi = match acpi::init(info.rsdp_paddr) {
         Ok(a) => {
-            kprintln!("acpi: {a}");
+            kinfoln!("acpi: {a}");
             Some(a)
         }
         Err(e) => {
@@ -112,7 +116,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
             poweroff::exit_with(KernelExit::BadBootInfo);
         }
     };
-    kprintln!("clock: {clock}");
+    kinfoln!("clock: {clock}");
     pv::init_boot_cpu(cmdline, clock.source == time::ClockSource::KvmClock);
     time::set_cpu_index_fn(percpu::index);
     if !arch::x86_64::apic::has_tsc_deadline() {
@@ -124,21 +128,21 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         } else {
             time::timer::calibrate_oneshot()
         };
-        kprintln!("apic: one-shot timer at {} kHz (no TSC-deadline)", hz / 1000);
+        kinfoln!("apic: one-shot timer at {} kHz (no TSC-deadline)", hz / 1000);
     }
     trace::phase("clock and apic");
-    kprintln!("cpu 0 online");
+    kinfoln!("cpu 0 online");
     // Online-capable but disabled entries are hot-plug slots: not started.
     let apic_ids: alloc::vec::Vec<u32> =
         acpi.map(|a| a.cpus().iter().filter(|c| c.enabled).map(|c| c.apic_id).collect()).unwrap_or_default();
     match smp::start_aps(&apic_ids) {
-        Ok(n) => kprintln!("smp: {n} of {} cpus online", apic_ids.len().max(1)),
+        Ok(n) => kinfoln!("smp: {n} of {} cpus online", apic_ids.len().max(1)),
         Err(e) => kprintln!("smp: {e}; continuing on the boot cpu"),
     }
     trace::phase("smp");
     if let Some(r) = initrd::from_boot_info(&info) {
         match r.map(initrd::init) {
-            Ok(rd) => kprintln!("initrd: {rd}"),
+            Ok(rd) => kinfoln!("initrd: {rd}"),
             Err(e) => {
                 // A broken boot image must not look like a system with nothing to run.
                 kprintln!("initrd: unusable: {e}");
@@ -230,7 +234,7 @@ fn console_echo() {
 /// exit plus formatting, the largest boot cost where ring 0 is emulated).
 fn print_memory_map(info: &BootInfo, entries: bool) {
     let (ram, ranges) = info.usable_ram();
-    kprintln!(
+    kinfoln!(
         "memory: {} MiB usable in {} ranges, {} map entries, {} modules",
         ram >> 20,
         ranges,
@@ -239,7 +243,7 @@ fn print_memory_map(info: &BootInfo, entries: bool) {
     );
     for e in info.memmap().iter().filter(|_| entries) {
         let kind = e.mem_type().map_or("unknown", |t| t.name());
-        kprintln!("  [{:#012x}-{:#012x}] {kind}", e.addr, e.addr + e.size - 1);
+        kinfoln!("  [{:#012x}-{:#012x}] {kind}", e.addr, e.addr + e.size - 1);
     }
 }
 

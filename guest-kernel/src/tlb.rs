@@ -97,7 +97,7 @@ pub fn shootdown(set: &CpuSet) {
         spins = spins.wrapping_add(1);
         // A target the host preempted after the IPI answers only once it
         // runs: give it our time (PV yield) rather than spin against it.
-        if spins % YIELD_EVERY == 0 {
+        if spins.is_multiple_of(YIELD_EVERY) {
             let waiting = |&i: &usize| percpu::get(i).is_some_and(|c| c.tlb_acks.load(Ordering::Acquire) == seen[i]);
             if let Some(i) = cpus(targets).find(waiting) {
                 crate::pv::yield_if_preempted(i);

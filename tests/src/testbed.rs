@@ -151,10 +151,16 @@ pub fn inputs() -> Result<(PathBuf, PathBuf), String> {
 /// interrupts masked, triple faults in early boot): about 3 L2 runs in 100
 /// failed so, with one L1 CPU none in 180 (docs/paravirt.md, "Flakiness").
 pub fn qemu(kernel: &Path, initramfs: &Path) -> Command {
+    qemu_with(kernel, initramfs, "")
+}
+
+/// [`qemu`] with `extra` words on L1's command line (`testbed.bench=...`).
+pub fn qemu_with(kernel: &Path, initramfs: &Path, extra: &str) -> Command {
     let mut c = Command::new("qemu-system-x86_64");
     c.args(["-accel", "tcg", "-cpu", "max", "-M", "q35", "-m", "2G", "-smp", "1"]);
     c.args(["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot"]);
-    c.arg("-kernel").arg(kernel).arg("-initrd").arg(initramfs).args(["-append", CMDLINE]);
+    let cmdline = if extra.is_empty() { CMDLINE.to_string() } else { format!("{CMDLINE} {extra}") };
+    c.arg("-kernel").arg(kernel).arg("-initrd").arg(initramfs).args(["-append", &cmdline]);
     c
 }
 

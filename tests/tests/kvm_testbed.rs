@@ -85,6 +85,22 @@ fn pv_locks_and_shootdowns_with_4_vcpus_on_one_cpu() {
     case("pv-overcommit-4cpu");
 }
 
+/// With `quiet`, the boot reaches the first user instruction in at most 20
+/// exits to the VMM (each COM1 byte is one; issue 15's target), and the
+/// harness reports them by reason.
+#[test]
+fn quiet_boot_exits_to_the_vmm_at_most_20_times() {
+    let Some(r) = ran() else { return };
+    case("quiet-1cpu");
+    let c = r.case("quiet-1cpu").expect("case() found it");
+    let line = c.output.iter().find(|l| l.starts_with("vmm-harness: exits to first user instruction: "));
+    let n: u64 = line
+        .and_then(|l| l.split(": ").nth(2)?.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no exit count\n{}", c.output.join("\n")));
+    eprintln!("{}", line.map_or("", |l| l.as_str()));
+    assert!(n <= 20, "{n} exits to the first user instruction\n{}", c.output.join("\n"));
+}
+
 #[test]
 fn selftest_on_real_kvm_4_cpus() {
     case("selftest-4cpu");

@@ -9,6 +9,7 @@ mod cpu;
 mod devices;
 mod elfcheck;
 mod error;
+mod exits;
 mod loader;
 mod memory;
 mod postmortem;

@@ -53,9 +53,17 @@ impl Finisher {
         let events = self.timeline.events();
         if self.trace {
             let _ = err.write_all(timeline::format_text(&events, self.timeline.dropped()).as_bytes());
+            let _ = err.write_all(crate::exits::format_text(&self.timeline.exits.snapshots()).as_bytes());
+            if let Some((user, system)) = cpu_time_us() {
+                // What the vCPU threads cost the host (the process's other
+                // threads only wait): the overcommit benchmark's second figure.
+                let _ =
+                    writeln!(err, "vmm-harness: cpu time {} us (user {user} us, system {system} us)", user + system);
+            }
         }
         if let Some(path) = &self.trace_json {
-            let json = timeline::format_json(&events, outcome.code);
+            let exits = crate::exits::format_json(&self.timeline.exits.snapshots());
+            let json = timeline::format_json(&events, outcome.code, Some(&exits));
             if let Err(e) = std::fs::write(path, json) {
                 let _ = writeln!(err, "vmm-harness: warning: cannot write {}: {e}", path.display());
             }
@@ -63,4 +71,19 @@ impl Finisher {
         let _ = err.flush();
         std::process::exit(outcome.code)
     }
+}
+
+/// (user, system) CPU time of the whole process so far, in microseconds.
+fn cpu_time_us() -> Option<(u64, u64)> {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage writes a `struct rusage` to the pointer it is given.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: getrusage returned 0, so it filled the struct.
+    let ru = unsafe { ru.assume_init() };
+    let us = |t: libc::timeval| {
+        u64::try_from(t.tv_sec).ok()?.checked_mul(1_000_000)?.checked_add(u64::try_from(t.tv_usec).ok()?)
+    };
+    Some((us(ru.ru_utime)?, us(ru.ru_stime)?))
 }

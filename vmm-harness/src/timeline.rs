@@ -78,12 +78,14 @@ pub struct Timeline {
     start: Instant,
     events: Mutex<Vec<Event>>,
     dropped: AtomicU64,
+    /// VM exits by reason, with snapshots at the milestones.
+    pub exits: crate::exits::Exits,
 }
 
 impl Timeline {
     pub fn new(start: Instant) -> Self {
         let events = vec![Event { t_ns: 0, kind: Kind::ProcessStart }];
-        Timeline { start, events: Mutex::new(events), dropped: AtomicU64::new(0) }
+        Timeline { start, events: Mutex::new(events), dropped: AtomicU64::new(0), exits: Default::default() }
     }
 
     pub fn start(&self) -> Instant {
@@ -166,8 +168,9 @@ fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// `{"events":[{"t_us":..,"event":"..","code":..},...],"exit_code":..}`
-pub fn format_json(events: &[Event], exit_code: i32) -> String {
+/// `{"events":[{"t_us":..,"event":"..","code":..},...],"exit_code":..}`,
+/// with `"exits":{...}` ([`crate::exits::format_json`]) when `exits` is given.
+pub fn format_json(events: &[Event], exit_code: i32, exits: Option<&str>) -> String {
     let mut s = String::from("{\"events\":[");
     for (i, e) in events.iter().enumerate() {
         if i > 0 {
@@ -193,7 +196,11 @@ pub fn format_json(events: &[Event], exit_code: i32) -> String {
         }
         s.push('}');
     }
-    let _ = write!(s, "],\"exit_code\":{exit_code}}}");
+    let _ = write!(s, "],\"exit_code\":{exit_code}");
+    if let Some(e) = exits {
+        let _ = write!(s, ",\"exits\":{e}");
+    }
+    s.push('}');
     s.push('\n');
     s
 }
@@ -225,7 +232,7 @@ mod tests {
 
     #[test]
     fn json_format() {
-        let j = format_json(&sample()[1..3], 7);
+        let j = format_json(&sample()[1..3], 7, None);
         assert_eq!(
             j,
             "{\"events\":[{\"t_us\":0.0,\"event\":\"process start\"},\

@@ -7,6 +7,7 @@ use kvm_ioctls::{VcpuExit, VcpuFd};
 use pv_abi::exit::harness::{TIMEOUT, VM_FAILURE};
 
 use crate::devices::{Action, Devices};
+use crate::exits::Reason;
 use crate::postmortem;
 use crate::shutdown::{Finisher, Outcome};
 use crate::timeline::Kind;
@@ -35,26 +36,39 @@ impl Vcpu {
             if let Some(secs) = watchdog::expired() {
                 self.timed_out(secs);
             }
+            let exits = &self.devices.timeline().exits;
             let failure = match self.fd.run() {
-                Ok(VcpuExit::IoOut(port, data)) => match self.devices.pio_out(port, data) {
-                    Action::Continue => continue,
-                    Action::Exit(outcome) => self.finisher.finish(outcome),
-                },
+                Ok(VcpuExit::IoOut(port, data)) => {
+                    exits.count(Reason::Pio(port));
+                    match self.devices.pio_out(port, data) {
+                        Action::Continue => continue,
+                        Action::Exit(outcome) => self.finisher.finish(outcome),
+                    }
+                }
                 Ok(VcpuExit::IoIn(port, data)) => {
+                    exits.count(Reason::Pio(port));
                     self.devices.pio_in(port, data);
                     continue;
                 }
                 Ok(VcpuExit::MmioWrite(addr, data)) => {
+                    exits.count(Reason::Mmio(self.devices.mmio_name(addr)));
                     self.devices.mmio_write(addr, data);
                     continue;
                 }
                 Ok(VcpuExit::MmioRead(addr, data)) => {
+                    exits.count(Reason::Mmio(self.devices.mmio_name(addr)));
                     self.devices.mmio_read(addr, data);
                     continue;
                 }
-                Ok(VcpuExit::Intr) => continue,
+                Ok(VcpuExit::Intr) => {
+                    exits.count(Reason::Signal);
+                    continue;
+                }
                 Ok(VcpuExit::InternalError) => None,
-                Ok(VcpuExit::Hlt) => Some("guest halted (KVM_EXIT_HLT)".to_string()),
+                Ok(VcpuExit::Hlt) => {
+                    exits.count(Reason::Hlt);
+                    Some("guest halted (KVM_EXIT_HLT)".to_string())
+                }
                 Ok(VcpuExit::Shutdown) => Some("triple fault (KVM_EXIT_SHUTDOWN)".to_string()),
                 Ok(VcpuExit::FailEntry(reason, cpu)) => {
                     Some(format!("VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware reason {reason:#x}, host cpu {cpu})"))
@@ -63,7 +77,10 @@ impl Vcpu {
                     Some(format!("system event {ty} {data:x?} (KVM_EXIT_SYSTEM_EVENT)"))
                 }
                 Ok(other) => Some(format!("unexpected exit {other:?}")),
-                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => continue,
+                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                    exits.count(Reason::Signal);
+                    continue;
+                }
                 Err(e) => Some(format!("KVM_RUN failed: {e}")),
             };
             let what = failure.unwrap_or_else(|| self.internal_error());

@@ -130,7 +130,10 @@ fn hello_guest_prints_traces_and_exits_zero() {
     assert!(stderr.contains("port 0x80 = 0x40 (kernel entry)"), "{stderr}");
     assert!(stderr.contains("first serial byte"), "{stderr}");
     assert!(stderr.contains("exit 0 (exit port)"), "{stderr}");
-    assert!(stderr.lines().all(|l| l.starts_with("vmm-harness: trace ")), "{stderr}");
+    // The exits by reason: 6 COM1 bytes, the debug port, the exit port.
+    assert!(stderr.contains("vmm-harness: exits in all: 8 (port 0x3f8 x6, port 0x80 x1, port 0xf4 x1)"), "{stderr}");
+    let known = ["vmm-harness: trace ", "vmm-harness: exits ", "vmm-harness: cpu time "];
+    assert!(stderr.lines().all(|l| known.iter().any(|k| l.starts_with(k))), "{stderr}");
 }
 
 #[test]
@@ -195,7 +198,8 @@ fn spinning_guest_times_out() {
     let j = std::fs::read_to_string(&json.0).unwrap();
     assert!(j.starts_with("{\"events\":[{\"t_us\":0.0,\"event\":\"process start\"}"), "{j}");
     assert!(j.contains("\"event\":\"first KVM_RUN\""), "{j}");
-    assert!(j.trim_end().ends_with("\"exit_code\":124}"), "{j}");
+    // A signal (the watchdog's) is no exit the guest caused.
+    assert!(j.trim_end().ends_with("\"exit_code\":124,\"exits\":{\"in all\":{\"total\":0,\"signal\":1}}}"), "{j}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 use super::uart16550::Uart16550;
 use crate::sync::SpinLock;
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
 use pv_abi::serial::COM1_PORT;
 
 static CONSOLE: SpinLock<Uart16550> = SpinLock::new(Uart16550::new(COM1_PORT));
@@ -16,6 +17,20 @@ pub(crate) fn drain_rx(mut sink: impl FnMut(u8)) {
     let mut uart = CONSOLE.lock();
     while let Some(b) = uart.read_byte() {
         sink(b);
+    }
+}
+
+/// `quiet` on the command line: [`_info`] prints nothing.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+#[doc(hidden)]
+pub fn _info(args: fmt::Arguments) {
+    if !QUIET.load(Ordering::Relaxed) {
+        _print(args);
     }
 }
 

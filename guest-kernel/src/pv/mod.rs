@@ -113,6 +113,15 @@ pub fn selftest_ms() -> (u64, u64) {
     (SELFTEST_MS[0].load(Ordering::Relaxed), SELFTEST_MS[1].load(Ordering::Relaxed))
 }
 
+/// The lock self-test's acquisitions per CPU (`pv_lock_iters=`, 1..=100000):
+/// the overcommit benchmark makes it smaller, since without the slow path
+/// its time grows steeply with the vCPUs sharing a host CPU.
+static SELFTEST_LOCK_ITERS: AtomicU64 = AtomicU64::new(500);
+
+pub fn selftest_lock_iters() -> u64 {
+    SELFTEST_LOCK_ITERS.load(Ordering::Relaxed)
+}
+
 /// Decides what is in use, sets it up on the boot CPU (index 0) and prints
 /// the `pv:` line. After the clock (`kvmclock`: it chose kvmclock) and
 /// before the other CPUs start.
@@ -121,6 +130,9 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
         if let Some(ms) = cmdline.value(name).and_then(|v| v.parse::<u64>().ok()) {
             slot.store(ms.min(60_000), Ordering::Relaxed);
         }
+    }
+    if let Some(n) = cmdline.value("pv_lock_iters").and_then(|v| v.parse::<u64>().ok()) {
+        SELFTEST_LOCK_ITERS.store(n.clamp(1, 100_000), Ordering::Relaxed);
     }
     let off = nopv_mask(cmdline);
     let kvm = cpuid::hypervisor_leaves().kvm_features;
@@ -180,9 +192,9 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
         crate::sync::set_slow_path(&lock::IPI);
     }
     let bits = IN_USE.load(Ordering::Relaxed);
-    kprint!("pv:");
-    NAMES.iter().filter(|(b, _)| bits & b != 0).for_each(|(_, n)| kprint!(" {n}"));
-    kprintln!("{}", if bits == 0 { " none" } else { "" });
+    kinfo!("pv:");
+    NAMES.iter().filter(|(b, _)| bits & b != 0).for_each(|(_, n)| kinfo!(" {n}"));
+    kinfoln!("{}", if bits == 0 { " none" } else { "" });
 }
 
 fn steal_register(cpu: usize) -> Result<(), steal::StealError> {

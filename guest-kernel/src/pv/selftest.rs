@@ -8,7 +8,7 @@ use crate::tlb::CpuSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use x86_64::instructions::interrupts;
 
 pub fn all() -> &'static [SelfTest] {
@@ -158,9 +158,10 @@ fn halt_poll_adapts() -> Result<(), String> {
 /// holds it long enough for waiters to leave the spin for the slow path.
 /// The count is read, held, then written: two holders at once lose updates.
 fn lock_contention() -> Result<(), String> {
-    const ITERS: u64 = 500;
     const HOLD_EVERY: u64 = 16;
     static LOCK: SpinLock<u64> = SpinLock::new(0);
+    static ITERS: AtomicU64 = AtomicU64::new(0);
+    ITERS.store(super::selftest_lock_iters(), Ordering::Relaxed);
     *LOCK.lock() = 0;
     let n = percpu::online_count();
     let (halts0, kicks0) = crate::sync::slow_path_counts();
@@ -174,7 +175,7 @@ fn lock_contention() -> Result<(), String> {
                     // Kernel threads start with interrupts off.
                     let was_on = interrupts::are_enabled();
                     interrupts::enable();
-                    for i in 0..ITERS {
+                    for i in 0..ITERS.load(Ordering::Relaxed) {
                         let body = || {
                             let mut g = LOCK.lock();
                             let v = *g;
@@ -209,7 +210,7 @@ fn lock_contention() -> Result<(), String> {
         halts - halts0,
         kicks - kicks0
     );
-    let want = ITERS * n as u64;
+    let want = ITERS.load(Ordering::Relaxed) * n as u64;
     (got == want).then_some(()).ok_or_else(|| format!("count {got}, want {want}: two holders at once"))
 }
 

@@ -112,7 +112,7 @@ extern "C" fn ap_entry(cpu: &'static mut PerCpu) -> ! {
     crate::cpu_init::init_this_cpu(cpu, false);
     // Said before checking in: the boot CPU may go on to power off at once
     // (a kernel with nothing to run), and a line after that is lost.
-    kprintln!("cpu {index} online");
+    kinfoln!("cpu {index} online");
     AP_CHECKED_IN.store(true, Ordering::Release);
     crate::sched::run()
 }

@@ -177,7 +177,7 @@ impl<T: ?Sized> SpinLock<T> {
         let scan = |next: u32| {
             let mut any = false;
             for (cpu, slot) in SLOTS[..n].iter().enumerate() {
-                if slot.word.load(Ordering::SeqCst) as *const AtomicU32 == me {
+                if core::ptr::eq(slot.word.load(Ordering::SeqCst), me) {
                     any = true;
                     if slot.ticket.load(Ordering::Relaxed) == next {
                         KICKS.fetch_add(1, Ordering::Relaxed);

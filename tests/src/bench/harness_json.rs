@@ -38,6 +38,9 @@ pub fn trace_key(code: u8) -> String {
 pub struct Trace {
     pub events: Vec<Event>,
     pub exit_code: Option<i64>,
+    /// VM exits to the VMM up to the first user instruction (the harness's
+    /// `"exits"` object; absent from older harnesses).
+    pub exits_to_user: Option<u64>,
 }
 
 impl Trace {
@@ -85,7 +88,8 @@ pub fn parse(text: &str) -> Result<Trace, String> {
         let reason = e.get("reason").and_then(Value::as_str).map(str::to_string);
         out.push(Event { t_us, event, code, reason });
     }
-    Ok(Trace { events: out, exit_code: v.get("exit_code").and_then(Value::as_i64) })
+    let exits_to_user = v.pointer("/exits/to first user instruction/total").and_then(Value::as_u64);
+    Ok(Trace { events: out, exit_code: v.get("exit_code").and_then(Value::as_i64), exits_to_user })
 }
 
 #[cfg(test)]

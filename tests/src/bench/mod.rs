@@ -24,6 +24,7 @@ pub mod http;
 pub mod linux;
 pub mod measure;
 pub mod mm;
+pub mod overcommit;
 pub mod report;
 pub mod stats;
 pub mod svg;

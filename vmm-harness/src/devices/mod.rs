@@ -51,7 +51,12 @@ impl Devices {
         };
         match port {
             p if is_com1(p) => self.serial.write((p - COM1_PORT) as u8, value),
-            DEBUG_PORT => self.timeline.record(Kind::DebugPort(value)),
+            DEBUG_PORT => {
+                self.timeline.record(Kind::DebugPort(value));
+                if let Some(m @ ("first user instruction" | "init ready")) = pv_abi::boot_trace::name(value) {
+                    self.timeline.exits.mark(m);
+                }
+            }
             EXIT_PORT => return Action::Exit(Outcome::quiet(i32::from(value), "exit port")),
             CHV_SLEEP_PORT => return self.sleep_control(value),
             _ => {}
@@ -81,6 +86,15 @@ impl Devices {
     pub fn mmio_write(&self, addr: u64, data: &[u8]) {
         if addr == FC_BOOT_TIMER_MMIO && data.first() == Some(&FC_BOOT_TIMER_MAGIC) {
             self.timeline.record(Kind::BootTimer);
+        }
+    }
+
+    /// The device an MMIO address belongs to (for the exit counts).
+    pub fn mmio_name(&self, addr: u64) -> &'static str {
+        if addr == FC_BOOT_TIMER_MMIO {
+            "boot timer"
+        } else {
+            "unclaimed"
         }
     }
 

@@ -151,12 +151,14 @@ pub(super) fn harness(
     if let Ok((_, cap)) = &warm {
         first_stdout = Some(cap.stdout.clone());
     }
+    let mut last_exits = None;
     timed_boots(&mut sec, "b. vmm-harness", opts.boots, warm_secs, cap_secs, boot, |(trace, cap), _| {
         for (k, t) in trace.since_spawn() {
             if let Some(m) = ms.iter_mut().find(|m| m.key == k) {
                 m.values.push(t);
             }
         }
+        last_exits = trace.exits_to_user.or(last_exits);
         if let (Some(a), Some(b)) = (trace.first("process start"), trace.first("first KVM_RUN")) {
             guest[0].values.push(b - a);
         }
@@ -180,6 +182,7 @@ pub(super) fn harness(
             first_stdout = Some(cap.stdout);
         }
     });
+    exit_counts(&mut sec, opts, &json, last_exits);
     if ms[0].values.is_empty() && sec.boots_ok > 0 {
         sec.notes.push("the harness recorded no `spawn` event: times are since its main()".into());
     }
@@ -187,4 +190,25 @@ pub(super) fn harness(
     sec.extra = guest;
     let _ = std::fs::remove_file(&json);
     (sec, first_stdout)
+}
+
+/// VM exits to the VMM up to the first user instruction: the timed boots'
+/// (their command line) and one kernel-only boot with `quiet`, which keeps
+/// the boot chatter (a COM1 exit per byte) off the serial port.
+fn exit_counts(sec: &mut WallSection, opts: &Options, json: &Path, timed: Option<u64>) {
+    let _ = std::fs::remove_file(json);
+    let mut c = Command::new(&opts.harness);
+    c.arg("boot").arg("--kernel").arg(&opts.kernel).args(["--cmdline", "quiet", "--timeout", "60"]);
+    c.arg("--trace-json").arg(json);
+    let quiet = capture::run(c, Duration::from_secs(90), None)
+        .ok()
+        .and_then(|_| std::fs::read_to_string(json).ok())
+        .and_then(|t| harness_json::parse(&t).ok())
+        .and_then(|t| t.exits_to_user);
+    let n = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
+    sec.notes.push(format!(
+        "VM exits to the VMM up to the first user instruction: {} (`{CMDLINE}`), {} with `quiet` (kernel only)",
+        n(timed),
+        n(quiet)
+    ));
 }
