@@ -144,6 +144,8 @@ STD_PROGRAMS_BINS += net-suite
 STD_PROGRAMS_BINS += bench-mark
 # overcommit: the user-space half of the overcommit benchmark (docs/paravirt.md).
 STD_PROGRAMS_BINS += overcommit
+# mem-release: touches then frees memory (the free-page reporting test).
+STD_PROGRAMS_BINS += mem-release
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
@@ -247,7 +249,7 @@ run-app: $(RUN_APP_DEPS)
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 $(MMIO_MODERN) $(call run_drive,virtio-blk-device) \
-		$(call run_net,virtio-net-device) -kernel $(KERNEL) -initrd $(APP_INITRD) -append "-- /bin/app $(ARGS)"; $(QEMU_STATUS)
+		$(call run_net,virtio-net-device) $(call run_balloon,virtio-balloon-device) -kernel $(KERNEL) -initrd $(APP_INITRD) -append "-- /bin/app $(ARGS)"; $(QEMU_STATUS)
 
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
 # `/` is build/disk.img (ext4, read-write: what programs write stays there);
@@ -261,14 +263,18 @@ NET_RUN ?= user
 comma := ,
 run_drive = $(if $(DISK_RUN),-drive file=$(DISK_RUN)$(comma)format=raw$(comma)if=none$(comma)id=d0 -device $(1)$(comma)drive=d0)
 run_net = $(if $(NET_RUN),-netdev $(NET_RUN)$(comma)id=n0 -device $(1)$(comma)netdev=n0)
+# A virtio-balloon with free-page reporting (docs/paravirt.md): memory
+# programs free goes back to the host; `make run BALLOON_RUN=` boots without.
+BALLOON_RUN ?= on
+run_balloon = $(if $(BALLOON_RUN),-device $(1)$(comma)free-page-reporting=on)
 # microvm's virtio-mmio devices in their modern (version 2) form.
-MMIO_MODERN = $(if $(DISK_RUN)$(NET_RUN),-global virtio-mmio.force-legacy=false)
+MMIO_MODERN = $(if $(DISK_RUN)$(NET_RUN)$(BALLOON_RUN),-global virtio-mmio.force-legacy=false)
 
 run: kernel initrd $(if $(DISK_RUN),disk)
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 $(MMIO_MODERN) $(call run_drive,virtio-blk-device) \
-		$(call run_net,virtio-net-device) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		$(call run_net,virtio-net-device) $(call run_balloon,virtio-balloon-device) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM; SeaBIOS's
 # own serial console is switched off so the terminal shows only Vireo).
@@ -277,7 +283,7 @@ run-q35: kernel initrd $(if $(DISK_RUN),disk)
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-fw_cfg name=etc/sercon-port,string=0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-pci) \
-		$(call run_net,virtio-net-pci) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		$(call run_net,virtio-net-pci) $(call run_balloon,virtio-balloon-pci) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # vireo-virtio (guest-userspace/lib/virtio) is a guest library whose unit
 # tests run on the host against a mock device: the host's stable cargo, in

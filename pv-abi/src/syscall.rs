@@ -175,6 +175,19 @@ system_calls! {
     /// `(cpu, ptr, len) -> online CPUs`: fill a [`CpuStats`] for CPU index
     /// `cpu` (at most `len` bytes of it); `Invalid` when `cpu` is not online.
     CpuStats = 42,
+    /// `(device, out_ptr, cap, min_bytes) -> runs`: free-page reporting
+    /// (virtio-balloon, docs/paravirt.md). Takes free frames the host has
+    /// not been told about out of the allocator, without touching their
+    /// contents, and writes up to `cap` (1..=[`device::REPORT_MAX_RUNS`])
+    /// [`device::FreeRun`]s at `out_ptr`; 0 runs when fewer than
+    /// `min_bytes` of them are free. Needs an opened device's handle
+    /// (`rights::DEVICE`); `Busy` while that batch is not given back.
+    FreePagesTake = 43,
+    /// `(device, reported) -> frames`: gives the batch `FreePagesTake` took
+    /// back to the allocator; `reported` 1: the host discarded them (they
+    /// read as zeros and are handed out last), 0: it did not. `NotFound`
+    /// without a batch. Closing the device gives an unreturned batch back.
+    FreePagesGive = 44,
 }
 
 /// Longest service name ([`Sys::ServiceRegister`]).
@@ -458,6 +471,17 @@ pub mod device {
     /// `IrqOpen` kinds.
     pub const IRQ_LINE: u64 = 0;
     pub const IRQ_MSI: u64 = 1;
+    /// Most runs one `FreePagesTake` returns.
+    pub const REPORT_MAX_RUNS: u64 = 256;
+
+    /// One run of free frames from `FreePagesTake`: guest-physical address
+    /// and length in bytes, both multiples of 4096.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct FreeRun {
+        pub addr: u64,
+        pub len: u64,
+    }
 
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -512,6 +536,7 @@ pub mod device {
         assert!(core::mem::offset_of!(DeviceInfo, msix_entries) == 22);
         assert!(core::mem::offset_of!(DeviceInfo, bars) == 32);
         assert!(core::mem::size_of::<MsiMessage>() == 16);
+        assert!(core::mem::size_of::<FreeRun>() == 16);
     };
 }
 

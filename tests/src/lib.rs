@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: boot Vireo in a VMM
 //! with a deadline, capture its serial console, and read its exit status.
+pub mod balloon;
 pub mod bench;
 pub mod disk;
 pub mod dns_server;

@@ -7,13 +7,23 @@
 //! - a LIFO *stack of freed frames*, linked through the frames themselves
 //!   (via the direct map), so it needs no memory of its own;
 //! - a 256-bit bitmap for the pages below 1 MiB, which the general allocator
-//!   never hands out (see [`reserve_low_page`]).
+//!   never hands out (see [`reserve_low_page`]);
+//! - frames the host has discarded (free-page reporting, [`report_take`]):
+//!   they read as zeros and a write faults a host page back in, so they are
+//!   kept in a range list of their own (not linked through themselves) and
+//!   handed out last.
+//!
+//! Each range remembers how high it was ever handed out (`high`): frames
+//! above that were never touched, so the host holds no page for them and
+//! they are never reported.
 //!
 //! Freeing a frame that was not handed out (or twice) is a kernel bug and
 //! panics with the address.
 use super::phys;
+use super::runs::RunList;
 use crate::arch::x86_64::layout::{align_down, align_up, PAGE_SIZE};
 use crate::sync::SpinLock;
+use pv_abi::syscall::device::REPORT_MAX_RUNS;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::structures::paging::Size4KiB;
 use x86_64::PhysAddr;
@@ -37,6 +47,8 @@ struct Range {
     /// Frames `[base, next)` are handed out (or on the free stack);
     /// `[next, end)` are free.
     next: u64,
+    /// Highest `next` ever: `[next, high)` are free frames that were used.
+    high: u64,
     end: u64,
 }
 
@@ -55,10 +67,25 @@ struct Allocator {
     /// Bit set = that page below 1 MiB belongs to the low pool at all.
     low_pool: [u64; LOW_PAGES / 64],
     low_free: u64,
+    /// Frames on the free stack.
+    stack_len: u64,
+    /// Free frames the host has discarded (counted in `free_frames`).
+    reported: RunList<REPORTED_RUNS>,
+    /// Frames taken for reporting and not yet given back (not counted in
+    /// `free_frames`), and which device session took them.
+    batch: RunList<{ REPORT_MAX_RUNS as usize }>,
+    batch_owner: u64,
 }
 
+/// Entries of the reported list: fragmentation beyond it only means less
+/// is reported.
+const REPORTED_RUNS: usize = 1024;
+/// Frames one [`report_take`] pops off the free stack at most (its cost is
+/// a read per frame, under the allocator's lock).
+const REPORT_POP_BUDGET: u64 = 4096;
+
 static ALLOCATOR: SpinLock<Allocator> = SpinLock::new(Allocator {
-    ranges: [Range { base: 0, next: 0, end: 0 }; MAX_RANGES],
+    ranges: [Range { base: 0, next: 0, high: 0, end: 0 }; MAX_RANGES],
     len: 0,
     first: 0,
     stack: 0,
@@ -67,6 +94,10 @@ static ALLOCATOR: SpinLock<Allocator> = SpinLock::new(Allocator {
     low: [0; LOW_PAGES / 64],
     low_pool: [0; LOW_PAGES / 64],
     low_free: 0,
+    stack_len: 0,
+    reported: RunList::new(),
+    batch: RunList::new(),
+    batch_owner: 0,
 });
 
 fn locked<R>(f: impl FnOnce(&mut Allocator) -> R) -> R {
@@ -98,7 +129,7 @@ impl Allocator {
                 return false;
             }
         }
-        self.ranges[self.len] = Range { base: start, next: start, end };
+        self.ranges[self.len] = Range { base: start, next: start, high: start, end };
         self.len += 1;
         let n = (end - start) / PAGE_SIZE;
         self.free_frames += n;
@@ -139,6 +170,7 @@ impl Allocator {
                 word(f, 1).write(0);
             }
             self.free_frames -= 1;
+            self.stack_len -= 1;
             return Some(f);
         }
         while self.first < self.len {
@@ -146,12 +178,15 @@ impl Allocator {
             if r.next < r.end {
                 let f = r.next;
                 r.next += PAGE_SIZE;
+                r.high = r.high.max(r.next);
                 self.free_frames -= 1;
                 return Some(f);
             }
             self.first += 1;
         }
-        None
+        let f = self.reported.pop_frame()?;
+        self.free_frames -= 1;
+        Some(f)
     }
 
     fn alloc_contiguous(&mut self, n: u64, align: u64) -> Option<u64> {
@@ -163,6 +198,7 @@ impl Allocator {
                 // The pages skipped for alignment go to the free stack.
                 let mut p = r.next;
                 self.ranges[i].next = start + bytes;
+                self.ranges[i].high = r.high.max(start + bytes);
                 self.free_frames -= (start + bytes - r.next) / PAGE_SIZE;
                 while p < start {
                     self.push(p);
@@ -171,7 +207,9 @@ impl Allocator {
                 return Some(start);
             }
         }
-        None
+        let start = self.reported.carve(bytes, align)?;
+        self.free_frames -= n;
+        Some(start)
     }
 
     /// Index of the range containing `paddr`.
@@ -190,6 +228,7 @@ impl Allocator {
         }
         self.stack = f;
         self.free_frames += 1;
+        self.stack_len += 1;
     }
 
     fn on_stack(&self, f: u64) -> bool {
@@ -210,20 +249,125 @@ impl Allocator {
             panic!("frame::free({f:#x}): not a managed frame");
         };
         let r = self.ranges[i];
-        if f >= r.next {
+        if f >= r.next || self.reported.contains(f) || self.batch.contains(f) {
             panic!("frame::free({f:#x}): frame is free (double free)");
         }
         // SAFETY: `f` is inside a managed range, so inside the direct map.
         if unsafe { word(f, 1).read() } == FREE_MAGIC && self.on_stack(f) {
             panic!("frame::free({f:#x}): frame is free (double free)");
         }
-        if f + PAGE_SIZE == r.next {
+        self.release(i, f);
+    }
+
+    /// Makes `f`, a frame of range `i` that is not free, free again.
+    fn release(&mut self, i: usize, f: u64) {
+        if f + PAGE_SIZE == self.ranges[i].next {
             self.ranges[i].next = f;
             self.first = self.first.min(i);
             self.free_frames += 1;
         } else {
             self.push(f);
         }
+    }
+
+    /// Free frames that were used and not reported: what reporting could
+    /// give back to the host.
+    fn reportable(&self) -> u64 {
+        let tails: u64 = self.ranges[..self.len].iter().map(|r| r.high.saturating_sub(r.next) / PAGE_SIZE).sum();
+        tails + self.stack_len
+    }
+
+    fn report_take(&mut self, owner: u64, max_runs: usize, min_frames: u64) -> Result<(), ReportError> {
+        if !self.batch.is_empty() {
+            return Err(ReportError::Busy);
+        }
+        // Every run of the batch may need an entry of its own in `reported`.
+        let max_runs = max_runs.min(self.batch.room()).min(self.reported.room());
+        // Taken frames are not free: leave the kernel twice its reserve.
+        let mut budget = self.free_frames.saturating_sub(2 * KERNEL_RESERVE_FRAMES);
+        if max_runs == 0 || self.reportable() < min_frames.max(1) || budget == 0 {
+            return Ok(());
+        }
+        // Whole used tails of ranges first: one run each, no frame read.
+        for i in 0..self.len {
+            let r = self.ranges[i];
+            let n = (r.high.saturating_sub(r.next) / PAGE_SIZE).min(budget);
+            if n == 0 || !self.batch_has_room_for(None, max_runs) {
+                continue;
+            }
+            self.ranges[i].next += n * PAGE_SIZE;
+            self.batch.insert(r.next, r.next + n * PAGE_SIZE);
+            budget -= n;
+        }
+        // Then the free stack, coalescing neighbours as they come off it
+        // (a process's pages come back in address order, so they mostly do).
+        let mut run: Option<(u64, u64)> = None;
+        let mut popped = 0;
+        while self.stack != 0 && popped < REPORT_POP_BUDGET.min(budget) {
+            let f = self.stack;
+            let joined = match run {
+                Some((s, e)) if f + PAGE_SIZE == s => Some((f, e)),
+                Some((s, e)) if f == e => Some((s, e + PAGE_SIZE)),
+                _ => None,
+            };
+            if joined.is_none() && !self.batch_has_room_for(run, max_runs) {
+                break;
+            }
+            // SAFETY: `f` heads the free stack: its first word is the next link.
+            self.stack = unsafe { word(f, 0).read() };
+            self.stack_len -= 1;
+            popped += 1;
+            run = match (joined, run) {
+                (Some(j), _) => Some(j),
+                (None, Some((s, e))) => {
+                    self.batch.insert(s, e);
+                    Some((f, f + PAGE_SIZE))
+                }
+                (None, None) => Some((f, f + PAGE_SIZE)),
+            };
+        }
+        if let Some((s, e)) = run {
+            self.batch.insert(s, e);
+        }
+        let taken = self.batch.frames();
+        self.free_frames -= taken;
+        self.batch_owner = if taken == 0 { 0 } else { owner };
+        Ok(())
+    }
+
+    /// Whether flushing `run` and starting another keeps the batch within
+    /// `max_runs` entries.
+    fn batch_has_room_for(&self, run: Option<(u64, u64)>, max_runs: usize) -> bool {
+        let used = REPORT_MAX_RUNS as usize - self.batch.room();
+        used + usize::from(run.is_some()) < max_runs
+    }
+
+    fn report_give(&mut self, owner: u64, reported: bool) -> Result<u64, ReportError> {
+        if self.batch.is_empty() {
+            return Err(ReportError::NoBatch);
+        }
+        if owner != self.batch_owner {
+            return Err(ReportError::NotOwner);
+        }
+        let n = self.batch.frames();
+        let mut batch = core::mem::replace(&mut self.batch, RunList::new());
+        for (s, e) in batch.take_all() {
+            if reported && self.reported.insert(s, e) {
+                self.free_frames += (e - s) / PAGE_SIZE;
+                continue;
+            }
+            // Not discarded (or no room to remember that it was): free
+            // frames as any other, highest first so tails grow back.
+            let mut f = e;
+            while f > s {
+                f -= PAGE_SIZE;
+                if let Some(i) = self.range_of(f) {
+                    self.release(i, f);
+                }
+            }
+        }
+        self.batch_owner = 0;
+        Ok(n)
     }
 
     fn reserve_low(&mut self) -> Option<u64> {
@@ -326,6 +470,53 @@ pub fn release_low_page(paddr: u64) {
     locked(|a| a.add_low(paddr, paddr + PAGE_SIZE, false))
 }
 
+/// Why [`report_take`] or [`report_give`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportError {
+    /// A batch is out and not given back yet.
+    Busy,
+    /// No batch is out.
+    NoBatch,
+    /// The batch out belongs to another device session.
+    NotOwner,
+}
+
+/// Free-page reporting, step 1: takes free frames that were used and not
+/// yet reported out of the allocator (their contents untouched), as at most
+/// `max_runs` runs, only if at least `min_frames` such frames are free, and
+/// pushes the runs `(start, end)` to `out` (whose capacity must hold
+/// `max_runs`: nothing allocates under the allocator's lock). `owner` names
+/// the device session: only it gives the batch back.
+pub fn report_take(
+    owner: u64,
+    max_runs: usize,
+    min_frames: u64,
+    out: &mut alloc::vec::Vec<(u64, u64)>,
+) -> Result<(), ReportError> {
+    locked(|a| {
+        a.report_take(owner, max_runs.min(out.capacity()), min_frames)?;
+        out.extend(a.batch.runs().iter().copied());
+        Ok(())
+    })
+}
+
+/// Step 2: gives the batch back, `reported` if the host discarded it (then
+/// its frames are kept off the free stack and handed out last); returns its
+/// frames.
+pub fn report_give(owner: u64, reported: bool) -> Result<u64, ReportError> {
+    locked(|a| a.report_give(owner, reported))
+}
+
+/// Gives back `owner`'s batch, if it has one, as not reported (its device
+/// session ended; the device was reset first).
+pub fn report_abandon(owner: u64) {
+    locked(|a| {
+        if !a.batch.is_empty() && a.batch_owner == owner {
+            let _ = a.report_give(owner, false);
+        }
+    })
+}
+
 /// Counters of the allocator.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FrameCounts {
@@ -336,6 +527,10 @@ pub struct FrameCounts {
     pub low_free: u64,
     /// Highest managed frame's end address.
     pub top: u64,
+    /// Of `free`, frames the host has discarded (free-page reporting).
+    pub reported: u64,
+    /// Free frames that were used and not reported.
+    pub reportable: u64,
 }
 
 pub fn counts() -> FrameCounts {
@@ -344,5 +539,7 @@ pub fn counts() -> FrameCounts {
         free: a.free_frames,
         low_free: a.low_free,
         top: a.len.checked_sub(1).map_or(0, |i| a.ranges[i].end),
+        reported: a.reported.frames(),
+        reportable: a.reportable(),
     })
 }

@@ -12,6 +12,7 @@ mod kernel_map;
 pub mod paging;
 pub mod phys;
 mod reserve;
+mod runs;
 pub mod selftest;
 pub mod stack;
 mod stats;

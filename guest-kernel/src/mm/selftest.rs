@@ -1,6 +1,8 @@
 //! In-kernel tests of memory management (run after `mm::init`).
+use super::frame::ReportError;
 use super::frame::{self, PhysFrame};
 use super::paging::{self, AddressSpace, Flags, MapError, KERNEL_RW};
+use super::runs::RunList;
 use super::{heap, phys, reserve, stack};
 use crate::arch::x86_64::layout::PAGE_SIZE;
 use crate::selftest_api::SelfTest;
@@ -9,8 +11,10 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-static TESTS: [SelfTest; 5] = [
+static TESTS: [SelfTest; 7] = [
     SelfTest { name: "mm: frame allocator stress", run: frame_stress },
+    SelfTest { name: "mm: run list merges, pops and carves", run: run_list },
+    SelfTest { name: "mm: free-page reporting takes and gives back", run: report_batch },
     SelfTest { name: "mm: map/unmap", run: map_unmap },
     SelfTest { name: "mm: heap stress", run: heap_stress },
     SelfTest { name: "mm: stack guard mapped/unmapped", run: stack_guard },
@@ -104,6 +108,70 @@ fn frame_stress() -> Result<(), String> {
     ensure(zero, || String::from("alloc_zeroed frame not zero"))?;
     let now = frame::counts().free;
     ensure(now == start, || format!("after contiguous: {now} free frames, {start} before"))
+}
+
+fn run_list() -> Result<(), String> {
+    const P: u64 = PAGE_SIZE;
+    let mut l = RunList::<3>::new();
+    ensure(l.insert(10 * P, 12 * P) && l.insert(20 * P, 21 * P), || "insert".into())?;
+    // Joins both neighbours into one entry.
+    ensure(l.insert(12 * P, 20 * P) && l.runs() == [(10 * P, 21 * P)], || format!("merge: {:?}", l.runs()))?;
+    ensure(l.insert(30 * P, 31 * P) && l.insert(2 * P, 3 * P) && l.room() == 0, || "fill".into())?;
+    ensure(!l.insert(40 * P, 41 * P) && l.insert(31 * P, 32 * P), || "full, yet merging".into())?;
+    ensure(l.frames() == 11 + 1 + 2 && l.contains(15 * P) && !l.contains(21 * P), || "counts".into())?;
+    ensure(l.pop_frame() == Some(31 * P) && l.pop_frame() == Some(30 * P) && l.room() == 1, || "pop".into())?;
+    // Carving the middle splits an entry (room for one more now).
+    let at = l.carve(4 * P, 4 * P).ok_or("carve")?;
+    ensure(at == 12 * P && l.runs() == [(2 * P, 3 * P), (10 * P, 12 * P), (16 * P, 21 * P)], || {
+        format!("carve: {at:#x} {:?}", l.runs())
+    })?;
+    ensure(l.carve(8 * P, P).is_none() && l.frames() == 8, || "carve too big".into())?;
+    ensure(l.take_all().count() == 3 && l.is_empty(), || "take_all".into())
+}
+
+fn report_batch() -> Result<(), String> {
+    const OWNER: u64 = 0x5e1f;
+    let mut frames: Vec<PhysFrame> = Vec::with_capacity(64);
+    let mut runs: Vec<(u64, u64)> = Vec::with_capacity(256);
+    for _ in 0..64 {
+        frames.push(frame::alloc().ok_or("out of frames")?);
+    }
+    for f in frames.drain(..) {
+        frame::free(f);
+    }
+    let before = frame::counts();
+    ensure(before.reportable >= 64, || format!("{} reportable frames", before.reportable))?;
+    frame::report_take(OWNER, 256, 64, &mut runs).map_err(|e| format!("take: {e:?}"))?;
+    let n: u64 = runs.iter().map(|r| (r.1 - r.0) / PAGE_SIZE).sum();
+    let (k_start, k_end) = reserve::kernel_image();
+    ensure(runs.windows(2).all(|w| w[0].1 < w[1].0), || format!("runs not sorted and apart: {runs:x?}"))?;
+    ensure(runs.iter().all(|r| r.1 <= k_start || r.0 >= k_end), || "a run in the kernel image".into())?;
+    let during = frame::counts();
+    ensure(n >= 64 && during.free == before.free - n, || {
+        format!("took {n}: {} free, {} before", during.free, before.free)
+    })?;
+    let mut again = Vec::with_capacity(4);
+    ensure(frame::report_take(OWNER, 4, 1, &mut again) == Err(ReportError::Busy), || "second take".into())?;
+    ensure(frame::report_give(OWNER + 1, true) == Err(ReportError::NotOwner), || "give by another".into())?;
+    ensure(frame::report_give(OWNER, true) == Ok(n), || "give".into())?;
+    let after = frame::counts();
+    ensure(after.free == before.free && after.reported == before.reported + n, || {
+        format!(
+            "after: {} free ({} before), {} reported ({} before)",
+            after.free, before.free, after.reported, before.reported
+        )
+    })?;
+    ensure(after.reportable + n == before.reportable, || "reportable".into())?;
+    ensure(frame::report_give(OWNER, true) == Err(ReportError::NoBatch), || "give twice".into())?;
+    frame::report_take(OWNER, 4, u64::MAX, &mut again).map_err(|e| format!("take: {e:?}"))?;
+    ensure(again.is_empty(), || "took below the threshold".into())?;
+    // A batch abandoned (its device gone) is free again, not reported.
+    frames.push(frame::alloc().ok_or("out of frames")?);
+    frame::free(frames.pop().ok_or("no frame")?);
+    frame::report_take(OWNER, 4, 1, &mut again).map_err(|e| format!("take: {e:?}"))?;
+    frame::report_abandon(OWNER);
+    let end = frame::counts();
+    ensure(end.free == before.free && end.reported == after.reported, || "abandon".into())
 }
 
 extern "C" {

@@ -24,7 +24,7 @@ pub(super) fn right(h: u64) -> Result<(), Error> {
     }
 }
 
-fn opened(h: u64) -> Result<Arc<OpenDevice>, Error> {
+pub(super) fn opened(h: u64) -> Result<Arc<OpenDevice>, Error> {
     match process()?.handles.lock().get(h, rights::DEVICE)? {
         Object::Device(d) => Ok(d),
         _ => Err(Error::WrongKind),

@@ -2,6 +2,7 @@
 //! the handler, encode the result (pv-abi `syscall` convention). Every
 //! argument is untrusted: handlers validate it and return a typed error.
 mod device;
+mod free_pages;
 mod handler;
 mod memory;
 mod misc;
@@ -80,5 +81,7 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::ServiceAccept => service::accept(a[0], a[1], a[2]),
         Sys::InitrdMap => service::initrd_map(a[0], a[1]),
         Sys::SpawnImage => objects::spawn_image(a[0], a[1]),
+        Sys::FreePagesTake => free_pages::take(a[0], a[1], a[2], a[3]),
+        Sys::FreePagesGive => free_pages::give(a[0], a[1]),
     }
 }

@@ -78,3 +78,20 @@ pub fn config_write(dev: u64, offset: u64, width: u64, value: u64) -> Result<u64
     // SAFETY: no memory effects in this process.
     ret(unsafe { syscall4(Sys::ConfigWrite as u64, dev, offset, width, value) })
 }
+
+/// Free-page reporting: takes free frames not yet reported (at least
+/// `min_bytes` of them, else none) as up to `out.len()` runs; returns how
+/// many runs it wrote.
+pub fn free_pages_take(dev: u64, out: &mut [FreeRun], min_bytes: u64) -> Result<usize> {
+    let (p, n) = (out.as_mut_ptr() as u64, out.len() as u64);
+    // SAFETY: the kernel writes at most `n` FreeRuns into `out`.
+    let runs = ret(unsafe { syscall4(Sys::FreePagesTake as u64, dev, p, n, min_bytes) })?;
+    Ok(runs as usize)
+}
+
+/// Gives the taken runs back, `reported` if the device has discarded them;
+/// returns their frames.
+pub fn free_pages_give(dev: u64, reported: bool) -> Result<u64> {
+    // SAFETY: no memory effects in this process.
+    ret(unsafe { syscall2(Sys::FreePagesGive as u64, dev, u64::from(reported)) })
+}

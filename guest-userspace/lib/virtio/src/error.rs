@@ -15,6 +15,9 @@ pub enum Error {
     WrongDevice(u32),
     /// The device does not offer VIRTIO_F_VERSION_1.
     NotModern,
+    /// The device does not offer a feature the driver cannot do without
+    /// (the bit).
+    FeatureMissing(u64),
     /// The device cleared FEATURES_OK: it rejects what we accepted.
     FeaturesRejected,
     /// The device set DEVICE_NEEDS_RESET or did not come out of reset.

@@ -19,6 +19,12 @@ pub const NET_GUEST_TSO4: u64 = 1 << 7;
 pub const NET_MRG_RXBUF: u64 = 1 << 15;
 pub const NET_STATUS: u64 = 1 << 16;
 pub const NET_CTRL_VQ: u64 = 1 << 17;
+/// virtio-balloon (virtio 1.2 section 5.5.3): only REPORTING is driven;
+/// STATS_VQ is accepted to agree on queue numbers (balloon.rs says why).
+pub const BALLOON_STATS_VQ: u64 = 1 << 1;
+pub const BALLOON_FREE_PAGE_HINT: u64 = 1 << 3;
+pub const BALLOON_PAGE_POISON: u64 = 1 << 4;
+pub const BALLOON_REPORTING: u64 = 1 << 5;
 
 pub mod status {
     pub const ACKNOWLEDGE: u8 = 1;

@@ -1,8 +1,9 @@
 //! Virtio for Vireo's user-space drivers (issue 11, "Virtio" and
 //! "virtio-blk"): the two transports QEMU and Cloud Hypervisor offer
 //! (virtio-mmio version 2 and modern virtio-pci with MSI-X), a split
-//! virtqueue with many requests in flight, a virtio-blk driver and a
-//! virtio-net driver (issue 12).
+//! virtqueue with many requests in flight, a virtio-blk driver, a
+//! virtio-net driver (issue 12) and virtio-balloon's free-page reporting
+//! (issue 13).
 //!
 //! Everything the device writes (queue sizes, used-ring entries, config
 //! space, status bytes) is checked, and a device that lies gets a typed
@@ -23,6 +24,7 @@
 //! misbehaviour. The split ring is small; we own it.
 #![cfg_attr(not(test), no_std)]
 
+pub mod balloon;
 pub mod blk;
 pub mod dma;
 pub mod error;

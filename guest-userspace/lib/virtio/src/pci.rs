@@ -146,6 +146,7 @@ impl<R: Regs> PciTransport<R> {
             0x1041..=0x107f => u32::from(pci_device - 0x1040),
             0x1000 => 1,
             0x1001 => 2,
+            0x1002 => 5,
             0x1005 => 4,
             other => return Err(Error::WrongDevice(u32::from(other))),
         };

@@ -61,6 +61,7 @@ pub fn virtio_type(info: &DeviceInfo) -> Option<u32> {
             0x1041..=0x107f => Some(u32::from(info.device - 0x1040)),
             0x1000 => Some(1),
             0x1001 => Some(2),
+            0x1002 => Some(5),
             0x1005 => Some(4),
             _ => None,
         },
@@ -120,14 +121,41 @@ fn open_pci(handle: u64, info: &DeviceInfo) -> Result<Opened> {
     if info.msix_entries == 0 || info.msix_cap == 0 {
         return Err(Error::NoMsix);
     }
+    let (transport, irq) = pci_transport(handle, info)?;
+    Ok(Opened { handle, transport, irq: irq.ok_or(Error::NoMsix)? })
+}
+
+/// The PCI transport, with its MSI-X vector 0 as the interrupt when the
+/// device has MSI-X.
+fn pci_transport(handle: u64, info: &DeviceInfo) -> Result<(AnyTransport, Option<Irq>)> {
     let mut cfg = KernelConfig(handle);
     let caps = pci::find_caps(&cfg)?;
     let regs = |c: pci::CapRef| map(handle, c.bar, c.offset, c.len);
     let (common, notify, isr, device) = (regs(caps.common)?, regs(caps.notify)?, regs(caps.isr)?, regs(caps.device)?);
-    let (bar, offset) = pci::msix_table(&cfg, info.msix_cap)?;
-    let mut table = map(handle, bar, offset, 16 * u32::from(info.msix_entries))?;
-    let (irq, msg) = dev::irq_msi(handle)?;
-    pci::enable_msix(&mut cfg, info.msix_cap, &mut table, 0, msg.address, msg.data)?;
-    let t = PciTransport::new(info.device, common, notify, caps.notify_mult, isr, device, Some(0))?;
-    Ok(Opened { handle, transport: Either::B(t), irq: Irq(irq) })
+    let irq = if info.msix_entries == 0 || info.msix_cap == 0 {
+        None
+    } else {
+        let (bar, offset) = pci::msix_table(&cfg, info.msix_cap)?;
+        let mut table = map(handle, bar, offset, 16 * u32::from(info.msix_entries))?;
+        let (irq, msg) = dev::irq_msi(handle)?;
+        pci::enable_msix(&mut cfg, info.msix_cap, &mut table, 0, msg.address, msg.data)?;
+        Some(Irq(irq))
+    };
+    let vector = irq.as_ref().map(|_| 0);
+    let t = PciTransport::new(info.device, common, notify, caps.notify_mult, isr, device, vector)?;
+    Ok((Either::B(t), irq))
+}
+
+/// As [`attach`], for a driver that can do without interrupts: a PCI
+/// device without MSI-X (QEMU's virtio-balloon-pci has none; the kernel
+/// routes no PCI INTx) comes with `None`, and the driver polls.
+pub fn attach_polling(handle: u64, info: &DeviceInfo) -> Result<(AnyTransport, Option<Irq>)> {
+    let opened = match info.kind {
+        KIND_VIRTIO_MMIO => open_mmio(handle, info).map(|o| (o.transport, Some(o.irq))),
+        _ => pci_transport(handle, info),
+    };
+    if opened.is_err() {
+        let _ = vireo_rt::sys::close(handle);
+    }
+    opened
 }

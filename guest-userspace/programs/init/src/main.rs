@@ -10,10 +10,11 @@
 //! `-- --io-server=PATH PROGRAM ...` starts PATH as the server instead (tests
 //! of the supervision use a stand-in that dies).
 //!
-//! Network options (`ip=...`, `dns=...`, `net.*`; docs/network.md) right
+//! Network options (`ip=...`, `dns=...`, `net.*`; docs/network.md) and
+//! free-page reporting's (`balloon=off`, `balloon.*`; docs/paravirt.md) right
 //! after `--`, before the program, go to the server as its arguments: the
 //! kernel gives init only the words after `--`, and the server, which runs
-//! the network, gets its options from init.
+//! the network and the balloon, gets its options from init.
 #![no_std]
 #![no_main]
 
@@ -80,9 +81,9 @@ fn main() -> i32 {
     }
 }
 
-/// The I/O server's network options (the server parses them).
+/// The I/O server's network and balloon options (the server parses them).
 fn is_server_option(word: &str) -> bool {
-    word.starts_with("ip=") || word.starts_with("dns=") || word.starts_with("net.")
+    ["ip=", "dns=", "net.", "balloon=", "balloon."].iter().any(|p| word.starts_with(p))
 }
 
 struct IoServer {

@@ -11,6 +11,9 @@
 //! this program's arguments, which init forwards from the kernel command
 //! line.
 //!
+//! With a virtio-balloon offering free-page reporting, a `balloon` thread
+//! gives memory programs freed back to the host (balloon.rs).
+//!
 //! Handles from init: 1 the device right, 2 the write end of a pipe on
 //! which we say `ready` once `/` is mounted and the service registered,
 //! 3 the read end of init's control pipe: when init closes it (the system is
@@ -20,6 +23,7 @@
 
 extern crate alloc;
 
+mod balloon;
 mod clock;
 mod conn;
 mod disk;
@@ -52,6 +56,7 @@ fn main() -> i32 {
     // Opened before the disk maps its registers: on microvm they share a
     // page with the card's (net::claim says why that matters).
     let card = net::claim(DEVICE_RIGHT, &words);
+    let balloon = balloon::claim(DEVICE_RIGHT, &words);
     let Some((fs, disk)) = mount::root(DEVICE_RIGHT) else {
         println!("io: nothing to serve as /");
         return 1;
@@ -75,6 +80,9 @@ fn main() -> i32 {
     let _ = sys::close(READY);
     if let Some(card) = card {
         net::start(card);
+    }
+    if let Some(b) = balloon {
+        balloon::start(b);
     }
     let mut buf = [0u8; 16];
     while let Ok(n) = sys::pipe_read(CONTROL, &mut buf) {

@@ -72,7 +72,9 @@ pub fn allowed(n: u64) -> &'static [Error] {
         | Sys::IrqOpen
         | Sys::IrqAck
         | Sys::ConfigRead
-        | Sys::ConfigWrite => {
+        | Sys::ConfigWrite
+        | Sys::FreePagesTake
+        | Sys::FreePagesGive => {
             &[BadHandle, AccessDenied, WrongKind, NotFound, OutOfRange, Invalid, Limit, NoMemory, Fault, Busy]
         }
         Sys::WaitMany => &[Invalid, BadHandle, AccessDenied, WrongKind, Fault, TimedOut, NoMemory],

@@ -1,7 +1,8 @@
 //! `/test/devices`: the device calls for user-space drivers, end to end.
 //! Run as init (which holds the device right as handle 1) it checks that
 //! the right cannot be forged, that a child without it is refused by every
-//! call (`/test/devices norights`), that bad arguments are refused, and
+//! call (`/test/devices norights`), that bad arguments are refused (and
+//! free-page reporting's calls take and give back a batch), and
 //! then drives a virtio entropy device: virtio-mmio (QEMU microvm) or
 //! virtio-pci with MSI-X (q35) — map its registers, read its ID, set up one
 //! virtqueue in DMA memory, and wait for its interrupt with `WaitMany`.
@@ -117,6 +118,8 @@ fn refused_everywhere(c: &mut Checker, h: u64, want: Error) {
     c.check("ConfigRead", dev::config_read(h, 0, 4), want);
     c.check("ConfigWrite", dev::config_write(h, 4, 2, 6), want);
     c.check("IrqAck", dev::irq_ack(h), want);
+    c.check("FreePagesTake", dev::free_pages_take(h, &mut [dev::FreeRun::default(); 4], 0), want);
+    c.check("FreePagesGive", dev::free_pages_give(h, false), want);
 }
 
 /// Rights only shrink: a copy without DEVICE cannot get it back, and a
@@ -209,5 +212,51 @@ fn bad_arguments(c: &mut Checker, right: u64, count: u64, index: u64, info: &Dev
     c.expect("WaitMany sees the pipe byte", dev::wait_many(&[pw, pr], 1_000_000_000) == Ok(0b11));
     let _ = sys::close(pr);
     let _ = sys::close(pw);
+    free_pages(c, right, index, d);
+}
+
+/// FreePagesTake/Give (free-page reporting) on the opened device `d`, which
+/// this closes: bad arguments refused, a batch taken and given back, and a
+/// batch left out when the device closes comes back.
+fn free_pages(c: &mut Checker, right: u64, index: u64, d: u64) {
+    use Error::*;
+    let mut runs = [dev::FreeRun::default(); 16];
+    c.check("FreePagesTake through the device right", dev::free_pages_take(right, &mut runs, 0), WrongKind);
+    c.check("FreePagesTake cap 0", dev::free_pages_take(d, &mut [], 0), Invalid);
+    c.check("FreePagesTake cap 257", dev::free_pages_take(d, &mut [dev::FreeRun::default(); 257], 0), Invalid);
+    // SAFETY: a kernel-half pointer; the kernel must refuse before taking anything.
+    let r = unsafe {
+        vireo_rt::raw::syscall4(vireo_rt::pv_abi::syscall::Sys::FreePagesTake as u64, d, 0xffff_8000_0000_0000, 4, 0)
+    };
+    c.check("FreePagesTake into kernel memory", Error::from_ret(r), Fault);
+    c.check("FreePagesGive without a batch", dev::free_pages_give(d, true), NotFound);
+    // SAFETY: no memory effects.
+    let r = unsafe { vireo_rt::raw::syscall2(vireo_rt::pv_abi::syscall::Sys::FreePagesGive as u64, d, 2) };
+    c.check("FreePagesGive reported=2", Error::from_ret(r), Invalid);
+    // Some used memory freed, so there is something to take.
+    if let Ok(a) = sys::map(0, 1 << 20, sys::prot::READ | sys::prot::WRITE) {
+        for p in (0..1u64 << 20).step_by(4096) {
+            // SAFETY: our fresh read-write mapping.
+            unsafe { ((a + p) as *mut u8).write_volatile(1) };
+        }
+        // SAFETY: the mapping is ours and nothing refers to it.
+        let _ = unsafe { sys::unmap(a, 1 << 20) };
+    }
+    c.expect("FreePagesTake below its threshold takes nothing", dev::free_pages_take(d, &mut runs, u64::MAX) == Ok(0));
+    let n = dev::free_pages_take(d, &mut runs, 0).unwrap_or(0);
+    c.expect(
+        "FreePagesTake takes the freed megabyte",
+        n > 0 && runs[..n].iter().map(|r| r.len).sum::<u64>() >= 1 << 20,
+    );
+    c.expect("runs are page-aligned", runs[..n].iter().all(|r| (r.addr | r.len) % 4096 == 0 && r.len > 0));
+    let frames: u64 = runs[..n].iter().map(|r| r.len / 4096).sum();
+    c.check("FreePagesTake with a batch out", dev::free_pages_take(d, &mut runs, 0), Busy);
+    c.expect("FreePagesGive returns the batch", dev::free_pages_give(d, false) == Ok(frames));
+    // A batch left out is given back when its device closes.
+    c.expect("a second batch", dev::free_pages_take(d, &mut runs, 0).is_ok_and(|n| n > 0));
+    let _ = sys::close(d);
+    let Ok(d) = dev::open(right, index) else { return c.expect("reopen the device", false) };
+    c.expect("FreePagesTake after the last session closed", dev::free_pages_take(d, &mut runs, 0).is_ok());
+    let _ = dev::free_pages_give(d, false);
     let _ = sys::close(d);
 }

@@ -1,4 +1,4 @@
-//! The device calls (27-35) and WaitMany. The fuzzer holds no device right
+//! The device calls (27-35, and free-page reporting's 43-44) and WaitMany. The fuzzer holds no device right
 //! (init's handle 1 is closed before the run: a driver with the right is
 //! trusted with device registers and DMA, so random writes there could
 //! legitimately corrupt memory), so every device call must fail with one of

@@ -84,6 +84,8 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     2, // SpawnImage
     0, // ShmLen
     0, // CpuStats (not generated yet)
+    2, // FreePagesTake (no device right: always refused)
+    2, // FreePagesGive (the same)
     6, // unknown numbers
 ];
 
@@ -126,7 +128,7 @@ impl Worker {
             25 => self.read(),
             26 => self.write(),
             33 => self.wait_many(),
-            27..=35 => self.device_call(n as u64),
+            27..=35 | 43 | 44 => self.device_call(n as u64),
             40 => self.spawn_image(),
             36..=39 => self.service_call(n as u64),
             _ => self.unknown(),
