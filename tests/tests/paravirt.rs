@@ -77,10 +77,15 @@ fn harness_boot(cpus: u32, cmdline: &str) -> Option<Run> {
 fn harness_uses_steal_time_and_poll_control() {
     let _one = one_vm_at_a_time();
     let Some(run) = harness_boot(2, "selftest=pv halt_poll_ns=2000000") else { return };
-    assert_eq!(pv_line(&run), "pv: kvmclock steal-time pv-eoi spinlock-ipi halt-poll poll-control", "{}", run.dump());
+    assert_eq!(pv_line(&run), "pv: kvmclock steal-time pv-eoi halt-poll poll-control", "{}", run.dump());
     assert!(run.has_line_starting("pv-steal: cpu 0: "), "{}", run.dump());
     assert!(run.has_line_starting("SELFTEST PASS 4/4"), "{}", run.dump());
-    // Waiters behind a long hold left the spin and were woken by an IPI.
+    // Without PV_UNHALT the lock is test-and-set: nobody halts.
+    assert_eq!(lock_slow_path(&run), (0, 0), "{}", run.dump());
+    // `pv_spin=ipi`: waiters behind a long hold leave the spin and are woken by an IPI.
+    let Some(run) = harness_boot(2, "selftest=pv-lock pv_spin=ipi") else { return };
+    assert_eq!(pv_line(&run), "pv: kvmclock steal-time pv-eoi spinlock-ipi halt-poll poll-control", "{}", run.dump());
+    assert!(run.has_line_starting("SELFTEST PASS 1/1"), "{}", run.dump());
     let (halts, kicks) = lock_slow_path(&run);
     assert!(halts > 0 && kicks > 0, "{halts} halted waits, {kicks} kicks\n{}", run.dump());
     for l in run.lines_containing("pv-poll: ") {
@@ -94,12 +99,12 @@ fn harness_nopv_turns_features_off() {
     let Some(run) = harness_boot(1, "nopv=all") else { return };
     assert_eq!(pv_line(&run), "pv: kvmclock", "{}", run.dump());
     let Some(run) = harness_boot(1, "nopv=steal") else { return };
-    assert_eq!(pv_line(&run), "pv: kvmclock pv-eoi spinlock-ipi halt-poll poll-control", "{}", run.dump());
+    assert_eq!(pv_line(&run), "pv: kvmclock pv-eoi halt-poll poll-control", "{}", run.dump());
     let Some(run) = harness_boot(1, "nopv=poll selftest=pv") else { return };
-    assert_eq!(pv_line(&run), "pv: kvmclock steal-time pv-eoi spinlock-ipi", "{}", run.dump());
+    assert_eq!(pv_line(&run), "pv: kvmclock steal-time pv-eoi", "{}", run.dump());
     assert!(run.has_line_starting("SELFTEST PASS 4/4"), "{}", run.dump());
     // Without the slow path, waiters spin however long the hold.
-    let Some(run) = harness_boot(2, "nopv=spin,eoi selftest=pv-lock") else { return };
+    let Some(run) = harness_boot(2, "nopv=spin,eoi pv_spin=ipi selftest=pv-lock") else { return };
     assert_eq!(pv_line(&run), "pv: kvmclock steal-time halt-poll poll-control", "{}", run.dump());
     assert!(run.has_line_starting("SELFTEST PASS 1/1"), "{}", run.dump());
     assert_eq!(lock_slow_path(&run), (0, 0), "{}", run.dump());

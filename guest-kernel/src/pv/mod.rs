@@ -31,7 +31,8 @@ const POLL_CONTROL: u32 = 1 << 3;
 const PV_EOI: u32 = 1 << 4;
 /// Lock waiters halt and are kicked with KVM_HC_KICK_CPU (PV_UNHALT).
 const PV_SPINLOCK: u32 = 1 << 5;
-/// Lock waiters halt (with interrupts on) and are kicked with an IPI.
+/// Lock waiters halt (with interrupts on) and are kicked with an IPI
+/// (`pv_spin=ipi`, hosts without PV_UNHALT).
 const SPINLOCK_IPI: u32 = 1 << 6;
 /// Waiting for a preempted vCPU yields to it (KVM_HC_SCHED_YIELD).
 const PV_YIELD: u32 = 1 << 7;
@@ -145,7 +146,15 @@ pub fn init_boot_cpu(cmdline: &Cmdline, kvmclock: bool) {
             bits |= PV_EOI;
         }
         if off & policy::off::SPIN == 0 {
-            bits |= if has(f, feature::PV_UNHALT) { PV_SPINLOCK } else { SPINLOCK_IPI };
+            // Without PV_UNHALT only waiters with interrupts on could halt;
+            // the rest would queue behind descheduled vCPUs in a fair lock,
+            // which measured slower than the test-and-set fallback (docs/
+            // paravirt.md), so the IPI-kicked lock is opt-in: `pv_spin=ipi`.
+            if has(f, feature::PV_UNHALT) {
+                bits |= PV_SPINLOCK;
+            } else if cmdline.value("pv_spin") == Some("ipi") {
+                bits |= SPINLOCK_IPI;
+            }
         }
         // Both need the steal-time record's `preempted` byte.
         let steal_on = bits & STEAL_TIME != 0;
