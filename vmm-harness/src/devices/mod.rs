@@ -5,6 +5,7 @@
 
 pub mod pm_timer;
 pub mod serial;
+pub mod virtio;
 
 use std::sync::Arc;
 
