@@ -279,7 +279,8 @@ impl VirtQueue {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
+    //! Chains built with virtio-queue's mock driver side.
     use super::*;
     use virtio_bindings::bindings::virtio_ring::{VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
     use virtio_queue::desc::{split::Descriptor as SplitDesc, RawDescriptor};
