@@ -4,3 +4,4 @@ pub mod irq;
 pub mod layout;
 pub mod mmio;
 pub mod queue;
+pub mod blk;
