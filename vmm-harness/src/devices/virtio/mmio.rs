@@ -165,15 +165,22 @@ impl<D: VirtioDevice> MmioTransport<D> {
     }
 
     /// Runs `f` on the device and its queues when the driver is up and the
-    /// device not failed (the net RX thread); interrupts if `f` used buffers.
-    pub fn run(&mut self, f: impl FnOnce(&mut D, &mut [VirtQueue], &GuestMemoryMmap) -> Result<bool, Failure>) {
+    /// device not failed (the net RX thread); interrupts if `f` used
+    /// buffers, and says whether it did.
+    pub fn run(&mut self, f: impl FnOnce(&mut D, &mut [VirtQueue], &GuestMemoryMmap) -> Result<bool, Failure>) -> bool {
         if self.failed.is_some() || self.status & DRIVER_OK == 0 {
-            return;
+            return false;
         }
         match f(&mut self.device, &mut self.queues, &self.mem) {
-            Ok(true) => self.irq.raise(USED_BUFFER),
-            Ok(false) => {}
-            Err(e) => self.fail(e),
+            Ok(true) => {
+                self.irq.raise(USED_BUFFER);
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                self.fail(e);
+                false
+            }
         }
     }
 
