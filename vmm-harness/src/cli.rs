@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use pv_abi::pvh::layout::CMDLINE_MAX;
 
+use crate::devices::virtio::backend::NetArgs;
+use crate::devices::virtio::blk::DiskArgs;
+use crate::devices::virtio::layout;
 use crate::error::CliError;
 
 /// Default guest RAM in MiB.
@@ -36,11 +39,19 @@ Options for `boot`:
   --mem MIB           guest RAM in MiB (default 256, 1..=1048576)
   --cpus N            number of vCPUs (default 1, 1..=64)
   --timeout SECS      give up after SECS seconds with exit status 124 (default 30, 0 = never)
+  --disk FILE[,ro]    a virtio-blk disk backed by FILE (`ro`: read-only); repeatable
+  --net SPEC          a virtio-net card; SPEC is tap=NAME (a host tap device),
+                      udp=HOST:PORT[,local=HOST:PORT] (a frame per datagram, like QEMU's
+                      -netdev socket,udp=) or loopback (sent frames come back); repeatable
   --trace             print the boot timeline on stderr at exit
   --trace-json FILE   write the boot timeline as JSON to FILE at exit
 
 Exit status: the guest's own code (exit port 0xf4, or `VIREO-EXIT n` before ACPI S5),
 2 for bad input, 124 for a timeout, 125 when the VM failed.
+
+Devices are virtio-mmio, disks first, at 0xc0001000, 0xc0002000, ... on IOAPIC lines 5, 6, ...,
+described to the guest by `virtio_mmio.device=4K@ADDR:IRQ` words put before --cmdline.
+A device the guest programs wrongly fails (DEVICE_NEEDS_RESET, one line on stderr); the VM runs on.
 ";
 
 /// What the command line asks for.
@@ -64,6 +75,8 @@ pub struct BootArgs {
     pub timeout_secs: Option<u64>,
     pub trace: bool,
     pub trace_json: Option<PathBuf>,
+    pub disks: Vec<DiskArgs>,
+    pub nets: Vec<NetArgs>,
 }
 
 /// Parse the process arguments (without argv[0]).
@@ -93,6 +106,8 @@ where
     let mut timeout = DEFAULT_TIMEOUT_SECS;
     let mut trace = false;
     let mut trace_json = None;
+    let mut disks = Vec::new();
+    let mut nets = Vec::new();
 
     while let Some(arg) = parser.next().map_err(lex_err)? {
         match arg {
@@ -115,11 +130,23 @@ where
             }
             Long("trace") => trace = true,
             Long("trace-json") => trace_json = Some(PathBuf::from(value(&mut parser, "--trace-json")?)),
+            Long("disk") => {
+                let v = lossy(value(&mut parser, "--disk")?);
+                disks.push(DiskArgs::parse(&v).ok_or(CliError::BadDisk(v))?);
+            }
+            Long("net") => {
+                let v = lossy(value(&mut parser, "--net")?);
+                nets.push(NetArgs::parse(&v).ok_or(CliError::BadNet(v))?);
+            }
             other => return Err(unexpected(other)),
         }
     }
 
     let kernel = kernel.ok_or(CliError::MissingKernel)?;
+    if disks.len() + nets.len() > layout::MAX_DEVICES {
+        return Err(CliError::TooManyDevices(layout::MAX_DEVICES));
+    }
+    let cmdline = with_device_words(cmdline, disks.len() + nets.len());
     if cmdline.len() > CMDLINE_MAX {
         return Err(CliError::CmdlineTooLong { len: cmdline.len(), max: CMDLINE_MAX });
     }
@@ -135,7 +162,27 @@ where
         timeout_secs: (timeout != 0).then_some(timeout),
         trace,
         trace_json,
+        disks,
+        nets,
     }))
+}
+
+/// The guest command line: one `virtio_mmio.device=` word per device, then
+/// the user's. First, because a Vireo command line ends with init's words.
+fn with_device_words(cmdline: Vec<u8>, devices: usize) -> Vec<u8> {
+    if devices == 0 {
+        return cmdline;
+    }
+    let mut v = Vec::with_capacity(cmdline.len() + 48 * devices);
+    for (base, irq) in (0..devices).filter_map(layout::slot) {
+        v.extend_from_slice(layout::cmdline_word(base, irq).as_bytes());
+        v.push(b' ');
+    }
+    v.extend_from_slice(&cmdline);
+    if cmdline.is_empty() {
+        v.pop();
+    }
+    v
 }
 
 fn value(parser: &mut lexopt::Parser, flag: &'static str) -> Result<OsString, CliError> {
@@ -194,6 +241,33 @@ mod tests {
         assert_eq!(b.timeout_secs, Some(30));
         assert!(!b.trace);
         assert_eq!(b.trace_json, None);
+        assert!(b.disks.is_empty() && b.nets.is_empty());
+    }
+
+    #[test]
+    fn devices_and_their_command_line_words() {
+        let b = boot(&["--kernel", "k", "--disk", "d.img,ro", "--net", "loopback", "--cmdline", "quiet -- x"]).unwrap();
+        assert_eq!(b.disks, vec![DiskArgs { path: "d.img".into(), read_only: true }]);
+        assert_eq!(b.nets, vec![NetArgs::Loopback]);
+        assert_eq!(
+            String::from_utf8(b.cmdline).unwrap(),
+            "virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc0002000:6 quiet -- x"
+        );
+        let b = boot(&["--kernel", "k", "--disk", "d.img"]).unwrap();
+        assert_eq!(b.cmdline, b"virtio_mmio.device=4K@0xc0001000:5");
+        assert_eq!(boot(&["--kernel", "k", "--disk", ""]), Err(CliError::BadDisk("".into())));
+        assert_eq!(boot(&["--kernel", "k", "--net", "user"]), Err(CliError::BadNet("user".into())));
+        let mut many = vec!["--kernel", "k"];
+        for _ in 0..=layout::MAX_DEVICES {
+            many.extend(["--net", "loopback"]);
+        }
+        assert_eq!(boot(&many), Err(CliError::TooManyDevices(layout::MAX_DEVICES)));
+        // The device words count against the command-line limit.
+        let max = "x".repeat(CMDLINE_MAX);
+        assert!(matches!(
+            boot(&["--kernel", "k", "--cmdline", &max, "--disk", "d"]),
+            Err(CliError::CmdlineTooLong { .. })
+        ));
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub enum CliError {
     CmdlineTooLong { len: usize, max: usize },
     #[error("--cmdline contains a NUL byte")]
     CmdlineNul,
+    #[error("invalid --disk value '{0}': expected FILE or FILE,ro")]
+    BadDisk(String),
+    #[error("invalid --net value '{0}': expected tap=NAME, udp=HOST:PORT[,local=HOST:PORT] or loopback")]
+    BadNet(String),
+    #[error("too many devices: at most {0} --disk and --net in all")]
+    TooManyDevices(usize),
     #[error("{0}")]
     Other(String),
 }
@@ -115,6 +121,12 @@ pub enum Error {
     Thread { what: &'static str, source: io::Error },
     #[error("cannot create an eventfd: {0}")]
     EventFd(io::Error),
+    #[error("cannot open disk '{path}': {source}")]
+    Disk { path: String, source: io::Error },
+    #[error("cannot open network backend '{spec}': {source}")]
+    Net { spec: String, source: io::Error },
+    #[error("cannot connect the interrupt of {what}: {source}")]
+    DeviceIrq { what: &'static str, source: io::Error },
 }
 
 impl Error {
@@ -129,13 +141,16 @@ impl Error {
             | Error::KvmOpen(_)
             | Error::KvmUnusable(_)
             | Error::Load(_)
-            | Error::NoPvhAfterLoad(_) => BAD_INPUT,
+            | Error::NoPvhAfterLoad(_)
+            | Error::Disk { .. }
+            | Error::Net { .. } => BAD_INPUT,
             Error::Kvm { .. }
             | Error::Memory(_)
             | Error::Setup(_)
             | Error::GuestWrite { .. }
             | Error::Thread { .. }
-            | Error::EventFd(_) => VM_FAILURE,
+            | Error::EventFd(_)
+            | Error::DeviceIrq { .. } => VM_FAILURE,
         }
     }
 

@@ -20,7 +20,7 @@ use vmm_sys_util::eventfd::EventFd;
 use crate::cli::BootArgs;
 use crate::cpu;
 use crate::devices::serial::{self, Console, IrqTrigger, SerialPort};
-use crate::devices::Devices;
+use crate::devices::{virtio, Devices};
 use crate::elfcheck;
 use crate::error::{Error, Result};
 use crate::loader::{self, Initrd};
@@ -48,6 +48,7 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
         Some(i) => Some(i.placement(info.image_end, &layout)?),
         None => None,
     };
+    let virtio_devices = virtio::open(&args.disks, &args.nets)?;
 
     let kvm = Kvm::new().map_err(Error::KvmOpen)?;
     let vm = kvm.create_vm().map_err(Error::KvmUnusable)?;
@@ -74,7 +75,8 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
     let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
     vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
     let serial = SerialPort::new(IrqTrigger(irq), Console::new(timeline.clone()));
-    let devices = Arc::new(Devices::new(serial, timeline.clone()));
+    let slots = virtio::attach(virtio_devices, &vm, &mem)?;
+    let devices = Arc::new(Devices::new(serial, timeline.clone()).with_mmio(slots));
 
     let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
     // On kvm-pvm every hypercall hangs the vCPU: offer no feature that needs

@@ -28,6 +28,7 @@ pub struct Interrupt {
 
 impl Interrupt {
     /// An interrupt without a line (unit tests).
+    #[cfg(test)]
     pub fn detached() -> Self {
         Interrupt { status: Arc::new(AtomicU32::new(0)), irqfd: None }
     }

@@ -147,21 +147,10 @@ impl<D: VirtioDevice> MmioTransport<D> {
         }
     }
 
-    pub fn name(&self) -> &'static str {
-        self.device.name()
-    }
-
     /// Why the device failed, while it is failed.
+    #[cfg(test)]
     pub fn failure(&self) -> Option<&Failure> {
         self.failed.as_ref()
-    }
-
-    pub fn status(&self) -> u32 {
-        self.status
-    }
-
-    pub fn interrupt(&self) -> &Interrupt {
-        &self.irq
     }
 
     /// Runs `f` on the device and its queues when the driver is up and the
@@ -363,6 +352,15 @@ impl<D: VirtioDevice> MmioTransport<D> {
         self.status |= NEEDS_RESET;
         self.failed = Some(why);
         self.irq.raise(CONFIG_CHANGE);
+    }
+}
+
+impl<D: VirtioDevice> crate::devices::MmioDevice for MmioTransport<D> {
+    fn read(&mut self, offset: u64, data: &mut [u8]) {
+        MmioTransport::read(self, offset, data)
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        MmioTransport::write(self, offset, data)
     }
 }
 
