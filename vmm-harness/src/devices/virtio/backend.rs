@@ -39,6 +39,16 @@ impl NetArgs {
     }
 }
 
+impl std::fmt::Display for NetArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetArgs::Tap(name) => write!(f, "tap={name}"),
+            NetArgs::Udp { remote, local } => write!(f, "udp={remote},local={local}"),
+            NetArgs::Loopback => write!(f, "loopback"),
+        }
+    }
+}
+
 pub enum Backend {
     Tap(File),
     Udp(UdpSocket),
@@ -140,6 +150,9 @@ mod tests {
         assert!(matches!(NetArgs::parse("udp=127.0.0.1:5000"), Some(NetArgs::Udp { .. })));
         assert_eq!(NetArgs::parse("udp=nowhere"), None);
         assert_eq!(NetArgs::parse("user"), None);
+        let u = NetArgs::parse("udp=127.0.0.1:5000").unwrap();
+        assert_eq!(u.to_string(), "udp=127.0.0.1:5000,local=127.0.0.1:0");
+        assert_eq!(NetArgs::parse(&u.to_string()), Some(u));
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn open(disks: &[DiskArgs], nets: &[NetArgs]) -> Result<Opened> {
         .collect::<Result<_>>()?;
     let nets = nets
         .iter()
-        .map(|n| Backend::open(n).map_err(|source| Error::Net { spec: format!("{n:?}"), source }))
+        .map(|n| Backend::open(n).map_err(|source| Error::Net { spec: n.to_string(), source }))
         .collect::<Result<_>>()?;
     Ok(Opened { disks, nets })
 }
