@@ -222,12 +222,22 @@ fn bad_programming_fails_the_device_and_the_vm_runs_on() {
             "queue 0 notified before DRIVER_OK",
             0x4B,
         ),
-        ("config-write", |a| {
-            a.init(DEV0).reg(DEV0, 0x100, 0);
-        }, "write to read-only config field at 0x0", 0x4B),
-        ("queue-size", |a| {
-            a.init(DEV0).queue(DEV0, 0, 3);
-        }, "queue 0: invalid queue size 3", 0x4B),
+        (
+            "config-write",
+            |a| {
+                a.init(DEV0).reg(DEV0, 0x100, 0);
+            },
+            "write to read-only config field at 0x0",
+            0x4B,
+        ),
+        (
+            "queue-size",
+            |a| {
+                a.init(DEV0).queue(DEV0, 0, 3);
+            },
+            "queue 0: invalid queue size 3",
+            0x4B,
+        ),
         (
             "ring-address",
             |a| {

@@ -46,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
         mem.write_slice(part, GuestAddress(base)).unwrap();
     }
     let size = u16::from_le_bytes([head[0], head[1]]);
-    let rings = if head[2] & 1 != 0 { [u64_at(head, 3), u64_at(head, 11), u64_at(head, 19)] } else { [0, 0x1000, 0x2000] };
+    let rings =
+        if head[2] & 1 != 0 { [u64_at(head, 3), u64_at(head, 11), u64_at(head, 19)] } else { [0, 0x1000, 0x2000] };
 
     let mut q = VirtQueue::new(256).unwrap();
     q.set_size(u32::from(size)).unwrap();

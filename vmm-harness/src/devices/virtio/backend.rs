@@ -165,8 +165,9 @@ mod tests {
         assert_eq!(&buf[..5], b"frame");
 
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let b = Backend::open(&NetArgs::Udp { remote: peer.local_addr().unwrap(), local: "127.0.0.1:0".parse().unwrap() })
-            .unwrap();
+        let b =
+            Backend::open(&NetArgs::Udp { remote: peer.local_addr().unwrap(), local: "127.0.0.1:0".parse().unwrap() })
+                .unwrap();
         b.send(b"to peer").unwrap();
         let (n, from) = peer.recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"to peer");

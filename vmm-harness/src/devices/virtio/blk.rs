@@ -11,8 +11,7 @@ use std::path::Path;
 
 use virtio_bindings::virtio_blk::{
     VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_S_IOERR,
-    VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN,
-    VIRTIO_BLK_T_OUT,
+    VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT,
 };
 use virtio_bindings::virtio_ids::VIRTIO_ID_BLOCK;
 use vm_memory::GuestMemoryMmap;
@@ -123,7 +122,8 @@ impl Block {
             let ok = if read {
                 self.file.read_exact_at(b, start + done).is_ok() && c.write_at(mem, done, b).is_ok_and(|w| w == n)
             } else {
-                c.read_at(mem, HEADER + done, b).is_ok_and(|r| r == n) && self.file.write_all_at(b, start + done).is_ok()
+                c.read_at(mem, HEADER + done, b).is_ok_and(|r| r == n)
+                    && self.file.write_all_at(b, start + done).is_ok()
             };
             if !ok {
                 return (VIRTIO_BLK_S_IOERR, if read { done } else { 0 });
@@ -324,8 +324,11 @@ mod tests {
         let (mem, mut t) = device(&d, false);
         let mock = MockSplitQueue::new(&mem, 16);
         bring_up(&mut t, &mock, &[0], 16);
-        mock.add_desc_chains(&[desc(HDR, 16, NEXT, 1), desc(1 << 40, 512, WRITE | NEXT, 2), desc(STATUS, 1, WRITE, 0)], 0)
-            .unwrap();
+        mock.add_desc_chains(
+            &[desc(HDR, 16, NEXT, 1), desc(1 << 40, 512, WRITE | NEXT, 2), desc(STATUS, 1, WRITE, 0)],
+            0,
+        )
+        .unwrap();
         w(&mut t, 0x50, 0);
         assert!(matches!(t.failure(), Some(Failure::Queue(0, QueueError::OutsideRam { .. }))));
     }

@@ -66,13 +66,19 @@ pub enum Failure {
     Queue(u16, QueueError),
     ReadOnlyRegister(u64),
     UnknownRegister(u64),
-    BadWidth { offset: u64, len: usize },
+    BadWidth {
+        offset: u64,
+        len: usize,
+    },
     ConfigWrite(u64),
     NoSuchQueue(u32),
     NotifyBeforeDriverOk(u32),
     NotifyNotReady(u32),
     DriverOkWithoutFeatures,
-    StatusCleared { from: u32, to: u32 },
+    StatusCleared {
+        from: u32,
+        to: u32,
+    },
     FeaturesAfterFeaturesOk,
     /// A chain that is well formed but not a request of this device.
     Request(u16, String),
@@ -254,7 +260,7 @@ impl<D: VirtioDevice> MmioTransport<D> {
             }
             reg::QUEUE_NUM => self.with_queue(|q, _| q.set_size(v)),
             reg::QUEUE_READY => self.with_queue(|q, mem| q.set_ready(v == 1, mem)),
-            reg::QUEUE_DESC_LOW..=reg::QUEUE_USED_HIGH if offset % 4 == 0 && (offset & 0xf) < 8 => {
+            reg::QUEUE_DESC_LOW..=reg::QUEUE_USED_HIGH if offset.is_multiple_of(4) && (offset & 0xf) < 8 => {
                 let ring = ((offset - reg::QUEUE_DESC_LOW) / 0x10) as usize;
                 let high = offset & 4 != 0;
                 self.with_queue(|q, _| q.set_address(ring, high, v))
@@ -497,16 +503,13 @@ pub mod tests {
     /// config-change interrupt, ignores notifications, and a reset revives it.
     #[test]
     fn bad_programming_fails_the_device_until_reset() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut MmioTransport<Echo>, &MockSplitQueue<GuestMemoryMmap>)>, Failure)> = vec![
+        type Program = Box<dyn Fn(&mut MmioTransport<Echo>, &MockSplitQueue<GuestMemoryMmap>)>;
+        let cases: Vec<(&str, Program, Failure)> = vec![
             ("read-only register", Box::new(|t, _| w(t, reg::MAGIC, 1)), Failure::ReadOnlyRegister(0)),
             ("config write", Box::new(|t, _| t.write(reg::CONFIG + 1, &[9])), Failure::ConfigWrite(1)),
             ("narrow write", Box::new(|t, _| t.write(reg::STATUS, &[1])), Failure::BadWidth { offset: 0x70, len: 1 }),
             ("unknown register", Box::new(|t, _| w(t, 0x0c0, 1)), Failure::UnknownRegister(0xc0)),
-            (
-                "notify before DRIVER_OK",
-                Box::new(|t, _| w(t, reg::QUEUE_NOTIFY, 0)),
-                Failure::NotifyBeforeDriverOk(0),
-            ),
+            ("notify before DRIVER_OK", Box::new(|t, _| w(t, reg::QUEUE_NOTIFY, 0)), Failure::NotifyBeforeDriverOk(0)),
             ("notify no such queue", Box::new(|t, _| w(t, reg::QUEUE_NOTIFY, 7)), Failure::NoSuchQueue(7)),
             (
                 "bad queue size",

@@ -220,7 +220,11 @@ mod tests {
     }
 
     /// DRIVER_OK with RX on `rxq` and TX on `txq`.
-    fn two_queues(t: &mut MmioTransport<Net>, rxq: &MockSplitQueue<GuestMemoryMmap>, txq: &MockSplitQueue<GuestMemoryMmap>) {
+    fn two_queues(
+        t: &mut MmioTransport<Net>,
+        rxq: &MockSplitQueue<GuestMemoryMmap>,
+        txq: &MockSplitQueue<GuestMemoryMmap>,
+    ) {
         bring_up(t, rxq, &[0], 16);
         w(t, 0x030, 1);
         w(t, 0x038, 16);
