@@ -149,14 +149,21 @@ pub fn spawn_rx(card: Arc<Mutex<MmioTransport<Net>>>) -> std::io::Result<()> {
         let t = card.lock().unwrap_or_else(|e| e.into_inner());
         (t.device.backend.clone(), t.device.rx_kick.clone(), t.device.counters.clone())
     };
-    let epoll = Epoll::new()?;
-    epoll.ctl(ControlOperation::Add, backend.fd(), EpollEvent::new(EventSet::IN, 0))?;
-    epoll.ctl(ControlOperation::Add, kick.as_raw_fd(), EpollEvent::new(EventSet::IN, 1))?;
+    // Idle: a frame or new buffers wake the thread. With a frame in hand
+    // only new buffers do (the backend stays readable, so waiting on it
+    // would spin).
+    let idle = Epoll::new()?;
+    idle.ctl(ControlOperation::Add, backend.fd(), EpollEvent::new(EventSet::IN, 0))?;
+    idle.ctl(ControlOperation::Add, kick.as_raw_fd(), EpollEvent::new(EventSet::IN, 1))?;
+    let holding = Epoll::new()?;
+    holding.ctl(ControlOperation::Add, kick.as_raw_fd(), EpollEvent::new(EventSet::IN, 1))?;
     std::thread::Builder::new().name("net-rx".into()).spawn(move || {
         let mut buf = vec![0u8; MAX_FRAME + 1];
         let mut pending: Option<usize> = None;
         let mut events = [EpollEvent::default(); 2];
         loop {
+            // Drained before the delivery attempt: a kick after it wakes the wait below.
+            let _ = kick.read();
             if pending.is_none() {
                 match backend.recv(&mut buf) {
                     Ok(Some(n)) if n > MAX_FRAME => {
@@ -179,9 +186,8 @@ pub fn spawn_rx(card: Arc<Mutex<MmioTransport<Net>>>) -> std::io::Result<()> {
                     continue;
                 }
             }
-            // Nothing to do until a frame or RX buffers arrive; the timeout
-            // covers a kick that raced with the delivery attempt.
-            let _ = kick.read();
+            // The timeout covers a driver that is not up yet (no kick then).
+            let epoll = if pending.is_some() { &holding } else { &idle };
             let _ = epoll.wait(100, &mut events);
         }
     })?;
