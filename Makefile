@@ -314,7 +314,7 @@ lint: deps
 # (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
 # QEMU TCG; tests/tests/kvm_testbed.rs boots it. cc builds its idle-VM holder.
 .PHONY: testbed
-testbed: kernel harness initrd
+testbed: kernel harness initrd disk
 	tests/testbed/build.sh
 
 test: all testbed
