@@ -16,7 +16,7 @@ use virtio_bindings::virtio_blk::{
 use virtio_bindings::virtio_ids::VIRTIO_ID_BLOCK;
 use vm_memory::GuestMemoryMmap;
 
-use super::mmio::{Failure, VirtioDevice, F_VERSION_1};
+use super::core::{Failure, VirtioDevice, F_VERSION_1};
 use super::queue::{Chain, VirtQueue};
 
 pub const SECTOR: u64 = 512;
@@ -186,7 +186,7 @@ impl VirtioDevice for Block {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::virtio::irq::Interrupt;
+    use crate::devices::virtio::irq::{Interrupt, Irq};
     use crate::devices::virtio::mmio::tests::{bring_up, r, w};
     use crate::devices::virtio::mmio::MmioTransport;
     use crate::devices::virtio::queue::tests::{desc, ram};
@@ -222,7 +222,7 @@ mod tests {
     fn device(d: &Disk, ro: bool) -> (GuestMemoryMmap, MmioTransport<Block>) {
         let mem = ram();
         let b = Block::open(&DiskArgs { path: d.path.clone(), read_only: ro }).unwrap();
-        (mem.clone(), MmioTransport::new(b, 0xc000_1000, mem, Interrupt::detached(), 256))
+        (mem.clone(), MmioTransport::new(b, 0xc000_1000, mem, Irq::Line(Interrupt::detached()), 256))
     }
 
     /// Submit one request (header, optional data, status) and return its status byte.
@@ -277,7 +277,7 @@ mod tests {
         mem.write_slice(&[0xab; 512], GuestAddress(DATA)).unwrap();
         assert_eq!(request(&mut t, &mem, &mock, VIRTIO_BLK_T_OUT, 7, Some((512, true))), 0);
         assert_eq!(request(&mut t, &mem, &mock, VIRTIO_BLK_T_FLUSH, 0, None), 0);
-        assert_eq!(t.device.flushes, 1);
+        assert_eq!(t.core.device.flushes, 1);
         let file = std::fs::read(&d.path).unwrap();
         assert!(file[7 * 512..].iter().all(|&x| x == 0xab));
 

@@ -1,5 +1,6 @@
-//! A virtio-mmio device's interrupt: its InterruptStatus bits and an IOAPIC
-//! line of the in-kernel irqchip, raised through a KVM irqfd.
+//! A device's interrupt: on virtio-mmio its InterruptStatus bits and an
+//! IOAPIC line of the in-kernel irqchip, raised through a KVM irqfd
+//! ([`Interrupt`]); on virtio-pci MSI-X vectors ([`Msix`]).
 //!
 //! The guest programs these lines level-triggered and masks a line from its
 //! interrupt until the driver has looked (Vireo's `IrqObject`, Linux too), so
@@ -13,6 +14,55 @@ use std::sync::Arc;
 
 use kvm_ioctls::VmFd;
 use vmm_sys_util::eventfd::EventFd;
+
+use super::msix::Msix;
+
+/// How a device interrupts.
+pub enum Irq {
+    Line(Interrupt),
+    Msix(Msix),
+}
+
+impl Irq {
+    /// Queue `q` has used buffers.
+    pub fn used(&mut self, q: u16) {
+        match self {
+            Irq::Line(i) => i.raise(USED_BUFFER),
+            Irq::Msix(m) => m.raise(USED_BUFFER, m.queue_vector(q)),
+        }
+    }
+
+    /// The config changed (or the device needs a reset).
+    pub fn config(&mut self) {
+        match self {
+            Irq::Line(i) => i.raise(CONFIG_CHANGE),
+            Irq::Msix(m) => m.raise(CONFIG_CHANGE, m.config_vector),
+        }
+    }
+
+    /// InterruptStatus / ISR status.
+    pub fn status(&self) -> u32 {
+        match self {
+            Irq::Line(i) => i.status(),
+            Irq::Msix(m) => m.isr,
+        }
+    }
+
+    pub fn ack(&mut self, bits: u32) {
+        match self {
+            Irq::Line(i) => i.ack(bits),
+            Irq::Msix(m) => m.isr &= !bits,
+        }
+    }
+
+    /// Device reset.
+    pub fn clear(&mut self) {
+        match self {
+            Irq::Line(i) => i.clear(),
+            Irq::Msix(m) => m.reset(),
+        }
+    }
+}
 
 /// InterruptStatus bits (virtio 1.2, 4.2.2).
 pub const USED_BUFFER: u32 = 1;

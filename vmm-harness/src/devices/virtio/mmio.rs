@@ -1,40 +1,18 @@
 //! The virtio-mmio transport, version 2 (virtio 1.2, 4.2.2): the register
-//! window of one device, its device status, feature negotiation and queue
-//! set-up, and the failed state.
-//!
-//! Bad programming (a write to a read-only register or to the device
-//! config, an invalid queue size or ring, a notification before DRIVER_OK,
-//! a chain the queue refuses, a request the device cannot answer) puts the
-//! device in the failed state: DEVICE_NEEDS_RESET in Status, a config-change
-//! interrupt, one line on stderr, and every notification ignored until the
-//! driver resets the device by writing 0 to Status. The VM keeps running.
-
-use std::fmt;
+//! window of one device over its [`VirtioCore`]. Besides the core's
+//! failures, a write to a read-only or unknown register, of a width other
+//! than 4 bytes, or to the (read-only) device config fails the device.
 
 use vm_memory::GuestMemoryMmap;
 
-use super::irq::{Interrupt, CONFIG_CHANGE, USED_BUFFER};
-use super::queue::{QueueError, VirtQueue};
+use super::core::{Failure, Transport, VirtioCore, VirtioDevice};
+use super::irq::Irq;
 
 /// "virt".
 const MAGIC_VALUE: u32 = 0x7472_6976;
 const VERSION: u32 = 2;
 /// "VIRE", Vireo's harness.
-const VENDOR_ID: u32 = u32::from_le_bytes(*b"VIRE");
-
-/// Device status bits (virtio 1.2, 2.1).
-pub mod status {
-    pub const ACKNOWLEDGE: u32 = 1;
-    pub const DRIVER: u32 = 2;
-    pub const DRIVER_OK: u32 = 4;
-    pub const FEATURES_OK: u32 = 8;
-    pub const NEEDS_RESET: u32 = 0x40;
-    pub const FAILED: u32 = 0x80;
-}
-use status::*;
-
-/// VIRTIO_F_VERSION_1: every device here is a modern one.
-pub const F_VERSION_1: u64 = 1 << 32;
+pub const VENDOR_ID: u32 = u32::from_le_bytes(*b"VIRE");
 
 /// Register offsets.
 mod reg {
@@ -60,152 +38,40 @@ mod reg {
     pub const CONFIG: u64 = 0x100;
 }
 
-/// Why a device failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    Queue(u16, QueueError),
-    ReadOnlyRegister(u64),
-    UnknownRegister(u64),
-    BadWidth {
-        offset: u64,
-        len: usize,
-    },
-    ConfigWrite(u64),
-    NoSuchQueue(u32),
-    NotifyBeforeDriverOk(u32),
-    NotifyNotReady(u32),
-    DriverOkWithoutFeatures,
-    StatusCleared {
-        from: u32,
-        to: u32,
-    },
-    FeaturesAfterFeaturesOk,
-    /// A chain that is well formed but not a request of this device.
-    Request(u16, String),
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Queue(q, e) => write!(f, "queue {q}: {e}"),
-            Failure::ReadOnlyRegister(o) => write!(f, "write to read-only register {o:#x}"),
-            Failure::UnknownRegister(o) => write!(f, "write to unknown register {o:#x}"),
-            Failure::BadWidth { offset, len } => write!(f, "{len}-byte write to register {offset:#x}"),
-            Failure::ConfigWrite(o) => write!(f, "write to read-only config field at {o:#x}"),
-            Failure::NoSuchQueue(q) => write!(f, "queue {q} does not exist"),
-            Failure::NotifyBeforeDriverOk(q) => write!(f, "queue {q} notified before DRIVER_OK"),
-            Failure::NotifyNotReady(q) => write!(f, "queue {q} notified while not ready"),
-            Failure::DriverOkWithoutFeatures => write!(f, "DRIVER_OK without FEATURES_OK"),
-            Failure::StatusCleared { from, to } => write!(f, "status {from:#x} -> {to:#x} clears bits without a reset"),
-            Failure::FeaturesAfterFeaturesOk => write!(f, "driver features written after FEATURES_OK"),
-            Failure::Request(q, e) => write!(f, "queue {q}: {e}"),
-        }
-    }
-}
-
-/// What a device type adds to the transport.
-pub trait VirtioDevice: Send {
-    /// For the log line and the exit counts.
-    fn name(&self) -> &'static str;
-    fn device_type(&self) -> u32;
-    /// Features offered, VERSION_1 included.
-    fn features(&self) -> u64;
-    fn queue_count(&self) -> usize;
-    /// The device config space (read-only for every device here).
-    fn config(&self) -> Vec<u8>;
-    /// The driver notified queue `q` (DRIVER_OK set, the queue ready).
-    /// Returns whether used buffers were added (then the transport interrupts).
-    fn notify(&mut self, q: u16, queues: &mut [VirtQueue], mem: &GuestMemoryMmap) -> Result<bool, Failure>;
-    /// The driver reset the device.
-    fn reset(&mut self) {}
-}
-
 /// One virtio-mmio window.
 pub struct MmioTransport<D> {
-    pub device: D,
-    base: u64,
-    mem: GuestMemoryMmap,
-    irq: Interrupt,
-    queues: Vec<VirtQueue>,
-    status: u32,
+    pub core: VirtioCore<D>,
     features_sel: u32,
     driver_features_sel: u32,
-    driver_features: u64,
     queue_sel: u32,
-    failed: Option<Failure>,
 }
 
 impl<D: VirtioDevice> MmioTransport<D> {
-    pub fn new(device: D, base: u64, mem: GuestMemoryMmap, irq: Interrupt, queue_max: u16) -> Self {
-        let queues = (0..device.queue_count()).filter_map(|_| VirtQueue::new(queue_max).ok()).collect();
-        MmioTransport {
-            device,
-            base,
-            mem,
-            irq,
-            queues,
-            status: 0,
-            features_sel: 0,
-            driver_features_sel: 0,
-            driver_features: 0,
-            queue_sel: 0,
-            failed: None,
-        }
-    }
-
-    /// Why the device failed, while it is failed.
-    #[cfg(test)]
-    pub fn failure(&self) -> Option<&Failure> {
-        self.failed.as_ref()
-    }
-
-    /// Runs `f` on the device and its queues when the driver is up and the
-    /// device not failed (the net RX thread); interrupts if `f` used
-    /// buffers, and says whether it did.
-    pub fn run(&mut self, f: impl FnOnce(&mut D, &mut [VirtQueue], &GuestMemoryMmap) -> Result<bool, Failure>) -> bool {
-        if self.failed.is_some() || self.status & DRIVER_OK == 0 {
-            return false;
-        }
-        match f(&mut self.device, &mut self.queues, &self.mem) {
-            Ok(true) => {
-                self.irq.raise(USED_BUFFER);
-                true
-            }
-            Ok(false) => false,
-            Err(e) => {
-                self.fail(e);
-                false
-            }
-        }
+    pub fn new(device: D, base: u64, mem: GuestMemoryMmap, irq: Irq, queue_max: u16) -> Self {
+        let core = VirtioCore::new(device, format!("{base:#x}"), mem, irq, queue_max);
+        MmioTransport { core, features_sel: 0, driver_features_sel: 0, queue_sel: 0 }
     }
 
     pub fn read(&mut self, offset: u64, data: &mut [u8]) {
         data.fill(0);
         if offset >= reg::CONFIG {
-            let config = self.device.config();
-            let start = usize::try_from(offset - reg::CONFIG).unwrap_or(usize::MAX);
-            for (i, d) in data.iter_mut().enumerate() {
-                *d = start.checked_add(i).and_then(|j| config.get(j)).copied().unwrap_or(0);
-            }
+            read_config(&self.core.device.config(), offset - reg::CONFIG, data);
             return;
         }
         if data.len() != 4 {
             return;
         }
+        let c = &self.core;
         let v = match offset {
             reg::MAGIC => MAGIC_VALUE,
             reg::VERSION => VERSION,
-            reg::DEVICE_ID => self.device.device_type(),
+            reg::DEVICE_ID => c.device.device_type(),
             reg::VENDOR_ID => VENDOR_ID,
-            reg::DEVICE_FEATURES => match self.features_sel {
-                0 => self.device.features() as u32,
-                1 => (self.device.features() >> 32) as u32,
-                _ => 0,
-            },
-            reg::QUEUE_NUM_MAX => self.queue().map_or(0, |q| u32::from(q.max_size())),
-            reg::QUEUE_READY => self.queue().map_or(0, |q| u32::from(q.ready())),
-            reg::INTERRUPT_STATUS => self.irq.status(),
-            reg::STATUS => self.status,
+            reg::DEVICE_FEATURES => c.device_features(self.features_sel),
+            reg::QUEUE_NUM_MAX => c.queue(self.queue_sel).map_or(0, |q| u32::from(q.max_size())),
+            reg::QUEUE_READY => c.queue(self.queue_sel).map_or(0, |q| u32::from(q.ready())),
+            reg::INTERRUPT_STATUS => c.irq.status(),
+            reg::STATUS => c.status(),
             _ => 0,
         };
         data.copy_from_slice(&v.to_le_bytes());
@@ -213,7 +79,7 @@ impl<D: VirtioDevice> MmioTransport<D> {
 
     pub fn write(&mut self, offset: u64, data: &[u8]) {
         if let Err(e) = self.write_register(offset, data) {
-            self.fail(e);
+            self.core.fail(e);
         }
     }
 
@@ -225,6 +91,7 @@ impl<D: VirtioDevice> MmioTransport<D> {
             return Err(Failure::BadWidth { offset, len: data.len() });
         };
         let v = u32::from_le_bytes(bytes);
+        let sel = self.queue_sel;
         match offset {
             reg::MAGIC
             | reg::VERSION
@@ -242,122 +109,54 @@ impl<D: VirtioDevice> MmioTransport<D> {
                 self.driver_features_sel = v;
                 Ok(())
             }
-            reg::DRIVER_FEATURES => {
-                if self.status & FEATURES_OK != 0 {
-                    return Err(Failure::FeaturesAfterFeaturesOk);
-                }
-                match self.driver_features_sel {
-                    0 => self.driver_features = (self.driver_features & !0xffff_ffff) | u64::from(v),
-                    1 => self.driver_features = (self.driver_features & 0xffff_ffff) | u64::from(v) << 32,
-                    // Pages past the ones devices define: no features there to take.
-                    _ => {}
-                }
-                Ok(())
-            }
+            reg::DRIVER_FEATURES => self.core.set_driver_features(self.driver_features_sel, v),
             reg::QUEUE_SEL => {
                 self.queue_sel = v;
                 Ok(())
             }
-            reg::QUEUE_NUM => self.with_queue(|q, _| q.set_size(v)),
-            reg::QUEUE_READY => self.with_queue(|q, mem| q.set_ready(v == 1, mem)),
+            reg::QUEUE_NUM => self.core.with_queue(sel, |q, _| q.set_size(v)),
+            reg::QUEUE_READY => self.core.with_queue(sel, |q, mem| q.set_ready(v == 1, mem)),
             reg::QUEUE_DESC_LOW..=reg::QUEUE_USED_HIGH if offset.is_multiple_of(4) && (offset & 0xf) < 8 => {
                 let ring = ((offset - reg::QUEUE_DESC_LOW) / 0x10) as usize;
                 let high = offset & 4 != 0;
-                self.with_queue(|q, _| q.set_address(ring, high, v))
+                self.core.with_queue(sel, |q, _| q.set_address(ring, high, v))
             }
-            reg::QUEUE_NOTIFY => self.notify(v),
+            reg::QUEUE_NOTIFY => self.core.notify(v),
             reg::INTERRUPT_ACK => {
-                self.irq.ack(v);
+                self.core.irq.ack(v);
                 Ok(())
             }
-            reg::STATUS => self.set_status(v),
+            reg::STATUS => {
+                if v == 0 {
+                    self.features_sel = 0;
+                    self.driver_features_sel = 0;
+                    self.queue_sel = 0;
+                }
+                self.core.set_status(v)
+            }
             _ => Err(Failure::UnknownRegister(offset)),
         }
     }
+}
 
-    fn queue(&self) -> Option<&VirtQueue> {
-        usize::try_from(self.queue_sel).ok().and_then(|i| self.queues.get(i))
+/// Bytes of a device config at `offset`; zeros past its end.
+pub fn read_config(config: &[u8], offset: u64, data: &mut [u8]) {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    for (i, d) in data.iter_mut().enumerate() {
+        *d = start.checked_add(i).and_then(|j| config.get(j)).copied().unwrap_or(0);
     }
+}
 
-    fn with_queue(
-        &mut self,
-        f: impl FnOnce(&mut VirtQueue, &GuestMemoryMmap) -> Result<(), QueueError>,
-    ) -> Result<(), Failure> {
-        let sel = self.queue_sel;
-        let q = usize::try_from(sel).ok().and_then(|i| self.queues.get_mut(i)).ok_or(Failure::NoSuchQueue(sel))?;
-        f(q, &self.mem).map_err(|e| Failure::Queue(sel as u16, e))
+#[cfg(test)]
+impl<D: VirtioDevice> MmioTransport<D> {
+    pub fn failure(&self) -> Option<&Failure> {
+        self.core.failure()
     }
+}
 
-    fn notify(&mut self, v: u32) -> Result<(), Failure> {
-        if self.failed.is_some() {
-            return Ok(());
-        }
-        // Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index.
-        let q = usize::try_from(v).ok().filter(|&i| i < self.queues.len()).ok_or(Failure::NoSuchQueue(v))?;
-        if self.status & DRIVER_OK == 0 {
-            return Err(Failure::NotifyBeforeDriverOk(v));
-        }
-        if !self.queues[q].ready() {
-            return Err(Failure::NotifyNotReady(v));
-        }
-        if self.device.notify(q as u16, &mut self.queues, &self.mem)? {
-            self.irq.raise(USED_BUFFER);
-        }
-        Ok(())
-    }
-
-    fn set_status(&mut self, v: u32) -> Result<(), Failure> {
-        if v == 0 {
-            self.reset();
-            return Ok(());
-        }
-        let old = self.status & !NEEDS_RESET;
-        if old & !v != 0 {
-            return Err(Failure::StatusCleared { from: old, to: v });
-        }
-        let mut new = v & (ACKNOWLEDGE | DRIVER | DRIVER_OK | FEATURES_OK | FAILED);
-        if new & FEATURES_OK != 0 && old & FEATURES_OK == 0 {
-            let offered = self.device.features();
-            // Not accepted: FEATURES_OK stays clear, as the driver will see.
-            if self.driver_features & !offered != 0 || self.driver_features & F_VERSION_1 == 0 {
-                new &= !FEATURES_OK;
-            }
-        }
-        if new & DRIVER_OK != 0 && new & FEATURES_OK == 0 {
-            return Err(Failure::DriverOkWithoutFeatures);
-        }
-        self.status = new | (self.status & NEEDS_RESET);
-        Ok(())
-    }
-
-    fn reset(&mut self) {
-        self.device.reset();
-        for q in &mut self.queues {
-            q.reset();
-        }
-        self.status = 0;
-        self.features_sel = 0;
-        self.driver_features_sel = 0;
-        self.driver_features = 0;
-        self.queue_sel = 0;
-        self.failed = None;
-        self.irq.clear();
-    }
-
-    /// Enter the failed state (once: later faults of a failed device are
-    /// the same fault's echoes and are not logged again).
-    fn fail(&mut self, why: Failure) {
-        if self.failed.is_some() {
-            return;
-        }
-        eprintln!(
-            "vmm-harness: {} at {:#x}: {why}; device needs reset (the VM keeps running)",
-            self.device.name(),
-            self.base
-        );
-        self.status |= NEEDS_RESET;
-        self.failed = Some(why);
-        self.irq.raise(CONFIG_CHANGE);
+impl<D: VirtioDevice> Transport<D> for MmioTransport<D> {
+    fn core(&mut self) -> &mut VirtioCore<D> {
+        &mut self.core
     }
 }
 
@@ -375,7 +174,11 @@ pub mod tests {
     //! The transport driven as a driver would, on a device that echoes
     //! (returns every chain with its readable length).
     use super::*;
+    use crate::devices::virtio::core::status::*;
+    use crate::devices::virtio::core::F_VERSION_1;
+    use crate::devices::virtio::irq::{Interrupt, CONFIG_CHANGE, USED_BUFFER};
     use crate::devices::virtio::queue::tests::{desc, ram};
+    use crate::devices::virtio::queue::{QueueError, VirtQueue};
     use virtio_queue::mock::MockSplitQueue;
 
     pub struct Echo;
@@ -447,7 +250,7 @@ pub mod tests {
 
     fn echo() -> (GuestMemoryMmap, MmioTransport<Echo>) {
         let mem = ram();
-        let t = MmioTransport::new(Echo, 0xc000_1000, mem.clone(), Interrupt::detached(), 256);
+        let t = MmioTransport::new(Echo, 0xc000_1000, mem.clone(), Irq::Line(Interrupt::detached()), 256);
         (mem, t)
     }
 

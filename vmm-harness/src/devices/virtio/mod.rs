@@ -1,10 +1,12 @@
-//! virtio devices on the virtio-mmio transport.
+//! virtio devices on the virtio-mmio or virtio-pci transport.
 
 pub mod backend;
 pub mod blk;
+pub mod core;
 pub mod irq;
 pub mod layout;
 pub mod mmio;
+pub mod msix;
 pub mod net;
 pub mod queue;
 
@@ -17,7 +19,7 @@ use crate::devices::MmioSlot;
 use crate::error::{Error, Result};
 use backend::{Backend, NetArgs};
 use blk::{Block, DiskArgs};
-use irq::Interrupt;
+use irq::{Interrupt, Irq};
 use mmio::MmioTransport;
 use net::Net;
 
@@ -45,11 +47,11 @@ pub fn open(disks: &[DiskArgs], nets: &[NetArgs]) -> Result<Opened> {
 pub fn attach(opened: Opened, vm: &VmFd, mem: &GuestMemoryMmap) -> Result<Vec<MmioSlot>> {
     let mut slots = Vec::new();
     let mut next = 0usize;
-    let mut place = |what: &'static str| -> Result<(u64, Interrupt)> {
+    let mut place = |what: &'static str| -> Result<(u64, Irq)> {
         let (base, gsi) = layout::slot(next).ok_or_else(|| Error::Setup("too many virtio devices".into()))?;
         next += 1;
         let irq = Interrupt::on_line(vm, gsi).map_err(|source| Error::DeviceIrq { what, source })?;
-        Ok((base, irq))
+        Ok((base, Irq::Line(irq)))
     };
     for disk in opened.disks {
         let (base, irq) = place("virtio-blk")?;

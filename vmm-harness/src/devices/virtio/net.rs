@@ -19,7 +19,7 @@ use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::eventfd::EventFd;
 
 use super::backend::Backend;
-use super::mmio::{Failure, MmioTransport, VirtioDevice, F_VERSION_1};
+use super::core::{Failure, Transport, VirtioDevice, F_VERSION_1};
 use super::queue::VirtQueue;
 
 /// virtio_net_hdr_v1 (VERSION_1 always has num_buffers).
@@ -144,10 +144,11 @@ impl VirtioDevice for Net {
 
 /// Start the RX thread of `card`: it reads frames from the backend and
 /// hands each to the guest once an RX buffer is there.
-pub fn spawn_rx(card: Arc<Mutex<MmioTransport<Net>>>) -> std::io::Result<()> {
+pub fn spawn_rx<T: Transport<Net> + 'static>(card: Arc<Mutex<T>>) -> std::io::Result<()> {
     let (backend, kick, counters) = {
-        let t = card.lock().unwrap_or_else(|e| e.into_inner());
-        (t.device.backend.clone(), t.device.rx_kick.clone(), t.device.counters.clone())
+        let mut t = card.lock().unwrap_or_else(|e| e.into_inner());
+        let d = &t.core().device;
+        (d.backend.clone(), d.rx_kick.clone(), d.counters.clone())
     };
     // Idle: a frame or new buffers wake the thread. With a frame in hand
     // only new buffers do (the backend stays readable, so waiting on it
@@ -181,7 +182,7 @@ pub fn spawn_rx(card: Arc<Mutex<MmioTransport<Net>>>) -> std::io::Result<()> {
             }
             if let Some(n) = pending {
                 let mut t = card.lock().unwrap_or_else(|e| e.into_inner());
-                if t.run(|dev, queues, mem| dev.receive(queues, mem, &buf[..n])) {
+                if t.core().run(RX, |dev, queues, mem| dev.receive(queues, mem, &buf[..n])) {
                     pending = None;
                     continue;
                 }
@@ -198,7 +199,8 @@ pub fn spawn_rx(card: Arc<Mutex<MmioTransport<Net>>>) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::devices::virtio::backend::NetArgs;
-    use crate::devices::virtio::irq::Interrupt;
+    use crate::devices::virtio::irq::{Interrupt, Irq};
+    use crate::devices::virtio::mmio::MmioTransport;
     use crate::devices::virtio::mmio::tests::{bring_up, r, w};
     use crate::devices::virtio::queue::tests::{desc, ram};
     use crate::devices::virtio::queue::QueueError;
@@ -211,7 +213,7 @@ mod tests {
         let mem = ram();
         let backend = Arc::new(Backend::open(&NetArgs::Loopback).unwrap());
         let net = Net::new(backend.clone()).unwrap();
-        let t = MmioTransport::new(net, 0xc000_2000, mem.clone(), Interrupt::detached(), 256);
+        let t = MmioTransport::new(net, 0xc000_2000, mem.clone(), Irq::Line(Interrupt::detached()), 256);
         (mem, Arc::new(Mutex::new(t)), backend)
     }
 
@@ -277,8 +279,8 @@ mod tests {
         assert_eq!(got, frame);
         let mut t = card.lock().unwrap();
         assert_eq!(r(&mut t, 0x060) & 1, 1, "used-buffer interrupt");
-        assert_eq!(t.device.counters.tx_frames.load(Ordering::Relaxed), 1);
-        assert_eq!(t.device.counters.rx_frames.load(Ordering::Relaxed), 1);
+        assert_eq!(t.core.device.counters.tx_frames.load(Ordering::Relaxed), 1);
+        assert_eq!(t.core.device.counters.rx_frames.load(Ordering::Relaxed), 1);
     }
 
     #[test]
@@ -292,12 +294,12 @@ mod tests {
         txq.add_desc_chains(&[desc(0x8000, (HDR_LEN + 2000) as u32, 0, 0)], 0).unwrap();
         w(&mut t, 0x050, 1);
         assert_eq!(txq.used().idx().load(), 1);
-        assert_eq!(t.device.counters.dropped.load(Ordering::Relaxed), 1);
+        assert_eq!(t.core.device.counters.dropped.load(Ordering::Relaxed), 1);
         assert_eq!(backend.recv(&mut [0u8; 4096]).unwrap(), None);
         assert_eq!(t.failure(), None);
         // An RX buffer too small for the frame.
         rxq.add_desc_chains(&[desc(0x9000, 20, WRITE, 0)], 0).unwrap();
-        assert!(!t.run(|d, q, m| d.receive(q, m, &[0u8; 60])));
+        assert!(!t.core.run(RX, |d, q, m| d.receive(q, m, &[0u8; 60])));
         assert!(matches!(t.failure(), Some(Failure::Request(0, m)) if m.contains("cannot hold")));
         // A TX chain without a whole header.
         w(&mut t, 0x070, 0);
