@@ -43,14 +43,17 @@ Options for `boot`:
   --net SPEC          a virtio-net card; SPEC is tap=NAME (a host tap device),
                       udp=HOST:PORT[,local=HOST:PORT] (a frame per datagram, like QEMU's
                       -netdev socket,udp=) or loopback (sent frames come back); repeatable
+  --transport T       mmio (default: virtio-mmio, on the kernel command line) or pci
+                      (virtio-pci with MSI-X, ECAM described by an ACPI MCFG)
   --trace             print the boot timeline on stderr at exit
   --trace-json FILE   write the boot timeline as JSON to FILE at exit
 
 Exit status: the guest's own code (exit port 0xf4, or `VIREO-EXIT n` before ACPI S5),
 2 for bad input, 124 for a timeout, 125 when the VM failed.
 
-Devices are virtio-mmio, disks first, at 0xc0001000, 0xc0002000, ... on IOAPIC lines 5, 6, ...,
+Devices come disks first. virtio-mmio: at 0xc0001000, 0xc0002000, ... on IOAPIC lines 5, 6, ...,
 described to the guest by `virtio_mmio.device=4K@ADDR:IRQ` words put before --cmdline.
+virtio-pci: functions 00:01.0, 00:02.0, ... with ECAM at 0xe8000000.
 A device the guest programs wrongly fails (DEVICE_NEEDS_RESET, one line on stderr); the VM runs on.
 ";
 
@@ -77,6 +80,14 @@ pub struct BootArgs {
     pub trace_json: Option<PathBuf>,
     pub disks: Vec<DiskArgs>,
     pub nets: Vec<NetArgs>,
+    pub transport: VirtioTransport,
+}
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VirtioTransport {
+    Mmio,
+    Pci,
 }
 
 /// Parse the process arguments (without argv[0]).
@@ -108,6 +119,7 @@ where
     let mut trace_json = None;
     let mut disks = Vec::new();
     let mut nets = Vec::new();
+    let mut transport = VirtioTransport::Mmio;
 
     while let Some(arg) = parser.next().map_err(lex_err)? {
         match arg {
@@ -134,6 +146,13 @@ where
                 let v = lossy(value(&mut parser, "--disk")?);
                 disks.push(DiskArgs::parse(&v).ok_or(CliError::BadDisk(v))?);
             }
+            Long("transport") => {
+                transport = match value(&mut parser, "--transport")?.to_str() {
+                    Some("mmio") => VirtioTransport::Mmio,
+                    Some("pci") => VirtioTransport::Pci,
+                    other => return Err(CliError::BadTransport(other.unwrap_or("?").to_string())),
+                }
+            }
             Long("net") => {
                 let v = lossy(value(&mut parser, "--net")?);
                 nets.push(NetArgs::parse(&v).ok_or(CliError::BadNet(v))?);
@@ -146,7 +165,8 @@ where
     if disks.len() + nets.len() > layout::MAX_DEVICES {
         return Err(CliError::TooManyDevices(layout::MAX_DEVICES));
     }
-    let cmdline = with_device_words(cmdline, disks.len() + nets.len());
+    let words = if transport == VirtioTransport::Mmio { disks.len() + nets.len() } else { 0 };
+    let cmdline = with_device_words(cmdline, words);
     if cmdline.len() > CMDLINE_MAX {
         return Err(CliError::CmdlineTooLong { len: cmdline.len(), max: CMDLINE_MAX });
     }
@@ -164,6 +184,7 @@ where
         trace_json,
         disks,
         nets,
+        transport,
     }))
 }
 
@@ -242,6 +263,7 @@ mod tests {
         assert!(!b.trace);
         assert_eq!(b.trace_json, None);
         assert!(b.disks.is_empty() && b.nets.is_empty());
+        assert_eq!(b.transport, VirtioTransport::Mmio);
     }
 
     #[test]
@@ -255,6 +277,9 @@ mod tests {
         );
         let b = boot(&["--kernel", "k", "--disk", "d.img"]).unwrap();
         assert_eq!(b.cmdline, b"virtio_mmio.device=4K@0xc0001000:5");
+        let b = boot(&["--kernel", "k", "--disk", "d.img", "--transport", "pci", "--cmdline", "x"]).unwrap();
+        assert_eq!((b.transport, &b.cmdline[..]), (VirtioTransport::Pci, &b"x"[..]), "PCI needs no words");
+        assert_eq!(boot(&["--kernel", "k", "--transport", "isa"]), Err(CliError::BadTransport("isa".into())));
         assert_eq!(boot(&["--kernel", "k", "--disk", ""]), Err(CliError::BadDisk("".into())));
         assert_eq!(boot(&["--kernel", "k", "--net", "user"]), Err(CliError::BadNet("user".into())));
         let mut many = vec!["--kernel", "k"];

@@ -32,6 +32,8 @@ pub enum CliError {
     BadDisk(String),
     #[error("invalid --net value '{0}': expected tap=NAME, udp=HOST:PORT[,local=HOST:PORT] or loopback")]
     BadNet(String),
+    #[error("invalid --transport value '{0}': expected mmio or pci")]
+    BadTransport(String),
     #[error("too many devices: at most {0} --disk and --net in all")]
     TooManyDevices(usize),
     #[error("{0}")]

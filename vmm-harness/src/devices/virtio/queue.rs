@@ -164,6 +164,11 @@ impl VirtQueue {
         self.max_size
     }
 
+    /// The driver's queue size as last written (the maximum until then).
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
     pub fn ready(&self) -> bool {
         self.queue.ready()
     }
