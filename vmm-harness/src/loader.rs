@@ -115,7 +115,8 @@ pub fn write_boot_info(
     cl.extend_from_slice(cmdline);
     cl.push(0);
     mem.write_slice(&cl, GuestAddress(CMDLINE)).map_err(Error::write("the command line"))?;
-    mem.write_slice(&acpi::build_with(cpus, ecam), GuestAddress(acpi::RSDP_ADDR)).map_err(Error::write("the ACPI tables"))
+    mem.write_slice(&acpi::build_with(cpus, ecam), GuestAddress(acpi::RSDP_ADDR))
+        .map_err(Error::write("the ACPI tables"))
 }
 
 #[cfg(test)]

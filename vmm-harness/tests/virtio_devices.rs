@@ -45,6 +45,13 @@ impl Asm {
         self.0.extend_from_slice(&v.to_le_bytes());
         self
     }
+    /// mov byte [addr], v
+    fn movb(&mut self, addr: u32, v: u8) -> &mut Self {
+        self.0.extend_from_slice(&[0xC6, 0x05]);
+        self.0.extend_from_slice(&addr.to_le_bytes());
+        self.0.push(v);
+        self
+    }
     /// mov eax, [from]; mov [to], eax
     fn copyd(&mut self, from: u32, to: u32) -> &mut Self {
         self.0.push(0xA1);
@@ -310,6 +317,37 @@ fn frames_cross_a_udp_wire_both_ways() {
     peer.send_to(&reply, from).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(77), "{}", text(&out.stderr));
+}
+
+/// virtio-pci: the function's IDs through ECAM, then a disk read through
+/// BAR 0 (common config, notify), as the Cloud Hypervisor path has it.
+#[test]
+fn a_guest_reads_the_disk_over_virtio_pci() {
+    if !kvm_usable() {
+        return;
+    }
+    const ECAM: u32 = 0xE800_0000;
+    const BAR: u32 = 0xC100_0000;
+    let d = disk("pci.img", 4);
+    let mut a = Asm::default();
+    a.copyd(ECAM + (1 << 15), SAVED); // 00:01.0 vendor and device ID
+    a.movb(BAR + 0x14, 0).movb(BAR + 0x14, 1).movb(BAR + 0x14, 3);
+    a.movd(BAR + 0x08, 1).movd(BAR + 0x0c, 1).movd(BAR + 0x08, 0).movd(BAR + 0x0c, 0);
+    a.movb(BAR + 0x14, 0xB);
+    let (desc, avail, used) = Q[0];
+    a.movw(BAR + 0x16, 0).movw(BAR + 0x18, 8);
+    a.movd(BAR + 0x20, desc).movd(BAR + 0x28, avail).movd(BAR + 0x30, used).movw(BAR + 0x1c, 1);
+    a.movb(BAR + 0x14, 0xF);
+    a.blk_header(HDR, 0, 3);
+    a.desc(0, 0, HDR, 16, NEXT, 1).desc(0, 1, DATA, 512, NEXT | WRITE, 2).desc(0, 2, STATUS, 1, WRITE, 0);
+    a.movw(avail + 4, 0).movw(avail + 2, 1).movw(BAR + 0x1000, 0);
+    // Device ID 0x1042 (virtio-blk), sector 3's byte, status OK.
+    a.exit_sum(&[SAVED + 2, DATA, STATUS]);
+    let out = run(&a, "pci", &["--disk", d.0.to_str().unwrap(), "--transport", "pci", "--trace"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0x42 + 3), "{err}");
+    assert!(err.contains("mmio pci config x1") && err.contains("mmio virtio-blk x"), "{err}");
+    assert!(!err.contains("needs reset"), "{err}");
 }
 
 #[test]

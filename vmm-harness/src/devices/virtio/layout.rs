@@ -66,13 +66,13 @@ mod tests {
         assert_eq!(irq, 23);
         assert!(base + MMIO_SIZE <= 0xFEC0_0000);
         assert_eq!(slot(MAX_DEVICES), None);
-        assert!(QUEUE_MAX_SIZE.is_power_of_two());
+        const { assert!(QUEUE_MAX_SIZE.is_power_of_two()) };
         assert_eq!(cmdline_word(0xC000_1000, 5), "virtio_mmio.device=4K@0xc0001000:5");
         // BARs after the last MMIO window, naturally aligned, below the ECAM.
-        assert!(BAR_BASE >= MMIO_BASE + MAX_DEVICES as u64 * MMIO_SIZE);
+        const { assert!(BAR_BASE >= MMIO_BASE + MAX_DEVICES as u64 * MMIO_SIZE) };
         let (last, slot) = pci_slot(MAX_DEVICES - 1).unwrap();
         assert!(last + BAR_SIZE <= ECAM_BASE && slot < 32);
-        assert!(BAR_BASE.is_multiple_of(BAR_SIZE) && BAR_SIZE.is_power_of_two());
-        assert!(bar::MSIX_PBA + 8 <= BAR_SIZE);
+        const { assert!(BAR_BASE.is_multiple_of(BAR_SIZE) && BAR_SIZE.is_power_of_two()) };
+        const { assert!(bar::MSIX_PBA + 8 <= BAR_SIZE) };
     }
 }

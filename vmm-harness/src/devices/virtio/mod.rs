@@ -21,8 +21,8 @@ use crate::devices::{MmioDevice, MmioSlot};
 use crate::error::{Error, Result};
 use backend::{Backend, NetArgs};
 use blk::{Block, DiskArgs};
-use irq::{Interrupt, Irq};
 use core::VirtioDevice;
+use irq::{Interrupt, Irq};
 use mmio::MmioTransport;
 use msix::Msix;
 use net::Net;
@@ -82,7 +82,7 @@ pub fn attach(
             VirtioTransport::Pci => {
                 let (base, slot) = layout::pci_slot(n).ok_or_else(|| Error::Setup("too many virtio devices".into()))?;
                 let msix = |queues| Irq::Msix(Msix::new(Some(vm.clone()), queues));
-                let (function, window): (Arc<Mutex<dyn PciFunction>>, Arc<Mutex<dyn MmioDevice>>) = match dev {
+                let (function, window): (Shared<dyn PciFunction>, Shared<dyn MmioDevice>) = match dev {
                     Dev::Blk(b) => {
                         let irq = msix(b.queue_count());
                         let t = Arc::new(Mutex::new(PciTransport::new(b, slot, base, mem.clone(), irq, QMAX)));
@@ -108,6 +108,8 @@ pub fn attach(
 }
 
 const QMAX: u16 = layout::QUEUE_MAX_SIZE;
+
+type Shared<T> = Arc<Mutex<T>>;
 
 enum Dev {
     Blk(Block),

@@ -85,7 +85,8 @@ impl Msix {
         #[cfg(test)]
         self.sent.push((address, data));
         if let Some(vm) = &self.vm {
-            let msi = kvm_msi { address_lo: address as u32, address_hi: (address >> 32) as u32, data, ..Default::default() };
+            let msi =
+                kvm_msi { address_lo: address as u32, address_hi: (address >> 32) as u32, data, ..Default::default() };
             // Fails only for a message KVM cannot route; the guest then
             // misses this interrupt, which its own bad address caused.
             let _ = vm.signal_msi(msi);

@@ -200,8 +200,8 @@ mod tests {
     use super::*;
     use crate::devices::virtio::backend::NetArgs;
     use crate::devices::virtio::irq::{Interrupt, Irq};
-    use crate::devices::virtio::mmio::MmioTransport;
     use crate::devices::virtio::mmio::tests::{bring_up, r, w};
+    use crate::devices::virtio::mmio::MmioTransport;
     use crate::devices::virtio::queue::tests::{desc, ram};
     use crate::devices::virtio::queue::QueueError;
     use virtio_queue::mock::MockSplitQueue;

@@ -109,7 +109,7 @@ impl<D: VirtioDevice> PciTransport<D> {
         put(&mut c, 0x04, &self.command.to_le_bytes());
         put(&mut c, 0x06, &STATUS_CAP_LIST.to_le_bytes());
         c[0x08] = 1; // revision: modern
-        // Class: network controller / mass storage (other).
+                     // Class: network controller / mass storage (other).
         let class: u32 = if ty == 1 { 0x02_0000 } else { 0x01_8000 };
         put(&mut c, 0x09, &class.to_le_bytes()[..3]);
         let mask = !(BAR_SIZE - 1);
@@ -282,7 +282,8 @@ impl<D: VirtioDevice> PciTransport<D> {
             common::QUEUE_MSIX_VECTOR => {
                 let queues = self.core.queues.len();
                 if let Some(m) = self.msix() {
-                    if let Some(slot) = m.queue_vectors.get_mut(usize::from(sel as u16)).filter(|_| (sel as usize) < queues)
+                    if let Some(slot) =
+                        m.queue_vectors.get_mut(usize::from(sel as u16)).filter(|_| (sel as usize) < queues)
                     {
                         *slot = usable_vector(v as u16);
                     }
@@ -405,7 +406,7 @@ mod tests {
     #[test]
     fn config_space_describes_a_modern_virtio_function() {
         let (_, mut t) = function();
-        assert_eq!(cfg32(&t, 0), 0x1040 + 42 << 16 | 0x1af4);
+        assert_eq!(cfg32(&t, 0), (0x1040 + 42) << 16 | 0x1af4);
         assert_eq!(cfg32(&t, 0x10), 0xc100_0004);
         t.config_write(0x10, &[0xff; 4]);
         t.config_write(0x14, &[0xff; 4]);
