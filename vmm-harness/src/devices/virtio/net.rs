@@ -64,7 +64,7 @@ impl Net {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             } else {
                 let n = c.read_at(mem, 0, &mut buf[..len as usize]).map_err(qe)?;
-                match self.backend.send(&buf[HDR_LEN..n]) {
+                match self.backend.send(buf.get(HDR_LEN..n).unwrap_or_default()) {
                     Ok(()) => self.counters.tx_frames.fetch_add(1, Ordering::Relaxed),
                     Err(_) => self.counters.dropped.fetch_add(1, Ordering::Relaxed),
                 };
