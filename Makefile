@@ -320,7 +320,7 @@ lint: deps
 # (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
 # QEMU TCG; tests/tests/kvm_testbed.rs boots it. cc builds its idle-VM holder.
 .PHONY: testbed
-testbed: kernel harness initrd
+testbed: kernel harness initrd disk
 	tests/testbed/build.sh
 
 test: all testbed
@@ -332,8 +332,9 @@ test: all testbed
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
 # cpio, ELF, start_info, virtio-mmio), and the I/O server's DNS replies
-# (guest-userspace/lib/dns, target `dns`) under libFuzzer, one target each for
-# FUZZ_SECONDS, failing on any crash; crashing inputs land in
+# (guest-userspace/lib/dns, target `dns`), and vmm-harness's virtqueue
+# handling of guest descriptor tables (target `virtio_queue`) under
+# libFuzzer, one target each for FUZZ_SECONDS, failing on any crash; crashing inputs land in
 # guest-kernel/parse/fuzz/target/artifacts/. `make test` runs each for
 # TEST_FUZZ_SECONDS; run longer by hand, e.g. `make fuzz-parsers
 # FUZZ_SECONDS=600 FUZZ_TARGETS=elf`. Real programs join the ELF seeds.

@@ -4,8 +4,9 @@
 # fetched once with `apt-get download` into build/testbed/debs and unpacked
 # with `dpkg-deb -x` into build/testbed/root (the host's /boot is never
 # touched), and build/testbed/initramfs.cpio holding busybox, the kernel's
-# irqbypass/kvm/kvm-amd modules, vmm-harness and its KVM test binary with
-# their glibc libraries, idle-vm, Vireo's kernel.elf and initrd.cpio, and
+# irqbypass/kvm/kvm-amd modules (and tun, for vmm-harness's `--net tap=`),
+# vmm-harness and its KVM test binary with their glibc libraries, idle-vm,
+# Vireo's kernel.elf, initrd.cpio and disk.img (for `--disk`), and
 # tests/testbed/init as /init. `make testbed` runs it (after `make all`).
 #
 # When the packages cannot be fetched (no network, no Debian package index),
@@ -24,7 +25,7 @@ unavailable() {
 	exit 0
 }
 
-for f in build/kernel.elf build/initrd.cpio target/release/mkinitrd; do
+for f in build/kernel.elf build/initrd.cpio build/disk.img target/release/mkinitrd; do
 	[ -f "$f" ] || { echo "testbed: $f is missing: run \`make all\` first" >&2; exit 1; }
 done
 
@@ -64,7 +65,7 @@ ver=${vmlinuz##*/vmlinuz-}
 mods=$out/root/lib/modules/$ver/kernel
 # The .deb has no modules.dep: the load order (kvm needs irqbypass, kvm-amd
 # needs kvm) is in tests/testbed/init.
-for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko; do
+for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko drivers/net/tun.ko; do
 	[ -f "$mods/$m" ] || { echo "testbed: $mods/$m is missing (compressed modules? a newer kernel?)" >&2; exit 1; }
 done
 ln -sf "root/boot/vmlinuz-$ver" "$out/vmlinuz"
@@ -89,11 +90,13 @@ target/release/mkinitrd -o "$out/initramfs.cpio" \
 	lib/modules/irqbypass.ko="$mods/virt/lib/irqbypass.ko" \
 	lib/modules/kvm.ko="$mods/arch/x86/kvm/kvm.ko" \
 	lib/modules/kvm-amd.ko="$mods/arch/x86/kvm/kvm-amd.ko" \
+	lib/modules/tun.ko="$mods/drivers/net/tun.ko" \
 	testbed/idle-vm="$out/idle-vm" \
 	testbed/vmm-harness="$harness_bin" \
 	testbed/harness-tests="$harness_tests" \
 	testbed/harness-bin-path="$out/harness-bin-path" \
 	vireo/kernel.elf=build/kernel.elf \
 	vireo/initrd.cpio=build/initrd.cpio \
+	vireo/disk.img=build/disk.img \
 	"${libs[@]}"
 echo "testbed: $out/initramfs.cpio ($(($(stat -c %s "$out/initramfs.cpio") / 1024)) KiB, L1 kernel $ver)"

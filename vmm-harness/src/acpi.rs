@@ -1,5 +1,6 @@
 //! ACPI tables shaped like Cloud Hypervisor's (HW-reduced): RSDP (rev 2) at
-//! 0xA0000, then XSDT, FADT, DSDT (just `_S5_`) and MADT, built as one blob.
+//! 0xA0000, then XSDT, FADT, DSDT (just `_S5_`), MADT and, with virtio-pci
+//! devices, MCFG (bus 0's ECAM), built as one blob.
 
 use pv_abi::exit::{CHV_RESET_VALUE, CHV_SLEEP_PORT};
 use pv_abi::pvh::layout::LOW_RAM_END;
@@ -128,8 +129,24 @@ fn append_aligned(blob: &mut Vec<u8>, table: &[u8]) -> u64 {
     addr
 }
 
-/// All tables, to be written at [`RSDP_ADDR`]. Fits well inside 0xA0000..0x100000.
+/// MCFG with one allocation: segment 0, bus 0 only, ECAM at `ecam`.
+fn mcfg(ecam: u64) -> Vec<u8> {
+    let mut b = vec![0u8; 8]; // reserved
+    b.extend_from_slice(&ecam.to_le_bytes());
+    b.extend_from_slice(&[0, 0, 0, 0]); // segment 0, start bus 0, end bus 0
+    b.extend_from_slice(&0u32.to_le_bytes());
+    sdt(b"MCFG", 1, b"VHMCFG  ", &b)
+}
+
+/// All tables without PCI (the tests' shorthand).
+#[cfg(test)]
 pub fn build(cpus: u32) -> Vec<u8> {
+    build_with(cpus, None)
+}
+
+/// All tables, to be written at [`RSDP_ADDR`], with an MCFG for the ECAM
+/// at `ecam` if given. Fits well inside 0xA0000..0x100000.
+pub fn build_with(cpus: u32, ecam: Option<u64>) -> Vec<u8> {
     let mut blob = vec![0u8; RSDP_LEN];
     let dsdt_addr = append_aligned(&mut blob, &sdt(b"DSDT", 6, b"VHDSDT  ", &S5_AML));
     let fadt_addr = append_aligned(&mut blob, &fadt(dsdt_addr));
@@ -137,6 +154,9 @@ pub fn build(cpus: u32) -> Vec<u8> {
     let mut entries = Vec::new();
     entries.extend_from_slice(&fadt_addr.to_le_bytes());
     entries.extend_from_slice(&madt_addr.to_le_bytes());
+    if let Some(e) = ecam {
+        entries.extend_from_slice(&append_aligned(&mut blob, &mcfg(e)).to_le_bytes());
+    }
     let xsdt_addr = append_aligned(&mut blob, &sdt(b"XSDT", 1, b"VHXSDT  ", &entries));
     put(&mut blob, 0, &rsdp(xsdt_addr));
     blob
@@ -161,6 +181,24 @@ mod tests {
         let t = &blob[off..off + len];
         assert_eq!(checksum(t), 0, "{} checksum", String::from_utf8_lossy(sig));
         t
+    }
+
+    #[test]
+    fn mcfg_only_with_pci() {
+        let xsdt = |blob: &[u8]| {
+            let x = table(blob, u64_at(blob, 24), b"XSDT");
+            (36..x.len()).step_by(8).map(|o| u64_at(x, o)).collect::<Vec<_>>()
+        };
+        let blob = build(1);
+        assert_eq!(xsdt(&blob).len(), 2);
+        let blob = build_with(1, Some(0xE800_0000));
+        let entries = xsdt(&blob);
+        assert_eq!(entries.len(), 3);
+        let m = table(&blob, entries[2], b"MCFG");
+        assert_eq!(m.len(), 36 + 8 + 16);
+        assert_eq!(u64_at(m, 44), 0xE800_0000);
+        assert_eq!(&m[52..56], &[0, 0, 0, 0], "segment 0, buses 0..=0");
+        assert!(RSDP_ADDR + blob.len() as u64 <= 0x10_0000);
     }
 
     #[test]

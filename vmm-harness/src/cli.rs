@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use pv_abi::pvh::layout::CMDLINE_MAX;
 
+use crate::devices::virtio::backend::NetArgs;
+use crate::devices::virtio::blk::DiskArgs;
+use crate::devices::virtio::layout;
 use crate::error::CliError;
 
 /// Default guest RAM in MiB.
@@ -37,6 +40,12 @@ Options for `boot`:
   --mem MIB           guest RAM in MiB (default 256, 1..=1048576)
   --cpus N            number of vCPUs (default 1, 1..=64)
   --timeout SECS      give up after SECS seconds with exit status 124 (default 30, 0 = never)
+  --disk FILE[,ro]    a virtio-blk disk backed by FILE (`ro`: read-only); repeatable
+  --net SPEC          a virtio-net card; SPEC is tap=NAME (a host tap device),
+                      udp=HOST:PORT[,local=HOST:PORT] (a frame per datagram, like QEMU's
+                      -netdev socket,udp=) or loopback (sent frames come back); repeatable
+  --transport T       mmio (default: virtio-mmio, on the kernel command line) or pci
+                      (virtio-pci with MSI-X, ECAM described by an ACPI MCFG)
   --trace             print the boot timeline on stderr at exit
   --trace-json FILE   write the boot timeline as JSON to FILE at exit
   --snapshot-dir DIR  on SIGUSR1 (or the guest's port-0x80 request 0x50) write a snapshot of the
@@ -44,6 +53,11 @@ Options for `boot`:
 
 Exit status: the guest's own code (exit port 0xf4, or `VIREO-EXIT n` before ACPI S5),
 2 for bad input, 124 for a timeout, 125 when the VM failed.
+
+Devices come disks first. virtio-mmio: at 0xc0001000, 0xc0002000, ... on IOAPIC lines 5, 6, ...,
+described to the guest by `virtio_mmio.device=4K@ADDR:IRQ` words put before --cmdline.
+virtio-pci: functions 00:01.0, 00:02.0, ... with ECAM at 0xe8000000.
+A device the guest programs wrongly fails (DEVICE_NEEDS_RESET, one line on stderr); the VM runs on.
 ";
 
 /// What the command line asks for.
@@ -80,6 +94,16 @@ pub struct BootArgs {
     pub trace: bool,
     pub trace_json: Option<PathBuf>,
     pub snapshot_dir: Option<PathBuf>,
+    pub disks: Vec<DiskArgs>,
+    pub nets: Vec<NetArgs>,
+    pub transport: VirtioTransport,
+}
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VirtioTransport {
+    Mmio,
+    Pci,
 }
 
 /// Parse the process arguments (without argv[0]).
@@ -111,6 +135,9 @@ where
     let mut timeout = DEFAULT_TIMEOUT_SECS;
     let mut trace = false;
     let mut trace_json = None;
+    let mut disks = Vec::new();
+    let mut nets = Vec::new();
+    let mut transport = VirtioTransport::Mmio;
 
     while let Some(arg) = parser.next().map_err(lex_err)? {
         match arg {
@@ -134,11 +161,35 @@ where
             Long("trace") => trace = true,
             Long("trace-json") => trace_json = Some(PathBuf::from(value(&mut parser, "--trace-json")?)),
             Long("snapshot-dir") => snapshot_dir = Some(PathBuf::from(value(&mut parser, "--snapshot-dir")?)),
+            Long("disk") => {
+                let v = lossy(value(&mut parser, "--disk")?);
+                disks.push(DiskArgs::parse(&v).ok_or(CliError::BadDisk(v))?);
+            }
+            Long("transport") => {
+                transport = match value(&mut parser, "--transport")?.to_str() {
+                    Some("mmio") => VirtioTransport::Mmio,
+                    Some("pci") => VirtioTransport::Pci,
+                    other => return Err(CliError::BadTransport(other.unwrap_or("?").to_string())),
+                }
+            }
+            Long("net") => {
+                let v = lossy(value(&mut parser, "--net")?);
+                nets.push(NetArgs::parse(&v).ok_or(CliError::BadNet(v))?);
+            }
             other => return Err(unexpected(other)),
         }
     }
 
     let kernel = kernel.ok_or(CliError::MissingKernel)?;
+    if snapshot_dir.is_some() && !(disks.is_empty() && nets.is_empty()) {
+        // The devices' state is not in a snapshot yet.
+        return Err(CliError::SnapshotWithDevices);
+    }
+    if disks.len() + nets.len() > layout::MAX_DEVICES {
+        return Err(CliError::TooManyDevices(layout::MAX_DEVICES));
+    }
+    let words = if transport == VirtioTransport::Mmio { disks.len() + nets.len() } else { 0 };
+    let cmdline = with_device_words(cmdline, words);
     if cmdline.len() > CMDLINE_MAX {
         return Err(CliError::CmdlineTooLong { len: cmdline.len(), max: CMDLINE_MAX });
     }
@@ -155,6 +206,9 @@ where
         trace,
         trace_json,
         snapshot_dir,
+        disks,
+        nets,
+        transport,
     }))
 }
 
@@ -187,6 +241,24 @@ fn parse_restore(mut parser: lexopt::Parser) -> Result<Command, CliError> {
         trace_json,
         snapshot_dir,
     }))
+}
+
+/// The guest command line: one `virtio_mmio.device=` word per device, then
+/// the user's. First, because a Vireo command line ends with init's words.
+fn with_device_words(cmdline: Vec<u8>, devices: usize) -> Vec<u8> {
+    if devices == 0 {
+        return cmdline;
+    }
+    let mut v = Vec::with_capacity(cmdline.len() + 48 * devices);
+    for (base, irq) in (0..devices).filter_map(layout::slot) {
+        v.extend_from_slice(layout::cmdline_word(base, irq).as_bytes());
+        v.push(b' ');
+    }
+    v.extend_from_slice(&cmdline);
+    if cmdline.is_empty() {
+        v.pop();
+    }
+    v
 }
 
 fn value(parser: &mut lexopt::Parser, flag: &'static str) -> Result<OsString, CliError> {
@@ -245,6 +317,37 @@ mod tests {
         assert_eq!(b.timeout_secs, Some(30));
         assert!(!b.trace);
         assert_eq!(b.trace_json, None);
+        assert!(b.disks.is_empty() && b.nets.is_empty());
+        assert_eq!(b.transport, VirtioTransport::Mmio);
+    }
+
+    #[test]
+    fn devices_and_their_command_line_words() {
+        let b = boot(&["--kernel", "k", "--disk", "d.img,ro", "--net", "loopback", "--cmdline", "quiet -- x"]).unwrap();
+        assert_eq!(b.disks, vec![DiskArgs { path: "d.img".into(), read_only: true }]);
+        assert_eq!(b.nets, vec![NetArgs::Loopback]);
+        assert_eq!(
+            String::from_utf8(b.cmdline).unwrap(),
+            "virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc0002000:6 quiet -- x"
+        );
+        let b = boot(&["--kernel", "k", "--disk", "d.img"]).unwrap();
+        assert_eq!(b.cmdline, b"virtio_mmio.device=4K@0xc0001000:5");
+        let b = boot(&["--kernel", "k", "--disk", "d.img", "--transport", "pci", "--cmdline", "x"]).unwrap();
+        assert_eq!((b.transport, &b.cmdline[..]), (VirtioTransport::Pci, &b"x"[..]), "PCI needs no words");
+        assert_eq!(boot(&["--kernel", "k", "--transport", "isa"]), Err(CliError::BadTransport("isa".into())));
+        assert_eq!(boot(&["--kernel", "k", "--disk", ""]), Err(CliError::BadDisk("".into())));
+        assert_eq!(boot(&["--kernel", "k", "--net", "user"]), Err(CliError::BadNet("user".into())));
+        let mut many = vec!["--kernel", "k"];
+        for _ in 0..=layout::MAX_DEVICES {
+            many.extend(["--net", "loopback"]);
+        }
+        assert_eq!(boot(&many), Err(CliError::TooManyDevices(layout::MAX_DEVICES)));
+        // The device words count against the command-line limit.
+        let max = "x".repeat(CMDLINE_MAX);
+        assert!(matches!(
+            boot(&["--kernel", "k", "--cmdline", &max, "--disk", "d"]),
+            Err(CliError::CmdlineTooLong { .. })
+        ));
     }
 
     #[test]
@@ -285,6 +388,7 @@ mod tests {
         };
         assert_eq!((r.dir, r.timeout_secs, r.trace, r.snapshot_dir), (PathBuf::from("snap"), Some(5), true, None));
         assert_eq!(parse(["restore"]), Err(CliError::MissingSnapshotDir));
+        assert_eq!(boot(&["--kernel", "k", "--snapshot-dir", "s", "--disk", "d"]), Err(CliError::SnapshotWithDevices));
         assert_eq!(parse(["restore", "a", "b"]), Err(CliError::UnexpectedArgument("b".into())));
         assert_eq!(parse(["restore", "a", "--kernel", "k"]), Err(CliError::UnknownOption("--kernel".into())));
     }

@@ -24,12 +24,22 @@ pub enum CliError {
     MissingKernel,
     #[error("missing the snapshot directory: `vmm-harness restore DIR`")]
     MissingSnapshotDir,
+    #[error("--snapshot-dir cannot be used with --disk or --net yet (virtio device state is not saved)")]
+    SnapshotWithDevices,
     #[error("invalid {flag} value '{value}': expected an integer from {min} to {max}")]
     BadNumber { flag: &'static str, value: String, min: u64, max: u64 },
     #[error("--cmdline is {len} bytes long; at most {max} bytes fit")]
     CmdlineTooLong { len: usize, max: usize },
     #[error("--cmdline contains a NUL byte")]
     CmdlineNul,
+    #[error("invalid --disk value '{0}': expected FILE or FILE,ro")]
+    BadDisk(String),
+    #[error("invalid --net value '{0}': expected tap=NAME, udp=HOST:PORT[,local=HOST:PORT] or loopback")]
+    BadNet(String),
+    #[error("invalid --transport value '{0}': expected mmio or pci")]
+    BadTransport(String),
+    #[error("too many devices: at most {0} --disk and --net in all")]
+    TooManyDevices(usize),
     #[error("{0}")]
     Other(String),
 }
@@ -119,6 +129,12 @@ pub enum Error {
     EventFd(io::Error),
     #[error("snapshot '{path}': {why}")]
     Snapshot { path: String, why: String },
+    #[error("cannot open disk '{path}': {source}")]
+    Disk { path: String, source: io::Error },
+    #[error("cannot open network backend '{spec}': {source}")]
+    Net { spec: String, source: io::Error },
+    #[error("cannot connect the interrupt of {what}: {source}")]
+    DeviceIrq { what: &'static str, source: io::Error },
 }
 
 impl Error {
@@ -134,13 +150,16 @@ impl Error {
             | Error::KvmUnusable(_)
             | Error::Load(_)
             | Error::NoPvhAfterLoad(_)
-            | Error::Snapshot { .. } => BAD_INPUT,
+            | Error::Snapshot { .. }
+            | Error::Disk { .. }
+            | Error::Net { .. } => BAD_INPUT,
             Error::Kvm { .. }
             | Error::Memory(_)
             | Error::Setup(_)
             | Error::GuestWrite { .. }
             | Error::Thread { .. }
-            | Error::EventFd(_) => VM_FAILURE,
+            | Error::EventFd(_)
+            | Error::DeviceIrq { .. } => VM_FAILURE,
         }
     }
 

@@ -91,13 +91,14 @@ pub fn start_info(memmap_entries: usize, has_module: bool) -> StartInfo {
 }
 
 /// Write start_info, the module list, the memory map, the NUL-terminated
-/// command line and the ACPI tables.
+/// command line and the ACPI tables (with an MCFG for `ecam`, if given).
 pub fn write_boot_info(
     mem: &GuestMemoryMmap,
     layout: &RamLayout,
     cmdline: &[u8],
     module: Option<&ModlistEntry>,
     cpus: u32,
+    ecam: Option<u64>,
 ) -> Result<()> {
     let memmap = layout.memmap();
     let si = start_info(memmap.len(), module.is_some());
@@ -114,7 +115,8 @@ pub fn write_boot_info(
     cl.extend_from_slice(cmdline);
     cl.push(0);
     mem.write_slice(&cl, GuestAddress(CMDLINE)).map_err(Error::write("the command line"))?;
-    mem.write_slice(&acpi::build(cpus), GuestAddress(acpi::RSDP_ADDR)).map_err(Error::write("the ACPI tables"))
+    mem.write_slice(&acpi::build_with(cpus, ecam), GuestAddress(acpi::RSDP_ADDR))
+        .map_err(Error::write("the ACPI tables"))
 }
 
 #[cfg(test)]

@@ -17,10 +17,10 @@ use kvm_ioctls::Kvm;
 use pv_abi::serial::COM1_IRQ;
 use vmm_sys_util::eventfd::EventFd;
 
-use crate::cli::BootArgs;
+use crate::cli::{BootArgs, VirtioTransport};
 use crate::cpu;
 use crate::devices::serial::{self, Console, IrqTrigger, SerialPort};
-use crate::devices::Devices;
+use crate::devices::{virtio, Devices};
 use crate::elfcheck;
 use crate::error::{Error, Result};
 use crate::loader::{self, Initrd};
@@ -49,9 +49,11 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
         Some(i) => Some(i.placement(info.image_end, &layout)?),
         None => None,
     };
+    let virtio_devices = virtio::open(&args.disks, &args.nets)?;
 
     let kvm = Kvm::new().map_err(Error::KvmOpen)?;
-    let vm = kvm.create_vm().map_err(Error::KvmUnusable)?;
+    // Shared with the virtio-pci devices, which send MSIs through it.
+    let vm = Arc::new(kvm.create_vm().map_err(Error::KvmUnusable)?);
     timeline.record(Kind::VmCreated);
 
     // Memory slots before the irqchip: the irqchip's SRCU grace periods would
@@ -65,7 +67,9 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
         (Some(i), Some(addr)) => Some(i.load(&mem, addr)?),
         _ => None,
     };
-    loader::write_boot_info(&mem, &layout, &args.cmdline, module.as_ref(), args.cpus)?;
+    let pci = !(args.disks.is_empty() && args.nets.is_empty()) && args.transport == VirtioTransport::Pci;
+    let ecam = pci.then_some(virtio::layout::ECAM_BASE);
+    loader::write_boot_info(&mem, &layout, &args.cmdline, module.as_ref(), args.cpus, ecam)?;
     timeline.record(Kind::KernelLoaded);
 
     vm.set_tss_address(KVM_TSS_ADDR).map_err(Error::kvm("KVM_SET_TSS_ADDR"))?;
@@ -75,7 +79,8 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
     let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
     vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
     let serial = SerialPort::new(IrqTrigger(irq), Console::new(timeline.clone()));
-    let devices = Arc::new(Devices::new(serial, timeline.clone()));
+    let slots = virtio::attach(virtio_devices, args.transport, &vm, &mem)?;
+    let devices = Arc::new(Devices::new(serial, timeline.clone()).with_mmio(slots));
 
     let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
     // On kvm-pvm every hypercall hangs the vCPU: offer no feature that needs
@@ -114,7 +119,7 @@ pub fn start(
     timeline: &Timeline,
     timeout_secs: Option<u64>,
     snapshot_dir: Option<std::path::PathBuf>,
-    vm: kvm_ioctls::VmFd,
+    vm: Arc<kvm_ioctls::VmFd>,
     mem: vm_memory::GuestMemoryMmap,
     mem_mib: u64,
 ) -> Result<Infallible> {

@@ -14,14 +14,14 @@ cd "$(dirname "$0")"
 secs=${1:-5}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(acpi acpi_tables cpio elf start_info virtio_mmio_cmdline virtio_mmio_dsdt dns)
+[ ${#targets[@]} -gt 0 ] || targets=(acpi acpi_tables cpio elf start_info virtio_mmio_cmdline virtio_mmio_dsdt dns virtio_queue)
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 # --target keeps the instrumentation off build scripts and proc macros.
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
-all=(acpi acpi_tables cpio elf start_info virtio_mmio_cmdline virtio_mmio_dsdt dns canary)
+all=(acpi acpi_tables cpio elf start_info virtio_mmio_cmdline virtio_mmio_dsdt dns virtio_queue canary)
 cargo build --release --quiet --target "$host" "${all[@]/#/--bin=}"
 bin=target/$host/release
 # The seed generator runs uninstrumented (nothing would provide the

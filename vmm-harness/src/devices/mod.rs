@@ -1,12 +1,14 @@
 //! The harness's tiny device bus: COM1, the debug port 0x80, the exit port
 //! 0xf4, Cloud Hypervisor's ACPI sleep/reset port 0x600 (status 0x601), the
-//! ACPI PM timer at 0x608 and Firecracker's boot-timer MMIO. Unknown ports
-//! read as all-ones; unknown MMIO reads as zero; stray writes are ignored.
+//! ACPI PM timer at 0x608, Firecracker's boot-timer MMIO and the virtio-mmio
+//! windows (`virtio`). Unknown ports read as all-ones; unknown MMIO reads as
+//! zero; stray writes are ignored.
 
 pub mod pm_timer;
 pub mod serial;
+pub mod virtio;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pv_abi::boot_trace::{FC_BOOT_TIMER_MAGIC, FC_BOOT_TIMER_MMIO, PORT as DEBUG_PORT};
 use pv_abi::exit::harness::VM_FAILURE;
@@ -30,15 +32,41 @@ pub enum Action {
     Exit(Outcome),
 }
 
+/// A device behind an MMIO window.
+pub trait MmioDevice: Send {
+    fn read(&mut self, offset: u64, data: &mut [u8]);
+    fn write(&mut self, offset: u64, data: &[u8]);
+}
+
+/// An MMIO window on the bus.
+pub struct MmioSlot {
+    pub base: u64,
+    pub size: u64,
+    /// For the exit counts.
+    pub name: &'static str,
+    pub device: Arc<Mutex<dyn MmioDevice>>,
+}
+
 pub struct Devices {
     pub serial: SerialPort,
     pm_timer: PmTimer,
     timeline: Arc<Timeline>,
+    mmio: Vec<MmioSlot>,
 }
 
 impl Devices {
     pub fn new(serial: SerialPort, timeline: Arc<Timeline>) -> Self {
-        Devices { serial, pm_timer: PmTimer::new(timeline.start()), timeline }
+        Devices { serial, pm_timer: PmTimer::new(timeline.start()), timeline, mmio: Vec::new() }
+    }
+
+    /// Adds MMIO windows (the virtio devices).
+    pub fn with_mmio(mut self, slots: Vec<MmioSlot>) -> Self {
+        self.mmio.extend(slots);
+        self
+    }
+
+    fn slot(&self, addr: u64) -> Option<&MmioSlot> {
+        self.mmio.iter().find(|s| addr.wrapping_sub(s.base) < s.size)
     }
 
     pub fn timeline(&self) -> &Arc<Timeline> {
@@ -87,6 +115,12 @@ impl Devices {
     }
 
     pub fn mmio_write(&self, addr: u64, data: &[u8]) {
+        if let Some(s) = self.slot(addr) {
+            // A poisoned lock means a device thread panicked mid-access; the
+            // device state is still memory-safe, so carry on with it.
+            s.device.lock().unwrap_or_else(|e| e.into_inner()).write(addr - s.base, data);
+            return;
+        }
         if addr == FC_BOOT_TIMER_MMIO && data.first() == Some(&FC_BOOT_TIMER_MAGIC) {
             self.timeline.record(Kind::BootTimer);
         }
@@ -94,15 +128,20 @@ impl Devices {
 
     /// The device an MMIO address belongs to (for the exit counts).
     pub fn mmio_name(&self, addr: u64) -> &'static str {
-        if addr == FC_BOOT_TIMER_MMIO {
+        if let Some(s) = self.slot(addr) {
+            s.name
+        } else if addr == FC_BOOT_TIMER_MMIO {
             "boot timer"
         } else {
             "unclaimed"
         }
     }
 
-    pub fn mmio_read(&self, _addr: u64, data: &mut [u8]) {
-        data.fill(0);
+    pub fn mmio_read(&self, addr: u64, data: &mut [u8]) {
+        match self.slot(addr) {
+            Some(s) => s.device.lock().unwrap_or_else(|e| e.into_inner()).read(addr - s.base, data),
+            None => data.fill(0),
+        }
     }
 
     fn sleep_control(&self, value: u8) -> Action {

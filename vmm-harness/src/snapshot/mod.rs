@@ -33,7 +33,7 @@ use state::{VcpuState, VmState};
 /// What vCPU 0 needs to save the VM; set once the VM runs.
 pub struct Context {
     pub dir: PathBuf,
-    pub vm: VmFd,
+    pub vm: Arc<VmFd>,
     pub mem: GuestMemoryMmap,
     pub mem_mib: u64,
     pub cpus: usize,

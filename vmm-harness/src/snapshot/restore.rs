@@ -41,7 +41,7 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
     }
 
     let kvm = Kvm::new().map_err(Error::KvmOpen)?;
-    let vm = kvm.create_vm().map_err(Error::KvmUnusable)?;
+    let vm = Arc::new(kvm.create_vm().map_err(Error::KvmUnusable)?);
     timeline.record(Kind::VmCreated);
     let mem = map_private(&layout, file)?;
     memory::register(&vm, &mem)?;

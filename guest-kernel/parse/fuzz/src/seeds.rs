@@ -80,6 +80,7 @@ fn main() {
     write("cpio", "fixtures", &w.finish());
 
     dns_seeds(&write);
+    virtio_queue_seeds(&write);
 
     for path in args {
         let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -113,4 +114,35 @@ fn dns_seeds(write: &dyn Fn(&str, &str, &[u8])) {
     ];
     write("dns", "nxdomain", &reply(3, false, 0, 1, &soa));
     write("dns", "truncated", &reply(0, true, 0, 0, &[]));
+}
+
+/// Inputs of the `virtio_queue` target (its header, then memory from 0):
+/// a queue of 16 with a read request (16-byte header, 512-byte writable
+/// buffer, status byte), and the same with a looping chain.
+fn virtio_queue_seeds(write: &dyn Fn(&str, &str, &[u8])) {
+    let desc = |addr: u64, len: u32, flags: u16, next: u16| {
+        let mut d = addr.to_le_bytes().to_vec();
+        d.extend_from_slice(&len.to_le_bytes());
+        d.extend_from_slice(&flags.to_le_bytes());
+        d.extend_from_slice(&next.to_le_bytes());
+        d
+    };
+    let input = |descs: &[Vec<u8>], heads: &[u16]| {
+        let mut v = 16u16.to_le_bytes().to_vec();
+        v.extend_from_slice(&[0; 25]);
+        let mut mem = vec![0u8; 0x1000 + 4 + 2 * heads.len()];
+        for (i, d) in descs.iter().enumerate() {
+            mem[16 * i..16 * i + 16].copy_from_slice(d);
+        }
+        mem[0x1002..0x1004].copy_from_slice(&(heads.len() as u16).to_le_bytes());
+        for (i, h) in heads.iter().enumerate() {
+            mem[0x1004 + 2 * i..0x1006 + 2 * i].copy_from_slice(&h.to_le_bytes());
+        }
+        v.extend_from_slice(&mem);
+        v
+    };
+    let read = [desc(0x3000, 16, 1, 1), desc(0x3100, 512, 3, 2), desc(0x3400, 1, 2, 0)];
+    write("virtio_queue", "read-request", &input(&read, &[0]));
+    write("virtio_queue", "two-requests", &input(&[&read[..], &read[..]].concat(), &[0, 3]));
+    write("virtio_queue", "loop", &input(&[desc(0x3000, 16, 1, 1), desc(0x3100, 16, 1, 0)], &[0]));
 }

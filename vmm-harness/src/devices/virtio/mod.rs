@@ -1,0 +1,126 @@
+//! virtio devices on the virtio-mmio or virtio-pci transport.
+
+pub mod backend;
+pub mod blk;
+pub mod core;
+pub mod irq;
+pub mod layout;
+pub mod mmio;
+pub mod msix;
+pub mod net;
+pub mod pci;
+pub mod queue;
+
+use std::sync::{Arc, Mutex};
+
+use kvm_ioctls::VmFd;
+use vm_memory::GuestMemoryMmap;
+
+use crate::cli::VirtioTransport;
+use crate::devices::{MmioDevice, MmioSlot};
+use crate::error::{Error, Result};
+use backend::{Backend, NetArgs};
+use blk::{Block, DiskArgs};
+use core::VirtioDevice;
+use irq::{Interrupt, Irq};
+use mmio::MmioTransport;
+use msix::Msix;
+use net::Net;
+use pci::{BarWindow, PciBus, PciFunction, PciTransport};
+
+/// The devices' host ends, opened before the VM exists so that a bad
+/// `--disk` or `--net` is reported as bad input.
+pub struct Opened {
+    disks: Vec<Block>,
+    nets: Vec<Net>,
+}
+
+pub fn open(disks: &[DiskArgs], nets: &[NetArgs]) -> Result<Opened> {
+    let disks = disks
+        .iter()
+        .map(|d| Block::open(d).map_err(|source| Error::Disk { path: d.path.display().to_string(), source }))
+        .collect::<Result<_>>()?;
+    let nets = nets
+        .iter()
+        .map(|n| {
+            let backend = Backend::open(n).map_err(|source| Error::Net { spec: n.to_string(), source })?;
+            Net::new(Arc::new(backend)).map_err(Error::EventFd)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Opened { disks, nets })
+}
+
+/// Put the devices in their windows (disks first, in `layout` order), wire
+/// their interrupts (IOAPIC lines for virtio-mmio, MSI-X for virtio-pci)
+/// and start the net RX threads.
+pub fn attach(
+    opened: Opened,
+    transport: VirtioTransport,
+    vm: &Arc<VmFd>,
+    mem: &GuestMemoryMmap,
+) -> Result<Vec<MmioSlot>> {
+    let devices = opened.disks.into_iter().map(Dev::Blk).chain(opened.nets.into_iter().map(Dev::Net));
+    let mut slots = Vec::new();
+    let mut bus = PciBus::default();
+    for (n, dev) in devices.enumerate() {
+        let name = dev.name();
+        match transport {
+            VirtioTransport::Mmio => {
+                let (base, gsi) = layout::slot(n).ok_or_else(|| Error::Setup("too many virtio devices".into()))?;
+                let irq = Interrupt::on_line(vm, gsi).map_err(|source| Error::DeviceIrq { what: name, source })?;
+                let irq = Irq::Line(irq);
+                let device: Arc<Mutex<dyn MmioDevice>> = match dev {
+                    Dev::Blk(b) => Arc::new(Mutex::new(MmioTransport::new(b, base, mem.clone(), irq, QMAX))),
+                    Dev::Net(n) => {
+                        let t = Arc::new(Mutex::new(MmioTransport::new(n, base, mem.clone(), irq, QMAX)));
+                        net::spawn_rx(t.clone()).map_err(|source| Error::Thread { what: "net-rx", source })?;
+                        t
+                    }
+                };
+                slots.push(MmioSlot { base, size: layout::MMIO_SIZE, name, device });
+            }
+            VirtioTransport::Pci => {
+                let (base, slot) = layout::pci_slot(n).ok_or_else(|| Error::Setup("too many virtio devices".into()))?;
+                let msix = |queues| Irq::Msix(Msix::new(Some(vm.clone()), queues));
+                let (function, window): (Shared<dyn PciFunction>, Shared<dyn MmioDevice>) = match dev {
+                    Dev::Blk(b) => {
+                        let irq = msix(b.queue_count());
+                        let t = Arc::new(Mutex::new(PciTransport::new(b, slot, base, mem.clone(), irq, QMAX)));
+                        (t.clone(), Arc::new(Mutex::new(BarWindow(t))))
+                    }
+                    Dev::Net(n) => {
+                        let irq = msix(n.queue_count());
+                        let t = Arc::new(Mutex::new(PciTransport::new(n, slot, base, mem.clone(), irq, QMAX)));
+                        net::spawn_rx(t.clone()).map_err(|source| Error::Thread { what: "net-rx", source })?;
+                        (t.clone(), Arc::new(Mutex::new(BarWindow(t))))
+                    }
+                };
+                bus.functions.push((slot, function));
+                slots.push(MmioSlot { base, size: layout::BAR_SIZE, name, device: window });
+            }
+        }
+    }
+    if transport == VirtioTransport::Pci {
+        let device: Arc<Mutex<dyn MmioDevice>> = Arc::new(Mutex::new(bus));
+        slots.push(MmioSlot { base: layout::ECAM_BASE, size: layout::ECAM_SIZE, name: "pci config", device });
+    }
+    Ok(slots)
+}
+
+const QMAX: u16 = layout::QUEUE_MAX_SIZE;
+
+type Shared<T> = Arc<Mutex<T>>;
+
+enum Dev {
+    Blk(Block),
+    Net(Net),
+}
+
+impl Dev {
+    fn name(&self) -> &'static str {
+        match self {
+            Dev::Blk(_) => "virtio-blk",
+            Dev::Net(_) => "virtio-net",
+        }
+    }
+}
