@@ -175,7 +175,22 @@ system_calls! {
     /// `(cpu, ptr, len) -> online CPUs`: fill a [`CpuStats`] for CPU index
     /// `cpu` (at most `len` bytes of it); `Invalid` when `cpu` is not online.
     CpuStats = 42,
+    /// `(ptr, cap) -> len`: read console input as typed, without a line
+    /// discipline or echo (for a line editor). Blocks until at least one byte
+    /// is there; returns what is buffered, at most `cap` (≤ 1024) bytes; 0 when
+    /// the process is being killed.
+    ConsoleReadRaw = 43,
+    /// `(handles ptr, count) -> 0`: make these processes (handles with `KILL`;
+    /// count ≤ [`MAX_FOREGROUND`]) the console's foreground: the next Ctrl-C
+    /// (0x03) typed kills them all (status `KILLED`) instead of being read,
+    /// and empties the set. Count 0 empties it. Replaces any earlier set.
+    ConsoleForeground = 44,
 }
+
+/// Most processes [`Sys::ConsoleForeground`] takes (a pipeline's stages).
+pub const MAX_FOREGROUND: u64 = 16;
+/// The console's interrupt character (Ctrl-C).
+pub const CONSOLE_INTERRUPT: u8 = 0x03;
 
 /// Longest service name ([`Sys::ServiceRegister`]).
 pub const MAX_SERVICE_NAME: u64 = 32;

@@ -84,6 +84,8 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     2, // SpawnImage
     0, // ShmLen
     0, // CpuStats (not generated yet)
+    0, // ConsoleReadRaw (would wait for input)
+    0, // ConsoleForeground (not generated yet)
     6, // unknown numbers
 ];
 

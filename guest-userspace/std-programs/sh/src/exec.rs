@@ -1,0 +1,324 @@
+//! Running parsed commands: `;` lists, `&&`/`||`, pipelines, redirections.
+//!
+//! std on this target cannot give a child a file as stdio (`Stdio::from(File)`
+//! panics) and sends a child's stderr wherever its stdout goes. So the shell
+//! connects only pipes and the console to children and copies the rest
+//! itself, one thread per stream: a redirected or piped stdout is a pipe the
+//! shell reads (stderr then comes on a second pipe, copied to its own
+//! target); `< file` is a pipe the shell fills from the file. A stage whose
+//! stdout feeds the next stage hands that pipe on directly. A command with
+//! no redirection and no pipe gets the console itself.
+use crate::builtins;
+use crate::console;
+use crate::expand::{expand_words, word_text, Vars};
+use crate::parse::{AndOr, Command as Cmd, Join, Pipeline, RedirKind};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
+
+/// `$?` of a command that could not be found.
+pub const NOT_FOUND: i32 = 127;
+/// `$?` of a command ended by Ctrl-C (or another process's kill).
+pub const INTERRUPTED: i32 = 130;
+
+pub struct Shell {
+    pub status: i32,
+    /// `$0`, `$1`, ...
+    pub positional: Vec<String>,
+    pub interactive: bool,
+    /// Set by `exit`, `poweroff`, `reboot`: the shell ends with it.
+    pub exit: Option<i32>,
+}
+
+/// Where a stage's stdin comes from.
+enum Input {
+    Console,
+    Null,
+    File(File),
+    /// A builtin's output, for the next stage.
+    Data(Vec<u8>),
+    Pipe(ChildStdout),
+}
+
+/// Where a stage's stdout or stderr goes.
+enum Sink {
+    Console,
+    File(File),
+    /// The next stage.
+    Next,
+}
+
+impl Shell {
+    pub fn new(positional: Vec<String>, interactive: bool) -> Self {
+        Shell { status: 0, positional, interactive, exit: None }
+    }
+
+    /// Runs a script or command line; a syntax error is `$?` = 2.
+    pub fn run_text(&mut self, text: &str) {
+        match crate::parse::parse(text) {
+            Ok(list) => {
+                for and_or in &list {
+                    self.run_and_or(and_or);
+                    if self.exit.is_some() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("sh: {e}");
+                self.status = 2;
+            }
+        }
+    }
+
+    fn run_and_or(&mut self, a: &AndOr) {
+        self.status = self.run_pipeline(&a.first);
+        for (join, p) in &a.rest {
+            if self.exit.is_some() {
+                return;
+            }
+            let run = match join {
+                Join::And => self.status == 0,
+                Join::Or => self.status != 0,
+            };
+            if run {
+                self.status = self.run_pipeline(p);
+            }
+        }
+    }
+
+    fn vars(&self) -> Vars<'_> {
+        Vars { status: self.status, positional: &self.positional }
+    }
+
+    fn run_pipeline(&mut self, p: &Pipeline) -> i32 {
+        let mut run = Running::default();
+        let mut prev = Input::Console;
+        let mut status = 0;
+        for (i, cmd) in p.iter().enumerate() {
+            let last = i + 1 == p.len();
+            let input = std::mem::replace(&mut prev, Input::Null);
+            match self.stage(cmd, input, last, &mut run) {
+                Ok((next, st)) => {
+                    prev = next;
+                    status = st;
+                }
+                Err(st) => status = st,
+            }
+        }
+        let last_child = run.wait_all();
+        if let Some(code) = last_child {
+            status = self.status_of(code);
+        }
+        status
+    }
+
+    /// Starts (or, for a builtin, runs) one stage. Ok: the next stage's
+    /// input and, for a builtin, its status (a child's comes from waiting).
+    fn stage(&mut self, cmd: &Cmd, input: Input, last: bool, run: &mut Running) -> Result<(Input, i32), i32> {
+        let args = expand_words(&cmd.words, &self.vars());
+        let (mut input, mut out, mut err) = (input, if last { Sink::Console } else { Sink::Next }, Sink::Console);
+        for r in &cmd.redirs {
+            let path = word_text(&r.target, &self.vars());
+            let opened = match r.kind {
+                RedirKind::In => File::open(&path).map(|f| input = Input::File(f)),
+                RedirKind::Out | RedirKind::Append | RedirKind::Err | RedirKind::ErrAppend => {
+                    let append = matches!(r.kind, RedirKind::Append | RedirKind::ErrAppend);
+                    open_out(&path, append).map(|f| match r.kind {
+                        RedirKind::Out | RedirKind::Append => out = Sink::File(f),
+                        _ => err = Sink::File(f),
+                    })
+                }
+            };
+            if let Err(e) = opened {
+                eprintln!("sh: {path}: {}", crate::error_text(&e));
+                run.last_is_child = false;
+                return Err(1);
+            }
+        }
+        run.last_is_child = false;
+        let Some(name) = args.first() else { return Ok((Input::Null, 0)) };
+        if let Some(assign) = assignment(name).filter(|_| args.len() == 1) {
+            std::env::set_var(assign.0, assign.1);
+            return Ok((Input::Null, 0));
+        }
+        if builtins::is_builtin(name) {
+            return Ok(self.builtin(&args, out, err));
+        }
+        self.spawn(&args, input, out, err, run)
+    }
+
+    fn builtin(&mut self, args: &[String], out: Sink, err: Sink) -> (Input, i32) {
+        let mut buf = Vec::new();
+        let mut out_file;
+        let mut err_file;
+        let mut stdout = io::stdout();
+        let mut stderr = io::stderr();
+        let o: &mut dyn Write = match out {
+            Sink::Console => &mut stdout,
+            Sink::File(f) => {
+                out_file = f;
+                &mut out_file
+            }
+            Sink::Next => &mut buf,
+        };
+        let e: &mut dyn Write = match err {
+            Sink::File(f) => {
+                err_file = f;
+                &mut err_file
+            }
+            _ => &mut stderr,
+        };
+        let status = builtins::run(self, args, o, e);
+        let _ = o.flush();
+        (if buf.is_empty() { Input::Null } else { Input::Data(buf) }, status)
+    }
+
+    fn spawn(&mut self, args: &[String], input: Input, out: Sink, err: Sink, run: &mut Running) -> Result<(Input, i32), i32> {
+        let mut c = Command::new(&args[0]);
+        c.args(&args[1..]);
+        let mut feed: Option<Box<dyn Read + Send>> = None;
+        match input {
+            Input::Console => c.stdin(Stdio::inherit()),
+            Input::Null => c.stdin(Stdio::null()),
+            Input::Pipe(p) => c.stdin(Stdio::from(p)),
+            Input::File(f) => {
+                feed = Some(Box::new(f));
+                c.stdin(Stdio::piped())
+            }
+            Input::Data(d) => {
+                feed = Some(Box::new(io::Cursor::new(d)));
+                c.stdin(Stdio::piped())
+            }
+        };
+        let direct = matches!((&out, &err), (Sink::Console, Sink::Console));
+        // This std gives stderr stdout's setting whatever is asked
+        // (docs/runtime.md); asking for the same keeps other systems alike.
+        c.stdout(if direct { Stdio::inherit() } else { Stdio::piped() });
+        c.stderr(if direct { Stdio::inherit() } else { Stdio::piped() });
+        let mut child = match c.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                let why = match e.kind() {
+                    io::ErrorKind::NotFound => "not found".to_string(),
+                    _ => crate::error_text(&e),
+                };
+                eprintln!("sh: {}: {why}", args[0]);
+                return Err(NOT_FOUND);
+            }
+        };
+        if let (Some(src), Some(stdin)) = (feed, child.stdin.take()) {
+            run.pumps.push(pump(src, stdin));
+        }
+        let mut next = Input::Null;
+        if let Some(stdout) = child.stdout.take() {
+            match out {
+                Sink::Next => next = Input::Pipe(stdout),
+                Sink::File(f) => run.pumps.push(pump(stdout, f)),
+                Sink::Console => run.pumps.push(pump(stdout, io::stdout())),
+            }
+        }
+        if let Some(stderr) = child.stderr.take() {
+            match err {
+                Sink::File(f) => run.pumps.push(pump(stderr, f)),
+                _ => run.pumps.push(pump(stderr, io::stderr())),
+            }
+        }
+        run.add(child);
+        Ok((next, 0))
+    }
+
+    /// A child's status as `$?`; says how it ended if it did not exit.
+    fn status_of(&self, code: i32) -> i32 {
+        use pv_abi::syscall::status;
+        match code {
+            0..=255 => code,
+            status::KILLED => {
+                if self.interactive {
+                    println!();
+                }
+                INTERRUPTED
+            }
+            -1 => 134, // a Rust panic (abort)
+            c if c >= status::KILLED_BASE => {
+                eprintln!("sh: killed by the kernel (status {c:#x})");
+                128 + (c - status::KILLED_BASE).clamp(0, 127)
+            }
+            c => c & 0xff,
+        }
+    }
+}
+
+fn open_out(path: &str, append: bool) -> io::Result<File> {
+    OpenOptions::new().write(true).create(true).append(append).truncate(!append).open(path)
+}
+
+/// `NAME=value` (a valid name before the first `=`).
+pub fn assignment(word: &str) -> Option<(&str, &str)> {
+    let (name, value) = word.split_once('=')?;
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then_some((name, value))
+}
+
+/// Copies `from` to `to` on its own thread until the end of `from` (or an
+/// error on either side); dropping both then closes a pipe end.
+fn pump(mut from: impl Read + Send + 'static, mut to: impl Write + Send + 'static) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.flush();
+    })
+}
+
+/// The children and copy threads of one pipeline.
+#[derive(Default)]
+struct Running {
+    children: Vec<Child>,
+    handles: Vec<u64>,
+    pumps: Vec<JoinHandle<()>>,
+    /// Whether the pipeline's status is the last child's.
+    last_is_child: bool,
+}
+
+impl Running {
+    fn add(&mut self, child: Child) {
+        if let Some(h) = console::handle_of(&child) {
+            self.handles.push(h);
+            console::set_foreground(&self.handles);
+        }
+        self.children.push(child);
+        self.last_is_child = true;
+    }
+
+    /// Waits for every child, then every copy; the last child's exit code
+    /// if the pipeline ended with a child.
+    fn wait_all(mut self) -> Option<i32> {
+        let mut last = None;
+        for child in &mut self.children {
+            last = Some(child.wait().ok().and_then(|s| s.code()).unwrap_or(1));
+        }
+        if !self.handles.is_empty() {
+            console::set_foreground(&[]);
+        }
+        for p in self.pumps.drain(..) {
+            let _ = p.join();
+        }
+        if self.last_is_child {
+            last
+        } else {
+            None
+        }
+    }
+}
