@@ -44,6 +44,9 @@ static RX: SpinLock<Ring> = SpinLock::new(Ring { buf: [0; CAPACITY], head: 0, le
 static READER: SpinLock<Option<Arc<Thread>>> = SpinLock::new(None);
 /// Ctrl-C is an interrupt rather than input (a foreground is set).
 static INTERRUPT_ARMED: AtomicBool = AtomicBool::new(false);
+/// A thread waits in `read_raw`: a line editor, which takes Ctrl-C as a key
+/// (a nested shell at its prompt is not ended by its parent's foreground).
+static RAW_WAITING: AtomicBool = AtomicBool::new(false);
 
 /// Whether the next Ctrl-C interrupts (true) or is read as a byte.
 pub fn arm_interrupt(armed: bool) {
@@ -64,7 +67,10 @@ pub fn on_interrupt() -> bool {
     {
         let mut rx = RX.lock();
         super::output::drain_rx(|b| {
-            if b == CONSOLE_INTERRUPT && INTERRUPT_ARMED.swap(false, Ordering::AcqRel) {
+            if b == CONSOLE_INTERRUPT
+                && !RAW_WAITING.load(Ordering::Acquire)
+                && INTERRUPT_ARMED.swap(false, Ordering::AcqRel)
+            {
                 interrupted = true;
                 return;
             }
@@ -82,9 +88,15 @@ pub fn on_interrupt() -> bool {
 
 /// Reads what has been typed into `buf`, as it is, parking until at least
 /// one byte is there. Returns the count (0 only when `abort` says so).
+/// A raw reader is a line editor or a full-screen program, which takes
+/// Ctrl-C as a key: the call disarms the interrupt (until the next
+/// `ConsoleForeground`), and while it waits Ctrl-C is input in any case (a
+/// foreground set while it waits does not end it).
 pub fn read_raw(buf: &mut [u8], abort: &dyn Fn() -> bool) -> usize {
+    INTERRUPT_ARMED.store(false, Ordering::Release);
     loop {
         if abort() || buf.is_empty() {
+            RAW_WAITING.store(false, Ordering::Release);
             return 0;
         }
         {
@@ -100,8 +112,12 @@ pub fn read_raw(buf: &mut [u8], abort: &dyn Fn() -> bool) -> usize {
                 }
             }
             if len > 0 {
+                RAW_WAITING.store(false, Ordering::Release);
                 return len;
             }
+            // Under the RX lock, which the interrupt handler holds while it
+            // sorts the bytes: it sees the flag for every byte after this.
+            RAW_WAITING.store(true, Ordering::Release);
             *READER.lock() = Some(sched::current());
         }
         sched::park();

@@ -9,7 +9,9 @@ use std::io::{BufRead, Write};
 
 pub fn run(mut sh: Shell) -> i32 {
     let mut editor = Editor::default();
-    let mut buf = [0u8; 256];
+    // One byte per read: what follows an Enter stays in the kernel's buffer
+    // for the command it starts (type-ahead reaches `cat`, a nested shell...).
+    let mut buf = [0u8; 1];
     let mut out = std::io::stdout();
     let _ = write!(out, "{}", prompt());
     let _ = out.flush();
