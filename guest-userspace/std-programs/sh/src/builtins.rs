@@ -9,7 +9,7 @@ pub const BUILTINS: [&str; 11] =
 
 /// Exit status of the shell that asks init to restart the system
 /// (init: `vireo_rt::pv_abi::exit::init::REBOOT_REQUEST`).
-pub const REBOOT_STATUS: i32 = pv_abi::exit::init::REBOOT_REQUEST as i32;
+pub const REBOOT_STATUS: i32 = pv_abi::exit::init::REBOOT_REQUEST;
 
 pub fn is_builtin(name: &str) -> bool {
     BUILTINS.contains(&name)
@@ -19,7 +19,7 @@ pub fn is_builtin(name: &str) -> bool {
 pub fn run(sh: &mut Shell, args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let rest = &args[1..];
     let r = match args[0].as_str() {
-        "cd" => cd(rest, err),
+        "cd" => cd(rest),
         "pwd" => std::env::current_dir().map_err(|e| crate::error_text(&e)).and_then(|d| {
             writeln!(out, "{}", d.display()).map_err(|e| crate::error_text(&e))?;
             Ok(0)
@@ -69,13 +69,12 @@ pub fn run(sh: &mut Shell, args: &[String], out: &mut dyn Write, err: &mut dyn W
     }
 }
 
-fn cd(args: &[String], err: &mut dyn Write) -> Result<i32, String> {
+fn cd(args: &[String]) -> Result<i32, String> {
     let target = match args.first() {
         Some(d) => d.clone(),
         None => std::env::var("HOME").unwrap_or_else(|_| "/".into()),
     };
     if let Err(e) = std::env::set_current_dir(&target) {
-        let _ = err;
         return Err(format!("cd: {target}: {}", crate::error_text(&e)));
     }
     if let Ok(d) = std::env::current_dir() {

@@ -175,7 +175,14 @@ impl Shell {
         (if buf.is_empty() { Input::Null } else { Input::Data(buf) }, status)
     }
 
-    fn spawn(&mut self, args: &[String], input: Input, out: Sink, err: Sink, run: &mut Running) -> Result<(Input, i32), i32> {
+    fn spawn(
+        &mut self,
+        args: &[String],
+        input: Input,
+        out: Sink,
+        err: Sink,
+        run: &mut Running,
+    ) -> Result<(Input, i32), i32> {
         let mut c = Command::new(&args[0]);
         c.args(&args[1..]);
         let mut feed: Option<Box<dyn Read + Send>> = None;

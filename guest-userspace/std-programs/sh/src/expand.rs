@@ -58,7 +58,8 @@ pub fn expand_words(words: &[Word], vars: &Vars) -> Vec<String> {
     let mut out = Vec::new();
     for word in words {
         let (text, pat) = expand_one(word, vars);
-        let any_quoted = word.iter().any(|p| matches!(p, Part::Lit { quoted: true, .. } | Part::Var { quoted: true, .. }));
+        let any_quoted =
+            word.iter().any(|p| matches!(p, Part::Lit { quoted: true, .. } | Part::Var { quoted: true, .. }));
         if text.is_empty() && !any_quoted {
             continue;
         }

@@ -9,9 +9,15 @@
 /// A piece of a word. `quoted` pieces are not globbed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Part {
-    Lit { text: String, quoted: bool },
+    Lit {
+        text: String,
+        quoted: bool,
+    },
     /// `$NAME`, `${NAME}`, `$?`, `$0`..`$9`, `$#`.
-    Var { name: String, quoted: bool },
+    Var {
+        name: String,
+        quoted: bool,
+    },
 }
 
 pub type Word = Vec<Part>;
