@@ -144,8 +144,8 @@ struct Console {
 }
 
 impl Console {
-    fn boot(disk: &DiskCopy) -> Self {
-        let mut cmd = Qemu::new(Machine::Microvm)
+    fn boot(machine: Machine, disk: &DiskCopy) -> Self {
+        let mut cmd = Qemu::new(machine)
             .cpus(2)
             .with_initrd()
             .with_disk(&disk.path, false)
@@ -221,10 +221,34 @@ const DELETE: &str = "\x1b[3~";
 
 #[test]
 fn an_interactive_session_edits_recalls_completes_interrupts_and_powers_off() {
+    session(Machine::Microvm);
+}
+
+/// The shorter session on q35 (virtio-pci disk, SeaBIOS): prompt, editing,
+/// completion, Ctrl-C, poweroff.
+#[test]
+fn q35_interactive_session_interrupts_and_powers_off() {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    let disk = DiskCopy::new("shell-console-q35");
+    let mut c = Console::boot(Machine::Q35, &disk);
+    c.expect(PROMPT);
+    c.run(&format!("cho q35{HOME}e\r"), "q35");
+    c.run("cat /et\tmo\t\r", "Welcome to Vireo.");
+    c.run("cat\rtyped to cat\r", "typed to cat");
+    std::thread::sleep(Duration::from_millis(300));
+    c.type_keys("\x03");
+    c.expect(PROMPT);
+    c.run("echo status $?\r", "status 130");
+    c.type_keys("poweroff\r");
+    c.expect("io: / unmounted cleanly");
+    c.expect("VIREO-EXIT 0");
+}
+
+fn session(machine: Machine) {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let disk = DiskCopy::new("shell-console");
     let started = Instant::now();
-    let mut c = Console::boot(&disk);
+    let mut c = Console::boot(machine, &disk);
     c.expect(PROMPT);
     // Cursor keys, Home/End, Ctrl-A/Ctrl-E, Backspace, Delete.
     c.run(&format!("cho wrld{HOME}e{}o{END}!\r", RIGHT.repeat(5)), "world!");
