@@ -174,21 +174,42 @@ impl Console {
 
     /// Waits until `want` appears after the last match.
     fn expect(&mut self, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(90);
+        if !self.wait_for(want, Duration::from_secs(90)) {
+            let _ = self.child.kill();
+            panic!("no {want:?} on the console; it shows:\n{}", self.screen().escape_debug());
+        }
+    }
+
+    /// Whether `want` appears after the last match within `timeout`.
+    fn wait_for(&mut self, want: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
         loop {
             {
                 let out = self.out.lock().unwrap();
                 if let Some(i) = out[self.mark..].windows(want.len()).position(|w| w == want.as_bytes()) {
                     self.mark += i + want.len();
-                    return;
+                    return true;
                 }
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("no {want:?} on the console; it shows:\n{}", self.screen().escape_debug());
+                return false;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Ctrl-C until the prompt is back: the program gives no sign of having
+    /// started, so a Ctrl-C typed before the shell made it the foreground is
+    /// just input (the editor later drops a line for it, harmlessly).
+    fn interrupt(&mut self) {
+        for _ in 0..10 {
+            self.type_keys("\x03");
+            if self.wait_for(&format!("\n{PROMPT}"), Duration::from_secs(3)) {
+                return;
+            }
+        }
+        let _ = self.child.kill();
+        panic!("Ctrl-C did not bring the prompt back; the console shows:\n{}", self.screen().escape_debug());
     }
 
     fn type_keys(&mut self, keys: &str) {
@@ -278,6 +299,16 @@ fn session(machine: Machine) {
     c.type_keys("\x03");
     c.expect(PROMPT);
     c.run("echo status $?\r", "status 130");
+    // A program busy on the CPU (/bin/spin never makes a system call), and
+    // a whole pipeline.
+    c.type_keys("spin\r");
+    std::thread::sleep(Duration::from_millis(300));
+    c.interrupt();
+    c.run("echo spin $?\r", "spin 130");
+    c.type_keys("sleep 60 | cat | cat\r");
+    std::thread::sleep(Duration::from_millis(300));
+    c.interrupt();
+    c.run("echo pipeline $?\r", "pipeline 130");
     c.type_keys("echo dropped\x03");
     c.expect("^C");
     c.run("echo after\r", "after");

@@ -310,11 +310,21 @@ impl Running {
     }
 
     /// Waits for every child, then every copy; the last child's exit code
-    /// if the pipeline ended with a child.
+    /// if the pipeline ended with a child. A stage that was killed (Ctrl-C
+    /// reaches only the stages started before it) ends the whole pipeline:
+    /// the others are killed too and its status is the pipeline's.
     fn wait_all(mut self) -> Option<i32> {
         let mut last = None;
-        for child in &mut self.children {
-            last = Some(child.wait().ok().and_then(|s| s.code()).unwrap_or(1));
+        let mut killed = false;
+        for i in 0..self.children.len() {
+            let code = self.children[i].wait().ok().and_then(|s| s.code()).unwrap_or(1);
+            if code == pv_abi::syscall::status::KILLED && !killed {
+                killed = true;
+                for other in &mut self.children[i + 1..] {
+                    let _ = other.kill();
+                }
+            }
+            last = Some(code);
         }
         if !self.handles.is_empty() {
             console::set_foreground(&[]);
@@ -322,7 +332,9 @@ impl Running {
         for p in self.pumps.drain(..) {
             let _ = p.join();
         }
-        if self.last_is_child {
+        if killed {
+            Some(pv_abi::syscall::status::KILLED)
+        } else if self.last_is_child {
             last
         } else {
             None
