@@ -341,3 +341,70 @@ impl Running {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! On the host (`make test-sh`): the same code with Linux's `cat`, files
+    //! in a temp directory, and no `cd` (the working directory is the test
+    //! process's, shared by the tests).
+    use super::*;
+
+    fn temp(name: &str) -> String {
+        let d = std::env::temp_dir().join(format!("vireo-sh-exec-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d.to_str().unwrap().to_string()
+    }
+
+    fn run(text: &str) -> Shell {
+        let mut sh = Shell::new(vec!["sh".into()], false);
+        sh.run_text(text);
+        sh
+    }
+
+    #[test]
+    fn redirections_and_pipes_reach_files() {
+        let d = temp("redir");
+        let sh = run(&format!(
+            "echo one > {d}/a; echo two >> {d}/a; cat < {d}/a | cat | cat > {d}/b; \
+             cat {d}/missing 2> {d}/err > {d}/out; echo $? > {d}/status"
+        ));
+        assert_eq!(sh.status, 0);
+        assert_eq!(std::fs::read_to_string(format!("{d}/b")).unwrap(), "one\ntwo\n");
+        assert!(std::fs::read_to_string(format!("{d}/err")).unwrap().contains("missing"));
+        assert_eq!(std::fs::read_to_string(format!("{d}/out")).unwrap(), "");
+        assert_eq!(std::fs::read_to_string(format!("{d}/status")).unwrap(), "1\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn statuses_and_short_circuits() {
+        assert_eq!(run("false").status, 1);
+        assert_eq!(run("true && false || true").status, 0);
+        assert_eq!(run("no-such-program-vireo").status, NOT_FOUND);
+        assert_eq!(run("echo 'unclosed").status, 2);
+        assert_eq!(run("false; exit").exit, Some(1));
+        assert_eq!(run("exit 300").exit, Some(300 & 0xff));
+        assert_eq!(run("exit x; echo").exit, None);
+        // The last stage's status is the pipeline's.
+        assert_eq!(run("false | true").status, 0);
+        assert_eq!(run("true | false").status, 1);
+    }
+
+    #[test]
+    fn a_builtin_feeds_the_next_stage() {
+        let d = temp("builtin");
+        run(&format!("VIREO_SH_EXEC=val; echo \"$VIREO_SH_EXEC\" | cat > {d}/v; echo $? >> {d}/v"));
+        assert_eq!(std::fs::read_to_string(format!("{d}/v")).unwrap(), "val\n0\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn assignments() {
+        assert_eq!(assignment("A=1"), Some(("A", "1")));
+        assert_eq!(assignment("_a_9=x=y"), Some(("_a_9", "x=y")));
+        assert_eq!(assignment("9A=1"), None);
+        assert_eq!(assignment("=1"), None);
+        assert_eq!(assignment("a-b=1"), None);
+    }
+}
