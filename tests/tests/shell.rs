@@ -33,6 +33,8 @@ echo piped | cat
 cat /no-such-file 2> /sh-err.txt; echo cat failed $?
 cat /sh-err.txt
 cat /sh-out.txt /no-such-file > /sh-both.txt 2>> /sh-err.txt
+cat /no-such-file > /sh-joined.txt 2>&1
+cat /no-such-file 2>&1 | cat | cat > /sh-piped.txt
 echo /etc/mo?? /bin/sl*
 echo '/bin/sl*' "/etc/*" /no-match-*
 sh -c 'echo c-mode $0 $1 $#' name one
@@ -111,6 +113,9 @@ fn a_script_runs_every_feature_and_its_exit_status_ends_the_vm() {
     // What the redirections wrote is on the disk.
     assert_eq!(disk_file(&disk, "/sh-out.txt"), "first\nsecond\n");
     assert_eq!(disk_file(&disk, "/sh-both.txt"), "first\nsecond\n");
+    for joined in ["/sh-joined.txt", "/sh-piped.txt"] {
+        assert_eq!(disk_file(&disk, joined), "cat: /no-such-file: No such file or directory\n", "{joined}");
+    }
     assert_eq!(
         disk_file(&disk, "/sh-err.txt"),
         "cat: /no-such-file: No such file or directory\ncat: /no-such-file: No such file or directory\n"

@@ -12,9 +12,11 @@ use crate::builtins;
 use crate::console;
 use crate::expand::{expand_words, word_text, Vars};
 use crate::parse::{AndOr, Command as Cmd, Join, Pipeline, RedirKind};
-use std::fs::{File, OpenOptions};
+use crate::wiring::{open_out, pump, Input, Shared, Sink};
+use std::fs::File;
 use std::io::{self, Read, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// `$?` of a command that could not be found.
@@ -29,24 +31,6 @@ pub struct Shell {
     pub interactive: bool,
     /// Set by `exit`, `poweroff`, `reboot`: the shell ends with it.
     pub exit: Option<i32>,
-}
-
-/// Where a stage's stdin comes from.
-enum Input {
-    Console,
-    Null,
-    File(File),
-    /// A builtin's output, for the next stage.
-    Data(Vec<u8>),
-    Pipe(ChildStdout),
-}
-
-/// Where a stage's stdout or stderr goes.
-enum Sink {
-    Console,
-    File(File),
-    /// The next stage.
-    Next,
 }
 
 impl Shell {
@@ -120,8 +104,13 @@ impl Shell {
         let args = expand_words(&cmd.words, &self.vars());
         let (mut input, mut out, mut err) = (input, if last { Sink::Console } else { Sink::Next }, Sink::Console);
         for r in &cmd.redirs {
+            if r.kind == RedirKind::ErrToOut {
+                err = out.same();
+                continue;
+            }
             let path = word_text(&r.target, &self.vars());
             let opened = match r.kind {
+                RedirKind::ErrToOut => Ok(()),
                 RedirKind::In => File::open(&path).map(|f| input = Input::File(f)),
                 RedirKind::Out | RedirKind::Append | RedirKind::Err | RedirKind::ErrAppend => {
                     let append = matches!(r.kind, RedirKind::Append | RedirKind::ErrAppend);
@@ -150,29 +139,22 @@ impl Shell {
     }
 
     fn builtin(&mut self, args: &[String], out: Sink, err: Sink) -> (Input, i32) {
-        let mut buf = Vec::new();
-        let mut out_file;
-        let mut err_file;
-        let mut stdout = io::stdout();
-        let mut stderr = io::stderr();
-        let o: &mut dyn Write = match out {
-            Sink::Console => &mut stdout,
-            Sink::File(f) => {
-                out_file = f;
-                &mut out_file
+        // What goes to the next stage (stdout, and stderr after `2>&1`).
+        let next = Arc::new(Mutex::new(Vec::new()));
+        let writer = |sink: Sink, console: Box<dyn Write>| -> Box<dyn Write> {
+            match sink {
+                Sink::Console => console,
+                Sink::File(f) => Box::new(f),
+                Sink::Next => Box::new(Shared(next.clone())),
             }
-            Sink::Next => &mut buf,
         };
-        let e: &mut dyn Write = match err {
-            Sink::File(f) => {
-                err_file = f;
-                &mut err_file
-            }
-            _ => &mut stderr,
-        };
-        let status = builtins::run(self, args, o, e);
+        let mut o = writer(out, Box::new(io::stdout()));
+        let mut e = writer(err, Box::new(io::stderr()));
+        let status = builtins::run(self, args, &mut o, &mut e);
         let _ = o.flush();
-        (if buf.is_empty() { Input::Null } else { Input::Data(buf) }, status)
+        drop((o, e));
+        let data = std::mem::take(&mut *next.lock().unwrap_or_else(|e| e.into_inner()));
+        (if data.is_empty() { Input::Null } else { Input::Data(data) }, status)
     }
 
     fn spawn(
@@ -186,6 +168,7 @@ impl Shell {
         let mut c = Command::new(&args[0]);
         c.args(&args[1..]);
         let mut feed: Option<Box<dyn Read + Send>> = None;
+        let mut merged = None;
         match input {
             Input::Console => c.stdin(Stdio::inherit()),
             Input::Null => c.stdin(Stdio::null()),
@@ -196,6 +179,10 @@ impl Shell {
             }
             Input::Data(d) => {
                 feed = Some(Box::new(io::Cursor::new(d)));
+                c.stdin(Stdio::piped())
+            }
+            Input::Merged(a, b) => {
+                merged = Some((a, b));
                 c.stdin(Stdio::piped())
             }
         };
@@ -215,21 +202,34 @@ impl Shell {
                 return Err(NOT_FOUND);
             }
         };
-        if let (Some(src), Some(stdin)) = (feed, child.stdin.take()) {
-            run.pumps.push(pump(src, stdin));
-        }
-        let mut next = Input::Null;
-        if let Some(stdout) = child.stdout.take() {
-            match out {
-                Sink::Next => next = Input::Pipe(stdout),
-                Sink::File(f) => run.pumps.push(pump(stdout, f)),
-                Sink::Console => run.pumps.push(pump(stdout, io::stdout())),
+        if let Some(stdin) = child.stdin.take() {
+            if let Some(src) = feed {
+                run.pumps.push(pump(src, stdin));
+            } else if let Some((a, b)) = merged {
+                let stdin = Arc::new(Mutex::new(stdin));
+                run.pumps.push(pump(a, Shared(stdin.clone())));
+                run.pumps.push(pump(b, Shared(stdin)));
             }
         }
-        if let Some(stderr) = child.stderr.take() {
-            match err {
-                Sink::File(f) => run.pumps.push(pump(stderr, f)),
-                _ => run.pumps.push(pump(stderr, io::stderr())),
+        let mut next = Input::Null;
+        match (child.stdout.take(), child.stderr.take(), out, err) {
+            (Some(o), Some(e), Sink::Next, Sink::Next) => next = Input::Merged(o, e),
+            (o, e, out, err) => {
+                if let Some(o) = o {
+                    match out {
+                        Sink::Next => next = Input::Pipe(o),
+                        Sink::File(f) => run.pumps.push(pump(o, f)),
+                        Sink::Console => run.pumps.push(pump(o, io::stdout())),
+                    }
+                }
+                if let Some(e) = e {
+                    match err {
+                        Sink::File(f) => run.pumps.push(pump(e, f)),
+                        // `2>&1 > f | b` would send stderr into the pipe; it
+                        // goes to the console here (only `2>&1 |` merges).
+                        Sink::Console | Sink::Next => run.pumps.push(pump(e, io::stderr())),
+                    }
+                }
             }
         }
         run.add(child);
@@ -257,10 +257,6 @@ impl Shell {
     }
 }
 
-fn open_out(path: &str, append: bool) -> io::Result<File> {
-    OpenOptions::new().write(true).create(true).append(append).truncate(!append).open(path)
-}
-
 /// `NAME=value` (a valid name before the first `=`).
 pub fn assignment(word: &str) -> Option<(&str, &str)> {
     let (name, value) = word.split_once('=')?;
@@ -268,25 +264,6 @@ pub fn assignment(word: &str) -> Option<(&str, &str)> {
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     valid.then_some((name, value))
-}
-
-/// Copies `from` to `to` on its own thread until the end of `from` (or an
-/// error on either side); dropping both then closes a pipe end.
-fn pump(mut from: impl Read + Send + 'static, mut to: impl Write + Send + 'static) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = to.flush();
-    })
 }
 
 /// The children and copy threads of one pipeline.
@@ -374,6 +351,20 @@ mod tests {
         assert!(std::fs::read_to_string(format!("{d}/err")).unwrap().contains("missing"));
         assert_eq!(std::fs::read_to_string(format!("{d}/out")).unwrap(), "");
         assert_eq!(std::fs::read_to_string(format!("{d}/status")).unwrap(), "1\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn stderr_joins_stdout() {
+        let d = temp("join");
+        let sh = run(&format!(
+            "cat {d}/missing > {d}/both 2>&1; cat {d}/missing 2>&1 | cat > {d}/piped; \
+             echo builtin 2>&1 | cat > {d}/builtin"
+        ));
+        assert_eq!(sh.status, 0);
+        assert!(std::fs::read_to_string(format!("{d}/both")).unwrap().contains("missing"));
+        assert!(std::fs::read_to_string(format!("{d}/piped")).unwrap().contains("missing"));
+        assert_eq!(std::fs::read_to_string(format!("{d}/builtin")).unwrap(), "builtin\n");
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -15,6 +15,7 @@ mod expand;
 mod glob;
 mod interactive;
 mod parse;
+mod wiring;
 
 use exec::Shell;
 use std::io::{BufRead, IsTerminal};

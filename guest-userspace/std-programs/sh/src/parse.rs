@@ -34,6 +34,9 @@ pub enum RedirKind {
     Err,
     /// `2>>`
     ErrAppend,
+    /// `2>&1` (its target is empty): stderr goes where stdout goes at this
+    /// point, so `> f 2>&1` sends both to f and `2>&1 > f` only stdout.
+    ErrToOut,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +95,7 @@ enum Token {
     Sep,
 }
 
-const OPS: [&str; 7] = ["2>>", "2>", ">>", "&&", "||", ">", "<"];
+const OPS: [&str; 8] = ["2>&1", "2>>", "2>", ">>", "&&", "||", ">", "<"];
 
 fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
     let chars: Vec<char> = text.chars().collect();
@@ -300,6 +303,10 @@ impl Parser {
                         cmd.words.push(w);
                     }
                 }
+                Some(Token::Op("2>&1")) => {
+                    self.pos += 1;
+                    cmd.redirs.push(Redir { kind: RedirKind::ErrToOut, target: Word::new() });
+                }
                 Some(Token::Op(op @ ("<" | ">" | ">>" | "2>" | "2>>"))) => {
                     let kind = match *op {
                         "<" => RedirKind::In,
@@ -355,13 +362,14 @@ mod tests {
 
     #[test]
     fn operators_and_lists() {
-        let l = parse("a | b > f 2>>e; c && d || e\nf < in").unwrap();
+        let l = parse("a | b > f 2>>e; c && d || e\nf < in 2>&1").unwrap();
         assert_eq!(l.len(), 3);
         assert_eq!(l[0].first.len(), 2);
         assert_eq!(l[0].first[1].redirs.len(), 2);
         assert_eq!(l[0].first[1].redirs[1].kind, RedirKind::ErrAppend);
         assert_eq!(l[1].rest.iter().map(|(j, _)| *j).collect::<Vec<_>>(), vec![Join::And, Join::Or]);
         assert_eq!(l[2].first[0].redirs[0].kind, RedirKind::In);
+        assert_eq!(l[2].first[0].redirs[1].kind, RedirKind::ErrToOut);
     }
 
     #[test]
