@@ -18,6 +18,7 @@ X=assigned; echo "x=$X" ${X}-braced
 export GREETING=hello
 sh -c 'echo child sees $GREETING'
 echo status $?
+PATH=/mybin; greet exit 5; echo greet gave $?; export PATH=/bin
 false; echo false gives $?
 no-such-program; echo missing gives $?
 false || echo or runs
@@ -51,6 +52,9 @@ const SCRIPT_OUTPUT: &[&str] = &[
     "x=assigned assigned-braced",
     "child sees hello",
     "status 0",
+    // Found through $PATH: the runtime passes the path it spawned as argv[0].
+    "hello-std: args [\"/mybin/greet\", \"exit\", \"5\"]",
+    "greet gave 5",
     "false gives 1",
     "sh: no-such-program: not found",
     "missing gives 127",
@@ -89,6 +93,12 @@ fn a_script_runs_every_feature_and_its_exit_status_ends_the_vm() {
     let disk = DiskCopy::new("shell-script");
     put(&disk, "script.sh", SCRIPT);
     put(&disk, "sub.sh", SUB_SCRIPT);
+    // A program only $PATH finds: hello-std as /mybin/greet.
+    let hello =
+        vireo_tests::repo_root().join("guest-userspace/std-programs/target/x86_64-unknown-motor/release/hello-std");
+    debugfs_write(&disk.path, "mkdir /mybin");
+    debugfs_write(&disk.path, &format!("write {} /mybin/greet", hello.display()));
+    debugfs_write(&disk.path, "sif /mybin/greet mode 0100755");
     let run = Qemu::new(Machine::Microvm)
         .cpus(2)
         .with_initrd()
