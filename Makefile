@@ -27,8 +27,9 @@ KERNEL  := $(BUILD)/kernel.elf
 HARNESS := $(BUILD)/vmm-harness
 INITRD  := $(BUILD)/initrd.cpio
 
-# Extra kernel command line for `make run`, e.g. `make run CMDLINE=selftest`.
-CMDLINE ?=
+# Kernel command line for `make run`: by default init runs the shell on the
+# console; e.g. `make run CMDLINE=selftest`, `CMDLINE="-- /bin/hello"`.
+CMDLINE ?= -- /bin/sh
 # vCPUs and memory for `make run`.
 CPUS ?= 1
 MEM  ?= 256M
@@ -146,7 +147,12 @@ STD_PROGRAMS_BINS += bench-mark
 STD_PROGRAMS_BINS += overcommit
 # mem-release: touches then frees memory (the free-page reporting test).
 STD_PROGRAMS_BINS += mem-release
+# sh: the shell (docs/shell.md); coreutils: small tools, one multicall program.
+STD_PROGRAMS_BINS += sh coreutils
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
+# coreutils under each tool's name (it picks the tool by the name it runs as).
+COREUTILS_TOOLS := cat sleep
+USER_PROGRAMS += $(foreach t,$(COREUTILS_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
 # host by motor-abi-patch (guest-userspace/host-tools/mkinitrd/src/motor_patch.rs).
@@ -257,7 +263,7 @@ run-app: $(RUN_APP_DEPS)
 # A virtio-net card on QEMU user networking (docs/network.md: DHCP gives
 # 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3); `make run NET_RUN=` boots
 # without one. Network options go after `--`, e.g.
-# CMDLINE="-- ip=10.0.2.20/24,10.0.2.2 dns=10.0.2.3 net.probe".
+# CMDLINE="-- ip=10.0.2.20/24,10.0.2.2 dns=10.0.2.3 net.probe /bin/sh".
 DISK_RUN ?= $(DISK)
 NET_RUN ?= user
 comma := ,
@@ -303,6 +309,13 @@ test-httpd:
 # vireo-dns (guest-userspace/lib/dns), the resolver without I/O: the same
 # way (its tests include a deterministic fuzz of the reply parser).
 DNS_HOST_ARGS = -p vireo-dns --target $(HOST_TRIPLE)
+# The shell's parser, expansion, globbing, line editor and completion: unit
+# tests on the host, the same way.
+SH_HOST_ARGS = -p vireo-sh --target $(HOST_TRIPLE)
+SH_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --quiet $(SH_HOST_ARGS)
+.PHONY: test-sh
+test-sh:
+	$(SH_HOST_TEST)
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
@@ -315,6 +328,7 @@ lint: deps
 	cd guest-userspace && cargo clippy --quiet --all-targets $(DNS_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(HTTPD_HOST_ARGS) -- -D warnings
+	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(SH_HOST_ARGS) -- -D warnings
 
 # The real-KVM test bed (docs/paravirt.md): build/testbed/, the L1 Linux guest
 # (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
@@ -327,6 +341,7 @@ test: all testbed
 	cargo test --workspace --release
 	$(VIRTIO_HOST_TEST)
 	$(HTTPD_HOST_TEST)
+	$(SH_HOST_TEST)
 	cd guest-userspace && cargo test --quiet $(DNS_HOST_ARGS)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 

@@ -206,6 +206,9 @@ fn kinit(_: usize) {
     if flag("bootstat") {
         trace::print_bootstat(time::tsc_hz());
     }
+    if status == pv_abi::exit::init::REBOOT_REQUEST {
+        poweroff::reboot();
+    }
     match u8::try_from(status) {
         Ok(code) => poweroff::exit(code),
         Err(_) => {

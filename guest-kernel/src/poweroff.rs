@@ -1,10 +1,17 @@
 //! Power-off with an exit status, per pv-abi's exit protocol: the status
 //! line on serial, the isa-debug-exit style port, ACPI S5, the Cloud
-//! Hypervisor sleep port, then halt.
+//! Hypervisor sleep port, then halt. And restart: ACPI reset, the Cloud
+//! Hypervisor reset value, the PCI reset control port, then a triple fault.
 use crate::arch::x86_64::port::{outb, outl};
 use crate::console;
 use core::sync::atomic::{AtomicBool, Ordering};
-use pv_abi::exit::{KernelExit, CHV_SLEEP_PORT, CHV_SLEEP_S5, EXIT_PORT, MARKER};
+use pv_abi::exit::{KernelExit, CHV_RESET_VALUE, CHV_SLEEP_PORT, CHV_SLEEP_S5, EXIT_PORT, MARKER};
+
+/// The PIIX/ICH reset control register (q35): 0x06 is a hard reset.
+const RESET_CONTROL_PORT: u16 = 0xcf9;
+const RESET_CONTROL_HARD: u8 = 0x06;
+/// What the console says before a restart (tests look for it).
+pub const REBOOT_MESSAGE: &str = "vireo: restarting";
 
 static EXITING: AtomicBool = AtomicBool::new(false);
 
@@ -24,6 +31,25 @@ pub fn exit(code: u8) -> ! {
 /// Shorthand for the kernel's own exit statuses.
 pub fn exit_with(status: KernelExit) -> ! {
     exit(status.code())
+}
+
+/// Restarts the machine (init asked for it, `pv_abi::exit::init::REBOOT_REQUEST`).
+/// A VMM started with `-no-reboot` (QEMU) ends instead, with status 0.
+pub fn reboot() -> ! {
+    if !EXITING.swap(true, Ordering::SeqCst) {
+        console::emergency_print(format_args!("{REBOOT_MESSAGE}\n"));
+        crate::acpi::reset();
+        outb(CHV_SLEEP_PORT, CHV_RESET_VALUE);
+        outb(RESET_CONTROL_PORT, RESET_CONTROL_HARD);
+        // Nothing above took: an empty IDT makes the next exception a
+        // triple fault, which every x86 VMM turns into a reset.
+        let empty = x86_64::structures::DescriptorTablePointer { limit: 0, base: x86_64::VirtAddr::zero() };
+        // SAFETY: deliberately leaves this CPU without exception handlers;
+        // the breakpoint after it faults into a triple fault (a reset).
+        unsafe { x86_64::instructions::tables::lidt(&empty) };
+        x86_64::instructions::interrupts::int3();
+    }
+    halt_forever()
 }
 
 pub fn halt_forever() -> ! {

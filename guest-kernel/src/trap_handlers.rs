@@ -13,7 +13,9 @@ pub fn register_all() {
         crate::sched::on_timer_interrupt(f.is_from_user());
     });
     crate::irq::register(vector::SERIAL, |_| {
-        crate::console::input::on_interrupt();
+        if crate::console::input::on_interrupt() {
+            crate::process::interrupt_foreground();
+        }
         crate::pv::eoi();
     });
     crate::irq::register(vector::IPI_WAKE, |f| {

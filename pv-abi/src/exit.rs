@@ -62,6 +62,11 @@ pub mod init {
     pub const IO_SERVER_DIED: u8 = 0x6e;
     /// The I/O server never said it was ready.
     pub const IO_SERVER_SILENT: u8 = 0x6f;
+    /// A program's status asking for a restart (the shell's `reboot`): init
+    /// stops the I/O server (clean unmount) and ends with it too, and the
+    /// kernel then resets the machine instead of powering off. Outside the
+    /// exit codes 0-255 and below the kernel's kill statuses.
+    pub const REBOOT_REQUEST: i32 = 0x0b00;
 }
 
 /// Exit statuses vmm-harness uses for outcomes that are not a guest's own

@@ -188,7 +188,22 @@ system_calls! {
     /// read as zeros and are handed out last), 0: it did not. `NotFound`
     /// without a batch. Closing the device gives an unreturned batch back.
     FreePagesGive = 44,
+    /// `(ptr, cap) -> len`: read console input as typed, without a line
+    /// discipline or echo (for a line editor). Blocks until at least one byte
+    /// is there; returns what is buffered, at most `cap` (≤ 1024) bytes; 0 when
+    /// the process is being killed.
+    ConsoleReadRaw = 45,
+    /// `(handles ptr, count) -> 0`: make these processes (handles with `KILL`;
+    /// count ≤ [`MAX_FOREGROUND`]) the console's foreground: the next Ctrl-C
+    /// (0x03) typed kills them all (status `KILLED`) instead of being read,
+    /// and empties the set. Count 0 empties it. Replaces any earlier set.
+    ConsoleForeground = 46,
 }
+
+/// Most processes [`Sys::ConsoleForeground`] takes (a pipeline's stages).
+pub const MAX_FOREGROUND: u64 = 16;
+/// The console's interrupt character (Ctrl-C).
+pub const CONSOLE_INTERRUPT: u8 = 0x03;
 
 /// Longest service name ([`Sys::ServiceRegister`]).
 pub const MAX_SERVICE_NAME: u64 = 32;

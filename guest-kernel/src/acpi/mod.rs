@@ -9,7 +9,7 @@ pub mod selftest;
 mod sleep;
 mod tables;
 
-pub use sleep::power_off;
+pub use sleep::{power_off, reset};
 pub use tables::{info, init};
 // The parsed description, under the names the rest of the kernel uses.
 #[allow(unused_imports)]

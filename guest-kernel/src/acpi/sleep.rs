@@ -32,9 +32,7 @@ pub fn power_off() {
 
 /// Writes the FADT reset value to the reset register, if the FADT offers
 /// one. Returns if there is none or the VMM ignored it. Parsed and verified
-/// at boot with the rest of the FADT; the reboot path that calls it comes
-/// with the shell.
-#[allow(dead_code)]
+/// at boot with the rest of the FADT; `poweroff::reboot` calls it.
 pub fn reset() {
     if let Some(r) = info().and_then(|i| i.reset) {
         r.reg.write(r.value.into());

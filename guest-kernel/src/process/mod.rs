@@ -5,9 +5,10 @@
 //!
 //! Layers inside, lowest first: `handle`, `shm`, `pipe`, `listener` and `vm`
 //! know nothing of processes; `proc` is the process and its life cycle;
-//! `uaccess`, `futex`, `motor`, `image`, `spawn`, `service` and `fault` build
-//! on it.
+//! `uaccess`, `futex`, `motor`, `image`, `spawn`, `service`, `fault` and
+//! `foreground` (the console's Ctrl-C target) build on it.
 mod fault;
+mod foreground;
 mod futex;
 mod handle;
 mod image;
@@ -22,6 +23,7 @@ mod uaccess;
 mod vm;
 
 pub use fault::on_user_exception;
+pub use foreground::{interrupt_foreground, set_foreground};
 pub use futex::{futex_wait, futex_wake};
 pub use image::ImageCopy;
 pub use pipe::{pipe, UserEnd};

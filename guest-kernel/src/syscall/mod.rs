@@ -1,6 +1,7 @@
 //! System calls: decode the number and arguments from the trap frame, run
 //! the handler, encode the result (pv-abi `syscall` convention). Every
 //! argument is untrusted: handlers validate it and return a typed error.
+mod console;
 mod device;
 mod free_pages;
 mod handler;
@@ -63,6 +64,8 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::Args => misc::args(a[0], a[1]),
         Sys::SysInfo => misc::sysinfo(a[0], a[1]),
         Sys::CpuStats => misc::cpu_stats(a[0], a[1], a[2]),
+        Sys::ConsoleReadRaw => console::console_read_raw(a[0], a[1]),
+        Sys::ConsoleForeground => console::console_foreground(a[0], a[1]),
         Sys::BootMark => misc::boot_mark(a[0]),
         Sys::PipeCreate => pipes::create(a[0]),
         Sys::Read => pipes::read(a[0], a[1], a[2]),

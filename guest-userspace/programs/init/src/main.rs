@@ -5,7 +5,9 @@
 //! off with it). It supervises the server: if the server dies, init says so
 //! and powers the system off with [`IO_SERVER_DIED`] instead of hanging.
 //! When the program is done, init closes the server's control pipe, which
-//! makes the server unmount `/` cleanly, and waits for it.
+//! makes the server unmount `/` cleanly, and waits for it. A program that
+//! ends with `REBOOT_REQUEST` (the shell's `reboot`) gets the same clean
+//! stop, and init ends with that status too: the kernel then restarts.
 //!
 //! `-- --io-server=PATH PROGRAM ...` starts PATH as the server instead (tests
 //! of the supervision use a stand-in that dies).
@@ -23,7 +25,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 use vireo_rt::device::{wait_many, INIT_DEVICE_RIGHT};
 use vireo_rt::pv_abi::boot_trace;
-use vireo_rt::pv_abi::exit::init::{IO_SERVER_DIED, IO_SERVER_SILENT};
+use vireo_rt::pv_abi::exit::init::{IO_SERVER_DIED, IO_SERVER_SILENT, REBOOT_REQUEST};
 use vireo_rt::{println, sys};
 
 vireo_rt::entry!(main);
@@ -72,6 +74,10 @@ fn main() -> i32 {
         }
     };
     stop_io_server(&server);
+    if status == REBOOT_REQUEST {
+        // The kernel restarts the machine when init ends with it.
+        return status;
+    }
     match u8::try_from(status) {
         Ok(code) => i32::from(code),
         Err(_) => {

@@ -58,6 +58,8 @@ pub fn allowed(n: u64) -> &'static [Error] {
         Sys::ShmMap => &[BadHandle, AccessDenied, WrongKind, Invalid, Protection, NoMemory, Limit],
         Sys::Args | Sys::SysInfo => &[Fault, NoMemory],
         Sys::CpuStats => &[Invalid, Fault],
+        Sys::ConsoleReadRaw => &[Invalid, Fault],
+        Sys::ConsoleForeground => &[Invalid, Fault, BadHandle, AccessDenied, WrongKind],
         Sys::BootMark => &[AccessDenied, Invalid],
         Sys::PipeCreate => &[Fault, NoMemory, Limit],
         Sys::Read => &[Fault, BadHandle, WrongKind, NoMemory],

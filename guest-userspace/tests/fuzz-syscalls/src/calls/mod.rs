@@ -86,6 +86,8 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     0, // CpuStats (not generated yet)
     2, // FreePagesTake (no device right: always refused)
     2, // FreePagesGive (the same)
+    0, // ConsoleReadRaw (would wait for input)
+    2, // ConsoleForeground
     6, // unknown numbers
 ];
 
@@ -130,6 +132,7 @@ impl Worker {
             33 => self.wait_many(),
             27..=35 | 43 | 44 => self.device_call(n as u64),
             40 => self.spawn_image(),
+            44 => self.console_foreground(),
             36..=39 => self.service_call(n as u64),
             _ => self.unknown(),
         }
@@ -202,6 +205,38 @@ impl Worker {
         let a = [p, len, 0, 0, 0, 0];
         let r = self.call(n, a, true);
         self.expect(Self::is_err(r, Fault), n, &a, r, "ConsoleRead into a bad buffer must be Fault");
+    }
+
+    /// Handles of every kind (ours, the data pipe's, bogus, stale) from our
+    /// scratch memory, a bad buffer, or too many. It never blocks; a set it
+    /// leaves armed only matters to a Ctrl-C, which nobody types here.
+    fn console_foreground(&mut self) {
+        let n = Sys::ConsoleForeground as u64;
+        let a = match self.rng.below(4) {
+            0 => [self.scratch, 17 + self.rng.below(1000), 0, 0, 0, 0],
+            1 => {
+                let (p, forced, _) = self.buffer();
+                [p, forced.map_or(1 + self.rng.below(16), |l| (l / 8).clamp(1, 16)), 0, 0, 0, 0]
+            }
+            _ => {
+                let k = self.rng.below(5);
+                for i in 0..k {
+                    let (h, _) = self.pick_handle();
+                    // SAFETY: the first 32 bytes of our scratch mapping hold
+                    // nothing of value (it is the fuzzer's own R/W memory).
+                    unsafe { (self.scratch as *mut u64).add(i as usize).write(h) };
+                }
+                [self.scratch, k, 0, 0, 0, 0]
+            }
+        };
+        let r = self.call(n, a, a[1] <= 16 && outside_user(a[0], a[1] * 8));
+        if a[1] > 16 {
+            self.expect(Self::is_err(r, Invalid), n, &a, r, "more than 16 foreground processes must be Invalid");
+        }
+        // Leave no armed set behind for the next boot's console.
+        if r.is_ok() && a[1] > 0 {
+            let _ = self.call(n, [self.scratch, 0, 0, 0, 0, 0], false);
+        }
     }
 
     fn sleep(&mut self) {
