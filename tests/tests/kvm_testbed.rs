@@ -136,6 +136,26 @@ fn std_suite_on_real_kvm_4_cpus() {
     case("std-suite-4cpu");
 }
 
+#[test]
+fn disk_and_net_over_virtio_pci_with_msix() {
+    case("disk-net-pci-2cpu");
+}
+
+#[test]
+fn disk_and_net_over_virtio_mmio() {
+    case("disk-net-mmio-2cpu");
+}
+
+#[test]
+fn read_only_disk_over_virtio_mmio() {
+    case("disk-ro-mmio-1cpu");
+}
+
+#[test]
+fn snapshot_and_restore_mid_std_suite_2_cpus() {
+    case("snapshot-2cpu");
+}
+
 /// vmm-harness/tests/boot.rs inside L1, including its hypercall test, which
 /// there expects `vmmcall`/`vmcall` to be answered (no kvm-pvm masking).
 #[test]

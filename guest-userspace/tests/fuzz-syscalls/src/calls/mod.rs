@@ -132,7 +132,7 @@ impl Worker {
             33 => self.wait_many(),
             27..=35 | 43 | 44 => self.device_call(n as u64),
             40 => self.spawn_image(),
-            44 => self.console_foreground(),
+            46 => self.console_foreground(),
             36..=39 => self.service_call(n as u64),
             _ => self.unknown(),
         }
