@@ -43,16 +43,22 @@ impl Balloon {
         Balloon::default()
     }
 
-    /// Drop one reported buffer's pages on the host.
-    fn discard(&mut self, q: u16, head: u16, d: &Desc, mem: &GuestMemoryMmap) -> Result<(), Failure> {
+    /// Check that one reported buffer is whole pages the device may drop.
+    fn check(q: u16, head: u16, d: &Desc) -> Result<(), Failure> {
         let bad = |why: String| Failure::Request(q, format!("virtio-balloon report {head}: {why}"));
         if !d.writable {
             return Err(bad(format!("buffer {:#x}+{:#x} is not device-writable", d.addr, d.len)));
         }
-        let len = u64::from(d.len);
-        if !(d.addr | len).is_multiple_of(PAGE) {
-            return Err(bad(format!("buffer {:#x}+{len:#x} is not whole 4 KiB pages", d.addr)));
+        if !(d.addr | u64::from(d.len)).is_multiple_of(PAGE) {
+            return Err(bad(format!("buffer {:#x}+{:#x} is not whole 4 KiB pages", d.addr, d.len)));
         }
+        Ok(())
+    }
+
+    /// Drop one checked buffer's pages on the host.
+    fn discard(&mut self, q: u16, head: u16, d: &Desc, mem: &GuestMemoryMmap) -> Result<(), Failure> {
+        let bad = |why: String| Failure::Request(q, format!("virtio-balloon report {head}: {why}"));
+        let len = u64::from(d.len);
         // Inside RAM (the queue checked), so `end` does not wrap; a run may
         // still cross from one region's mapping into the next one's.
         let (mut addr, end) = (d.addr, d.addr + len);
@@ -129,6 +135,10 @@ impl VirtioDevice for Balloon {
         let mut used = false;
         while let Some(c) = queue.pop_up_to(mem, max).map_err(qe)? {
             if report {
+                // The whole chain first: a bad one drops nothing.
+                for d in &c.descs {
+                    Balloon::check(q, c.head, d)?;
+                }
                 for d in &c.descs {
                     self.discard(q, c.head, d, mem)?;
                 }
@@ -272,6 +282,11 @@ mod tests {
             (
                 "misaligned length",
                 vec![desc(0x20000, 0x1800, WRITE, 0)],
+                |f| matches!(f, Failure::Request(2, m) if m.contains("whole 4 KiB pages")),
+            ),
+            (
+                "good then misaligned",
+                vec![desc(0x20000, 0x1000, WRITE | NEXT, 1), desc(0x21000, 0x800, WRITE, 0)],
                 |f| matches!(f, Failure::Request(2, m) if m.contains("whole 4 KiB pages")),
             ),
             (
