@@ -44,6 +44,8 @@ Options for `boot`:
   --net SPEC          a virtio-net card; SPEC is tap=NAME (a host tap device),
                       udp=HOST:PORT[,local=HOST:PORT] (a frame per datagram, like QEMU's
                       -netdev socket,udp=) or loopback (sent frames come back); repeatable
+  --balloon           a virtio-balloon with free-page reporting: runs the guest reports free
+                      are dropped from the harness's memory (it never asks for pages back)
   --transport T       mmio (default: virtio-mmio, on the kernel command line) or pci
                       (virtio-pci with MSI-X, ECAM described by an ACPI MCFG)
   --trace             print the boot timeline on stderr at exit
@@ -54,7 +56,7 @@ Options for `boot`:
 Exit status: the guest's own code (exit port 0xf4, or `VIREO-EXIT n` before ACPI S5),
 2 for bad input, 124 for a timeout, 125 when the VM failed.
 
-Devices come disks first. virtio-mmio: at 0xc0001000, 0xc0002000, ... on IOAPIC lines 5, 6, ...,
+Devices come disks first, then nets, then the balloon. virtio-mmio: at 0xc0001000, 0xc0002000, ... on IOAPIC lines 5, 6, ...,
 described to the guest by `virtio_mmio.device=4K@ADDR:IRQ` words put before --cmdline.
 virtio-pci: functions 00:01.0, 00:02.0, ... with ECAM at 0xe8000000.
 A device the guest programs wrongly fails (DEVICE_NEEDS_RESET, one line on stderr); the VM runs on.
@@ -96,7 +98,16 @@ pub struct BootArgs {
     pub snapshot_dir: Option<PathBuf>,
     pub disks: Vec<DiskArgs>,
     pub nets: Vec<NetArgs>,
+    /// `--balloon`: one virtio-balloon, free-page reporting on.
+    pub balloon: bool,
     pub transport: VirtioTransport,
+}
+
+impl BootArgs {
+    /// How many virtio devices the VM gets.
+    pub fn virtio_devices(&self) -> usize {
+        self.disks.len() + self.nets.len() + usize::from(self.balloon)
+    }
 }
 
 /// `--transport`.
@@ -137,6 +148,7 @@ where
     let mut trace_json = None;
     let mut disks = Vec::new();
     let mut nets = Vec::new();
+    let mut balloon = false;
     let mut transport = VirtioTransport::Mmio;
 
     while let Some(arg) = parser.next().map_err(lex_err)? {
@@ -165,6 +177,7 @@ where
                 let v = lossy(value(&mut parser, "--disk")?);
                 disks.push(DiskArgs::parse(&v).ok_or(CliError::BadDisk(v))?);
             }
+            Long("balloon") => balloon = true,
             Long("transport") => {
                 transport = match value(&mut parser, "--transport")?.to_str() {
                     Some("mmio") => VirtioTransport::Mmio,
@@ -181,22 +194,7 @@ where
     }
 
     let kernel = kernel.ok_or(CliError::MissingKernel)?;
-    if snapshot_dir.is_some() && !(disks.is_empty() && nets.is_empty()) {
-        // The devices' state is not in a snapshot yet.
-        return Err(CliError::SnapshotWithDevices);
-    }
-    if disks.len() + nets.len() > layout::MAX_DEVICES {
-        return Err(CliError::TooManyDevices(layout::MAX_DEVICES));
-    }
-    let words = if transport == VirtioTransport::Mmio { disks.len() + nets.len() } else { 0 };
-    let cmdline = with_device_words(cmdline, words);
-    if cmdline.len() > CMDLINE_MAX {
-        return Err(CliError::CmdlineTooLong { len: cmdline.len(), max: CMDLINE_MAX });
-    }
-    if cmdline.contains(&0) {
-        return Err(CliError::CmdlineNul);
-    }
-    Ok(Command::Boot(BootArgs {
+    let mut args = BootArgs {
         kernel,
         initrd,
         cmdline,
@@ -208,8 +206,26 @@ where
         snapshot_dir,
         disks,
         nets,
+        balloon,
         transport,
-    }))
+    };
+    let devices = args.virtio_devices();
+    if args.snapshot_dir.is_some() && devices > 0 {
+        // The devices' state is not in a snapshot yet.
+        return Err(CliError::SnapshotWithDevices);
+    }
+    if devices > layout::MAX_DEVICES {
+        return Err(CliError::TooManyDevices(layout::MAX_DEVICES));
+    }
+    let words = if transport == VirtioTransport::Mmio { devices } else { 0 };
+    args.cmdline = with_device_words(std::mem::take(&mut args.cmdline), words);
+    if args.cmdline.len() > CMDLINE_MAX {
+        return Err(CliError::CmdlineTooLong { len: args.cmdline.len(), max: CMDLINE_MAX });
+    }
+    if args.cmdline.contains(&0) {
+        return Err(CliError::CmdlineNul);
+    }
+    Ok(Command::Boot(args))
 }
 
 fn parse_restore(mut parser: lexopt::Parser) -> Result<Command, CliError> {
@@ -317,7 +333,7 @@ mod tests {
         assert_eq!(b.timeout_secs, Some(30));
         assert!(!b.trace);
         assert_eq!(b.trace_json, None);
-        assert!(b.disks.is_empty() && b.nets.is_empty());
+        assert!(b.disks.is_empty() && b.nets.is_empty() && !b.balloon);
         assert_eq!(b.transport, VirtioTransport::Mmio);
     }
 
@@ -332,6 +348,10 @@ mod tests {
         );
         let b = boot(&["--kernel", "k", "--disk", "d.img"]).unwrap();
         assert_eq!(b.cmdline, b"virtio_mmio.device=4K@0xc0001000:5");
+        // The balloon comes after the disks and nets.
+        let b = boot(&["--kernel", "k", "--balloon", "--disk", "d.img"]).unwrap();
+        assert!(b.balloon);
+        assert_eq!(b.cmdline, b"virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc0002000:6");
         let b = boot(&["--kernel", "k", "--disk", "d.img", "--transport", "pci", "--cmdline", "x"]).unwrap();
         assert_eq!((b.transport, &b.cmdline[..]), (VirtioTransport::Pci, &b"x"[..]), "PCI needs no words");
         assert_eq!(boot(&["--kernel", "k", "--transport", "isa"]), Err(CliError::BadTransport("isa".into())));
@@ -389,6 +409,7 @@ mod tests {
         assert_eq!((r.dir, r.timeout_secs, r.trace, r.snapshot_dir), (PathBuf::from("snap"), Some(5), true, None));
         assert_eq!(parse(["restore"]), Err(CliError::MissingSnapshotDir));
         assert_eq!(boot(&["--kernel", "k", "--snapshot-dir", "s", "--disk", "d"]), Err(CliError::SnapshotWithDevices));
+        assert_eq!(boot(&["--kernel", "k", "--snapshot-dir", "s", "--balloon"]), Err(CliError::SnapshotWithDevices));
         assert_eq!(parse(["restore", "a", "b"]), Err(CliError::UnexpectedArgument("b".into())));
         assert_eq!(parse(["restore", "a", "--kernel", "k"]), Err(CliError::UnknownOption("--kernel".into())));
     }

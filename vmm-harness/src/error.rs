@@ -24,7 +24,7 @@ pub enum CliError {
     MissingKernel,
     #[error("missing the snapshot directory: `vmm-harness restore DIR`")]
     MissingSnapshotDir,
-    #[error("--snapshot-dir cannot be used with --disk or --net yet (virtio device state is not saved)")]
+    #[error("--snapshot-dir cannot be used with --disk, --net or --balloon yet (virtio device state is not saved)")]
     SnapshotWithDevices,
     #[error("invalid {flag} value '{value}': expected an integer from {min} to {max}")]
     BadNumber { flag: &'static str, value: String, min: u64, max: u64 },

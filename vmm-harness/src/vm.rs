@@ -49,7 +49,7 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
         Some(i) => Some(i.placement(info.image_end, &layout)?),
         None => None,
     };
-    let virtio_devices = virtio::open(&args.disks, &args.nets)?;
+    let virtio_devices = virtio::open(&args.disks, &args.nets, args.balloon)?;
 
     let kvm = Kvm::new().map_err(Error::KvmOpen)?;
     // Shared with the virtio-pci devices, which send MSIs through it.
@@ -67,7 +67,7 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
         (Some(i), Some(addr)) => Some(i.load(&mem, addr)?),
         _ => None,
     };
-    let pci = !(args.disks.is_empty() && args.nets.is_empty()) && args.transport == VirtioTransport::Pci;
+    let pci = args.virtio_devices() > 0 && args.transport == VirtioTransport::Pci;
     let ecam = pci.then_some(virtio::layout::ECAM_BASE);
     loader::write_boot_info(&mem, &layout, &args.cmdline, module.as_ref(), args.cpus, ecam)?;
     timeline.record(Kind::KernelLoaded);

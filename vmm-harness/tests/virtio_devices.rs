@@ -1,5 +1,5 @@
 //! The virtio-mmio devices end to end: tiny PVH guests (32-bit, paging
-//! off) drive `--disk` and `--net` the way a driver does (status, features,
+//! off) drive `--disk`, `--net` and `--balloon` the way a driver does (status, features,
 //! one queue per ring, descriptor chains, notify), then exit with bytes that
 //! prove what the device did. Bad programming fails the device (one stderr
 //! line, DEVICE_NEEDS_RESET) while the guest runs on, resets it and uses it
@@ -14,8 +14,9 @@ use guest::{kvm_usable, pvh_elf, text, TempFile, BIN};
 
 /// The first two virtio-mmio windows (vmm-harness/src/devices/virtio/layout.rs).
 const DEV0: u32 = 0xC000_1000;
-/// Two queues' rings, and buffers, in guest RAM.
-const Q: [(u32, u32, u32); 2] = [(0x20_0000, 0x20_1000, 0x20_2000), (0x21_0000, 0x21_1000, 0x21_2000)];
+/// Three queues' rings, and buffers, in guest RAM.
+const Q: [(u32, u32, u32); 3] =
+    [(0x20_0000, 0x20_1000, 0x20_2000), (0x21_0000, 0x21_1000, 0x21_2000), (0x22_0000, 0x22_1000, 0x22_2000)];
 const HDR: u32 = 0x30_0000;
 const DATA: u32 = 0x30_1000;
 const STATUS: u32 = 0x30_2000;
@@ -348,6 +349,41 @@ fn a_guest_reads_the_disk_over_virtio_pci() {
     assert_eq!(out.status.code(), Some(0x42 + 3), "{err}");
     assert!(err.contains("mmio pci config x1") && err.contains("mmio virtio-blk x"), "{err}");
     assert!(!err.contains("needs reset"), "{err}");
+}
+
+/// The balloon's reporting queue (2): a reported page reads back as zeros,
+/// the page after it keeps its bytes; then a run that is not whole pages
+/// fails the device (DEVICE_NEEDS_RESET) and its page is kept.
+#[test]
+fn a_reported_page_is_dropped_and_a_misaligned_run_fails_the_balloon() {
+    if !kvm_usable() {
+        return;
+    }
+    let mut a = Asm::default();
+    a.copyd(DEV0 + 0x08, SAVED); // device type 5
+    a.init(DEV0).queue(DEV0, 2, 8).driver_ok(DEV0);
+    a.movb(DATA, 0xAA).movb(DATA + 0xFFF, 0x55).movb(DATA + 0x1000, 7);
+    a.desc(2, 0, DATA, 0x1000, WRITE, 0).offer(DEV0, 2, 0, 0);
+    a.wait_word(Q[2].2 + 2, 1);
+    a.exit_sum(&[SAVED, DATA, DATA + 0xFFF, DATA + 0x1000]);
+    let out = run(&a, "balloon", &["--balloon", "--trace"]);
+    let err = text(&out.stderr);
+    // 5 + 0 + 0 + 7; without the drop 0xAA + 0x55 would be in the sum.
+    assert_eq!(out.status.code(), Some(12), "{err}");
+    assert!(!err.contains("needs reset"), "{err}");
+    assert!(err.contains("mmio virtio-balloon x"), "the exits name the device: {err}");
+
+    let mut a = Asm::default();
+    a.init(DEV0).queue(DEV0, 2, 8).driver_ok(DEV0);
+    a.movb(DATA, 1);
+    a.desc(2, 0, DATA + 0x800, 0x1000, WRITE, 0).offer(DEV0, 2, 0, 0);
+    a.copyd(DEV0 + 0x70, SAVED);
+    a.exit_sum(&[SAVED, DATA]);
+    let out = run(&a, "balloon-bad", &["--balloon"]);
+    let err = text(&out.stderr);
+    // Status 0x4F (DEVICE_NEEDS_RESET | DRIVER_OK ...) + the kept byte.
+    assert_eq!(out.status.code(), Some(0x50), "{err}");
+    assert!(err.contains("virtio-balloon at 0xc0001000") && err.contains("not whole 4 KiB pages"), "{err}");
 }
 
 #[test]

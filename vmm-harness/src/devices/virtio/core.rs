@@ -78,8 +78,13 @@ pub trait VirtioDevice: Send {
     /// Features offered, VERSION_1 included.
     fn features(&self) -> u64;
     fn queue_count(&self) -> usize;
-    /// The device config space (read-only for every device here).
+    /// The device config space.
     fn config(&self) -> Vec<u8>;
+    /// The driver wrote `data` at `offset` of the config space; only the
+    /// balloon's `actual` is writable, a write anywhere else fails the device.
+    fn write_config(&mut self, offset: u64, _data: &[u8]) -> Result<(), Failure> {
+        Err(Failure::ConfigWrite(offset))
+    }
     /// The driver notified queue `q` (DRIVER_OK set, the queue ready).
     /// Returns whether used buffers were added (then the transport interrupts).
     fn notify(&mut self, q: u16, queues: &mut [VirtQueue], mem: &GuestMemoryMmap) -> Result<bool, Failure>;

@@ -1,7 +1,7 @@
 //! The virtio-mmio transport, version 2 (virtio 1.2, 4.2.2): the register
 //! window of one device over its [`VirtioCore`]. Besides the core's
 //! failures, a write to a read-only or unknown register, of a width other
-//! than 4 bytes, or to the (read-only) device config fails the device.
+//! than 4 bytes, or to a read-only device config field fails the device.
 
 use vm_memory::GuestMemoryMmap;
 
@@ -85,7 +85,7 @@ impl<D: VirtioDevice> MmioTransport<D> {
 
     fn write_register(&mut self, offset: u64, data: &[u8]) -> Result<(), Failure> {
         if offset >= reg::CONFIG {
-            return Err(Failure::ConfigWrite(offset - reg::CONFIG));
+            return self.core.device.write_config(offset - reg::CONFIG, data);
         }
         let Ok(bytes) = <[u8; 4]>::try_from(data) else {
             return Err(Failure::BadWidth { offset, len: data.len() });

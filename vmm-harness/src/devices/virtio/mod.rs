@@ -1,6 +1,7 @@
 //! virtio devices on the virtio-mmio or virtio-pci transport.
 
 pub mod backend;
+pub mod balloon;
 pub mod blk;
 pub mod core;
 pub mod irq;
@@ -20,6 +21,7 @@ use crate::cli::VirtioTransport;
 use crate::devices::{MmioDevice, MmioSlot};
 use crate::error::{Error, Result};
 use backend::{Backend, NetArgs};
+use balloon::Balloon;
 use blk::{Block, DiskArgs};
 use core::VirtioDevice;
 use irq::{Interrupt, Irq};
@@ -33,9 +35,10 @@ use pci::{BarWindow, PciBus, PciFunction, PciTransport};
 pub struct Opened {
     disks: Vec<Block>,
     nets: Vec<Net>,
+    balloon: Option<Balloon>,
 }
 
-pub fn open(disks: &[DiskArgs], nets: &[NetArgs]) -> Result<Opened> {
+pub fn open(disks: &[DiskArgs], nets: &[NetArgs], balloon: bool) -> Result<Opened> {
     let disks = disks
         .iter()
         .map(|d| Block::open(d).map_err(|source| Error::Disk { path: d.path.display().to_string(), source }))
@@ -47,10 +50,10 @@ pub fn open(disks: &[DiskArgs], nets: &[NetArgs]) -> Result<Opened> {
             Net::new(Arc::new(backend)).map_err(Error::EventFd)
         })
         .collect::<Result<_>>()?;
-    Ok(Opened { disks, nets })
+    Ok(Opened { disks, nets, balloon: balloon.then(Balloon::new) })
 }
 
-/// Put the devices in their windows (disks first, in `layout` order), wire
+/// Put the devices in their windows (disks, nets, the balloon, in `layout` order), wire
 /// their interrupts (IOAPIC lines for virtio-mmio, MSI-X for virtio-pci)
 /// and start the net RX threads.
 pub fn attach(
@@ -60,6 +63,7 @@ pub fn attach(
     mem: &GuestMemoryMmap,
 ) -> Result<Vec<MmioSlot>> {
     let devices = opened.disks.into_iter().map(Dev::Blk).chain(opened.nets.into_iter().map(Dev::Net));
+    let devices = devices.chain(opened.balloon.map(Dev::Balloon));
     let mut slots = Vec::new();
     let mut bus = PciBus::default();
     for (n, dev) in devices.enumerate() {
@@ -71,6 +75,7 @@ pub fn attach(
                 let irq = Irq::Line(irq);
                 let device: Arc<Mutex<dyn MmioDevice>> = match dev {
                     Dev::Blk(b) => Arc::new(Mutex::new(MmioTransport::new(b, base, mem.clone(), irq, QMAX))),
+                    Dev::Balloon(b) => Arc::new(Mutex::new(MmioTransport::new(b, base, mem.clone(), irq, QMAX))),
                     Dev::Net(n) => {
                         let t = Arc::new(Mutex::new(MmioTransport::new(n, base, mem.clone(), irq, QMAX)));
                         net::spawn_rx(t.clone()).map_err(|source| Error::Thread { what: "net-rx", source })?;
@@ -84,6 +89,11 @@ pub fn attach(
                 let msix = |queues| Irq::Msix(Msix::new(Some(vm.clone()), queues));
                 let (function, window): (Shared<dyn PciFunction>, Shared<dyn MmioDevice>) = match dev {
                     Dev::Blk(b) => {
+                        let irq = msix(b.queue_count());
+                        let t = Arc::new(Mutex::new(PciTransport::new(b, slot, base, mem.clone(), irq, QMAX)));
+                        (t.clone(), Arc::new(Mutex::new(BarWindow(t))))
+                    }
+                    Dev::Balloon(b) => {
                         let irq = msix(b.queue_count());
                         let t = Arc::new(Mutex::new(PciTransport::new(b, slot, base, mem.clone(), irq, QMAX)));
                         (t.clone(), Arc::new(Mutex::new(BarWindow(t))))
@@ -114,6 +124,7 @@ type Shared<T> = Arc<Mutex<T>>;
 enum Dev {
     Blk(Block),
     Net(Net),
+    Balloon(Balloon),
 }
 
 impl Dev {
@@ -121,6 +132,7 @@ impl Dev {
         match self {
             Dev::Blk(_) => "virtio-blk",
             Dev::Net(_) => "virtio-net",
+            Dev::Balloon(_) => "virtio-balloon",
         }
     }
 }

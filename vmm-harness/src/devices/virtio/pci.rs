@@ -6,8 +6,8 @@
 //! KVM_SIGNAL_MSI.
 //!
 //! PCI config space behaves like hardware: read-only fields ignore writes.
-//! Inside the BAR, the core's failures apply, and so does a write to the
-//! device config or to a read-only common-config field, or of a width other
+//! Inside the BAR, the core's failures apply, and so does a write to a
+//! read-only device-config or common-config field, or of a width other
 //! than the field's.
 
 use std::sync::{Arc, Mutex};
@@ -208,7 +208,7 @@ impl<D: VirtioDevice> PciTransport<D> {
                 self.core.notify(q as u32)
             }
             o if (bar::DEVICE..bar::DEVICE + u64::from(bar::DEVICE_LEN)).contains(&o) => {
-                Err(Failure::ConfigWrite(o - bar::DEVICE))
+                self.core.device.write_config(o - bar::DEVICE, data)
             }
             o if (bar::MSIX_TABLE..bar::MSIX_PBA).contains(&o) => {
                 if let Some(m) = self.msix() {

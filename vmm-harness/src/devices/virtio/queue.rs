@@ -38,8 +38,8 @@ pub enum QueueError {
     Unterminated { head: u16, size: u16 },
     /// A buffer outside guest RAM.
     OutsideRam { head: u16, addr: u64, len: u32 },
-    /// More than [`MAX_CHAIN_BYTES`] in one chain.
-    TooLong { head: u16, bytes: u64 },
+    /// More than [`MAX_CHAIN_BYTES`] (or the device's own limit) in one chain.
+    TooLong { head: u16, bytes: u64, max: u64 },
     /// A readable buffer after a writable one (virtio 1.2, 2.7.4.2).
     ReadAfterWrite { head: u16 },
     /// Guest memory the rings live in could not be read or written.
@@ -65,8 +65,8 @@ impl std::fmt::Display for QueueError {
             QueueError::OutsideRam { head, addr, len } => {
                 write!(f, "chain {head} has a buffer {addr:#x}+{len:#x} outside guest RAM")
             }
-            QueueError::TooLong { head, bytes } => {
-                write!(f, "chain {head} is too long ({bytes} bytes, at most {MAX_CHAIN_BYTES})")
+            QueueError::TooLong { head, bytes, max } => {
+                write!(f, "chain {head} is too long ({bytes} bytes, at most {max})")
             }
             QueueError::ReadAfterWrite { head } => write!(f, "chain {head} has a readable buffer after a writable one"),
             QueueError::Memory(e) => write!(f, "ring memory: {e}"),
@@ -230,6 +230,12 @@ impl VirtQueue {
 
     /// The next chain the driver offers, checked whole, or `None`.
     pub fn pop(&mut self, mem: &GuestMemoryMmap) -> Result<Option<Chain>, QueueError> {
+        self.pop_up_to(mem, MAX_CHAIN_BYTES)
+    }
+
+    /// [`pop`](Self::pop) for a device whose chains may hold up to `max`
+    /// bytes (a free-page report names up to 1 GiB it never copies).
+    pub fn pop_up_to(&mut self, mem: &GuestMemoryMmap, max: u64) -> Result<Option<Chain>, QueueError> {
         if !self.ready() {
             return Err(QueueError::NotReady);
         }
@@ -262,8 +268,8 @@ impl VirtQueue {
                 return Err(QueueError::OutsideRam { head, addr: desc.addr, len: desc.len });
             }
             bytes += u64::from(desc.len);
-            if bytes > MAX_CHAIN_BYTES {
-                return Err(QueueError::TooLong { head, bytes });
+            if bytes > max {
+                return Err(QueueError::TooLong { head, bytes, max });
             }
             open = d.has_next();
             descs.push(desc);
