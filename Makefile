@@ -151,7 +151,7 @@ STD_PROGRAMS_BINS += mem-release
 STD_PROGRAMS_BINS += sh coreutils
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # coreutils under each tool's name (it picks the tool by the name it runs as).
-COREUTILS_TOOLS := cat sleep
+COREUTILS_TOOLS := cat cp date echo env grep head hexdump ls mkdir mv pwd rm rmdir sleep tail touch wc
 USER_PROGRAMS += $(foreach t,$(COREUTILS_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
@@ -316,6 +316,13 @@ SH_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --quiet $
 .PHONY: test-sh
 test-sh:
 	$(SH_HOST_TEST)
+# coreutils' tools (argument parsing, grep's matcher, wc, hexdump, date...):
+# plain std, so the same.
+COREUTILS_HOST_ARGS = -p coreutils --target $(HOST_TRIPLE)
+COREUTILS_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --quiet $(COREUTILS_HOST_ARGS)
+.PHONY: test-coreutils
+test-coreutils:
+	$(COREUTILS_HOST_TEST)
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
@@ -329,6 +336,7 @@ lint: deps
 	cd guest-userspace/std-programs && $(GUEST_CLIPPY) --release --quiet -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(HTTPD_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(SH_HOST_ARGS) -- -D warnings
+	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(COREUTILS_HOST_ARGS) -- -D warnings
 
 # The real-KVM test bed (docs/paravirt.md): build/testbed/, the L1 Linux guest
 # (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
@@ -342,6 +350,7 @@ test: all testbed
 	$(VIRTIO_HOST_TEST)
 	$(HTTPD_HOST_TEST)
 	$(SH_HOST_TEST)
+	$(COREUTILS_HOST_TEST)
 	cd guest-userspace && cargo test --quiet $(DNS_HOST_ARGS)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
