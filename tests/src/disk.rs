@@ -126,6 +126,17 @@ impl DiskCopy {
         std::fs::write(&p, content).expect("write scratch file");
         p
     }
+
+    /// Writes `text` to the image as `/NAME` (a script for the guest to run).
+    pub fn put(&self, name: &str, text: &str) {
+        let host = self.scratch(name, text.as_bytes());
+        debugfs_write(&self.path, &format!("write {} /{name}", host.display()));
+    }
+
+    /// The content of the image's file at `path` (empty if there is none).
+    pub fn file(&self, path: &str) -> String {
+        String::from_utf8_lossy(&debugfs(&self.path, &format!("cat {path}")).stdout).into_owned()
+    }
 }
 
 impl Drop for DiskCopy {

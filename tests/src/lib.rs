@@ -70,6 +70,20 @@ impl Run {
         self.stdout.lines().map(|l| l.trim_end_matches('\r')).filter(|l| l.contains(needle)).collect()
     }
 
+    /// Panics unless the serial output has each of `want` as a whole line,
+    /// in this order (other lines may come between). In a wanted line `{}`
+    /// stands for any text.
+    pub fn assert_lines_in_order(&self, want: &[&str]) {
+        let lines: Vec<&str> = self.stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
+        let mut at = 0;
+        for w in want {
+            match lines[at..].iter().position(|l| fits(l, w)) {
+                Some(i) => at += i + 1,
+                None => panic!("no line {w:?} (in order) in the output\n{}", self.dump()),
+            }
+        }
+    }
+
     /// Everything a failing assertion should show.
     pub fn dump(&self) -> String {
         format!(
@@ -83,6 +97,22 @@ impl Run {
         assert!(!self.timed_out, "VM timed out\n{}", self.dump());
         assert_eq!(self.vireo_exit(), Some(code), "wrong VIREO-EXIT\n{}", self.dump());
     }
+}
+
+/// Whether `line` is `pattern`, where `{}` in the pattern stands for any text.
+pub fn fits(line: &str, pattern: &str) -> bool {
+    let mut parts = pattern.split("{}");
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = line.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for p in middle {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Runs `cmd` to completion or until `timeout`, capturing stdout and stderr.
@@ -223,5 +253,20 @@ pub fn kvm_available() -> Result<(), String> {
     match std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
         Ok(_) => Ok(()),
         Err(e) => Err(format!("/dev/kvm not usable ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits;
+
+    #[test]
+    fn placeholders_stand_for_any_text() {
+        assert!(fits("abc", "abc") && !fits("abcd", "abc") && !fits("xabc", "abc"));
+        assert!(fits("-rw 12 2026-12-07 13:34 f.txt", "-rw 12 {} f.txt"));
+        assert!(fits("2026-12-07T13:34:41Z", "20{}-{}-{}T{}:{}:{}Z"));
+        assert!(!fits("2026-12-07 13:34", "20{}-{}-{}T{}"));
+        assert!(fits("usage: ls", "usage: ls{}") && !fits("usage: l", "usage: ls{}"));
+        assert!(!fits("ab", "a{}b{}b"), "pieces do not overlap");
     }
 }

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use vireo_tests::disk::{debugfs, debugfs_write, program, DiskCopy};
+use vireo_tests::disk::{debugfs_write, program, DiskCopy};
 use vireo_tests::{Machine, Qemu};
 
 /// One VM at a time: the tests are timing-sensitive under TCG.
@@ -78,21 +78,12 @@ const SCRIPT_OUTPUT: &[&str] = &[
     "syntax 2",
 ];
 
-fn put(disk: &DiskCopy, name: &str, text: &str) {
-    let host = disk.scratch(name, text.as_bytes());
-    debugfs_write(&disk.path, &format!("write {} /{name}", host.display()));
-}
-
-fn disk_file(disk: &DiskCopy, path: &str) -> String {
-    String::from_utf8_lossy(&debugfs(&disk.path, &format!("cat {path}")).stdout).into_owned()
-}
-
 #[test]
 fn a_script_runs_every_feature_and_its_exit_status_ends_the_vm() {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let disk = DiskCopy::new("shell-script");
-    put(&disk, "script.sh", SCRIPT);
-    put(&disk, "sub.sh", SUB_SCRIPT);
+    disk.put("script.sh", SCRIPT);
+    disk.put("sub.sh", SUB_SCRIPT);
     // A program only $PATH finds: hello-std as /mybin/greet.
     let hello =
         vireo_tests::repo_root().join("guest-userspace/std-programs/target/x86_64-unknown-motor/release/hello-std");
@@ -107,27 +98,20 @@ fn a_script_runs_every_feature_and_its_exit_status_ends_the_vm() {
         .timeout(Duration::from_secs(300))
         .run();
     eprintln!("script boot: {:?}", run.elapsed);
-    let lines: Vec<&str> = run.stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
-    let mut at = 0;
-    for want in SCRIPT_OUTPUT {
-        match lines[at..].iter().position(|l| l == want) {
-            Some(i) => at += i + 1,
-            None => panic!("no line {want:?} (in order) in the output\n{}", run.dump()),
-        }
-    }
+    run.assert_lines_in_order(SCRIPT_OUTPUT);
     for never in ["never-and", "never-or"] {
         assert!(!run.stdout.contains(never), "{never} printed\n{}", run.dump());
     }
     run.assert_exit(7);
     assert!(run.has_line_starting("io: / unmounted cleanly"), "{}", run.dump());
     // What the redirections wrote is on the disk.
-    assert_eq!(disk_file(&disk, "/sh-out.txt"), "first\nsecond\n");
-    assert_eq!(disk_file(&disk, "/sh-both.txt"), "first\nsecond\n");
+    assert_eq!(disk.file("/sh-out.txt"), "first\nsecond\n");
+    assert_eq!(disk.file("/sh-both.txt"), "first\nsecond\n");
     for joined in ["/sh-joined.txt", "/sh-piped.txt"] {
-        assert_eq!(disk_file(&disk, joined), "cat: /no-such-file: No such file or directory\n", "{joined}");
+        assert_eq!(disk.file(joined), "cat: /no-such-file: No such file or directory\n", "{joined}");
     }
     assert_eq!(
-        disk_file(&disk, "/sh-err.txt"),
+        disk.file("/sh-err.txt"),
         "cat: /no-such-file: No such file or directory\ncat: /no-such-file: No such file or directory\n"
     );
 }
