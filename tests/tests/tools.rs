@@ -58,6 +58,8 @@ mkdir e; rmdir e; ls
 echo == touch
 touch new.txt; ls -l new.txt
 touch f.txt; cat f.txt
+ls -l /etc/motd
+touch /etc/motd; ls -l /etc/motd
 echo == env
 export GREET=hi
 env | grep GREET
@@ -216,6 +218,7 @@ const OUTPUT: &[&str] = &[
     "== touch",
     "-rw          0 {} new.txt",
     "hello world",
+    "-rw         18 2025-01-01 00:00 /etc/motd",
     "== env",
     "GREET=hi",
     "2",
@@ -299,6 +302,9 @@ fn every_tool_works_on_the_disk_and_reports_errors_in_one_line() {
         OUTPUT.iter().copied().chain(helps.iter().map(String::as_str)).chain(tail.iter().copied()).collect();
     run.assert_lines_in_order(&want);
     run.assert_exit(0);
+    // touch moved an existing file's time on (from the image's 2025 epoch).
+    let motd = run.lines_containing(" /etc/motd");
+    assert!(motd.len() == 2 && !motd[1].contains(" 2025-01-01 00:00 "), "touch left the time: {motd:?}");
     assert!(run.has_line_starting("io: / unmounted cleanly"), "{}", run.dump());
     // What the tools left on the disk, and a consistent file system after
     // the copies, renames and recursive removals.
