@@ -52,6 +52,7 @@ rmdir z; echo nonempty $?
 rm -r z; ls
 rm /nope; echo rm $?
 rm -f /nope; echo rmf $?
+rm -rf /; echo rm-root $?
 rm -rf a/b/c a/b; ls a
 rmdir a/b; echo rmdir-missing $?
 mkdir e; rmdir e; ls
@@ -208,6 +209,8 @@ const OUTPUT: &[&str] = &[
     "rm: /nope: No such file or directory",
     "rm 1",
     "rmf 0",
+    "rm: /: refusing to remove the root directory",
+    "rm-root 1",
     "f.txt",
     "n.txt",
     "rmdir: a/b: No such file or directory",

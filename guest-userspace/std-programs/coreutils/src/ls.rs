@@ -11,7 +11,7 @@ use crate::common::{bad_args, fail, reader_gone};
 pub const USAGE: &str = "usage: ls [-l] [-a] [PATH...]\n\
 Lists each directory PATH (default .), sorted by name, or names the file PATH.\n\
 -a: include names starting with '.'; -l: long form: type (d directory, - file, ? other), rw/r- (writable or\n\
-read-only, as far as the file system tells), size in bytes, modification time (UTC), name.";
+read-only, as far as the file system tells), size in bytes, modification time (UTC), name. -1 is accepted (always one a line).";
 
 /// One name to show, with what `-l` needs.
 struct Entry {

@@ -63,6 +63,10 @@ fn main() -> ExitCode {
     let Some(name) = args.first().map(|a| base(a).to_string()) else {
         return usage();
     };
+    if name == "--help" {
+        println!("{}", summary());
+        return ExitCode::SUCCESS;
+    }
     let Some(tool) = TOOLS.iter().find(|t| t.name == name) else {
         eprintln!("coreutils: {name}: no such tool");
         return usage();
@@ -88,9 +92,13 @@ fn wants_help(tool: &str, args: &[String]) -> bool {
     args.iter().take_while(|a| *a != "--").any(|a| a == "--help")
 }
 
-fn usage() -> ExitCode {
+fn summary() -> String {
     let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
-    eprintln!("usage: coreutils TOOL [ARGS...] (or run it as TOOL); tools: {}", names.join(" "));
+    format!("usage: coreutils TOOL [ARGS...] (or run it as TOOL); tools: {}", names.join(" "))
+}
+
+fn usage() -> ExitCode {
+    eprintln!("{}", summary());
     ExitCode::from(2)
 }
 

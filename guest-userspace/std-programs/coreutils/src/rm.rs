@@ -19,6 +19,9 @@ pub fn run(args: &[String]) -> ExitCode {
     let mut ok = true;
     for p in &a.operands {
         let removed = match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() && recursive && is_root(p) => {
+                Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to remove the root directory"))
+            }
             Ok(m) if m.is_dir() && !recursive => Err(io::Error::from(io::ErrorKind::IsADirectory)),
             Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
             Ok(_) => std::fs::remove_file(p),
@@ -34,4 +37,9 @@ pub fn run(args: &[String]) -> ExitCode {
         }
     }
     status(ok)
+}
+
+/// Whether `p` names `/` (however it is spelled: `/.`, `//`, `/..`).
+fn is_root(p: &str) -> bool {
+    std::fs::canonicalize(p).is_ok_and(|c| c.parent().is_none())
 }
