@@ -83,6 +83,9 @@ const REPORTED_RUNS: usize = 1024;
 /// Frames one [`report_take`] pops off the free stack at most (its cost is
 /// a read per frame, under the allocator's lock).
 const REPORT_POP_BUDGET: u64 = 4096;
+/// Frames one batch takes at most (64 MiB): while it is out they are not
+/// free, so a program allocating meanwhile must not run short.
+const REPORT_BATCH_FRAMES: u64 = 16384;
 
 static ALLOCATOR: SpinLock<Allocator> = SpinLock::new(Allocator {
     ranges: [Range { base: 0, next: 0, high: 0, end: 0 }; MAX_RANGES],
@@ -283,8 +286,9 @@ impl Allocator {
         }
         // Every run of the batch may need an entry of its own in `reported`.
         let max_runs = max_runs.min(self.batch.room()).min(self.reported.room());
-        // Taken frames are not free: leave the kernel twice its reserve.
-        let mut budget = self.free_frames.saturating_sub(2 * KERNEL_RESERVE_FRAMES);
+        // Taken frames are not free while the batch is out: take at most
+        // half of what is free above twice the kernel's reserve.
+        let mut budget = (self.free_frames.saturating_sub(2 * KERNEL_RESERVE_FRAMES) / 2).min(REPORT_BATCH_FRAMES);
         if max_runs == 0 || self.reportable() < min_frames.max(1) || budget == 0 {
             return Ok(());
         }
