@@ -57,11 +57,12 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         }
     };
     let cmdline = CMDLINE.call_once(|| Cmdline::new(info.cmdline));
-    console::set_quiet(cmdline.has_flag("quiet"));
+    let quiet = cmdline.has_flag("quiet");
+    console::set_quiet(quiet);
     kinfoln!("Vireo {VERSION} (x86_64, PVH)");
     print_memory_map(&info, cmdline.has_flag("memmap"));
     kinfo!("cmdline: ");
-    if !cmdline.has_flag("quiet") {
+    if !quiet {
         console::write_bytes(cmdline.raw());
     }
     kinfoln!();

@@ -44,8 +44,8 @@ pub fn reboot() -> ! {
         // Nothing above took: an empty IDT makes the next exception a
         // triple fault, which every x86 VMM turns into a reset.
         let empty = x86_64::structures::DescriptorTablePointer { limit: 0, base: x86_64::VirtAddr::zero() };
-        // SAFETY: deliberately leaves this CPU without exception handlers;
-        // the breakpoint after it faults into a triple fault (a reset).
+        // The breakpoint after it faults into a triple fault (a reset).
+        // SAFETY: deliberately leaves this CPU without exception handlers.
         unsafe { x86_64::instructions::tables::lidt(&empty) };
         x86_64::instructions::interrupts::int3();
     }

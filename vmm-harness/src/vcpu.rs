@@ -124,8 +124,8 @@ impl Vcpu {
     /// instruction bytes of an emulation failure, e.g. ring-0 SSE under kvm-pvm).
     fn internal_error(&mut self) -> String {
         let run = self.fd.get_kvm_run();
-        // SAFETY: the last exit was KVM_EXIT_INTERNAL_ERROR, so `internal` is the
-        // union member the kernel filled in; it is plain old data.
+        // The last exit was KVM_EXIT_INTERNAL_ERROR.
+        // SAFETY: so `internal` is the union member KVM filled in (plain old data).
         let internal = unsafe { run.__bindgen_anon_1.internal };
         let n = (internal.ndata as usize).min(internal.data.len());
         let data = &internal.data[..n];

@@ -165,9 +165,10 @@ impl Allocator {
     fn alloc(&mut self) -> Option<u64> {
         if self.stack != 0 {
             let f = self.stack;
-            // SAFETY: `f` is a free frame on the stack, inside the direct map
-            // (managed frames are below its limit); its first word holds the
-            // next link and its second the magic, nobody else touches it.
+            // `f` is a free frame on the stack, inside the direct map (managed
+            // frames are below its limit); its first word holds the next link
+            // and its second the magic.
+            // SAFETY: a free frame in the direct map that nobody else touches.
             unsafe {
                 self.stack = word(f, 0).read();
                 word(f, 1).write(0);
@@ -223,8 +224,8 @@ impl Allocator {
     }
 
     fn push(&mut self, f: u64) {
-        // SAFETY: `f` is a handed-out frame being returned (checked by the
-        // caller) inside the direct map; from now on the allocator owns it.
+        // `f` is a handed-out frame being returned (checked by the caller).
+        // SAFETY: `f` is in the direct map and from now on the allocator's alone.
         unsafe {
             word(f, 0).write(self.stack);
             word(f, 1).write(FREE_MAGIC);
@@ -240,8 +241,8 @@ impl Allocator {
             if p == f {
                 return true;
             }
-            // SAFETY: every element of the stack is a free frame in the
-            // direct map whose first word is the next link.
+            // Every element of the stack is a free frame in the direct map.
+            // SAFETY: `p` is such a frame; its first word is the next link.
             p = unsafe { word(p, 0).read() };
         }
         false

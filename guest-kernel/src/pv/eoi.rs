@@ -21,8 +21,8 @@ pub fn register(cpu: usize) -> bool {
     let Some(word) = WORDS.get(cpu) else { return false };
     // Statics live in the kernel image, linked at `KERNEL_VMA + phys`.
     let Some(gpa) = (word.as_ptr() as u64).checked_sub(KERNEL_VMA) else { return false };
-    // SAFETY: PV_EOI is offered (the caller checked); the word is this CPU's
-    // own 4-byte aligned static, used for nothing else.
+    // The caller checked that PV_EOI is offered.
+    // SAFETY: the word is this CPU's own aligned static, used for nothing else.
     unsafe { kvm::set_pv_eoi(Some(gpa)) };
     true
 }

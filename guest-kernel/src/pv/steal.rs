@@ -108,8 +108,8 @@ pub fn read(cpu: usize) -> Option<Snapshot> {
 
 fn preempted_byte(cpu: usize) -> Option<&'static AtomicU8> {
     let p = AREAS.get(cpu)?.0.get();
-    // SAFETY: the byte lives in a static and is aligned; host and guest both
-    // access it atomically (the host with a locked byte write/exchange).
+    // The host writes it with a locked byte write or exchange.
+    // SAFETY: the byte lives in a static and everyone accesses it atomically.
     Some(unsafe { AtomicU8::from_ptr(addr_of_mut!((*p).preempted)) })
 }
 

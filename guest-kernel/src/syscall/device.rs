@@ -41,8 +41,8 @@ pub fn info(right_h: u64, index: u64, out: u64, out_len: u64) -> SysResult {
 }
 
 fn pod_bytes<T: Copy>(v: &T) -> &[u8] {
-    // SAFETY: `T` is one of the pv-abi `repr(C)` structs, whose every byte
-    // (padding included, as they spell their padding out) is initialised.
+    // `T` is one of the pv-abi `repr(C)` structs, which spell their padding out.
+    // SAFETY: every byte of such a struct, padding included, is initialised.
     unsafe { core::slice::from_raw_parts((v as *const T).cast::<u8>(), core::mem::size_of::<T>()) }
 }
 

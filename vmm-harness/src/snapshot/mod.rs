@@ -80,8 +80,8 @@ extern "C" fn on_usr1(_signal: libc::c_int) {
 
 /// Makes SIGUSR1 interrupt KVM_RUN (no SA_RESTART) and request a snapshot.
 pub fn install_signal() -> std::io::Result<()> {
-    // SAFETY: an all-zero sigaction is valid (empty mask, no flags); the
-    // handler is an `extern "C" fn(c_int)` that only touches atomics.
+    // The handler is an `extern "C" fn(c_int)` that only touches atomics.
+    // SAFETY: an all-zero sigaction is valid (empty mask, no flags).
     let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
     sa.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: sigaction reads the initialised `sa`; the old action is not requested.
@@ -115,8 +115,8 @@ fn kick_all() {
     for &t in THREADS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         // SAFETY: pthread_equal compares two thread ids.
         if unsafe { libc::pthread_equal(t, me) } == 0 {
-            // SAFETY: `t` is a vCPU thread, alive until the process exits;
-            // the SIGUSR1 handler only sets a flag.
+            // The SIGUSR1 handler only sets a flag.
+            // SAFETY: `t` is a vCPU thread, alive until the process exits.
             unsafe { libc::pthread_kill(t, libc::SIGUSR1) };
         }
     }
@@ -218,8 +218,8 @@ fn write(ctx: &Context, vm: &VmState) -> std::io::Result<u64> {
     for region in ctx.mem.iter() {
         let len = region.len() as usize;
         let host = ctx.mem.get_host_address(region.start_addr()).map_err(std::io::Error::other)?;
-        // SAFETY: the region's host mapping is `len` bytes long and lives as
-        // long as `ctx.mem`; every vCPU is stopped, so nothing writes to it.
+        // Every vCPU is stopped, so nothing writes to it meanwhile.
+        // SAFETY: the region's host mapping is `len` bytes and lives as long as `ctx.mem`.
         let bytes = unsafe { std::slice::from_raw_parts(host as *const u8, len) };
         for (i, page) in bytes.chunks(PAGE).enumerate() {
             if page.iter().any(|&b| b != 0) {

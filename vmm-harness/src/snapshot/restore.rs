@@ -109,8 +109,8 @@ fn put_vcpu(fd: &VcpuFd, s: &VcpuState) -> Result<()> {
     fd.set_mp_state(s.mp_state).map_err(Error::kvm("KVM_SET_MP_STATE"))?;
     fd.set_regs(&s.regs).map_err(Error::kvm("KVM_SET_REGS"))?;
     fd.set_sregs(&s.sregs).map_err(Error::kvm("KVM_SET_SREGS"))?;
-    // SAFETY: the buffer is a kvm_xsave KVM itself filled on the same host
-    // (the state file's header checked the structure sizes).
+    // The state file's header checked the structure sizes.
+    // SAFETY: the buffer is a kvm_xsave that KVM itself filled on this host.
     unsafe { fd.set_xsave(&s.xsave) }.map_err(Error::kvm("KVM_SET_XSAVE"))?;
     fd.set_xcrs(&s.xcrs).map_err(Error::kvm("KVM_SET_XCRS"))?;
     fd.set_debug_regs(&s.debugregs).map_err(Error::kvm("KVM_SET_DEBUGREGS"))?;

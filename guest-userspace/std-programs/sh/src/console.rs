@@ -16,8 +16,8 @@ mod sys {
     /// The arguments must be what call `n` expects (pointers valid for it).
     unsafe fn syscall2(n: Sys, a: u64, b: u64) -> Result<u64, Error> {
         let ret: u64;
-        // SAFETY: the caller passes arguments valid for `n`; `syscall`
-        // clobbers only RCX and R11 besides RAX (pv-abi convention).
+        // `syscall` clobbers only RCX and R11 besides RAX (pv-abi convention).
+        // SAFETY: the caller passes arguments valid for `n`.
         unsafe {
             core::arch::asm!(
                 "syscall",

@@ -124,8 +124,8 @@ fn open_tap(name: &str) -> io::Result<File> {
     let file = OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open("/dev/net/tun")?;
     let mut req = IfReq { name: [0; 16], flags: (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short, _pad: [0; 22] };
     req.name[..name.len()].copy_from_slice(name.as_bytes());
-    // SAFETY: TUNSETIFF reads and writes a struct ifreq, which `req` is
-    // (40 bytes, name then flags); the fd is the tun device opened above.
+    // The fd is the tun device opened above.
+    // SAFETY: TUNSETIFF reads and writes a struct ifreq (40 bytes), which `req` is.
     let r = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF as _, &mut req) };
     if r < 0 {
         return Err(io::Error::last_os_error());

@@ -68,11 +68,10 @@ impl Balloon {
             let region_end = region.start_addr().0 + region.len();
             let n = end.min(region_end) - addr;
             let host = mem.get_host_address(GuestAddress(addr)).map_err(|_| outside())?;
-            // SAFETY: `host..host + n` lies inside one region of `mem`, a
-            // private anonymous mapping that lives as long as `mem`; the
-            // harness holds no Rust references into guest memory (vm-memory
-            // copies volatile), so dropping the pages only makes the guest
-            // read zeros there next, which is what a reported run may hold.
+            // The harness holds no Rust references into guest memory
+            // (vm-memory copies volatile), so dropping the pages only makes
+            // the guest read zeros there next, which a reported run may hold.
+            // SAFETY: `host..host + n` lies in one region of `mem`, a mapping that lives as long as `mem`.
             let r = unsafe { libc::madvise(host.cast(), n as usize, libc::MADV_DONTNEED) };
             if r != 0 {
                 let e = std::io::Error::last_os_error();
