@@ -2,6 +2,7 @@
 //! with a deadline, capture its serial console, and read its exit status.
 pub mod balloon;
 pub mod bench;
+pub mod console;
 pub mod disk;
 pub mod dns_server;
 pub mod frames;

@@ -2,10 +2,9 @@
 //! one boot runs a script covering the shell's language, one drives an
 //! interactive session over the serial console (line editing, history,
 //! completion, Ctrl-C, Ctrl-D, poweroff), one restarts with `reboot`.
-use std::io::{Read, Write};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use vireo_tests::console::{Console, DELETE, DOWN, END, HOME, LEFT, PROMPT, RIGHT, UP};
 use vireo_tests::disk::{debugfs_write, program, DiskCopy};
 use vireo_tests::{Machine, Qemu};
 
@@ -134,110 +133,12 @@ fn reboot_unmounts_and_restarts_the_machine() {
     assert_eq!(run.status.code(), Some(0), "{}", run.dump());
 }
 
-/// QEMU with the shell on its serial console: keystrokes in, screen out.
-struct Console {
-    child: Child,
-    out: Arc<Mutex<Vec<u8>>>,
-    /// Output before this offset has been matched already.
-    mark: usize,
+/// QEMU with the shell on its serial console, the disk as `/`.
+fn boot(machine: Machine, disk: &DiskCopy) -> Console {
+    Console::spawn(
+        Qemu::new(machine).cpus(2).with_initrd().with_disk(&disk.path, false).cmdline(&program("/bin/sh")).command(),
+    )
 }
-
-impl Console {
-    fn boot(machine: Machine, disk: &DiskCopy) -> Self {
-        let mut cmd = Qemu::new(machine)
-            .cpus(2)
-            .with_initrd()
-            .with_disk(&disk.path, false)
-            .cmdline(&program("/bin/sh"))
-            .command();
-        let mut child =
-            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start QEMU");
-        let mut stdout = child.stdout.take().expect("piped stdout");
-        let out = Arc::new(Mutex::new(Vec::new()));
-        let sink = out.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        Console { child, out, mark: 0 }
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until `want` appears after the last match.
-    fn expect(&mut self, want: &str) {
-        if !self.wait_for(want, Duration::from_secs(90)) {
-            let _ = self.child.kill();
-            panic!("no {want:?} on the console; it shows:\n{}", self.screen().escape_debug());
-        }
-    }
-
-    /// Whether `want` appears after the last match within `timeout`.
-    fn wait_for(&mut self, want: &str, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            {
-                let out = self.out.lock().unwrap();
-                if let Some(i) = out[self.mark..].windows(want.len()).position(|w| w == want.as_bytes()) {
-                    self.mark += i + want.len();
-                    return true;
-                }
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Ctrl-C until the prompt is back: the program gives no sign of having
-    /// started, so a Ctrl-C typed before the shell made it the foreground is
-    /// just input (the editor later drops a line for it, harmlessly).
-    fn interrupt(&mut self) {
-        for _ in 0..10 {
-            self.type_keys("\x03");
-            if self.wait_for(&format!("\n{PROMPT}"), Duration::from_secs(3)) {
-                return;
-            }
-        }
-        let _ = self.child.kill();
-        panic!("Ctrl-C did not bring the prompt back; the console shows:\n{}", self.screen().escape_debug());
-    }
-
-    fn type_keys(&mut self, keys: &str) {
-        let stdin = self.child.stdin.as_mut().expect("piped stdin");
-        stdin.write_all(keys.as_bytes()).and_then(|_| stdin.flush()).expect("write to QEMU");
-    }
-
-    /// Types a command line's keys and waits for the output line `want`.
-    fn run(&mut self, keys: &str, want: &str) {
-        self.type_keys(keys);
-        self.expect(&format!("\n{want}\n"));
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const PROMPT: &str = "vireo:/$ ";
-const LEFT: &str = "\x1b[D";
-const RIGHT: &str = "\x1b[C";
-const UP: &str = "\x1b[A";
-const DOWN: &str = "\x1b[B";
-const HOME: &str = "\x1b[H";
-const END: &str = "\x1b[F";
-const DELETE: &str = "\x1b[3~";
 
 #[test]
 fn an_interactive_session_edits_recalls_completes_interrupts_and_powers_off() {
@@ -250,7 +151,7 @@ fn an_interactive_session_edits_recalls_completes_interrupts_and_powers_off() {
 fn q35_interactive_session_interrupts_and_powers_off() {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let disk = DiskCopy::new("shell-console-q35");
-    let mut c = Console::boot(Machine::Q35, &disk);
+    let mut c = boot(Machine::Q35, &disk);
     c.expect(PROMPT);
     c.run(&format!("cho q35{HOME}e\r"), "q35");
     c.run("cat /et\tmo\t\r", "Welcome to Vireo.");
@@ -268,7 +169,7 @@ fn session(machine: Machine) {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let disk = DiskCopy::new("shell-console");
     let started = Instant::now();
-    let mut c = Console::boot(machine, &disk);
+    let mut c = boot(machine, &disk);
     c.expect(PROMPT);
     // Cursor keys, Home/End, Ctrl-A/Ctrl-E, Backspace, Delete.
     c.run(&format!("cho wrld{HOME}e{}o{END}!\r", RIGHT.repeat(5)), "world!");
@@ -302,11 +203,11 @@ fn session(machine: Machine) {
     // a whole pipeline.
     c.type_keys("spin\r");
     std::thread::sleep(Duration::from_millis(300));
-    c.interrupt();
+    c.interrupt(PROMPT);
     c.run("echo spin $?\r", "spin 130");
     c.type_keys("sleep 60 | cat | cat\r");
     std::thread::sleep(Duration::from_millis(300));
-    c.interrupt();
+    c.interrupt(PROMPT);
     c.run("echo pipeline $?\r", "pipeline 130");
     c.type_keys("echo dropped\x03");
     c.expect("^C");
@@ -324,8 +225,8 @@ fn session(machine: Machine) {
     c.type_keys("poweroff\r");
     c.expect("io: / unmounted cleanly");
     c.expect("VIREO-EXIT 0");
-    let status = c.child.wait().expect("QEMU exits");
+    let status = c.wait();
     // isa-debug-exit: QEMU's status is (code << 1) | 1.
-    assert_eq!(status.code(), Some(1), "{}", c.screen());
+    assert_eq!(status.code(), Some(1), "{}", c.text());
     eprintln!("interactive session: {:?}", started.elapsed());
 }
