@@ -68,6 +68,7 @@ deps:
 	for t in mkfs.ext4 e2fsck debugfs; do \
 		PATH=$$PATH:/usr/sbin:/sbin command -v $$t >/dev/null || { missing="$$missing e2fsprogs"; break; }; done; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	if ! command -v cc >/dev/null; then missing="$$missing gcc libc6-dev"; \
 	elif [ "$$(cc -print-file-name=libc.a)" = libc.a ]; then missing="$$missing libc6-dev"; fi; \
 	if [ -z "$(debian_guest_ok)" ] && [ -z "$(nightly_guest_ok)" ]; then missing="$$missing $(DEBIAN_GUEST_PKGS)"; fi; \
@@ -169,8 +170,24 @@ USER_PROGRAMS += bin/hello-std-v17=$(HELLO_STD_V17)
 HELLO_STD_STRIPPED := $(BUILD)/hello-std-stripped
 USER_PROGRAMS += bin/hello-std-stripped=$(HELLO_STD_STRIPPED)
 
+# smoltcp with Vireo's patch (guest-userspace/patches/, docs/network.md
+# "smoltcp"): the exact published 0.14.0 (SHA-256 as in crates.io's index),
+# unpacked and patched into build/crates/, where guest-userspace/Cargo.toml's
+# [patch.crates-io] finds it. Every cargo run in guest-userspace/ needs it
+# (cargo resolves the whole workspace, even for one host-target crate), so
+# every target that runs one depends on `crates`. Made again only when the
+# patch changes.
+SMOLTCP_VERSION := 0.14.0
+SMOLTCP_SHA256  := b6f8b28ad56c6e35524a37dd492af5d1a47e31e1a4d175cd12f89c075f01980f
+SMOLTCP_PATCHES := guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-min-rto.patch
+SMOLTCP_DIR     := $(BUILD)/crates/smoltcp-$(SMOLTCP_VERSION)
+.PHONY: crates
+crates: $(SMOLTCP_DIR)/.vireo-patched
+$(SMOLTCP_DIR)/.vireo-patched: $(SMOLTCP_PATCHES) guest-userspace/patches/patch-crate.sh
+	guest-userspace/patches/patch-crate.sh smoltcp $(SMOLTCP_VERSION) $(SMOLTCP_SHA256) $(SMOLTCP_DIR) $(SMOLTCP_PATCHES)
+
 .PHONY: userspace
-userspace: deps
+userspace: deps crates
 	cd guest-userspace && $(GUEST_CARGO) build --release --quiet
 	@guest-userspace/host-tools/check-elf.sh -q --raw $(addprefix $(USERSPACE_OUT)/,$(USERSPACE_BINS))
 
@@ -332,7 +349,7 @@ test-coreutils:
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
-lint: deps
+lint: deps crates
 	rustfmt --check $$(git ls-files '*.rs')
 	cargo clippy --workspace --all-targets --release --quiet -- -D warnings
 	cd guest-kernel && $(GUEST_CLIPPY) --release --quiet -- -D warnings
@@ -351,7 +368,7 @@ lint: deps
 testbed: kernel harness initrd disk
 	tests/testbed/build.sh
 
-test: all testbed
+test: all testbed crates
 	cargo test --workspace --release
 	$(VIRTIO_HOST_TEST)
 	$(HTTPD_HOST_TEST)
