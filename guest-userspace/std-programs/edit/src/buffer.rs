@@ -263,7 +263,11 @@ mod tests {
         assert_eq!(b.search("foo", Pos::new(0, 0), true), Found::At(Pos::new(0, 0)));
         assert_eq!(b.search("foo", Pos::new(0, 0), false), Found::At(Pos::new(1, 4)));
         assert_eq!(b.search("foo", Pos::new(1, 4), false), Found::Wrapped(Pos::new(0, 0)));
-        assert_eq!(b.search("qux", Pos::new(2, 0), false), Found::Wrapped(Pos::new(2, 0)), "only the one under the cursor");
+        assert_eq!(
+            b.search("qux", Pos::new(2, 0), false),
+            Found::Wrapped(Pos::new(2, 0)),
+            "only the one under the cursor"
+        );
         assert_eq!(b.search("ba", Pos::new(0, 5), false), Found::At(Pos::new(1, 0)));
         assert_eq!(b.search("nope", Pos::new(1, 2), false), Found::Nothing);
         assert_eq!(b.search("", Pos::new(0, 0), true), Found::Nothing);

@@ -157,7 +157,10 @@ mod tests {
     fn cursor_and_editing_keys() {
         use Key::*;
         assert_eq!(keys(b"\x1b[A\x1b[B\x1b[C\x1b[D\x1bOA\x1bOD"), [Up, Down, Right, Left, Up, Left]);
-        assert_eq!(keys(b"\x1b[H\x1b[F\x1bOH\x1bOF\x1b[1~\x1b[4~\x1b[7~\x1b[8~"), [Home, End, Home, End, Home, End, Home, End]);
+        assert_eq!(
+            keys(b"\x1b[H\x1b[F\x1bOH\x1bOF\x1b[1~\x1b[4~\x1b[7~\x1b[8~"),
+            [Home, End, Home, End, Home, End, Home, End]
+        );
         assert_eq!(keys(b"\x1b[3~\x1b[5~\x1b[6~\x7f\x08\t"), [Delete, PageUp, PageDown, Backspace, Backspace, Tab]);
         // Modifiers are ignored: Ctrl-Right is Right.
         assert_eq!(keys(b"\x1b[1;5C\x1b[3;2~"), [Right, Delete]);
@@ -183,7 +186,10 @@ mod tests {
 
     #[test]
     fn unknown_sequences_end_cleanly() {
-        assert_eq!(keys(b"\x1b[99~a\x1b[?25hb\x1bOZc"), [Key::Unknown, Key::Char('a'), Key::Unknown, Key::Char('b'), Key::Unknown, Key::Char('c')]);
+        assert_eq!(
+            keys(b"\x1b[99~a\x1b[?25hb\x1bOZc"),
+            [Key::Unknown, Key::Char('a'), Key::Unknown, Key::Char('b'), Key::Unknown, Key::Char('c')]
+        );
         // ESC before an ordinary key: the key.
         assert_eq!(keys(b"\x1bx"), [Key::Char('x')]);
         // A parameter string too long to be ours is still consumed.

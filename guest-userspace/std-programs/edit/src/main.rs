@@ -88,7 +88,7 @@ fn run(path: &str) -> i32 {
                 let lines = ed.buf.line_count();
                 ed.saved(
                     file::save(Path::new(path), &text)
-                        .map(|()| format!("Wrote {path}: {lines} lines, {} bytes", text.len()))
+                        .map(|()| format!("Wrote {path}: {}, {} bytes", plural(lines, "line"), text.len()))
                         .map_err(|e| file::error_text(&e)),
                 );
             }
@@ -104,10 +104,22 @@ fn run(path: &str) -> i32 {
     }
 }
 
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// `LINES` x `COLUMNS` from the environment where they make sense, else 80x24.
 fn screen_size() -> (usize, usize) {
     let get = |name: &str, min: usize, max: usize, default: usize| {
-        std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).filter(|n| (min..=max).contains(n)).unwrap_or(default)
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| (min..=max).contains(n))
+            .unwrap_or(default)
     };
     (get("LINES", 4, 500, DEFAULT_SIZE.0), get("COLUMNS", 20, 1000, DEFAULT_SIZE.1))
 }

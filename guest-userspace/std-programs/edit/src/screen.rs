@@ -44,7 +44,12 @@ impl Terminal {
             _ => {
                 // Unknown contents: reset attributes and scroll region, clear.
                 out.push_str("\x1b[m\x1b[r\x1b[H\x1b[2J");
-                Frame { rows: vec![Vec::new(); next.rows.len()], cursor: (0, 0), text_rows: next.text_rows, top: next.top }
+                Frame {
+                    rows: vec![Vec::new(); next.rows.len()],
+                    cursor: (0, 0),
+                    text_rows: next.text_rows,
+                    top: next.top,
+                }
             }
         };
         if old.text_rows == next.text_rows {
