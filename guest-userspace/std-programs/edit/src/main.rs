@@ -79,6 +79,7 @@ fn run(path: &str) -> i32 {
                 return 1;
             }
         }
+        console::clear_foreground();
         let Some(key) = keys.feed(byte[0]) else { continue };
         match ed.handle(key) {
             Action::None => {}

@@ -25,20 +25,18 @@ pub fn frame(e: &Editor) -> Frame {
         });
     }
     rows.push(status(e));
-    let mut cursor = (e.cursor.line - e.top, cur_x - h);
+    // The editor keeps the cursor's line in view.
+    let mut cursor = (e.cursor.line.saturating_sub(e.top).min(e.text_rows - 1), cur_x - h);
     match e.prompt_text() {
         Some(p) => {
             // The end of the answer stays in sight.
             let mut cells = text_cells(&p);
             let mut width: usize = cells.iter().map(Cell::width).sum();
-            let skip = cells.iter().take_while(|c| {
-                let over = width >= cols;
-                if over {
-                    width -= c.width();
-                }
-                over
-            });
-            let skip = skip.count();
+            let mut skip = 0;
+            while width >= cols && skip < cells.len() {
+                width -= cells[skip].width();
+                skip += 1;
+            }
             cells.drain(..skip);
             cursor = (e.text_rows + 1, width);
             rows.push(cells);
@@ -174,7 +172,10 @@ mod tests {
         assert_eq!(s.row(0), "line 10");
         assert_eq!(s.row(21), "line 31");
         assert_eq!(s.vt.screen().cursor_position(), (21, 7), "line 31 is shorter");
-        eprintln!("first screen {full} bytes, a typed character {typed}, a line scrolled at most {most}");
+        type_keys(&mut e, "\x1b[6~");
+        let page = s.draw(&e);
+        assert_eq!(s.row(0), "line 31");
+        eprintln!("first screen {full} bytes, a typed character {typed}, a line scrolled at most {most}, a page {page}");
         assert!(typed < 80 && most < 120, "typed {typed}, scrolled {most}");
     }
 
