@@ -2,7 +2,8 @@
 //! the disk as `/` and the shell on the serial console: a file longer than
 //! the screen with a line longer than it is opened, moved through, edited,
 //! searched and saved; quitting with unsaved changes warns first; Ctrl-C is
-//! a key; a new file is created on save; afterwards `cat`/`grep` in the
+//! a key; a new file is created on save (on a screen LINES and COLUMNS make
+//! smaller); a failed save keeps the text; a binary file is refused; afterwards `cat`/`grep` in the
 //! guest and debugfs on the image see the saved text, and not the discarded edit.
 use std::time::Instant;
 use vireo_tests::console::{Console, DOWN, END, HOME, PAGE_DOWN, PROMPT, UP};
@@ -125,14 +126,36 @@ fn edit_moves_edits_searches_saves_and_warns_before_quitting_unsaved_changes() {
     c.run("grep -c DISCARDED /notes.txt; wc -l /notes.txt\r", "0");
     c.expect("     61 /notes.txt");
 
-    // A name that does not exist: created on save.
-    c.type_keys("edit /new.txt\r");
-    message(&mut c, "New file");
+    // A name that does not exist: created on save; on a 12x40 screen
+    // (LINES, COLUMNS): the status line is row 10, the message row 11.
+    c.type_keys("export LINES=12 COLUMNS=40; edit /new.txt\r");
+    c.expect_screen("the small screen's new-file message", |s| {
+        s.lines().nth(11).is_some_and(|l| l.starts_with("New file"))
+    });
+    assert!(
+        c.screen_row(10).starts_with(" /new.txt ") && c.screen_row(10).ends_with("line 1/1, col 1"),
+        "{}",
+        c.screen()
+    );
+    assert_eq!(c.screen_row(11).chars().count(), 40, "cut to the width");
     c.type_keys(&format!("hello, été{CTRL_S}"));
-    message(&mut c, "Wrote /new.txt: 1 line, 13 bytes");
+    c.expect_screen("the save message", |s| {
+        s.lines().nth(11).is_some_and(|l| l.starts_with("Wrote /new.txt: 1 line, 13 bytes"))
+    });
     c.type_keys(CTRL_Q);
     c.expect(PROMPT);
-    c.run("cat /new.txt\r", "hello, été");
+    c.run("unset LINES; unset COLUMNS; cat /new.txt\r", "hello, été");
+
+    // A save that fails says why and keeps the text; a binary file is refused.
+    c.type_keys("edit /no-dir/x.txt\r");
+    message(&mut c, "New file");
+    c.type_keys(&format!("kept{CTRL_S}"));
+    message(&mut c, "Not saved: No such file or directory (the text is still here)");
+    assert!(c.screen_row(22).contains("[modified]") && c.screen_row(0) == "kept", "{}", c.screen());
+    c.type_keys(&format!("{CTRL_Q}{CTRL_Q}"));
+    c.expect(PROMPT);
+    c.run("edit /bin/cat; echo status $?\r", "edit: /bin/cat: a binary file (it holds NUL bytes)");
+    c.expect("status 1");
 
     c.type_keys("poweroff\r");
     c.expect("io: / unmounted cleanly");
