@@ -175,7 +175,9 @@ mod tests {
         type_keys(&mut e, "\x1b[6~");
         let page = s.draw(&e);
         assert_eq!(s.row(0), "line 31");
-        eprintln!("first screen {full} bytes, a typed character {typed}, a line scrolled at most {most}, a page {page}");
+        eprintln!(
+            "first screen {full} bytes, a typed character {typed}, a line scrolled at most {most}, a page {page}"
+        );
         assert!(typed < 80 && most < 120, "typed {typed}, scrolled {most}");
     }
 
