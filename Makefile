@@ -160,6 +160,9 @@ COREUTILS_TOOLS := cat sleep
 COREUTILS_DISK_TOOLS := cp date echo env grep head hexdump ls mkdir mv pwd rm rmdir tail touch wc
 USER_PROGRAMS += $(foreach t,$(COREUTILS_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 DISK_PROGRAMS := $(foreach t,$(COREUTILS_DISK_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
+# Std programs only the disk has: edit, the full-screen editor (docs/shell.md).
+STD_DISK_BINS := edit
+DISK_PROGRAMS += $(foreach p,$(STD_DISK_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
 # host by motor-abi-patch (guest-userspace/host-tools/mkinitrd/src/motor_patch.rs).
@@ -197,7 +200,7 @@ userspace: deps crates
 .PHONY: std-programs
 std-programs: deps
 	cd guest-userspace/std-programs && $(GUEST_CARGO) build --release --quiet
-	@guest-userspace/host-tools/check-elf.sh -q --std $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS))
+	@guest-userspace/host-tools/check-elf.sh -q --std $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS) $(STD_DISK_BINS))
 
 # The initrd (PVH module 0; QEMU -initrd): the USER_PROGRAMS (DEST=SRC
 # pairs, above) plus the loader's malformed-ELF fixtures under test/elf/
@@ -346,6 +349,13 @@ COREUTILS_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --
 .PHONY: test-coreutils
 test-coreutils:
 	$(COREUTILS_HOST_TEST)
+# The editor's buffer, key decoder and drawing (against an emulated VT100):
+# the same way.
+EDIT_HOST_ARGS = -p vireo-edit --target $(HOST_TRIPLE)
+EDIT_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --quiet $(EDIT_HOST_ARGS)
+.PHONY: test-edit
+test-edit:
+	$(EDIT_HOST_TEST)
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
@@ -360,6 +370,7 @@ lint: deps crates
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(HTTPD_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(SH_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(COREUTILS_HOST_ARGS) -- -D warnings
+	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(EDIT_HOST_ARGS) -- -D warnings
 
 # The real-KVM test bed (docs/paravirt.md): build/testbed/, the L1 Linux guest
 # (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
@@ -374,6 +385,7 @@ test: all testbed crates
 	$(HTTPD_HOST_TEST)
 	$(SH_HOST_TEST)
 	$(COREUTILS_HOST_TEST)
+	$(EDIT_HOST_TEST)
 	cd guest-userspace && cargo test --quiet $(DNS_HOST_ARGS)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
