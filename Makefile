@@ -412,9 +412,21 @@ fuzz-elf: all
 BOOTS ?=
 bench: all testbed
 	cargo run --release -q -p vireo-tests --bin vireo-bench -- $(if $(BOOTS),--boots $(BOOTS))
+	@$(MAKE) --no-print-directory bench-vmm-run || echo "make bench: the vmm-harness start/restore benchmark failed (figures above)"
 	@$(MAKE) --no-print-directory bench-fs-run || echo "make bench: the file-system benchmark failed (boot figures above)"
 	@$(MAKE) --no-print-directory bench-http-run || echo "make bench: the HTTP benchmark failed (figures above)"
 	@$(MAKE) --no-print-directory bench-overcommit-run || echo "make bench: the overcommit benchmark failed (figures above)"
+
+# vmm-harness start and restore (docs/benchmarks.md "VMM start", "Snapshot
+# and restore"): exec -> first KVM_RUN and restore -> first guest instruction
+# on this machine's /dev/kvm, and the KVM calls' own cost; a table on stdout
+# and build/bench/vmm.json. Never fails on a number. `make bench-vmm VMM_RUNS=5`
+# (or VIREO_BENCH_VMM_RUNS).
+.PHONY: bench-vmm bench-vmm-run
+bench-vmm: kernel harness
+	@$(MAKE) --no-print-directory bench-vmm-run
+bench-vmm-run:
+	cargo run --release -q -p vireo-tests --bin vireo-bench-vmm -- $(if $(VMM_RUNS),--runs $(VMM_RUNS))
 
 # Overcommit benchmark (docs/paravirt.md "Measured"): PV on against nopv=all
 # with every vCPU on one CPU, in the real-KVM test bed (2, 4, 8 vCPUs) and on

@@ -25,6 +25,7 @@ pub mod linux;
 pub mod measure;
 pub mod mm;
 pub mod overcommit;
+pub mod vmm;
 pub mod report;
 pub mod stats;
 pub mod svg;
