@@ -347,7 +347,7 @@ mod tests {
         since_exec(&t, &RESTORE_KEYS, &mut rows).unwrap();
         assert_eq!(rows[0].values, [600.0]);
         assert_eq!(rows[3].values, [1300.0]);
-        let rows = with_from_main(rows, "main() -> first KVM_RUN");
+        let mut rows = with_from_main(rows, "main() -> first KVM_RUN");
         assert_eq!(rows[4].values, [700.0]);
         assert_eq!(verdict(&rows, "main() -> first KVM_RUN", 1000.0).0, "met (700 us median)");
         assert_eq!(verdict(&rows, rows[3].label, 1000.0).0, "NOT met (1.30 ms median)");
