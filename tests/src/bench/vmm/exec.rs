@@ -132,8 +132,8 @@ mod tests {
         let out = std::env::temp_dir().join(format!("vireo-exec-stamp-{}", std::process::id()));
         let script = format!("echo ${EXEC_ENV} > {}", out.display());
         let before = crate::bench::capture::monotonic_ns();
-        let ended = run(Path::new("/bin/sh"), &[OsStr::new("-c"), OsStr::new(&script)], Duration::from_secs(10), drop)
-            .unwrap();
+        let ended =
+            run(Path::new("/bin/sh"), &[OsStr::new("-c"), OsStr::new(&script)], Duration::from_secs(10), drop).unwrap();
         assert_eq!(ended, Ended::Status(0));
         let v: i64 = std::fs::read_to_string(&out).unwrap().trim().parse().unwrap();
         let _ = std::fs::remove_file(&out);

@@ -16,8 +16,13 @@ const MAX_CPUID_ENTRIES: usize = 256;
 const CPUID_ENTRY_BYTES: usize = 40;
 
 /// The calls, in the order a VMM makes them.
-pub const CALLS: [&str; 5] =
-    ["KVM_CREATE_VM", "KVM_SET_USER_MEMORY_REGION (256 MiB)", "KVM_CREATE_IRQCHIP", "KVM_GET_SUPPORTED_CPUID", "KVM_CREATE_VCPU"];
+pub const CALLS: [&str; 5] = [
+    "KVM_CREATE_VM",
+    "KVM_SET_USER_MEMORY_REGION (256 MiB)",
+    "KVM_CREATE_IRQCHIP",
+    "KVM_GET_SUPPORTED_CPUID",
+    "KVM_CREATE_VCPU",
+];
 
 #[repr(C)]
 struct MemoryRegion {
@@ -62,7 +67,8 @@ fn round(kvm: &OwnedFd, mem: *mut libc::c_void, mem_len: u64) -> Result<[f64; 5]
 /// `rounds` fresh VMs; per call the summary in microseconds, and the sum of
 /// the medians.
 pub fn measure(rounds: usize) -> Result<(Vec<(&'static str, Summary)>, f64), String> {
-    let kvm = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").map_err(|e| format!("/dev/kvm: {e}"))?;
+    let kvm =
+        std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").map_err(|e| format!("/dev/kvm: {e}"))?;
     let kvm = OwnedFd::from(kvm);
     let len: u64 = 256 << 20;
     // SAFETY: a fresh anonymous mapping, unmapped below; nothing touches it.

@@ -141,7 +141,9 @@ fn summary_json(rows: &[Row]) -> Value {
     Value::Array(
         rows.iter()
             .map(|r| match Summary::of(&r.values) {
-                Some(s) => json!({"figure": r.label, "n": s.n, "min_us": s.min, "median_us": s.median, "max_us": s.max}),
+                Some(s) => {
+                    json!({"figure": r.label, "n": s.n, "min_us": s.min, "median_us": s.median, "max_us": s.max})
+                }
                 None => json!({"figure": r.label, "n": 0}),
             })
             .collect(),
@@ -171,7 +173,9 @@ fn verdict(rows: &[Row], label: &str, target: f64) -> (String, Option<f64>) {
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split(' ').take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 pub const BOOT_KEYS: [(&str, &str); 6] = [
@@ -203,8 +207,7 @@ fn with_from_main(mut rows: Vec<Row>, label: &'static str) -> Vec<Row> {
 
 pub fn main(args: &[String]) -> i32 {
     let root = crate::repo_root();
-    let mut runs =
-        std::env::var("VIREO_BENCH_VMM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_RUNS);
+    let mut runs = std::env::var("VIREO_BENCH_VMM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_RUNS);
     let mut out = root.join("build/bench");
     let mut it = args.iter();
     while let Some(a) = it.next() {
