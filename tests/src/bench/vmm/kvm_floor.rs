@@ -64,9 +64,12 @@ fn round(kvm: &OwnedFd, mem: *mut libc::c_void, mem_len: u64) -> Result<[f64; 5]
     }
 }
 
+/// Per call (of [`CALLS`]) its summary in microseconds.
+pub type Rows = Vec<(&'static str, Summary)>;
+
 /// `rounds` fresh VMs; per call the summary in microseconds, and the sum of
 /// the medians.
-pub fn measure(rounds: usize) -> Result<(Vec<(&'static str, Summary)>, f64), String> {
+pub fn measure(rounds: usize) -> Result<(Rows, f64), String> {
     let kvm =
         std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").map_err(|e| format!("/dev/kvm: {e}"))?;
     let kvm = OwnedFd::from(kvm);
@@ -99,8 +102,7 @@ pub fn measure(rounds: usize) -> Result<(Vec<(&'static str, Summary)>, f64), Str
     // SAFETY: the mapping made above; every VM using it is closed.
     unsafe { libc::munmap(mem, len as usize) };
     result?;
-    let rows: Vec<(&'static str, Summary)> =
-        CALLS.iter().zip(&per).filter_map(|(c, v)| Summary::of(v).map(|s| (*c, s))).collect();
+    let rows: Rows = CALLS.iter().zip(&per).filter_map(|(c, v)| Summary::of(v).map(|s| (*c, s))).collect();
     let sum = rows.iter().map(|(_, s)| s.median).sum();
     Ok((rows, sum))
 }
