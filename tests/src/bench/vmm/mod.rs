@@ -313,8 +313,8 @@ pub fn main(args: &[String]) -> i32 {
     println!("| the same from the restoring process's main() | {rest_main_v} |");
     if host.kvm.is_pvm() {
         println!(
-            "\nkvm-pvm: its KVM calls cost more than real KVM's (the floor above), and every SRCU grace \
-             period in KVM_SET_USER_MEMORY_REGION waits for a kworker, which a loaded host delays."
+            "\nkvm-pvm: its KVM calls cost more than real KVM's (the floor above); the SRCU grace periods \
+             of the memory slot and the in-kernel irqchip each wait for a kworker, which a loaded host delays."
         );
     }
     report["boot"] = summary_json(&boot);
