@@ -12,6 +12,7 @@
 //! [`restore`] builds a VM from such a directory in a new process: RAM is
 //! `DIR/memory` mapped privately, so it is faulted in lazily and the file
 //! never changes, and the clock moves on by the time the VM was away.
+pub mod cpuid;
 pub mod request;
 pub mod restore;
 pub mod state;
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use kvm_bindings::{
     kvm_irqchip, kvm_msr_entry, Msrs, KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
+    KVM_MAX_CPUID_ENTRIES,
 };
 use kvm_ioctls::{VcpuFd, VmFd};
 use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
@@ -155,8 +157,10 @@ pub fn pause(id: u64, fd: &VcpuFd) -> Result<String, String> {
     let vcpus =
         saved.iter().map(|s| s.clone().unwrap_or_else(|| Err("missing".into()))).collect::<Result<Vec<_>, _>>()?;
     drop(saved);
+    // vCPU 0's table: a restore sets it back (cpuid.rs).
+    let cpuid = fd.get_cpuid2(KVM_MAX_CPUID_ENTRIES).map_err(|e| format!("KVM_GET_CPUID2: {e}"))?;
     let vm = save_vm(ctx, vcpus)?;
-    let bytes = write(ctx, &vm).map_err(|e| format!("snapshot: {e}"))?;
+    let bytes = write(ctx, &vm, cpuid.as_slice()).map_err(|e| format!("snapshot: {e}"))?;
     Ok(format!(
         "snapshot of {} vCPUs and {} MiB ({} KiB written) in {} in {:.1} ms",
         ctx.cpus,
@@ -208,8 +212,8 @@ fn save_vm(ctx: &Context, vcpus: Vec<VcpuState>) -> Result<VmState, String> {
 }
 
 /// Writes `DIR/memory` (the RAM regions in order, pages of zeros left as
-/// holes) and `DIR/state`; returns the bytes of RAM written.
-fn write(ctx: &Context, vm: &VmState) -> std::io::Result<u64> {
+/// holes), `DIR/cpuid` and `DIR/state`; returns the bytes of RAM written.
+fn write(ctx: &Context, vm: &VmState, cpuid: &[kvm_bindings::kvm_cpuid_entry2]) -> std::io::Result<u64> {
     std::fs::create_dir_all(&ctx.dir)?;
     let mut f = std::fs::File::create(memory_path(&ctx.dir))?;
     let mut written = 0u64;
@@ -232,6 +236,8 @@ fn write(ctx: &Context, vm: &VmState) -> std::io::Result<u64> {
     }
     f.set_len(offset)?;
     f.sync_all()?;
+    // Before the state file, whose rename makes the snapshot whole.
+    std::fs::write(cpuid::path(&ctx.dir), cpuid::encode(cpuid))?;
     let tmp = ctx.dir.join("state.tmp");
     std::fs::write(&tmp, state::encode(vm))?;
     std::fs::rename(&tmp, ctx.dir.join("state"))?;
