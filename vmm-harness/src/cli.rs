@@ -210,10 +210,6 @@ where
         transport,
     };
     let devices = args.virtio_devices();
-    if args.snapshot_dir.is_some() && devices > 0 {
-        // The devices' state is not in a snapshot yet.
-        return Err(CliError::SnapshotWithDevices);
-    }
     if devices > layout::MAX_DEVICES {
         return Err(CliError::TooManyDevices(layout::MAX_DEVICES));
     }
@@ -408,8 +404,7 @@ mod tests {
         };
         assert_eq!((r.dir, r.timeout_secs, r.trace, r.snapshot_dir), (PathBuf::from("snap"), Some(5), true, None));
         assert_eq!(parse(["restore"]), Err(CliError::MissingSnapshotDir));
-        assert_eq!(boot(&["--kernel", "k", "--snapshot-dir", "s", "--disk", "d"]), Err(CliError::SnapshotWithDevices));
-        assert_eq!(boot(&["--kernel", "k", "--snapshot-dir", "s", "--balloon"]), Err(CliError::SnapshotWithDevices));
+        assert!(boot(&["--kernel", "k", "--snapshot-dir", "s", "--disk", "d", "--net", "tap=t0"]).is_ok());
         assert_eq!(parse(["restore", "a", "b"]), Err(CliError::UnexpectedArgument("b".into())));
         assert_eq!(parse(["restore", "a", "--kernel", "k"]), Err(CliError::UnknownOption("--kernel".into())));
     }

@@ -12,6 +12,7 @@
 //! [`restore`] builds a VM from such a directory in a new process: RAM is
 //! `DIR/memory` mapped privately, so it is faulted in lazily and the file
 //! never changes, and the clock moves on by the time the VM was away.
+pub mod devices;
 pub mod request;
 pub mod restore;
 pub mod state;
@@ -204,6 +205,7 @@ fn save_vm(ctx: &Context, vcpus: Vec<VcpuState>) -> Result<VmState, String> {
         irqchips: [chip(KVM_IRQCHIP_PIC_MASTER)?, chip(KVM_IRQCHIP_PIC_SLAVE)?, chip(KVM_IRQCHIP_IOAPIC)?],
         serial: ctx.devices.serial.state(),
         vcpus,
+        devices: ctx.devices.save_virtio(),
     })
 }
 
