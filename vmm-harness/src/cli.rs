@@ -51,7 +51,8 @@ Options for `boot`:
   --trace             print the boot timeline on stderr at exit
   --trace-json FILE   write the boot timeline as JSON to FILE at exit
   --snapshot-dir DIR  on SIGUSR1 (or the guest's port-0x80 request 0x50) write a snapshot of the
-                      VM to DIR and exit 0; `restore DIR` resumes it in a new process
+                      VM to DIR and exit 0; `restore DIR` resumes it in a new process, its
+                      devices too (the disks and backends reopened as the snapshot names them)
 
 Exit status: the guest's own code (exit port 0xf4, or `VIREO-EXIT n` before ACPI S5),
 2 for bad input, 124 for a timeout, 125 when the VM failed.
