@@ -210,7 +210,10 @@ fn a_restored_disk_goes_on_where_the_snapshot_left_it() {
     let out = Command::new(BIN).args(["restore", snap]).stdin(Stdio::null()).output().unwrap();
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("the virtio-blk cannot be restored: ") && err.contains("has 2 sectors, the snapshot's disk had 4"), "{err}");
+    assert!(
+        err.contains("the virtio-blk cannot be restored: ") && err.contains("has 2 sectors, the snapshot's disk had 4"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

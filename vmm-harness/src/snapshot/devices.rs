@@ -198,7 +198,8 @@ pub mod tests {
         let q = QueueState { size: 256, rings: [0x1000, 0x2000, 0x3000], ready: true, next_avail: 7, next_used: 5 };
         let core = CoreState { status: 0xf, driver_features: 1 << 32 | 1 << 5, failed: false, queues: vec![q] };
         let mmio = TransportState::Mmio { features_sel: 1, driver_features_sel: 0, queue_sel: 0, interrupt_status: 1 };
-        let mut msix = MsixState { enabled: true, config_vector: 0, queue_vectors: vec![1, 2], isr: 1, ..Default::default() };
+        let mut msix =
+            MsixState { enabled: true, config_vector: 0, queue_vectors: vec![1, 2], isr: 1, ..Default::default() };
         msix.table[1] = [0xfee0_0000, 0, 0x41, 0];
         let pci = TransportState::Pci(PciState { command: 6, queue_sel: 1, msix, ..Default::default() });
         vec![

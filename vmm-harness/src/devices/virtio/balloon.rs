@@ -284,7 +284,8 @@ mod tests {
         let mut elsewhere = MmioTransport::new(Balloon::new(), 0xc000_2000, mem.clone(), line, 256);
         assert!(elsewhere.restore(&saved).unwrap_err().contains("saved at 0xc0001000"));
         let irq = Irq::Msix(crate::devices::virtio::msix::Msix::new(None, 3));
-        let mut pci = crate::devices::virtio::pci::PciTransport::new(Balloon::new(), 1, 0xc000_1000, mem.clone(), irq, 256);
+        let mut pci =
+            crate::devices::virtio::pci::PciTransport::new(Balloon::new(), 1, 0xc000_1000, mem.clone(), irq, 256);
         assert_eq!(pci.restore(&saved).unwrap_err(), "saved on virtio-mmio");
         let mut other = saved.clone();
         other.kind = DeviceKind::Net { backend: crate::devices::virtio::backend::NetArgs::Loopback, mac: [0; 6] };

@@ -45,10 +45,7 @@ pub fn open(disks: &[DiskArgs], nets: &[NetArgs], balloon: bool) -> Result<Opene
         .iter()
         .map(|d| Block::open(d).map_err(|source| Error::Disk { path: d.path.display().to_string(), source }))
         .collect::<Result<_>>()?;
-    let nets = nets
-        .iter()
-        .map(open_net)
-        .collect::<Result<_>>()?;
+    let nets = nets.iter().map(open_net).collect::<Result<_>>()?;
     Ok(Opened { disks, nets, balloon: balloon.then(Balloon::new) })
 }
 

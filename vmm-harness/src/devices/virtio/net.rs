@@ -19,9 +19,9 @@ use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::eventfd::EventFd;
 
 use super::backend::{Backend, NetArgs};
-use super::state::DeviceKind;
 use super::core::{Failure, Transport, VirtioDevice, F_VERSION_1};
 use super::queue::VirtQueue;
+use super::state::DeviceKind;
 
 /// virtio_net_hdr_v1 (VERSION_1 always has num_buffers).
 pub const HDR_LEN: usize = 12;
@@ -51,7 +51,12 @@ pub struct Net {
 
 impl Net {
     pub fn new(backend: Arc<Backend>) -> std::io::Result<Net> {
-        Ok(Net { backend, args: NetArgs::Loopback, rx_kick: Arc::new(EventFd::new(libc::EFD_NONBLOCK)?), counters: Arc::default() })
+        Ok(Net {
+            backend,
+            args: NetArgs::Loopback,
+            rx_kick: Arc::new(EventFd::new(libc::EFD_NONBLOCK)?),
+            counters: Arc::default(),
+        })
     }
 
     fn transmit(&mut self, queue: &mut VirtQueue, mem: &GuestMemoryMmap) -> Result<bool, Failure> {
@@ -135,7 +140,9 @@ impl VirtioDevice for Net {
 
     fn restore_kind(&mut self, kind: &DeviceKind) -> Result<(), String> {
         match kind {
-            DeviceKind::Net { mac, .. } if *mac != MAC => Err(format!("MAC {mac:02x?} saved, this card has {MAC:02x?}")),
+            DeviceKind::Net { mac, .. } if *mac != MAC => {
+                Err(format!("MAC {mac:02x?} saved, this card has {MAC:02x?}"))
+            }
             DeviceKind::Net { .. } => Ok(()),
             other => Err(format!("a {} was saved here", other.name())),
         }

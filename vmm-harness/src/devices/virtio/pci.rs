@@ -16,10 +16,10 @@ use vm_memory::GuestMemoryMmap;
 
 use super::core::{Failure, Transport, VirtioCore, VirtioDevice};
 use super::irq::Irq;
-use super::state::{DeviceState, PciState, TransportState};
 use super::layout::{bar, BAR_SIZE};
 use super::mmio::read_config;
 use super::msix::{Msix, NO_VECTOR, VECTORS};
+use super::state::{DeviceState, PciState, TransportState};
 use crate::devices::MmioDevice;
 
 const VIRTIO_VENDOR: u16 = 0x1af4;

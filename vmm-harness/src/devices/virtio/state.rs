@@ -26,10 +26,19 @@ pub struct DeviceState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceKind {
     /// Reopened from `path`; `sectors` must still be its size.
-    Blk { path: PathBuf, read_only: bool, sectors: u64 },
+    Blk {
+        path: PathBuf,
+        read_only: bool,
+        sectors: u64,
+    },
     /// Reopened from `backend` (a tap by name, a UDP pair, a loopback).
-    Net { backend: NetArgs, mac: [u8; 6] },
-    Balloon { actual: u32 },
+    Net {
+        backend: NetArgs,
+        mac: [u8; 6],
+    },
+    Balloon {
+        actual: u32,
+    },
 }
 
 impl DeviceKind {
