@@ -4,15 +4,28 @@
 //! [`pv_abi::boot_trace::SNAPSHOT_REQUEST`] to port 0x80. Every vCPU thread
 //! leaves KVM_RUN (the first to see the request signals the others, and
 //! vCPU 0 signals again every 10 ms until all have answered), saves its own
-//! state and parks; vCPU 0 then saves the VM's (kvmclock, irqchips, COM1),
-//! writes guest RAM to `DIR/memory` (pages of zeros as holes) and the rest
-//! to `DIR/state` ([`state`]), and ends the process with status 0. The VM
-//! does not go on: a snapshot is for restoring, here or elsewhere.
+//! state and parks; vCPU 0 then saves the VM's (kvmclock, irqchips, COM1,
+//! the virtio devices), writes guest RAM to `DIR/memory` (pages of zeros as
+//! holes) and the rest to `DIR/state` ([`state`], [`devices`]), and ends the
+//! process with status 0. The VM does not go on: a snapshot is for
+//! restoring, here or elsewhere.
+//!
+//! In-flight device requests are drained by construction: blk requests and
+//! net TX are served on the vCPU thread that notified, inside its MMIO exit,
+//! so once every vCPU has left KVM_RUN none is half done. The one other
+//! writer of guest memory, a card's RX thread, delivers under its device's
+//! lock; saving a device takes that lock and freezes the device (it serves
+//! nothing more), and RAM is written after every device is saved, so RAM
+//! and device state agree. A frame the RX thread holds then is dropped, as
+//! on a wire.
 //!
 //! [`restore`] builds a VM from such a directory in a new process: RAM is
 //! `DIR/memory` mapped privately, so it is faulted in lazily and the file
-//! never changes, and the clock moves on by the time the VM was away.
+//! never changes, and the clock moves on by the time the VM was away. The
+//! devices' host ends (disk paths, tap names) are reopened as the snapshot
+//! records them (`devices::virtio::restore`).
 pub mod cpuid;
+pub mod devices;
 pub mod request;
 pub mod restore;
 pub mod state;
@@ -208,6 +221,7 @@ fn save_vm(ctx: &Context, vcpus: Vec<VcpuState>) -> Result<VmState, String> {
         irqchips: [chip(KVM_IRQCHIP_PIC_MASTER)?, chip(KVM_IRQCHIP_PIC_SLAVE)?, chip(KVM_IRQCHIP_IOAPIC)?],
         serial: ctx.devices.serial.state(),
         vcpus,
+        devices: ctx.devices.save_virtio(),
     })
 }
 

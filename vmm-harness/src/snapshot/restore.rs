@@ -3,8 +3,9 @@
 //! before anything is created; RAM is
 //! the snapshot's memory file mapped private (copy-on-write, faulted in as
 //! the guest touches it, the file never written); then the irqchips, the
-//! clock (moved on by the time the VM was away, KVM_CLOCK_REALTIME), COM1
-//! and each vCPU are put back, and the vCPUs run.
+//! clock (moved on by the time the VM was away, KVM_CLOCK_REALTIME), COM1,
+//! the virtio devices (`devices::virtio::restore`) and each vCPU are put
+//! back, and the vCPUs run.
 use std::convert::Infallible;
 use std::fs::File;
 use std::sync::Arc;
@@ -63,7 +64,9 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
     vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
     let serial = SerialPort::from_state(&st.serial, IrqTrigger(irq), Console::new(timeline.clone()))
         .ok_or_else(|| bad("the COM1 state does not fit a 16550".into()))?;
-    let devices = Arc::new(Devices::new(serial, timeline.clone()));
+    // The virtio devices' host ends are reopened as the snapshot recorded them.
+    let virtio = crate::devices::virtio::restore(&st.devices, &vm, &mem)?;
+    let devices = Arc::new(Devices::new(serial, timeline.clone()).with_mmio(virtio));
 
     let cpuid = match saved_cpuid {
         Some(c) => c,
