@@ -12,12 +12,15 @@
 //!   the same way, to the restored vCPU's first KVM_RUN.
 //! - the hypervisor's floor ([`kvm_floor`]): the KVM calls each of them
 //!   needs, timed alone.
+//! - both again in the real-KVM test bed ([`testbed`]; `--no-testbed`
+//!   leaves it out).
 //!
 //! Output: a table on stdout and `build/bench/vmm.json`. A benchmark: never
 //! fails on a number; min, median and max, plus the load average, because
 //! this machine is shared.
 pub mod exec;
 pub mod kvm_floor;
+mod testbed;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -35,8 +38,9 @@ pub const TARGET_EXEC_US: f64 = 1500.0;
 pub const TARGET_RESTORE_US: f64 = 1000.0;
 const LIMIT: Duration = Duration::from_secs(30);
 
-const USAGE: &str = "usage: vireo-bench-vmm [--runs N] [--out DIR]\n\
-  N boots and N restores from exec (default 20; VIREO_BENCH_VMM_RUNS)\n";
+const USAGE: &str = "usage: vireo-bench-vmm [--runs N] [--out DIR] [--no-testbed]\n\
+  N boots and N restores from exec (default 20; VIREO_BENCH_VMM_RUNS), on this host's /dev/kvm\n\
+  and in the real-KVM test bed (`make testbed`; --no-testbed skips it)\n";
 
 /// One figure over the runs, microseconds.
 struct Row {
@@ -209,6 +213,7 @@ pub fn main(args: &[String]) -> i32 {
     let root = crate::repo_root();
     let mut runs = std::env::var("VIREO_BENCH_VMM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_RUNS);
     let mut out = root.join("build/bench");
+    let mut with_testbed = true;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match (a.as_str(), it.clone().next()) {
@@ -220,6 +225,7 @@ pub fn main(args: &[String]) -> i32 {
                 out = PathBuf::from(v);
                 it.next();
             }
+            ("--no-testbed", _) => with_testbed = false,
             _ => {
                 eprint!("{USAGE}");
                 return 2;
@@ -302,6 +308,29 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
 
+    let tb = if with_testbed {
+        println!("\nThe same in the real-KVM test bed (L2 under L1's KVM, L1 under QEMU TCG; {runs} runs each):");
+        match testbed::measure(runs) {
+            Ok(tb) => {
+                print_rows("Test bed: kernel-only boot, 256 MiB, 1 vCPU, `quiet` (us since exec)", &tb.boot);
+                print_rows(
+                    &format!("Test bed: restore of `init=/bin/sleep` ({}; us since exec)", tb.snapshot),
+                    &tb.restore,
+                );
+                for f in &tb.failures {
+                    println!("failed: {f}");
+                }
+                Some(tb)
+            }
+            Err(e) => {
+                println!("skipped: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+
     let (exec_v, exec_m) = verdict(&boot, "exec -> first KVM_RUN", TARGET_EXEC_US);
     let (rest_v, rest_m) = verdict(&restore, "exec -> first KVM_RUN (first guest instruction)", TARGET_RESTORE_US);
     let (rest_main_v, _) = verdict(&restore, "main() -> first KVM_RUN", TARGET_RESTORE_US);
@@ -311,6 +340,14 @@ pub fn main(args: &[String]) -> i32 {
     println!("| exec -> first KVM_RUN <= 1.5 ms, median of {runs} | {exec_v} |");
     println!("| restore -> first guest instruction <= 1 ms, 256 MiB, from exec | {rest_v} |");
     println!("| the same from the restoring process's main() | {rest_main_v} |");
+    if let Some(tb) = &tb {
+        let (v, _) = verdict(&tb.boot, "exec -> first KVM_RUN", TARGET_EXEC_US);
+        println!("| exec -> first KVM_RUN, test bed | {v} |");
+        let (v, _) = verdict(&tb.restore, "exec -> first KVM_RUN (first guest instruction)", TARGET_RESTORE_US);
+        println!("| restore -> first guest instruction from exec, test bed | {v} |");
+        let (v, _) = verdict(&tb.restore, "main() -> first KVM_RUN", TARGET_RESTORE_US);
+        println!("| the same from main(), test bed | {v} |");
+    }
     if host.kvm.is_pvm() {
         println!(
             "\nkvm-pvm: its KVM calls cost more than real KVM's (the floor above); the SRCU grace periods \
@@ -323,6 +360,10 @@ pub fn main(args: &[String]) -> i32 {
     report["restore_failures"] = json!(restore_fail);
     report["snapshot"] = json!(snap);
     report["kvm_floor"] = floor_json;
+    if let Some(tb) = &tb {
+        report["testbed"] = json!({"boot": summary_json(&tb.boot), "restore": summary_json(&tb.restore),
+            "snapshot": tb.snapshot, "failures": tb.failures});
+    }
     report["targets"] = json!({"exec_to_first_kvm_run_us": {"target": TARGET_EXEC_US, "median": exec_m},
         "restore_to_first_guest_instruction_us": {"target": TARGET_RESTORE_US, "median": rest_m}});
     report["load_after"] = json!(loadavg());
