@@ -69,12 +69,14 @@ fn table(text: &str, human: bool, inodes: bool) -> String {
     )
 }
 
-/// `vda` from "ext4 on vda, 64 MiB, read-write"; the type for the initrd.
+/// `virtio-blk` from "ext4 on virtio-blk (MMIO), 64 MiB, read-write" (one
+/// word: the column has no blanks); `initrd` for the initrd.
 fn device(source: &str) -> &str {
-    match source.split_once(" on ") {
+    let dev = match source.split_once(" on ") {
         Some((_, rest)) => rest.split(',').next().unwrap_or(rest),
         None => source.split(',').next().unwrap_or(source),
-    }
+    };
+    dev.split(' ').next().unwrap_or(dev)
 }
 
 /// 1024-based, one decimal below 10: `64M`, `1.5K`, `12G`.
@@ -99,7 +101,7 @@ pub fn human_size(bytes: u64) -> String {
 mod tests {
     use super::*;
 
-    const ROOT: &str = "source ext4 on vda, 64 MiB, read-write\ntype ext4\nread_only 0\nblock_size 4096\n\
+    const ROOT: &str = "source ext4 on virtio-blk (MMIO), 64 MiB, read-write\ntype ext4\nread_only 0\nblock_size 4096\n\
         blocks 16384\nfree_blocks 12288\ninodes 16384\nfree_inodes 16000\n";
 
     #[test]
@@ -107,7 +109,7 @@ mod tests {
         let t = table(ROOT, false, false);
         let line = t.lines().nth(1).unwrap();
         let cols: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(cols, ["vda", "ext4", "65536", "16384", "49152", "25%", "/"]);
+        assert_eq!(cols, ["virtio-blk", "ext4", "65536", "16384", "49152", "25%", "/"]);
         let cols: Vec<String> = table(ROOT, true, false).lines().nth(1).unwrap().split_whitespace().map(String::from).collect();
         assert_eq!(cols[2..5], ["64M", "16M", "48M"]);
         let cols: Vec<String> = table(ROOT, false, true).lines().nth(1).unwrap().split_whitespace().map(String::from).collect();
