@@ -57,7 +57,8 @@ fn serve(mut s: TcpStream) {
     }
     let line = String::from_utf8_lossy(&req).lines().next().unwrap_or("").to_string();
     let path = line.split(' ').nth(1).unwrap_or("");
-    let ok = |body: &[u8]| [format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(), body].concat();
+    let ok =
+        |body: &[u8]| [format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(), body].concat();
     let answer = match path {
         "/big.bin" => ok(&big()),
         "/hello.txt" => ok(b"hello from the host\n"),
@@ -120,8 +121,11 @@ fn has(out: &[String], want: &str) -> bool {
 #[test]
 fn df_ip_ping_and_fetch_from_the_shell() {
     let disk = DiskCopy::new("net-tools");
-    let (blocks, free, bsize) =
-        (superblock(&disk.path, "Block count"), superblock(&disk.path, "Free blocks"), superblock(&disk.path, "Block size"));
+    let (blocks, free, bsize) = (
+        superblock(&disk.path, "Block count"),
+        superblock(&disk.path, "Free blocks"),
+        superblock(&disk.path, "Block size"),
+    );
     let port = http_server();
     let closed = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
     let started = Instant::now();
@@ -152,9 +156,9 @@ fn df_ip_ping_and_fetch_from_the_shell() {
     sh.run("cp /bin/coreutils /copy");
     let after = df_row(&sh.run("df"));
     let grew = after[3].parse::<u64>().unwrap() - row[3].parse::<u64>().unwrap();
-    let size = std::fs::metadata(vireo_tests::repo_root().join(
-        "guest-userspace/std-programs/target/x86_64-unknown-motor/release/coreutils",
-    ))
+    let size = std::fs::metadata(
+        vireo_tests::repo_root().join("guest-userspace/std-programs/target/x86_64-unknown-motor/release/coreutils"),
+    )
     .unwrap()
     .len();
     assert!(grew >= size / 1024 && grew <= size / 1024 + 64, "df grew by {grew} KiB for a {size}-byte copy");
@@ -195,13 +199,19 @@ fn df_ip_ping_and_fetch_from_the_shell() {
     let errors = [
         (format!("fetch {base}/missing"), format!("fetch: {base}/missing: the server answered 404 Not Found")),
         // What did come is written (to a file here, so it does not mix with the message).
-        (format!("fetch -o /cut.bin {base}/cut"), format!("fetch: {base}/cut: connection closed after 10 of 1000 body bytes")),
+        (
+            format!("fetch -o /cut.bin {base}/cut"),
+            format!("fetch: {base}/cut: connection closed after 10 of 1000 body bytes"),
+        ),
         (
             format!("fetch http://10.0.2.2:{closed}/"),
             format!("fetch: http://10.0.2.2:{closed}/: cannot connect to 10.0.2.2:{closed}: connection refused"),
         ),
         ("fetch 10.0.2.2/x".into(), "fetch: 10.0.2.2/x: bad URL: expected http://HOST[:PORT]/PATH".into()),
-        ("fetch https://10.0.2.2/".into(), "fetch: https://10.0.2.2/: bad URL: scheme 'https' is not supported (only http)".into()),
+        (
+            "fetch https://10.0.2.2/".into(),
+            "fetch: https://10.0.2.2/: bad URL: scheme 'https' is not supported (only http)".into(),
+        ),
     ];
     for (cmd, want) in &errors {
         let out = sh.run(&format!("{cmd}; echo status $?"));
@@ -211,7 +221,11 @@ fn df_ip_ping_and_fetch_from_the_shell() {
     // Bad command lines: one line saying why, the usage line, status 2.
     let usage = [
         ("fetch", "fetch: expected one URL", "usage: fetch [-o FILE] [-t SECONDS] [-q] URL"),
-        ("ping -c x 10.0.2.2", "ping: invalid count 'x'", "usage: ping [-c COUNT] [-i SECONDS] [-W SECONDS] [-s SIZE] HOST"),
+        (
+            "ping -c x 10.0.2.2",
+            "ping: invalid count 'x'",
+            "usage: ping [-c COUNT] [-i SECONDS] [-W SECONDS] [-s SIZE] HOST",
+        ),
         ("ping -s 2000 10.0.2.2", "ping: invalid size '2000': expected 0-1472", "usage: ping {}"),
         ("ip frob", "ip: unknown object 'frob'", "usage: ip [addr|route|dns|stats]"),
         ("df -z", "df: invalid option -- 'z'", "usage: df [-h] [-i]"),

@@ -103,7 +103,14 @@ impl FileSystem for InitrdFs {
     fn space(&self) -> Space {
         // The archive in 512-byte blocks (cpio's unit), all of it used.
         let members = self.members.len() as u64;
-        Space { kind: "initrd", block_size: 512, blocks: self.bytes.div_ceil(512) as u64, free_blocks: 0, inodes: members, free_inodes: 0 }
+        Space {
+            kind: "initrd",
+            block_size: 512,
+            blocks: self.bytes.div_ceil(512) as u64,
+            free_blocks: 0,
+            inodes: members,
+            free_inodes: 0,
+        }
     }
 
     fn read_only(&self) -> bool {

@@ -101,7 +101,13 @@ impl SysHandles {
 type Reply = Result<Msg, Status>;
 
 /// The answer when `req` is about a made-up file; None for everything else.
-pub fn serve(conn: &mut Conn, region: &Region, req: &Msg, op: Op, data: Option<(usize, usize, usize)>) -> Option<Reply> {
+pub fn serve(
+    conn: &mut Conn,
+    region: &Region,
+    req: &Msg,
+    op: Op,
+    data: Option<(usize, usize, usize)>,
+) -> Option<Reply> {
     let by_handle = req.args[0] >= BASE;
     let reply = Msg { status: Status::Ok as u16, args: [0; 5], len: 0, ..*req };
     match op {
@@ -111,7 +117,9 @@ pub fn serve(conn: &mut Conn, region: &Region, req: &Msg, op: Op, data: Option<(
             Some(make(file).map(|text| stat(reply, file.mode(), &text)))
         }
         Op::Stat if by_handle => Some(conn.sys.get(req.args[0]).map(|f| stat(reply, f.file.mode(), &f.text))),
-        Op::SetMode if data.is_none() && by_handle => Some(conn.sys.get(req.args[0]).and(Err(Status::PermissionDenied))),
+        Op::SetMode if data.is_none() && by_handle => {
+            Some(conn.sys.get(req.args[0]).and(Err(Status::PermissionDenied)))
+        }
         Op::Read if by_handle => Some(read(conn, region, req, data, reply)),
         Op::Write if by_handle => Some(write(conn, region, req, data, reply)),
         Op::Close if by_handle => Some(conn.sys.remove(req.args[0]).map(|()| reply)),
@@ -186,7 +194,8 @@ fn write(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usize
         PingError::NoNetwork => Status::NetworkUnreachable,
         PingError::SendFailed => Status::Io,
     })?;
-    f.text = format!("reply {} seq {} bytes {} time_us {}\n", p.addr, p.seq, echo.bytes, echo.rtt_ns / 1000).into_bytes();
+    f.text =
+        format!("reply {} seq {} bytes {} time_us {}\n", p.addr, p.seq, echo.bytes, echo.rtt_ns / 1000).into_bytes();
     reply.args[..2].copy_from_slice(&[len as u64, req.args[1].saturating_add(len as u64)]);
     Ok(reply)
 }

@@ -101,7 +101,8 @@ pub fn human_size(bytes: u64) -> String {
 mod tests {
     use super::*;
 
-    const ROOT: &str = "source ext4 on virtio-blk (MMIO), 64 MiB, read-write\ntype ext4\nread_only 0\nblock_size 4096\n\
+    const ROOT: &str =
+        "source ext4 on virtio-blk (MMIO), 64 MiB, read-write\ntype ext4\nread_only 0\nblock_size 4096\n\
         blocks 16384\nfree_blocks 12288\ninodes 16384\nfree_inodes 16000\n";
 
     #[test]
@@ -110,9 +111,11 @@ mod tests {
         let line = t.lines().nth(1).unwrap();
         let cols: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(cols, ["virtio-blk", "ext4", "65536", "16384", "49152", "25%", "/"]);
-        let cols: Vec<String> = table(ROOT, true, false).lines().nth(1).unwrap().split_whitespace().map(String::from).collect();
+        let cols: Vec<String> =
+            table(ROOT, true, false).lines().nth(1).unwrap().split_whitespace().map(String::from).collect();
         assert_eq!(cols[2..5], ["64M", "16M", "48M"]);
-        let cols: Vec<String> = table(ROOT, false, true).lines().nth(1).unwrap().split_whitespace().map(String::from).collect();
+        let cols: Vec<String> =
+            table(ROOT, false, true).lines().nth(1).unwrap().split_whitespace().map(String::from).collect();
         assert_eq!(cols[2..6], ["16384", "384", "16000", "3%"]);
         assert!(table(ROOT, false, true).starts_with("Filesystem"));
         assert_eq!(device("initrd, 900 KiB, read-only"), "initrd");

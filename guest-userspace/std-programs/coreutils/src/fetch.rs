@@ -101,7 +101,9 @@ fn connect(url: &Url, timeout: Duration) -> Result<TcpStream, String> {
     for a in addrs {
         match TcpStream::connect_timeout(&a, timeout) {
             Ok(s) => {
-                s.set_read_timeout(Some(timeout)).and_then(|()| s.set_write_timeout(Some(timeout))).map_err(|e| e.to_string())?;
+                s.set_read_timeout(Some(timeout))
+                    .and_then(|()| s.set_write_timeout(Some(timeout)))
+                    .map_err(|e| e.to_string())?;
                 return Ok(s);
             }
             Err(e) => last = format!("cannot connect to {a}: {}", connect_error(&e)),
@@ -177,9 +179,6 @@ mod tests {
         let loop_port = server(vec![b"HTTP/1.1 301 M\r\nLocation: /\r\n\r\n".to_vec(); 6]);
         let e = fetch(&format!("http://127.0.0.1:{loop_port}/"), None, Duration::from_secs(5)).err().unwrap();
         assert_eq!(e, "more than 5 redirects");
-        for e in [&e] {
-            assert!(!e.contains('\n'));
-        }
     }
 
     #[test]

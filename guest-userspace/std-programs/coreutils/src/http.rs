@@ -49,7 +49,9 @@ impl fmt::Display for HttpError {
             HttpError::UnsupportedEncoding(e) => write!(f, "unsupported Transfer-Encoding '{e}'"),
             HttpError::BadChunk => write!(f, "malformed chunked body"),
             HttpError::Truncated(got, Some(want)) => write!(f, "connection closed after {got} of {want} body bytes"),
-            HttpError::Truncated(got, None) => write!(f, "connection closed after {got} body bytes, before the last chunk"),
+            HttpError::Truncated(got, None) => {
+                write!(f, "connection closed after {got} body bytes, before the last chunk")
+            }
         }
     }
 }

@@ -152,14 +152,16 @@ fn echo(file: &mut File, target: Ipv4Addr, seq: u16, size: usize, wait: Duration
 fn parse_reply(line: &str) -> Option<Reply> {
     let w: Vec<&str> = line.split_whitespace().collect();
     match w.as_slice() {
-        ["reply", _, "seq", _, "bytes", b, "time_us", t] => Some(Reply { bytes: b.parse().ok()?, time_us: t.parse().ok()? }),
+        ["reply", _, "seq", _, "bytes", b, "time_us", t] => {
+            Some(Reply { bytes: b.parse().ok()?, time_us: t.parse().ok()? })
+        }
         _ => None,
     }
 }
 
 fn summary(sent: u64, rtts: &[f64]) -> String {
     let got = rtts.len() as u64;
-    let loss = if sent == 0 { 0 } else { (sent - got) * 100 / sent };
+    let loss = ((sent - got) * 100).checked_div(sent).unwrap_or(0);
     let mut s = format!("{sent} packets transmitted, {got} received, {loss}% packet loss");
     if !rtts.is_empty() {
         let min = rtts.iter().copied().fold(f64::INFINITY, f64::min);
@@ -181,10 +183,21 @@ mod tests {
     #[test]
     fn flags_and_their_bounds() {
         let o = options(&v(&["-c", "3", "-i", "0.2", "-W", "1", "-s", "100", "h"])).unwrap();
-        assert_eq!((o.count, o.interval, o.wait, o.size, o.host.as_str()), (3, Duration::from_millis(200), Duration::from_secs(1), 100, "h"));
+        assert_eq!(
+            (o.count, o.interval, o.wait, o.size, o.host.as_str()),
+            (3, Duration::from_millis(200), Duration::from_secs(1), 100, "h")
+        );
         let d = options(&v(&["h"])).unwrap();
         assert_eq!((d.count, d.interval, d.wait, d.size), (4, Duration::from_secs(1), Duration::from_secs(2), 56));
-        for bad in [&["-c", "x", "h"][..], &["-s", "1473", "h"], &["-i", "0", "h"], &["-W", "-1", "h"], &[], &["a", "b"], &["-z", "h"]] {
+        for bad in [
+            &["-c", "x", "h"][..],
+            &["-s", "1473", "h"],
+            &["-i", "0", "h"],
+            &["-W", "-1", "h"],
+            &[],
+            &["a", "b"],
+            &["-z", "h"],
+        ] {
             assert!(options(&v(bad)).is_err(), "{bad:?}");
         }
     }
@@ -194,7 +207,10 @@ mod tests {
         assert_eq!(parse_reply("reply 10.0.2.2 seq 1 bytes 64 time_us 812\n"), Some(Reply { bytes: 64, time_us: 812 }));
         assert_eq!(parse_reply("timeout"), None);
         assert_eq!(parse_reply(""), None);
-        assert_eq!(summary(3, &[1.0, 2.0, 3.0]), "3 packets transmitted, 3 received, 0% packet loss\nrtt min/avg/max = 1.000/2.000/3.000 ms");
+        assert_eq!(
+            summary(3, &[1.0, 2.0, 3.0]),
+            "3 packets transmitted, 3 received, 0% packet loss\nrtt min/avg/max = 1.000/2.000/3.000 ms"
+        );
         assert_eq!(summary(2, &[]), "2 packets transmitted, 0 received, 100% packet loss");
     }
 }

@@ -76,7 +76,9 @@ fn bodies_by_length_chunks_and_close() {
     let (h, b) = response(b"HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n").unwrap();
     assert_eq!((h.status, b.len()), (204, 0));
     // Transfer-Encoding wins over Content-Length (RFC 9112, 6.3).
-    let (_, b) = response(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n").unwrap();
+    let (_, b) =
+        response(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n")
+            .unwrap();
     assert_eq!(b, b"z");
     // Same length twice (list or repeated field) is one length.
     let (_, b) = response(b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok").unwrap();
@@ -102,8 +104,13 @@ fn a_lying_server_gets_an_error_not_a_panic() {
         assert_eq!(e(r.as_bytes()), HttpError::BadContentLength, "{cl}");
     }
     assert_eq!(e(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"), HttpError::BadContentLength);
-    assert!(matches!(e(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), HttpError::UnsupportedEncoding(_)));
-    for line in ["HTTP/2 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 099 x", "HTTP/1.1 abc", "SSH-2.0", "HTTP/1.1"] {
+    assert!(matches!(
+        e(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+        HttpError::UnsupportedEncoding(_)
+    ));
+    for line in
+        ["HTTP/2 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 099 x", "HTTP/1.1 abc", "SSH-2.0", "HTTP/1.1"]
+    {
         assert_eq!(e(format!("{line}\r\n\r\n").as_bytes()), HttpError::BadStatusLine, "{line}");
     }
     for field in ["NoColon", "Bad Name: x", " Folded: x", ": empty", "X: a\x01b", "X\0: y"] {
