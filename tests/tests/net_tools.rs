@@ -190,6 +190,20 @@ fn df_ip_ping_and_fetch_from_the_shell() {
     assert!(has(&p, "no reply from 10.0.2.99: icmp_seq=1 (waited 0.5 s)"), "{p:?}");
     assert!(has(&p, "1 packets transmitted, 0 received, 100% packet loss") && has(&p, "status 1"), "{p:?}");
 
+    // The made-up files refuse what they do not do, each with its error; a
+    // ping's answer belongs to the handle that asked (a fresh open is empty).
+    let refusals = [
+        ("echo x > /sys/net/eth0", "sh: /sys/net/eth0: Permission denied"),
+        ("echo x > /sys/fs/root", "sh: /sys/fs/root: Permission denied"),
+        ("echo 10.0.2.2 1 > /sys/net/ping", "sh: echo: InvalidArgument (os error 7)"),
+        ("echo 10.0.2.2 1 56 99999 > /sys/net/ping", "sh: echo: InvalidArgument (os error 7)"),
+        ("ls /sys/net/eth0/x", "ls: /sys/net/eth0/x: No such file or directory"),
+    ];
+    for (cmd, want) in refusals {
+        assert_eq!(sh.run(&format!("{cmd}; echo status $?")), [want, "status 1"], "{cmd}");
+    }
+    assert_eq!(sh.run("echo 10.0.2.2 9 8 1000 > /sys/net/ping; cat /sys/net/ping; echo status $?"), ["status 0"]);
+
     // fetch from the host.
     let base = format!("http://10.0.2.2:{port}");
     let f = sh.run(&format!("fetch -o /big.bin {base}/big.bin; echo status $?"));
