@@ -15,7 +15,7 @@ use crate::http::{self, HttpError, Url};
 pub const USAGE: &str = "usage: fetch [-o FILE] [-t SECONDS] [-q] URL
 GETs an http:// URL and writes the body to stdout (or FILE with -o),
 following up to 5 redirects. -t: timeout for connecting and for each read
-(default 10 s). -q: no summary line on stderr. A status other than 2xx is
+(default 10 s). -q: no summary line (status, URL, bytes, time) on stderr. A status other than 2xx is
 an error (status 1) and nothing is written.";
 
 const MAX_REDIRECTS: usize = 5;
@@ -32,10 +32,12 @@ pub fn run(args: &[String]) -> ExitCode {
         Some(_) => return usage_error("fetch", USAGE, "invalid timeout: expected seconds in (0, 3600]"),
     };
     let out = a.value('o');
+    let start = std::time::Instant::now();
     match fetch(url, out, timeout) {
         Ok(done) => {
             if !a.has('q') {
-                eprintln!("fetch: {} {}: {} bytes", done.status, done.url, done.bytes);
+                let ms = start.elapsed().as_millis();
+                eprintln!("fetch: {} {}: {} bytes in {ms} ms", done.status, done.url, done.bytes);
             }
             ExitCode::SUCCESS
         }
