@@ -11,7 +11,8 @@
 //! has gets none; `fetch` from a server this test runs on the host: a
 //! 200 KiB file byte for byte (read back from the image), a redirect, a
 //! chunked body, a 404, a body cut short, a refused port, a bad URL; and
-//! bad command lines giving one-line errors.
+//! bad command lines giving one-line errors. On q35 (virtio-pci) `ip` and a
+//! ping; without a card, one-line errors from `ip`, `ping` and `fetch`.
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -19,6 +20,9 @@ use std::time::{Duration, Instant};
 use vireo_tests::console::{Console, PROMPT};
 use vireo_tests::disk::{e2fs, program, text, DiskCopy};
 use vireo_tests::{Machine, Qemu};
+
+/// One VM at a time: TCG on a 2-core host, and the session is timing-sensitive.
+static ONE_VM: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The file `/big.bin` the host serves: 200 KiB of a fixed pseudo-random stream.
 fn big() -> Vec<u8> {
@@ -120,6 +124,7 @@ fn has(out: &[String], want: &str) -> bool {
 
 #[test]
 fn df_ip_ping_and_fetch_from_the_shell() {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let disk = DiskCopy::new("net-tools");
     let (blocks, free, bsize) = (
         superblock(&disk.path, "Block count"),
@@ -224,7 +229,10 @@ fn df_ip_ping_and_fetch_from_the_shell() {
         ),
         (
             format!("fetch http://10.0.2.2:{closed}/"),
-            format!("fetch: http://10.0.2.2:{closed}/: cannot connect to 10.0.2.2:{closed}: connection refused"),
+            format!(
+                "fetch: http://10.0.2.2:{closed}/: cannot connect to 10.0.2.2:{closed}: connection refused (or network \
+                 unreachable)"
+            ),
         ),
         ("fetch 10.0.2.2/x".into(), "fetch: 10.0.2.2/x: bad URL: expected http://HOST[:PORT]/PATH".into()),
         (
@@ -276,4 +284,57 @@ fn df_ip_ping_and_fetch_from_the_shell() {
     let o = e2fs("debugfs", &["-R", &format!("dump /big.bin {}", dumped.display())], &disk.path);
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read(&dumped).expect("dumped") == big(), "/big.bin differs from what the host served");
+}
+
+/// q35 (virtio-pci card): `ip` names the PCI card and a ping is answered.
+#[test]
+fn q35_ip_and_ping() {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    let disk = DiskCopy::new("net-tools-q35");
+    let c = Console::spawn(
+        Qemu::new(Machine::Q35)
+            .cpus(2)
+            .with_initrd()
+            .with_disk(&disk.path, false)
+            .with_net("user", None)
+            .cmdline(&program("/bin/sh"))
+            .command(),
+    );
+    let mut sh = Shell { c, n: 0 };
+    sh.c.expect("io: net: 10.0.2.15/24 gw 10.0.2.2 dns 10.0.2.3 (DHCP");
+    let _ = sh.c.wait_for(PROMPT, Duration::from_secs(30));
+    let ip = sh.run("ip addr");
+    assert!(ip[0].starts_with("eth0: virtio-net (PCI) mac 52:54:00:12:34:56 link up state ok"), "{ip:?}");
+    let p = sh.run("ping -c 1 10.0.2.2");
+    assert!(has(&p, "1 packets transmitted, 1 received, 0% packet loss"), "{p:?}");
+    sh.c.type_keys("poweroff\r");
+    sh.c.expect("VIREO-EXIT 0");
+}
+
+/// No card: the tools say so in one line (and `df` still works).
+#[test]
+fn without_a_card_the_network_tools_say_so() {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    let disk = DiskCopy::new("net-tools-nocard");
+    disk.put(
+        "nocard.sh",
+        "ip; echo status $?\nping -c 1 10.0.2.2; echo status $?\nfetch http://10.0.2.2:9/; echo status $?\n\
+         df | grep -c virtio-blk\n",
+    );
+    let run = Qemu::new(Machine::Microvm)
+        .with_initrd()
+        .with_disk(&disk.path, false)
+        .cmdline(&program("/bin/sh /nocard.sh"))
+        .timeout(Duration::from_secs(120))
+        .run();
+    run.assert_lines_in_order(&[
+        "ip: no network interface (no virtio-net card, or ip=off)",
+        "status 1",
+        "ping: no network (no /sys/net/ping)",
+        "status 1",
+        "fetch: http://10.0.2.2:9/: cannot connect to 10.0.2.2:9: {}",
+        "status 1",
+        "1",
+    ]);
+    run.assert_exit(0);
 }

@@ -244,7 +244,8 @@ fn make(file: File) -> Result<Vec<u8>, Status> {
             .into_bytes())
         }
         File::NetEth0 => eth0(&crate::net::handle().ok_or(Status::NotFound)?).map(String::into_bytes),
-        File::NetPing => Ok(Vec::new()),
+        // Without a card there is nothing to ping with (as for eth0).
+        File::NetPing => crate::net::handle().map(|_| Vec::new()).ok_or(Status::NotFound),
     }
 }
 

@@ -122,11 +122,13 @@ fn resolve_error(e: &io::Error) -> String {
     }
 }
 
-/// On Vireo a refused connection is `NotConnected` (docs/network.md: std's
-/// codes for this target have no ConnectionRefused).
+/// On Vireo a refused connection is `NotConnected`, as is one with no
+/// route (docs/network.md: std's codes for this target have no
+/// ConnectionRefused), so the message names both.
 fn connect_error(e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::NotConnected => "connection refused".into(),
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::NotConnected => "connection refused (or network unreachable)".into(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timed out".into(),
         _ => e.to_string(),
     }

@@ -40,7 +40,7 @@ pub struct Stats {
 
 /// What `/sys/net/eth0` shows (sysfiles.rs): a snapshot taken on the net thread.
 #[derive(Clone, Debug)]
-pub struct Status {
+pub struct IfaceStatus {
     pub name: &'static str,
     pub mac: [u8; 6],
     pub link_up: bool,
@@ -153,8 +153,8 @@ impl NetStack {
         }
     }
 
-    pub fn status(&self) -> Status {
-        Status {
+    pub fn status(&self) -> IfaceStatus {
+        IfaceStatus {
             name: self.name,
             mac: self.mac,
             link_up: self.phy.net.link_up(),
