@@ -86,14 +86,17 @@ impl SysHandles {
         Ok(BASE + i as u64)
     }
 
+    fn slot(&mut self, h: u64) -> Result<&mut Option<OpenFile>, Status> {
+        let i = h.checked_sub(BASE).and_then(|i| usize::try_from(i).ok()).ok_or(Status::BadHandle)?;
+        self.slots.get_mut(i).filter(|s| s.is_some()).ok_or(Status::BadHandle)
+    }
+
     fn get(&mut self, h: u64) -> Result<&mut OpenFile, Status> {
-        let i = usize::try_from(h - BASE).map_err(|_| Status::BadHandle)?;
-        self.slots.get_mut(i).and_then(Option::as_mut).ok_or(Status::BadHandle)
+        self.slot(h)?.as_mut().ok_or(Status::BadHandle)
     }
 
     fn remove(&mut self, h: u64) -> Result<(), Status> {
-        self.get(h)?;
-        self.slots[(h - BASE) as usize] = None;
+        *self.slot(h)? = None;
         Ok(())
     }
 }
