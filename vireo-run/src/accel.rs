@@ -69,10 +69,7 @@ impl Host {
 }
 
 fn cpu_flags_virtualise(cpuinfo: &str) -> bool {
-    cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("flags"))
-        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
+    cpuinfo.lines().filter(|l| l.starts_with("flags")).any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
 }
 
 pub fn choose(choice: AccelChoice, host: &Host) -> Result<Accel, String> {

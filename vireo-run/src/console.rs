@@ -22,7 +22,8 @@ pub struct Ending {
 }
 
 /// init's lines that mean the program did not run to its own end.
-const SYSTEM_ERRORS: &[&str] = &["init: cannot run ", "init: the I/O server died", "init: the I/O server did not get ready"];
+const SYSTEM_ERRORS: &[&str] =
+    &["init: cannot run ", "init: the I/O server died", "init: the I/O server did not get ready"];
 
 pub struct Console {
     pub ending: Ending,

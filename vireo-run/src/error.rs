@@ -39,13 +39,21 @@ impl fmt::Display for RunError {
             Self::Read { path, err } => write!(f, "cannot read {}: {err}", path.display()),
             Self::NotElf(p) => write!(f, "{} is not an ELF executable", p.display()),
             Self::WrongTarget { path, why } => {
-                write!(f, "{} is not an x86_64-unknown-motor program ({why}); build with --target x86_64-unknown-motor", path.display())
+                write!(
+                    f,
+                    "{} is not an x86_64-unknown-motor program ({why}); build with --target x86_64-unknown-motor",
+                    path.display()
+                )
             }
             Self::Argument { index, why } => write!(f, "argument {index} {why}"),
-            Self::BadInitrd(p) => write!(f, "{} is not a cpio newc archive of Vireo's (run `make initrd`)", p.display()),
+            Self::BadInitrd(p) => {
+                write!(f, "{} is not a cpio newc archive of Vireo's (run `make initrd`)", p.display())
+            }
             Self::Pack(m) => write!(f, "cannot pack the program into an initrd: {m}"),
             Self::KvmUnusable(why) => write!(f, "KVM was asked for but cannot run Vireo here: {why} (use --accel tcg)"),
-            Self::QemuMissing => write!(f, "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86; `make deps`)"),
+            Self::QemuMissing => {
+                write!(f, "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86; `make deps`)")
+            }
             Self::QemuFailed(m) => write!(f, "QEMU failed: {m}"),
             Self::NoStatus(m) => write!(f, "the VM stopped without reporting the program's status{m}"),
             Self::Guest(line) => write!(f, "Vireo could not run the program: {line}"),

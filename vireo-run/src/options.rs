@@ -63,7 +63,9 @@ pub enum Command {
 /// `env_accel` is `VIREO_RUN_ACCEL`; `--accel` wins over it.
 pub fn parse(argv: impl IntoIterator<Item = OsString>, env_accel: Option<&str>) -> Result<Command, RunError> {
     let mut accel = match env_accel {
-        Some(v) if !v.is_empty() => AccelChoice::parse(v).map_err(|m| RunError::Usage(format!("VIREO_RUN_ACCEL: {m}")))?,
+        Some(v) if !v.is_empty() => {
+            AccelChoice::parse(v).map_err(|m| RunError::Usage(format!("VIREO_RUN_ACCEL: {m}")))?
+        }
         _ => AccelChoice::Auto,
     };
     let mut o = Options {

@@ -46,10 +46,8 @@ pub fn check(image: &[u8]) -> Result<(), Problem> {
         return Err(Problem::WrongTarget("not a static PIE"));
     }
     for i in 0..u64::from(phnum) {
-        let off = phoff
-            .checked_add(i * u64::from(phentsize))
-            .and_then(|o| usize::try_from(o).ok())
-            .ok_or(Problem::NotElf)?;
+        let off =
+            phoff.checked_add(i * u64::from(phentsize)).and_then(|o| usize::try_from(o).ok()).ok_or(Problem::NotElf)?;
         match u32_at(image, off).ok_or(Problem::NotElf)? {
             PT_INTERP => return Err(Problem::WrongTarget("it asks for an ELF interpreter: a Linux build?")),
             PT_TLS => return Err(Problem::WrongTarget("it has a TLS segment")),
