@@ -11,6 +11,7 @@
 #   make deps    install what the build needs (a no-op when all is present)
 #   make testbed build/testbed/: the L1 guest of the real-KVM test bed (make test runs it)
 #   make disk    build/disk.img: an ext4 image of the system's programs
+#   make runner  build/vireo-run: the cargo runner for x86_64-unknown-motor (docs/runtime.md)
 #
 # Guest code (guest-kernel, guest-userspace) needs a rustc with rust-src for
 # -Zbuild-std. We use, in order of preference:

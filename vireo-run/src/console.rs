@@ -15,8 +15,8 @@ pub struct Ending {
     pub exit: Option<u8>,
     /// init's `... ended with status 0x...`: the program was killed or aborted.
     pub killed: Option<String>,
-    /// `KERNEL PANIC ...`.
-    pub kernel_panic: Option<String>,
+    /// `KERNEL PANIC ...` or `KERNEL EXCEPTION ...`: the kernel stopped.
+    pub kernel_crash: Option<String>,
     /// init could not run the program, or lost the I/O server.
     pub system_error: Option<String>,
 }
@@ -74,8 +74,8 @@ impl Console {
                 return;
             }
         }
-        if body.starts_with("KERNEL PANIC") {
-            self.ending.kernel_panic = Some(body.to_string());
+        if body.starts_with("KERNEL PANIC") || body.starts_with("KERNEL EXCEPTION") {
+            self.ending.kernel_crash.get_or_insert_with(|| body.to_string());
         }
         if let Some(rest) = body.strip_prefix("init: ").and_then(|r| r.strip_prefix(self.app_path.as_str())) {
             if let Some(status) = rest.strip_prefix(" ended with status ") {
@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(c.ending.killed.as_deref(), Some("0x1101"));
         let mut c = Console::new("/app/demo", true);
         assert_eq!(shown(&mut c, "KERNEL PANIC at x.rs:1: oops\n"), "KERNEL PANIC at x.rs:1: oops\n");
-        assert!(c.ending.kernel_panic.is_some());
+        assert!(c.ending.kernel_crash.is_some());
+        let mut c = Console::new("/app/demo", false);
+        shown(&mut c, "\nKERNEL EXCEPTION on cpu 0: vector 14 #PF\n");
+        assert_eq!(c.ending.kernel_crash.as_deref(), Some("KERNEL EXCEPTION on cpu 0: vector 14 #PF"));
         shown(&mut c, "init: cannot run /app/demo: NotFound\n");
         assert_eq!(c.ending.system_error.as_deref(), Some("init: cannot run /app/demo: NotFound"));
     }

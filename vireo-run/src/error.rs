@@ -16,6 +16,7 @@ pub enum RunError {
     NoProgram,
     Missing { what: &'static str, path: PathBuf, hint: &'static str },
     Read { path: PathBuf, err: std::io::Error },
+    Write { path: PathBuf, err: std::io::Error },
     NotElf(PathBuf),
     WrongTarget { path: PathBuf, why: &'static str },
     Argument { index: usize, why: &'static str },
@@ -37,6 +38,7 @@ impl fmt::Display for RunError {
             Self::NoProgram => write!(f, "no program to run: vireo-run [OPTIONS] PROGRAM [ARGS...] (vireo-run --help)"),
             Self::Missing { what, path, hint } => write!(f, "no {what} at {}: {hint}", path.display()),
             Self::Read { path, err } => write!(f, "cannot read {}: {err}", path.display()),
+            Self::Write { path, err } => write!(f, "cannot write {}: {err}", path.display()),
             Self::NotElf(p) => write!(f, "{} is not an ELF executable", p.display()),
             Self::WrongTarget { path, why } => {
                 write!(

@@ -32,7 +32,7 @@ pub struct TempFile(pub PathBuf);
 impl TempFile {
     pub fn write(bytes: &[u8]) -> Result<Self, RunError> {
         let path = std::env::temp_dir().join(format!("vireo-run-{}.cpio", std::process::id()));
-        std::fs::write(&path, bytes).map_err(|err| RunError::Read { path: path.clone(), err })?;
+        std::fs::write(&path, bytes).map_err(|err| RunError::Write { path: path.clone(), err })?;
         Ok(Self(path))
     }
 }

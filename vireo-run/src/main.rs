@@ -91,7 +91,7 @@ fn run(o: &Options) -> Result<i32, RunError> {
     let quiet = if o.verbose { "" } else { "quiet " };
     let cmdline = format!("{quiet}-- {app} {}", args.join(" "));
     let outcome = vm::run(qemu::command(o, accel, &kernel, &initrd.0, cmdline.trim_end()), &app, o)?;
-    if let Some(line) = outcome.ending.kernel_panic {
+    if let Some(line) = outcome.ending.kernel_crash {
         return Err(RunError::KernelCrash(line));
     }
     if let Some(status) = outcome.ending.killed {
