@@ -150,6 +150,17 @@ fn runner_errors_are_one_line() {
         assert_eq!(r.stderr.lines().count(), 1, "{args:?}\n{}", r.dump());
         assert!(r.stderr.starts_with("vireo-run: ") && r.stderr.contains(want), "{args:?}\n{}", r.dump());
     }
+    // `/bin/spin` (a raw program of the initrd's) never ends: --timeout stops the VM.
+    let spin = repo_root().join("guest-userspace/target/x86_64-unknown-none/release/spin");
+    let mut c = Command::new(&runner);
+    c.arg("--timeout").arg("2").arg(&spin);
+    let r = run_with_timeout(c, Duration::from_secs(60));
+    assert_eq!(r.status.code(), Some(124), "{}", r.dump());
+    assert!(
+        r.stderr.contains("did not finish within 2 s (--timeout)") && r.stderr.lines().count() == 1,
+        "{}",
+        r.dump()
+    );
 }
 
 // ---- popular crates' own test suites: Vireo against Linux
