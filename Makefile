@@ -11,6 +11,7 @@
 #   make deps    install what the build needs (a no-op when all is present)
 #   make testbed build/testbed/: the L1 guest of the real-KVM test bed (make test runs it)
 #   make disk    build/disk.img: an ext4 image of the system's programs
+#   make runner  build/vireo-run: the cargo runner for x86_64-unknown-motor (docs/runtime.md)
 #
 # Guest code (guest-kernel, guest-userspace) needs a rustc with rust-src for
 # -Zbuild-std. We use, in order of preference:
@@ -63,9 +64,9 @@ QEMU_ACCEL = $(shell if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; th
 # isa-debug-exit makes QEMU exit with (code << 1) | 1: report the guest's code.
 QEMU_STATUS = s=$$?; if [ $$((s & 1)) = 1 ]; then exit $$((s >> 1)); else exit $$s; fi
 
-.PHONY: all deps kernel harness initrd disk run run-q35 test lint bench clean
+.PHONY: all deps kernel harness initrd disk runner run run-q35 test lint bench clean
 
-all: kernel harness initrd disk
+all: kernel harness initrd disk runner
 
 deps:
 	@missing=""; \
@@ -103,6 +104,15 @@ harness: deps
 	CARGO_TARGET_$(shell echo $(HOST_TRIPLE) | tr a-z- A-Z_)_RUSTFLAGS="$(HARNESS_RUSTFLAGS)" \
 		cargo build --release --quiet -p vmm-harness --target $(HOST_TRIPLE)
 	@cp target/$(HOST_TRIPLE)/release/vmm-harness $(HARNESS)
+
+# The cargo runner for x86_64-unknown-motor (docs/runtime.md, "cargo run and
+# cargo test"): `runner = "/path/to/build/vireo-run"` in a crate's
+# .cargo/config.toml. It finds kernel.elf and initrd.cpio beside itself.
+RUNNER := $(BUILD)/vireo-run
+runner: deps
+	@mkdir -p $(BUILD)
+	cargo build --release --quiet -p vireo-run
+	@cp target/release/vireo-run $(RUNNER)
 
 # User space (guest-userspace/): the raw-ABI runtime and its programs, built
 # as static-PIE executables (its own .cargo/config.toml, hence the cd) and
@@ -255,19 +265,19 @@ disk: initrd
 
 # Your own std program: `make run-app APP=path/to/crate [CPUS=n] [ARGS="..."]`
 # builds the crate for x86_64-unknown-motor with the flags of std-programs
-# (build-std, panic=abort, opt-level s, LTO; target dir build/apps/), packs it
-# as /bin/app into a copy of the system's initrd (build/app-initrd.cpio: the
-# USER_PROGRAMS plus the app) and boots QEMU microvm with `-- /bin/app ARGS`:
-# init starts the I/O server (`/` is build/disk.img, as for `make run`) and
-# runs the app. The VM's exit code is the app's. If the crate has
-# several binaries, BIN=name picks one. RUN_APP_DEPS= skips rebuilding the
-# system (the tests do, after `make all`).
+# (build-std, panic=abort, opt-level s, LTO; target dir build/apps/) and runs
+# it with the cargo runner (build/vireo-run): a copy of the system's initrd
+# with the app at /app/NAME, QEMU microvm with the disk (`/` is
+# build/disk.img, as for `make run`), the network and the balloon. The
+# console shows the app's output (VERBOSE=1: the whole boot); make's status
+# is the app's. If the crate has several binaries, BIN=name picks one.
+# RUN_APP_DEPS= skips rebuilding the system (the tests do, after `make all`).
 APP ?=
 ARGS ?=
 BIN ?=
+VERBOSE ?=
 APPS_DIR   := $(BUILD)/apps
-APP_INITRD := $(BUILD)/app-initrd.cpio
-RUN_APP_DEPS ?= kernel initrd
+RUN_APP_DEPS ?= kernel initrd runner
 .PHONY: run-app
 run-app: $(RUN_APP_DEPS)
 	@if [ -z "$(APP)" ] || [ ! -f "$(APP)/Cargo.toml" ]; then \
@@ -283,12 +293,8 @@ run-app: $(RUN_APP_DEPS)
 	@exe=$$(grep -o '"executable":"[^"]*"' $(APPS_DIR)/build.json | cut -d'"' -f4 | sort -u); \
 	if [ $$(echo "$$exe" | grep -c .) != 1 ]; then \
 		echo "make run-app: expected one binary in $(APP), got: $$exe (pick one with BIN=name)"; exit 2; fi; \
-	guest-userspace/host-tools/check-elf.sh -q --std "$$exe" && \
-	target/release/mkinitrd -o $(APP_INITRD) $(USER_PROGRAMS) "bin/app=$$exe"
-	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
-		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 $(MMIO_MODERN) $(call run_drive,virtio-blk-device) \
-		$(call run_net,virtio-net-device) $(call run_balloon,virtio-balloon-device) -kernel $(KERNEL) -initrd $(APP_INITRD) -append "-- /bin/app $(ARGS)"; $(QEMU_STATUS)
+	$(RUNNER) --cpus $(CPUS) --mem $(MEM) $(if $(DISK_RUN),--disk $(DISK_RUN)) $(if $(NET_RUN),--net=$(NET_RUN)) \
+		$(if $(BALLOON_RUN),--balloon) $(if $(VERBOSE),--verbose) "$$exe" $(ARGS)
 
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
 # `/` is build/disk.img (ext4, read-write: what programs write stays there);
