@@ -165,17 +165,20 @@ impl ProcessInfo {
     }
 }
 
-/// Fills `out` with NUL-separated `args` joined by spaces (trailing NULs
-/// dropped), truncated to fit; returns the untruncated length.
-pub fn join_args(args: &[u8], out: &mut [u8; CMDLINE_LEN]) -> usize {
+/// Fills `out` with `name` and then the NUL-separated `args` (as `Spawn`
+/// takes them: the program's name is not among them), joined by spaces
+/// (trailing NULs dropped), truncated to fit; returns the untruncated length.
+pub fn join_args(name: &[u8], args: &[u8], out: &mut [u8; CMDLINE_LEN]) -> usize {
     let body = match args.iter().rposition(|&c| c != 0) {
         Some(last) => &args[..=last],
         None => &[][..],
     };
-    for (o, &c) in out.iter_mut().zip(body) {
+    let sep: &[u8] = if body.is_empty() { b"" } else { b" " };
+    let line = name.iter().chain(sep).chain(body);
+    for (o, &c) in out.iter_mut().zip(line) {
         *o = if c == 0 { b' ' } else { c };
     }
-    body.len()
+    name.len() + sep.len() + body.len()
 }
 
 #[cfg(test)]
@@ -197,10 +200,10 @@ mod tests {
             cmdline_len: 12,
             ..ProcessInfo::default()
         };
-        join_args(b"ps\0-a\0", &mut r.cmdline);
+        assert_eq!(join_args(b"ps", b"-a\0x\0", &mut r.cmdline), 7);
         let back = ProcessInfo::from_bytes(&r.to_bytes());
         assert_eq!(back, r);
-        assert_eq!(back.cmdline_bytes(), b"ps -a");
+        assert_eq!(back.cmdline_bytes(), b"ps -a x");
         assert_eq!(back.state(), Some(ProcState::Sleeping));
     }
 
@@ -208,8 +211,10 @@ mod tests {
     fn long_command_lines_are_truncated_with_their_length_kept() {
         let long = [b'x'; 200];
         let mut out = [0u8; CMDLINE_LEN];
-        assert_eq!(join_args(&long, &mut out), 200);
-        assert!(out.iter().all(|&c| c == b'x'));
-        assert_eq!(join_args(b"", &mut [0u8; CMDLINE_LEN]), 0);
+        assert_eq!(join_args(b"x", &long, &mut out), 202);
+        assert!(out.iter().enumerate().all(|(i, &c)| c == if i == 1 { b' ' } else { b'x' }));
+        let mut out = [0u8; CMDLINE_LEN];
+        assert_eq!(join_args(b"sh", b"", &mut out), 2);
+        assert_eq!(&out[..3], b"sh\0");
     }
 }
