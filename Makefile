@@ -156,7 +156,7 @@ USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$
 # initrd byte at boot (16 more tools cost 15 k instructions per boot). The
 # rest are on the disk only (DISK_PROGRAMS).
 COREUTILS_TOOLS := cat sleep
-COREUTILS_DISK_TOOLS := cp date echo env grep head hexdump ls mkdir mv pwd rm rmdir tail touch wc
+COREUTILS_DISK_TOOLS := cp date echo env grep head hexdump ls mkdir mv pwd rm rmdir tail touch wc ps top free uptime kill
 USER_PROGRAMS += $(foreach t,$(COREUTILS_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 DISK_PROGRAMS := $(foreach t,$(COREUTILS_DISK_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):

@@ -57,6 +57,14 @@ pub fn check(c: &mut Checker) {
     match list() {
         Ok((total, recs)) => {
             let recs = &recs[..(total as usize).min(16)];
+            let shown = |x: &ProcessInfo| {
+                let cmd = core::str::from_utf8(x.cmdline_bytes()).unwrap_or("?");
+                println!(
+                    "test-syscalls: pid {} parent {} state {} threads {} rss {} flags {:#x} {cmd:?}",
+                    x.pid, x.parent, x.state, x.threads, x.resident_bytes, x.flags
+                );
+            };
+            let before = c.failed;
             let mine = recs.iter().find(|x| x.pid == me);
             c.expect(
                 "process_list shows this process, running, one thread, itself",
@@ -70,6 +78,10 @@ pub fn check(c: &mut Checker) {
             );
             let spin = recs.iter().find(|x| x.parent == me && x.cmdline_bytes() == b"spin");
             c.expect("process_list shows the child with this process as parent", spin.is_some());
+            if c.failed != before {
+                println!("test-syscalls: I am pid {me}; the list ({total}):");
+                recs.iter().for_each(shown);
+            }
             if let Some(s) = spin {
                 c.expect("init may kill its child", s.flags & flags::KILLABLE != 0 && s.session == s.pid);
                 deny_from_a_child(c, s.pid);
