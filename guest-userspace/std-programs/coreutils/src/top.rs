@@ -80,7 +80,7 @@ fn key_reader() -> mpsc::Receiver<u8> {
     rx
 }
 
-/// One frame's text, each line ended with erase-to-end-of-line.
+/// One frame's text, each line ended with erase-to-end-of-line and CR LF.
 pub fn screen(before: Option<&Sample>, now: &Sample, delay: Duration) -> String {
     let mut out = Vec::new();
     let clock = time_of_day(now.info.wall_ns).map_or(String::new(), |t| format!("{t} "));
@@ -134,7 +134,8 @@ pub fn screen(before: Option<&Sample>, now: &Sample, delay: Duration) -> String 
             crate::ps::command(p)
         ));
     }
-    out.iter().map(|l| format!("{l}\x1b[K\n")).collect()
+    // CR LF: the console passes bytes as they are, and a raw terminal needs both.
+    out.iter().map(|l| format!("{l}\x1b[K\r\n")).collect()
 }
 
 /// `cpu0    12.5   87.5    0.0` over `elapsed` ns between two readings.
