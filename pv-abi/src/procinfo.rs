@@ -52,7 +52,7 @@ pub mod flags {
     pub const KILLABLE: u32 = 1 << 2;
 }
 
-/// One process, as `ProcessList` writes it (128 bytes).
+/// One process, as `ProcessList` writes it ([`RECORD_SIZE`], 136 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProcessInfo {
