@@ -48,7 +48,16 @@ pub fn table(total: u64, free: u64, unit: Unit) -> String {
         Unit::Mib => (b >> 20).to_string(),
         Unit::Human => human(b),
     };
-    format!("{:>5}{:>12}{:>12}{:>12}\nMem: {:>12}{:>12}{:>12}\n", "", "total", "used", "free", f(total), f(used), f(free))
+    format!(
+        "{:>5}{:>12}{:>12}{:>12}\nMem: {:>12}{:>12}{:>12}\n",
+        "",
+        "total",
+        "used",
+        "free",
+        f(total),
+        f(used),
+        f(free)
+    )
 }
 
 #[cfg(test)]

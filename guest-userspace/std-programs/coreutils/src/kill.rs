@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use crate::common::{status, usage_error};
 use vireo_sys::Error;
 
-pub const USAGE: &str = "usage: kill [-9|-KILL] PID...\nEnds each process PID. A process may end only processes of its \
+pub const USAGE: &str =
+    "usage: kill [-9|-KILL] PID...\nEnds each process PID. A process may end only processes of its \
 own session (what its shell started, and the shell); init and the I/O server are out of reach.";
 
 pub fn run(args: &[String]) -> ExitCode {

@@ -6,7 +6,8 @@ use crate::common::{bad_args, usage_error};
 use crate::sysfmt::{cpu_time, kib};
 use vireo_sys::ProcessInfo;
 
-pub const USAGE: &str = "usage: ps\nLists processes: PID, parent PID, state (R running or ready, S sleeping, X exiting), \
+pub const USAGE: &str =
+    "usage: ps\nLists processes: PID, parent PID, state (R running or ready, S sleeping, X exiting), \
 threads, CPU time (M:SS.cc, user and kernel), resident memory in KiB, and the command line (arguments only for \
 processes of your own session; others show their name).";
 

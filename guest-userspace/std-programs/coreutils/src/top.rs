@@ -53,9 +53,8 @@ pub fn run(args: &[String]) -> ExitCode {
         if frame + 1 == count {
             break;
         }
-        match keys.recv_timeout(delay) {
-            Ok(b'q' | b'Q' | 0x03) => break,
-            _ => {}
+        if let Ok(b'q' | b'Q' | 0x03) = keys.recv_timeout(delay) {
+            break;
         }
     }
     ExitCode::SUCCESS

@@ -45,7 +45,10 @@ mod tests {
     #[test]
     fn the_line_names_everything() {
         let s = 1_000_000_000;
-        assert_eq!(line(1_709_251_199 * s, 300 * s, 7, 2, 540 * s), "23:59:59 up 5 min, 7 processes, 2 CPUs, 10.0% busy");
+        assert_eq!(
+            line(1_709_251_199 * s, 300 * s, 7, 2, 540 * s),
+            "23:59:59 up 5 min, 7 processes, 2 CPUs, 10.0% busy"
+        );
         assert_eq!(line(0, 42 * s, 1, 1, 0), "up 42 s, 1 process, 1 CPU, 100.0% busy");
     }
 }
