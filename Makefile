@@ -26,6 +26,12 @@ BUILD   := build
 KERNEL  := $(BUILD)/kernel.elf
 HARNESS := $(BUILD)/vmm-harness
 INITRD  := $(BUILD)/initrd.cpio
+# build/vmm-harness is linked statically (static-pie): no dynamic loader
+# before main(), about 0.4 ms less from exec to the first KVM_RUN here
+# (docs/benchmarks.md "VMM start"). --target keeps the flag off build
+# scripts and proc macros, and this build in its own target directory.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+HARNESS_RUSTFLAGS := -C target-feature=+crt-static
 
 # Kernel command line for `make run`: by default init runs the shell on the
 # console; e.g. `make run CMDLINE=selftest`, `CMDLINE="-- /bin/hello"`.
@@ -68,6 +74,7 @@ deps:
 	for t in mkfs.ext4 e2fsck debugfs; do \
 		PATH=$$PATH:/usr/sbin:/sbin command -v $$t >/dev/null || { missing="$$missing e2fsprogs"; break; }; done; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	if ! command -v cc >/dev/null; then missing="$$missing gcc libc6-dev"; \
 	elif [ "$$(cc -print-file-name=libc.a)" = libc.a ]; then missing="$$missing libc6-dev"; fi; \
 	if [ -z "$(debian_guest_ok)" ] && [ -z "$(nightly_guest_ok)" ]; then missing="$$missing $(DEBIAN_GUEST_PKGS)"; fi; \
@@ -93,8 +100,9 @@ kernel: deps
 
 harness: deps
 	@mkdir -p $(BUILD)
-	cargo build --release --quiet -p vmm-harness
-	@cp target/release/vmm-harness $(HARNESS)
+	CARGO_TARGET_$(shell echo $(HOST_TRIPLE) | tr a-z- A-Z_)_RUSTFLAGS="$(HARNESS_RUSTFLAGS)" \
+		cargo build --release --quiet -p vmm-harness --target $(HOST_TRIPLE)
+	@cp target/$(HOST_TRIPLE)/release/vmm-harness $(HARNESS)
 
 # User space (guest-userspace/): the raw-ABI runtime and its programs, built
 # as static-PIE executables (its own .cargo/config.toml, hence the cd) and
@@ -156,9 +164,12 @@ USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$
 # initrd byte at boot (16 more tools cost 15 k instructions per boot). The
 # rest are on the disk only (DISK_PROGRAMS).
 COREUTILS_TOOLS := cat sleep
-COREUTILS_DISK_TOOLS := cp date echo env grep head hexdump ls mkdir mv pwd rm rmdir tail touch wc ps top free uptime kill
+COREUTILS_DISK_TOOLS := cp date df echo env fetch grep head hexdump ip ls mkdir mv ping pwd rm rmdir tail touch wc ps top free uptime kill
 USER_PROGRAMS += $(foreach t,$(COREUTILS_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 DISK_PROGRAMS := $(foreach t,$(COREUTILS_DISK_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
+# Std programs only the disk has: edit, the full-screen editor (docs/shell.md).
+STD_DISK_BINS := edit
+DISK_PROGRAMS += $(foreach p,$(STD_DISK_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
 # hello-std asking for moto-rt ABI version 17 (the unsupported-version test):
 # a copy whose `mov edi, 16` before the call to vdso_entry is patched on the
 # host by motor-abi-patch (guest-userspace/host-tools/mkinitrd/src/motor_patch.rs).
@@ -169,8 +180,24 @@ USER_PROGRAMS += bin/hello-std-v17=$(HELLO_STD_V17)
 HELLO_STD_STRIPPED := $(BUILD)/hello-std-stripped
 USER_PROGRAMS += bin/hello-std-stripped=$(HELLO_STD_STRIPPED)
 
+# smoltcp with Vireo's patch (guest-userspace/patches/, docs/network.md
+# "smoltcp"): the exact published 0.14.0 (SHA-256 as in crates.io's index),
+# unpacked and patched into build/crates/, where guest-userspace/Cargo.toml's
+# [patch.crates-io] finds it. Every cargo run in guest-userspace/ needs it
+# (cargo resolves the whole workspace, even for one host-target crate), so
+# every target that runs one depends on `crates`. Made again only when the
+# patch changes.
+SMOLTCP_VERSION := 0.14.0
+SMOLTCP_SHA256  := b6f8b28ad56c6e35524a37dd492af5d1a47e31e1a4d175cd12f89c075f01980f
+SMOLTCP_PATCHES := guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-min-rto.patch
+SMOLTCP_DIR     := $(BUILD)/crates/smoltcp-$(SMOLTCP_VERSION)
+.PHONY: crates
+crates: $(SMOLTCP_DIR)/.vireo-patched
+$(SMOLTCP_DIR)/.vireo-patched: $(SMOLTCP_PATCHES) guest-userspace/patches/patch-crate.sh
+	guest-userspace/patches/patch-crate.sh smoltcp $(SMOLTCP_VERSION) $(SMOLTCP_SHA256) $(SMOLTCP_DIR) $(SMOLTCP_PATCHES)
+
 .PHONY: userspace
-userspace: deps
+userspace: deps crates
 	cd guest-userspace && $(GUEST_CARGO) build --release --quiet
 	@guest-userspace/host-tools/check-elf.sh -q --raw $(addprefix $(USERSPACE_OUT)/,$(USERSPACE_BINS))
 
@@ -180,7 +207,7 @@ userspace: deps
 .PHONY: std-programs
 std-programs: deps
 	cd guest-userspace/std-programs && $(GUEST_CARGO) build --release --quiet
-	@guest-userspace/host-tools/check-elf.sh -q --std $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS))
+	@guest-userspace/host-tools/check-elf.sh -q --std $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS) $(STD_DISK_BINS))
 
 # The initrd (PVH module 0; QEMU -initrd): the USER_PROGRAMS (DEST=SRC
 # pairs, above) plus the loader's malformed-ELF fixtures under test/elf/
@@ -329,10 +356,17 @@ COREUTILS_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --
 .PHONY: test-coreutils
 test-coreutils:
 	$(COREUTILS_HOST_TEST)
+# The editor's buffer, key decoder and drawing (against an emulated VT100):
+# the same way.
+EDIT_HOST_ARGS = -p vireo-edit --target $(HOST_TRIPLE)
+EDIT_HOST_TEST = cd guest-userspace/std-programs && cargo test --release --quiet $(EDIT_HOST_ARGS)
+.PHONY: test-edit
+test-edit:
+	$(EDIT_HOST_TEST)
 
 # Formatting (rustfmt.toml) and lints (each workspace's [lints]: every
 # unsafe block documented) for every crate, host and guest; warnings fail.
-lint: deps
+lint: deps crates
 	rustfmt --check $$(git ls-files '*.rs')
 	cargo clippy --workspace --all-targets --release --quiet -- -D warnings
 	cd guest-kernel && $(GUEST_CLIPPY) --release --quiet -- -D warnings
@@ -343,6 +377,7 @@ lint: deps
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(HTTPD_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(SH_HOST_ARGS) -- -D warnings
 	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(COREUTILS_HOST_ARGS) -- -D warnings
+	cd guest-userspace/std-programs && cargo clippy --release --quiet --all-targets $(EDIT_HOST_ARGS) -- -D warnings
 
 # The real-KVM test bed (docs/paravirt.md): build/testbed/, the L1 Linux guest
 # (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
@@ -351,12 +386,13 @@ lint: deps
 testbed: kernel harness initrd disk
 	tests/testbed/build.sh
 
-test: all testbed
+test: all testbed crates
 	cargo test --workspace --release
 	$(VIRTIO_HOST_TEST)
 	$(HTTPD_HOST_TEST)
 	$(SH_HOST_TEST)
 	$(COREUTILS_HOST_TEST)
+	$(EDIT_HOST_TEST)
 	cd guest-userspace && cargo test --quiet $(DNS_HOST_ARGS)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
@@ -405,9 +441,21 @@ fuzz-elf: all
 BOOTS ?=
 bench: all testbed
 	cargo run --release -q -p vireo-tests --bin vireo-bench -- $(if $(BOOTS),--boots $(BOOTS))
+	@$(MAKE) --no-print-directory bench-vmm-run || echo "make bench: the vmm-harness start/restore benchmark failed (figures above)"
 	@$(MAKE) --no-print-directory bench-fs-run || echo "make bench: the file-system benchmark failed (boot figures above)"
 	@$(MAKE) --no-print-directory bench-http-run || echo "make bench: the HTTP benchmark failed (figures above)"
 	@$(MAKE) --no-print-directory bench-overcommit-run || echo "make bench: the overcommit benchmark failed (figures above)"
+
+# vmm-harness start and restore (docs/benchmarks.md "VMM start", "Snapshot
+# and restore"): exec -> first KVM_RUN and restore -> first guest instruction
+# on this machine's /dev/kvm, and the KVM calls' own cost; a table on stdout
+# and build/bench/vmm.json. Never fails on a number. `make bench-vmm VMM_RUNS=5`
+# (or VIREO_BENCH_VMM_RUNS).
+.PHONY: bench-vmm bench-vmm-run
+bench-vmm: kernel harness
+	@$(MAKE) --no-print-directory bench-vmm-run
+bench-vmm-run:
+	cargo run --release -q -p vireo-tests --bin vireo-bench-vmm -- $(if $(VMM_RUNS),--runs $(VMM_RUNS))
 
 # Overcommit benchmark (docs/paravirt.md "Measured"): PV on against nopv=all
 # with every vCPU on one CPU, in the real-KVM test bed (2, 4, 8 vCPUs) and on

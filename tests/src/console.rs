@@ -70,6 +70,32 @@ impl Console {
         String::from_utf8_lossy(&self.out.lock().unwrap().bytes).into_owned()
     }
 
+    /// The console's output lines, carriage returns trimmed.
+    pub fn lines(&self) -> Vec<String> {
+        self.text().lines().map(|l| l.trim_end_matches('\r').to_string()).collect()
+    }
+
+    /// Panics unless lines fitting `want` (`{}` matches anything, see
+    /// [`crate::fits`]) appear in this order.
+    pub fn assert_lines_in_order(&self, want: &[&str]) {
+        let lines = self.lines();
+        let mut at = 0;
+        for w in want {
+            match lines[at..].iter().position(|l| crate::fits(l, w)) {
+                Some(i) => at += i + 1,
+                None => panic!("no line {w:?} (in order) on the console; it shows:\n{}", lines.join("\n")),
+            }
+        }
+    }
+
+    /// Types `line` and Enter at the shell, then waits for the next prompt
+    /// (whatever the directory).
+    pub fn command(&mut self, line: &str) {
+        self.type_keys(&format!("{line}\r"));
+        self.expect("\nvireo:");
+        self.expect("$ ");
+    }
+
     /// The terminal's screen now: `ROWS` lines, trailing blanks trimmed.
     pub fn screen(&self) -> String {
         self.out.lock().unwrap().terminal.screen().contents()

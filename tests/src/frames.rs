@@ -327,8 +327,24 @@ impl Peer {
         }
     }
 
+    /// A peer on a free port of the host's loopback, for a QEMU socket
+    /// netdev on another free one ([`netdev`](Self::netdev)).
+    pub fn for_qemu(ip: Ipv4Addr, guest_ip: Ipv4Addr) -> Peer {
+        let free = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let qemu = free.local_addr().expect("local_addr");
+        // Free again for QEMU to bind.
+        drop(free);
+        Peer::bind(0, qemu, ip, guest_ip)
+    }
+
     pub fn local_port(&self) -> u16 {
         self.sock.local_addr().expect("local_addr").port()
+    }
+
+    /// The `-netdev` that makes QEMU's end of this wire (without its id).
+    pub fn netdev(&self) -> String {
+        let qemu = self.sock.peer_addr().expect("peer_addr");
+        format!("socket,udp=127.0.0.1:{},localaddr={qemu}", self.local_port())
     }
 
     /// Sends one frame as it is (whatever it holds).

@@ -4,7 +4,11 @@
 //! from the host side what the guest really sent and got.
 use std::net::Ipv4Addr;
 use std::path::Path;
+use std::time::Duration;
 
+use crate::disk::{program, DiskCopy};
+use crate::frames::Peer;
+use crate::running::RunningVm;
 use crate::{Machine, Qemu};
 
 impl Qemu {
@@ -25,6 +29,21 @@ impl Qemu {
         }
         self
     }
+}
+
+/// Boots `/bin/httpd` (serving the disk's /srv/www on port 80) with the
+/// static address `peer.guest_ip`/24 and gateway `peer.ip`, on a card whose
+/// wire is `peer` (a QEMU socket netdev: the test plays the network).
+pub fn boot_httpd_on_wire(machine: Machine, disk: &DiskCopy, peer: &Peer) -> RunningVm {
+    let (guest, host) = (peer.guest_ip, peer.ip);
+    let q = Qemu::new(machine)
+        .with_initrd()
+        .cmdline(&program(&format!("ip={guest}/24,{host} /bin/httpd")))
+        .with_disk(&disk.path, false)
+        .with_net(&peer.netdev(), None);
+    let mut vm = RunningVm::start(&q);
+    vm.wait_for(&["httpd: serving /srv/www on 0.0.0.0:80", &format!("io: net: {guest}/24")], Duration::from_secs(120));
+    vm
 }
 
 /// What a test needs to know about one captured IPv4 frame.

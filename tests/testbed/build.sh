@@ -6,6 +6,7 @@
 # touched), and build/testbed/initramfs.cpio holding busybox, the kernel's
 # irqbypass/kvm/kvm-amd modules (and tun, for vmm-harness's `--net tap=`),
 # vmm-harness and its KVM test binary with their glibc libraries, idle-vm,
+# exec-stamp and the static build/vmm-harness (for `testbed.bench=vmm`),
 # Vireo's kernel.elf, initrd.cpio and disk.img (for `--disk`), and
 # tests/testbed/init as /init. `make testbed` runs it (after `make all`).
 #
@@ -25,7 +26,7 @@ unavailable() {
 	exit 0
 }
 
-for f in build/kernel.elf build/initrd.cpio build/disk.img target/release/mkinitrd; do
+for f in build/kernel.elf build/initrd.cpio build/disk.img build/vmm-harness target/release/mkinitrd; do
 	[ -f "$f" ] || { echo "testbed: $f is missing: run \`make all\` first" >&2; exit 1; }
 done
 
@@ -74,6 +75,10 @@ ln -sf "root/boot/vmlinuz-$ver" "$out/vmlinuz"
 if [ ! -x "$out/idle-vm" ] || [ "$here/idle-vm.c" -nt "$out/idle-vm" ]; then
 	cc -O2 -static -Wall -o "$out/idle-vm" "$here/idle-vm.c"
 fi
+# exec-stamp: the same (`testbed.bench=vmm` times vmm-harness from exec).
+if [ ! -x "$out/exec-stamp" ] || [ "$here/exec-stamp.c" -nt "$out/exec-stamp" ]; then
+	cc -O2 -static -Wall -o "$out/exec-stamp" "$here/exec-stamp.c"
+fi
 
 # CARGO_BIN_EXE_vmm-harness, compiled into the test binary: init links it.
 echo "$harness_bin" >"$out/harness-bin-path"
@@ -92,6 +97,8 @@ target/release/mkinitrd -o "$out/initramfs.cpio" \
 	lib/modules/kvm-amd.ko="$mods/arch/x86/kvm/kvm-amd.ko" \
 	lib/modules/tun.ko="$mods/drivers/net/tun.ko" \
 	testbed/idle-vm="$out/idle-vm" \
+	testbed/exec-stamp="$out/exec-stamp" \
+	testbed/vmm-harness-static=build/vmm-harness \
 	testbed/vmm-harness="$harness_bin" \
 	testbed/harness-tests="$harness_tests" \
 	testbed/harness-bin-path="$out/harness-bin-path" \

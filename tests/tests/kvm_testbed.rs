@@ -168,6 +168,19 @@ fn snapshot_and_restore_mid_std_suite_2_cpus() {
     case("snapshot-2cpu");
 }
 
+/// Snapshot and restore with devices: Vireo serving httpd from its disk
+/// over a tap is snapshotted, restored in a new harness process, and serves
+/// the same page again.
+#[test]
+fn httpd_serves_again_after_snapshot_and_restore_over_virtio_pci() {
+    case("snapshot-httpd-pci-2cpu");
+}
+
+#[test]
+fn httpd_serves_again_after_snapshot_and_restore_over_virtio_mmio() {
+    case("snapshot-httpd-mmio-2cpu");
+}
+
 /// vmm-harness/tests/boot.rs inside L1, including its hypercall test, which
 /// there expects `vmmcall`/`vmcall` to be answered (no kvm-pvm masking).
 #[test]

@@ -11,15 +11,16 @@
 //! `/bin/httpd`; after the flood a new connection must succeed within a
 //! few seconds. At the end: no panic, no death of the I/O server, the VM
 //! still running, and a bounded number of I/O server lines.
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::Ipv4Addr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use vireo_tests::disk::{program, DiskCopy};
+use vireo_tests::disk::DiskCopy;
 use vireo_tests::frames::tcp_flag::*;
 use vireo_tests::frames::*;
+use vireo_tests::net::boot_httpd_on_wire;
 use vireo_tests::running::RunningVm;
-use vireo_tests::{Machine, Qemu};
+use vireo_tests::Machine;
 
 /// One VM at a time: TCG on a 2-core host.
 static ONE_VM: Mutex<()> = Mutex::new(());
@@ -32,25 +33,6 @@ const CLOSED: u16 = 81;
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: vireo\r\nConnection: close\r\n\r\n";
 /// How long after the flood a new connection may take at most.
 const FLOOD_RECOVERY: Duration = Duration::from_secs(12);
-
-/// A UDP port of the host's loopback that is free now (QEMU's end).
-fn free_udp_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    s.local_addr().expect("local_addr").port()
-}
-
-/// Boots httpd with a static address on a card whose wire is `peer`.
-fn boot(machine: Machine, disk: &DiskCopy, qemu_port: u16, peer: &Peer) -> RunningVm {
-    let netdev = format!("socket,udp=127.0.0.1:{},localaddr=127.0.0.1:{qemu_port}", peer.local_port());
-    let q = Qemu::new(machine)
-        .with_initrd()
-        .cmdline(&program(&format!("ip={GUEST}/24,{HOST} /bin/httpd")))
-        .with_disk(&disk.path, false)
-        .with_net(&netdev, None);
-    let mut vm = RunningVm::start(&q);
-    vm.wait_for(&["httpd: serving /srv/www on 0.0.0.0:80", &format!("io: net: {GUEST}/24")], Duration::from_secs(120));
-    vm
-}
 
 /// The guest still serves: a ping answered, and a whole HTTP exchange.
 fn assert_serves(p: &mut Peer, vm: &mut RunningVm, after: &str) -> Duration {
@@ -525,10 +507,9 @@ fn syn_flood(p: &mut Peer, r: &mut Rng, n: u32) -> (u32, u32, u32) {
 fn survive(machine: Machine) {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let t0 = Instant::now();
-    let qemu_port = free_udp_port();
-    let mut p = Peer::bind(0, SocketAddr::from(([127, 0, 0, 1], qemu_port)), HOST, GUEST);
+    let mut p = Peer::for_qemu(HOST, GUEST);
     let disk = DiskCopy::new(&format!("net-bad-input-{machine:?}"));
-    let mut vm = boot(machine, &disk, qemu_port, &p);
+    let mut vm = boot_httpd_on_wire(machine, &disk, &p);
     let booted = t0.elapsed();
     let seed = std::env::var("VIREO_BADNET_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_1234_u64);
     eprintln!("{machine:?}: booted in {booted:?}; seed {seed} (VIREO_BADNET_SEED)");

@@ -84,9 +84,7 @@ fn boot_msrs() -> Vec<kvm_msr_entry> {
 
 /// CPUID, boot MSRs and FPU state; done for every vCPU.
 pub fn setup_common(vcpu: &VcpuFd, base: &[kvm_cpuid_entry2], apic_id: u32, tsc_khz: Option<u32>) -> Result<()> {
-    let cpuid = CpuId::from_entries(&vcpu_cpuid(base, apic_id, tsc_khz))
-        .map_err(|e| Error::Setup(format!("CPUID table: {e:?}")))?;
-    vcpu.set_cpuid2(&cpuid).map_err(Error::kvm("KVM_SET_CPUID2"))?;
+    set_cpuid(vcpu, base, apic_id, tsc_khz)?;
 
     let entries = boot_msrs();
     let msrs = Msrs::from_entries(&entries).map_err(|e| Error::Setup(format!("MSR list: {e:?}")))?;
@@ -98,6 +96,14 @@ pub fn setup_common(vcpu: &VcpuFd, base: &[kvm_cpuid_entry2], apic_id: u32, tsc_
 
     let fpu = kvm_fpu { fcw: 0x37f, mxcsr: 0x1f80, ..Default::default() };
     vcpu.set_fpu(&fpu).map_err(Error::kvm("KVM_SET_FPU"))
+}
+
+/// The vCPU's CPUID ([`vcpu_cpuid`] of `base`). Also all a restored vCPU
+/// needs besides its saved state, which has the MSRs and the FPU.
+pub fn set_cpuid(vcpu: &VcpuFd, base: &[kvm_cpuid_entry2], apic_id: u32, tsc_khz: Option<u32>) -> Result<()> {
+    let cpuid = CpuId::from_entries(&vcpu_cpuid(base, apic_id, tsc_khz))
+        .map_err(|e| Error::Setup(format!("CPUID table: {e:?}")))?;
+    vcpu.set_cpuid2(&cpuid).map_err(Error::kvm("KVM_SET_CPUID2"))
 }
 
 fn msr_op(index: u32) -> &'static str {

@@ -24,8 +24,6 @@ pub enum CliError {
     MissingKernel,
     #[error("missing the snapshot directory: `vmm-harness restore DIR`")]
     MissingSnapshotDir,
-    #[error("--snapshot-dir cannot be used with --disk, --net or --balloon yet (virtio device state is not saved)")]
-    SnapshotWithDevices,
     #[error("invalid {flag} value '{value}': expected an integer from {min} to {max}")]
     BadNumber { flag: &'static str, value: String, min: u64, max: u64 },
     #[error("--cmdline is {len} bytes long; at most {max} bytes fit")]
@@ -133,6 +131,8 @@ pub enum Error {
     Disk { path: String, source: io::Error },
     #[error("cannot open network backend '{spec}': {source}")]
     Net { spec: String, source: io::Error },
+    #[error("snapshot: the {what} cannot be restored: {why}")]
+    DeviceState { what: &'static str, why: String },
     #[error("cannot connect the interrupt of {what}: {source}")]
     DeviceIrq { what: &'static str, source: io::Error },
 }
@@ -152,7 +152,8 @@ impl Error {
             | Error::NoPvhAfterLoad(_)
             | Error::Snapshot { .. }
             | Error::Disk { .. }
-            | Error::Net { .. } => BAD_INPUT,
+            | Error::Net { .. }
+            | Error::DeviceState { .. } => BAD_INPUT,
             Error::Kvm { .. }
             | Error::Memory(_)
             | Error::Setup(_)

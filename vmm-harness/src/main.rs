@@ -28,10 +28,13 @@ use pv_abi::exit::harness::BAD_INPUT;
 
 use crate::cli::Command;
 use crate::shutdown::{Finisher, Outcome};
-use crate::timeline::Timeline;
+use crate::timeline::{Kind, Timeline};
 
 /// Environment variable with the parent's CLOCK_MONOTONIC (ns) at spawn time.
 const SPAWN_ENV: &str = "VMM_HARNESS_SPAWN_NS";
+/// Environment variable with CLOCK_MONOTONIC (ns) just before execve, taken
+/// in the forked child (what the target "exec -> first KVM_RUN" starts from).
+const EXEC_ENV: &str = "VMM_HARNESS_EXEC_NS";
 
 fn main() {
     let start = Instant::now();
@@ -55,7 +58,8 @@ fn main() {
     };
 
     let tl = Arc::new(Timeline::new(start));
-    timeline::record_spawn(&tl, std::env::var(SPAWN_ENV).ok().as_deref(), start_ns);
+    timeline::record_before(&tl, Kind::Spawn, std::env::var(SPAWN_ENV).ok().as_deref(), start_ns);
+    timeline::record_before(&tl, Kind::Exec, std::env::var(EXEC_ENV).ok().as_deref(), start_ns);
     let (trace, trace_json) = match &args {
         Command::Boot(a) => (a.trace, a.trace_json.clone()),
         Command::Restore(a) => (a.trace, a.trace_json.clone()),

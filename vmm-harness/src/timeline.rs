@@ -13,6 +13,8 @@ const MAX_EVENTS: usize = 4096;
 pub enum Kind {
     /// The parent's spawn time (from `VMM_HARNESS_SPAWN_NS`), usually negative.
     Spawn,
+    /// Just before the execve (from `VMM_HARNESS_EXEC_NS`), negative.
+    Exec,
     ProcessStart,
     VmCreated,
     MemoryReady,
@@ -34,6 +36,7 @@ impl Kind {
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Spawn => "spawn",
+            Kind::Exec => "exec",
             Kind::ProcessStart => "process start",
             Kind::VmCreated => "vm created",
             Kind::MemoryReady => "memory ready",
@@ -118,11 +121,12 @@ impl Timeline {
     }
 }
 
-/// Record the parent's spawn time if `VMM_HARNESS_SPAWN_NS` holds its
-/// CLOCK_MONOTONIC nanoseconds; `now_ns` is CLOCK_MONOTONIC at process start.
-pub fn record_spawn(tl: &Timeline, env: Option<&str>, now_ns: i64) {
-    if let Some(spawn) = env.and_then(|s| s.trim().parse::<i64>().ok()) {
-        tl.record_at(spawn.saturating_sub(now_ns), Kind::Spawn);
+/// Record an event from before `main()` (the parent's spawn, the child's
+/// execve) if `env` holds its CLOCK_MONOTONIC nanoseconds; `now_ns` is
+/// CLOCK_MONOTONIC at process start.
+pub fn record_before(tl: &Timeline, kind: Kind, env: Option<&str>, now_ns: i64) {
+    if let Some(t) = env.and_then(|s| s.trim().parse::<i64>().ok()) {
+        tl.record_at(t.saturating_sub(now_ns), kind);
     }
 }
 
@@ -247,15 +251,17 @@ mod tests {
     #[test]
     fn spawn_offset_and_order() {
         let tl = Timeline::new(Instant::now());
-        record_spawn(&tl, Some("1000"), 5000);
-        record_spawn(&tl, Some("garbage"), 5000);
-        record_spawn(&tl, None, 5000);
+        record_before(&tl, Kind::Spawn, Some("1000"), 5000);
+        record_before(&tl, Kind::Exec, Some("3000"), 5000);
+        record_before(&tl, Kind::Spawn, Some("garbage"), 5000);
+        record_before(&tl, Kind::Exec, None, 5000);
         tl.record(Kind::VmCreated);
         let ev = tl.events();
-        assert_eq!(ev.len(), 3);
+        assert_eq!(ev.len(), 4);
         assert_eq!(ev[0], Event { t_ns: -4000, kind: Kind::Spawn });
-        assert_eq!(ev[1].kind, Kind::ProcessStart);
-        assert_eq!(ev[2].kind, Kind::VmCreated);
+        assert_eq!(ev[1], Event { t_ns: -2000, kind: Kind::Exec });
+        assert_eq!(ev[2].kind, Kind::ProcessStart);
+        assert_eq!(ev[3].kind, Kind::VmCreated);
     }
 
     #[test]

@@ -42,8 +42,9 @@ pub fn boot(args: &BootArgs, timeline: Arc<Timeline>, finisher: Arc<Finisher>) -
 
     // Inputs first, so that bad ones are reported even without /dev/kvm.
     let path = args.kernel.display().to_string();
-    let mut kernel = open_kernel(&args.kernel, &path)?;
-    let info = elfcheck::check(&kernel, &layout).map_err(|source| Error::Kernel { path, source })?;
+    let (mut kernel, size) = open_kernel(&args.kernel, &path)?;
+    let image = elfcheck::SizedFile { file: &kernel, size };
+    let info = elfcheck::check(&image, &layout).map_err(|source| Error::Kernel { path, source })?;
     let mut initrd = args.initrd.as_deref().map(Initrd::open).transpose()?;
     let initrd_addr = match &initrd {
         Some(i) => Some(i.placement(info.image_end, &layout)?),
@@ -151,11 +152,13 @@ fn spawn<T: Send + 'static>(name: String, what: &'static str, f: impl FnOnce() -
     std::thread::Builder::new().name(name).spawn(f).map(drop).map_err(|source| Error::Thread { what, source })
 }
 
-fn open_kernel(p: &std::path::Path, path: &str) -> Result<File> {
+/// The kernel file and its size.
+fn open_kernel(p: &std::path::Path, path: &str) -> Result<(File, u64)> {
     let io = |source| Error::KernelIo { path: path.to_string(), source };
     let file = File::open(p).map_err(io)?;
-    if !file.metadata().map_err(io)?.is_file() {
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
         return Err(io(std::io::Error::other("not a regular file")));
     }
-    Ok(file)
+    Ok((file, meta.len()))
 }

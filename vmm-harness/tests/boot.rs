@@ -491,6 +491,18 @@ fn snapshot_on_guest_request_and_restore_goes_on() {
     assert_eq!(stdout, "Rafter\n", "{stderr}");
     assert!(stderr.contains("first KVM_RUN"), "{stderr}");
 
+    // The guest's CPUID table is in the snapshot; a bad one is refused, and
+    // a snapshot without one (an older one) restores with KVM's supported table.
+    let cpuid = dir.join("cpuid");
+    assert!(std::fs::metadata(&cpuid).unwrap().len() > 16);
+    std::fs::write(&cpuid, b"nonsense").unwrap();
+    let out = harness(&["restore", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cpuid: shorter than its header"), "{}", text(&out.stderr));
+    std::fs::remove_file(&cpuid).unwrap();
+    let out = harness(&["restore", d, "--timeout", "20"]);
+    assert_eq!((out.status.code(), text(&out.stdout).as_str()), (Some(42), "Rafter\n"), "{}", text(&out.stderr));
+
     // A state file that is not one, or cut short, is refused with the reason.
     let state = dir.join("state");
     let good = std::fs::read(&state).unwrap();

@@ -81,6 +81,13 @@ impl Asm {
         self
     }
 
+    /// Ask the harness for a snapshot (port 0x80 = 0x50): with
+    /// `--snapshot-dir` the VM stops here, and a restore goes on from here.
+    fn snapshot(&mut self) -> &mut Self {
+        self.0.extend_from_slice(&[0xB0, 0x50, 0xE6, 0x80]); // mov al, 0x50; out 0x80, al
+        self
+    }
+
     // The driver's side of virtio-mmio.
     fn reg(&mut self, dev: u32, off: u32, v: u32) -> &mut Self {
         self.movd(dev + off, v)
@@ -161,6 +168,53 @@ fn a_guest_reads_writes_and_flushes_the_disk() {
     assert!(file[1536..].iter().all(|&b| b == 3));
     assert!(!err.contains("needs reset"), "{err}");
     assert!(err.contains("mmio virtio-blk x"), "the exits name the device: {err}");
+}
+
+/// A guest reads sector 3 and asks for a snapshot; restored in a new
+/// process, its disk goes on where it was: the next request (avail slot 1)
+/// reads sector 1, the one after writes sector 2, which reaches the file.
+/// A disk that changed size since is refused.
+#[test]
+fn a_restored_disk_goes_on_where_the_snapshot_left_it() {
+    if !kvm_usable() {
+        return;
+    }
+    let d = disk("snap.img", 4);
+    let dir = std::env::temp_dir().join(format!("vmm-harness-test-{}-snap-blk", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut a = Asm::default();
+    a.init(DEV0).queue(DEV0, 0, 16).driver_ok(DEV0);
+    a.blk_read(DEV0, 0, 3);
+    a.snapshot();
+    a.blk_header(HDR + 0x100, 0, 1);
+    a.desc(0, 3, HDR + 0x100, 16, NEXT, 4).desc(0, 4, DATA2, 512, NEXT | WRITE, 5).desc(0, 5, STATUS + 1, 1, WRITE, 0);
+    a.offer(DEV0, 0, 1, 3);
+    a.blk_header(HDR + 0x200, 1, 2).movd(SAVED, u32::from_le_bytes(*b"VIRE"));
+    a.desc(0, 6, HDR + 0x200, 16, NEXT, 7).desc(0, 7, SAVED, 512, NEXT, 8).desc(0, 8, STATUS + 2, 1, WRITE, 0);
+    a.offer(DEV0, 0, 2, 6);
+    // Sector 3 read before, sector 1 after, three OK statuses: 3 + 1.
+    a.exit_sum(&[DATA, DATA2, STATUS, STATUS + 1, STATUS + 2]);
+    let (disk_arg, snap) = (d.0.to_str().unwrap(), dir.to_str().unwrap());
+    let out = run(&a, "blk-snap", &["--disk", disk_arg, "--snapshot-dir", snap]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("vmm-harness: snapshot of 1 vCPUs"), "{err}");
+    assert!(std::fs::read(&d.0).unwrap()[1024..1028].iter().all(|&b| b == 2), "nothing written yet");
+    let out = Command::new(BIN).args(["restore", snap, "--timeout", "20"]).stdin(Stdio::null()).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(!err.contains("needs reset"), "{err}");
+    assert_eq!(&std::fs::read(&d.0).unwrap()[1024..1028], b"VIRE");
+
+    std::fs::OpenOptions::new().write(true).open(&d.0).unwrap().set_len(1024).unwrap();
+    let out = Command::new(BIN).args(["restore", snap]).stdin(Stdio::null()).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the virtio-blk cannot be restored: ") && err.contains("has 2 sectors, the snapshot's disk had 4"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -293,6 +347,32 @@ fn loopback_returns_the_guests_frame() {
     assert_eq!(out.status.code(), Some(i32::from(b'L')), "{}", text(&out.stderr));
 }
 
+/// The card is snapshotted with an RX buffer offered and nothing sent;
+/// restored, the guest sends a frame, the new loopback backend returns it,
+/// and the restored RX thread puts it in the buffer offered before.
+#[test]
+fn a_restored_card_sends_and_receives() {
+    if !kvm_usable() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("vmm-harness-test-{}-snap-net", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut a = Asm::default();
+    a.init(DEV0).queue(DEV0, 0, 8).queue(DEV0, 1, 8).driver_ok(DEV0);
+    a.desc(0, 0, RXBUF, 2048, WRITE, 0).offer(DEV0, 0, 0, 0);
+    a.snapshot();
+    a.movd(TXBUF + 12, u32::from_le_bytes(*b"Snap"));
+    a.desc(1, 0, TXBUF, 12 + 60, 0, 0).offer(DEV0, 1, 0, 0);
+    a.wait_word(Q[0].2 + 2, 1);
+    a.exit_sum(&[RXBUF + 12]);
+    let snap = dir.to_str().unwrap();
+    let out = run(&a, "net-snap", &["--net", "loopback", "--snapshot-dir", snap]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = Command::new(BIN).args(["restore", snap, "--timeout", "20"]).stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(i32::from(b'S')), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn frames_cross_a_udp_wire_both_ways() {
     if !kvm_usable() {
@@ -349,6 +429,47 @@ fn a_guest_reads_the_disk_over_virtio_pci() {
     assert_eq!(out.status.code(), Some(0x42 + 3), "{err}");
     assert!(err.contains("mmio pci config x1") && err.contains("mmio virtio-blk x"), "{err}");
     assert!(!err.contains("needs reset"), "{err}");
+}
+
+/// virtio-pci with MSI-X programmed, snapshotted before the first request:
+/// restored, the disk serves it, and MSI-X is still enabled with the
+/// table entry the driver wrote.
+#[test]
+fn a_restored_pci_disk_keeps_its_msix_and_queue() {
+    if !kvm_usable() {
+        return;
+    }
+    const ECAM: u32 = 0xE800_0000 + (1 << 15);
+    const BAR: u32 = 0xC100_0000;
+    let d = disk("pci-snap.img", 4);
+    let dir = std::env::temp_dir().join(format!("vmm-harness-test-{}-snap-pci", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut a = Asm::default();
+    a.movb(BAR + 0x14, 0).movb(BAR + 0x14, 1).movb(BAR + 0x14, 3);
+    a.movd(BAR + 0x08, 1).movd(BAR + 0x0c, 1).movd(BAR + 0x08, 0).movd(BAR + 0x0c, 0);
+    a.movb(BAR + 0x14, 0xB);
+    let (desc, avail, used) = Q[0];
+    a.movw(BAR + 0x16, 0).movw(BAR + 0x18, 8).movw(BAR + 0x1a, 0);
+    a.movd(BAR + 0x20, desc).movd(BAR + 0x28, avail).movd(BAR + 0x30, used).movw(BAR + 0x1c, 1);
+    a.movb(BAR + 0x14, 0xF);
+    // MSI-X entry 0 (interrupts stay off in the guest: it only polls), then enable.
+    a.movd(BAR + 0x4000, 0xFEE0_0000).movd(BAR + 0x4004, 0).movd(BAR + 0x4008, 0x41).movd(BAR + 0x400c, 0);
+    a.movw(ECAM + 0x86, 0x8000);
+    a.snapshot();
+    a.blk_header(HDR, 0, 3);
+    a.desc(0, 0, HDR, 16, NEXT, 1).desc(0, 1, DATA, 512, NEXT | WRITE, 2).desc(0, 2, STATUS, 1, WRITE, 0);
+    a.movw(avail + 4, 0).movw(avail + 2, 1).movw(BAR + 0x1000, 0);
+    a.copyd(ECAM + 0x84, SAVED).copyd(BAR + 0x4008, SAVED + 4);
+    // Sector 3's byte, status OK, MSI-X enable (0x80 in control's high byte), the entry's data.
+    a.exit_sum(&[DATA, STATUS, SAVED + 3, SAVED + 4]);
+    let (disk_arg, snap) = (d.0.to_str().unwrap(), dir.to_str().unwrap());
+    let out = run(&a, "pci-snap", &["--disk", disk_arg, "--transport", "pci", "--snapshot-dir", snap]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = Command::new(BIN).args(["restore", snap, "--timeout", "20"]).stdin(Stdio::null()).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3 + 0x80 + 0x41), "{err}");
+    assert!(!err.contains("needs reset"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The balloon's reporting queue (2): a reported page reads back as zeros,

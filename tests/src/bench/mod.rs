@@ -11,7 +11,9 @@
 //! - [`fs`]: `vireo-bench-fs` (`make bench-fs`), the file-system benchmark
 //!   against a Linux guest;
 //! - [`http`]: `vireo-bench-http` (`make bench-http`), the HTTP benchmark
-//!   against a Linux guest; [`linux`] and [`cpio`]: the Linux guest both use.
+//!   against a Linux guest; [`linux`] and [`cpio`]: the Linux guest both use;
+//! - [`vmm`]: `vireo-bench-vmm` (`make bench-vmm`), vmm-harness from exec to
+//!   the first KVM_RUN and a restore to the first guest instruction.
 
 pub mod bootstat;
 pub mod capture;
@@ -28,6 +30,7 @@ pub mod overcommit;
 pub mod report;
 pub mod stats;
 pub mod svg;
+pub mod vmm;
 
 use std::path::PathBuf;
 

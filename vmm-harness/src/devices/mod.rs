@@ -36,6 +36,10 @@ pub enum Action {
 pub trait MmioDevice: Send {
     fn read(&mut self, offset: u64, data: &mut [u8]);
     fn write(&mut self, offset: u64, data: &[u8]);
+    /// A virtio device's state for a snapshot; it serves nothing afterwards.
+    fn save(&mut self) -> Option<virtio::state::DeviceState> {
+        None
+    }
 }
 
 /// An MMIO window on the bus.
@@ -63,6 +67,14 @@ impl Devices {
     pub fn with_mmio(mut self, slots: Vec<MmioSlot>) -> Self {
         self.mmio.extend(slots);
         self
+    }
+
+    /// Every virtio device's state, in device order, for a snapshot.
+    /// Called with every vCPU stopped, so no request is half served (they
+    /// are served on the vCPU thread that notified); each device is frozen
+    /// as it is saved, so the net RX threads write no more guest memory.
+    pub fn save_virtio(&self) -> Vec<virtio::state::DeviceState> {
+        self.mmio.iter().filter_map(|s| s.device.lock().unwrap_or_else(|e| e.into_inner()).save()).collect()
     }
 
     fn slot(&self, addr: u64) -> Option<&MmioSlot> {

@@ -4,14 +4,28 @@
 //! [`pv_abi::boot_trace::SNAPSHOT_REQUEST`] to port 0x80. Every vCPU thread
 //! leaves KVM_RUN (the first to see the request signals the others, and
 //! vCPU 0 signals again every 10 ms until all have answered), saves its own
-//! state and parks; vCPU 0 then saves the VM's (kvmclock, irqchips, COM1),
-//! writes guest RAM to `DIR/memory` (pages of zeros as holes) and the rest
-//! to `DIR/state` ([`state`]), and ends the process with status 0. The VM
-//! does not go on: a snapshot is for restoring, here or elsewhere.
+//! state and parks; vCPU 0 then saves the VM's (kvmclock, irqchips, COM1,
+//! the virtio devices), writes guest RAM to `DIR/memory` (pages of zeros as
+//! holes) and the rest to `DIR/state` ([`state`], [`devices`]), and ends the
+//! process with status 0. The VM does not go on: a snapshot is for
+//! restoring, here or elsewhere.
+//!
+//! In-flight device requests are drained by construction: blk requests and
+//! net TX are served on the vCPU thread that notified, inside its MMIO exit,
+//! so once every vCPU has left KVM_RUN none is half done. The one other
+//! writer of guest memory, a card's RX thread, delivers under its device's
+//! lock; saving a device takes that lock and freezes the device (it serves
+//! nothing more), and RAM is written after every device is saved, so RAM
+//! and device state agree. A frame the RX thread holds then is dropped, as
+//! on a wire.
 //!
 //! [`restore`] builds a VM from such a directory in a new process: RAM is
 //! `DIR/memory` mapped privately, so it is faulted in lazily and the file
-//! never changes, and the clock moves on by the time the VM was away.
+//! never changes, and the clock moves on by the time the VM was away. The
+//! devices' host ends (disk paths, tap names) are reopened as the snapshot
+//! records them (`devices::virtio::restore`).
+pub mod cpuid;
+pub mod devices;
 pub mod request;
 pub mod restore;
 pub mod state;
@@ -23,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use kvm_bindings::{
     kvm_irqchip, kvm_msr_entry, Msrs, KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
+    KVM_MAX_CPUID_ENTRIES,
 };
 use kvm_ioctls::{VcpuFd, VmFd};
 use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
@@ -155,8 +170,10 @@ pub fn pause(id: u64, fd: &VcpuFd) -> Result<String, String> {
     let vcpus =
         saved.iter().map(|s| s.clone().unwrap_or_else(|| Err("missing".into()))).collect::<Result<Vec<_>, _>>()?;
     drop(saved);
+    // vCPU 0's table: a restore sets it back (cpuid.rs).
+    let cpuid = fd.get_cpuid2(KVM_MAX_CPUID_ENTRIES).map_err(|e| format!("KVM_GET_CPUID2: {e}"))?;
     let vm = save_vm(ctx, vcpus)?;
-    let bytes = write(ctx, &vm).map_err(|e| format!("snapshot: {e}"))?;
+    let bytes = write(ctx, &vm, cpuid.as_slice()).map_err(|e| format!("snapshot: {e}"))?;
     Ok(format!(
         "snapshot of {} vCPUs and {} MiB ({} KiB written) in {} in {:.1} ms",
         ctx.cpus,
@@ -204,12 +221,13 @@ fn save_vm(ctx: &Context, vcpus: Vec<VcpuState>) -> Result<VmState, String> {
         irqchips: [chip(KVM_IRQCHIP_PIC_MASTER)?, chip(KVM_IRQCHIP_PIC_SLAVE)?, chip(KVM_IRQCHIP_IOAPIC)?],
         serial: ctx.devices.serial.state(),
         vcpus,
+        devices: ctx.devices.save_virtio(),
     })
 }
 
 /// Writes `DIR/memory` (the RAM regions in order, pages of zeros left as
-/// holes) and `DIR/state`; returns the bytes of RAM written.
-fn write(ctx: &Context, vm: &VmState) -> std::io::Result<u64> {
+/// holes), `DIR/cpuid` and `DIR/state`; returns the bytes of RAM written.
+fn write(ctx: &Context, vm: &VmState, cpuid: &[kvm_bindings::kvm_cpuid_entry2]) -> std::io::Result<u64> {
     std::fs::create_dir_all(&ctx.dir)?;
     let mut f = std::fs::File::create(memory_path(&ctx.dir))?;
     let mut written = 0u64;
@@ -232,6 +250,8 @@ fn write(ctx: &Context, vm: &VmState) -> std::io::Result<u64> {
     }
     f.set_len(offset)?;
     f.sync_all()?;
+    // Before the state file, whose rename makes the snapshot whole.
+    std::fs::write(cpuid::path(&ctx.dir), cpuid::encode(cpuid))?;
     let tmp = ctx.dir.join("state.tmp");
     std::fs::write(&tmp, state::encode(vm))?;
     std::fs::rename(&tmp, ctx.dir.join("state"))?;

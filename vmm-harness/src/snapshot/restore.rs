@@ -1,9 +1,11 @@
 //! `vmm-harness restore DIR`: a VM from a snapshot, in a new process. The
-//! state file is read and checked whole before anything is created; RAM is
+//! state file (and the CPUID table, cpuid.rs) is read and checked whole
+//! before anything is created; RAM is
 //! the snapshot's memory file mapped private (copy-on-write, faulted in as
 //! the guest touches it, the file never written); then the irqchips, the
-//! clock (moved on by the time the VM was away, KVM_CLOCK_REALTIME), COM1
-//! and each vCPU are put back, and the vCPUs run.
+//! clock (moved on by the time the VM was away, KVM_CLOCK_REALTIME), COM1,
+//! the virtio devices (`devices::virtio::restore`) and each vCPU are put
+//! back, and the vCPUs run.
 use std::convert::Infallible;
 use std::fs::File;
 use std::sync::Arc;
@@ -39,6 +41,11 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
     if have != want {
         return Err(bad(format!("memory is {have} bytes, the state says {want}")));
     }
+    let saved_cpuid = match std::fs::read(super::cpuid::path(&args.dir)) {
+        Ok(b) => Some(super::cpuid::decode(&b).map_err(|e| bad(format!("cpuid: {e}")))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(bad(format!("cannot read cpuid: {e}"))),
+    };
 
     let kvm = Kvm::new().map_err(Error::KvmOpen)?;
     let vm = Arc::new(kvm.create_vm().map_err(Error::KvmUnusable)?);
@@ -57,11 +64,15 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
     vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
     let serial = SerialPort::from_state(&st.serial, IrqTrigger(irq), Console::new(timeline.clone()))
         .ok_or_else(|| bad("the COM1 state does not fit a 16550".into()))?;
-    let devices = Arc::new(Devices::new(serial, timeline.clone()));
+    // The virtio devices' host ends are reopened as the snapshot recorded them.
+    let virtio = crate::devices::virtio::restore(&st.devices, &vm, &mem)?;
+    let devices = Arc::new(Devices::new(serial, timeline.clone()).with_mmio(virtio));
 
-    let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
+    let cpuid = match saved_cpuid {
+        Some(c) => c,
+        None => supported_cpuid(&kvm)?,
+    };
     if pvm::detected() {
-        pvm::mask_cpuid(cpuid.as_mut_slice());
         pvm::disable_fix_hypercall_quirk(&vm)?;
     }
     let mut vcpus = Vec::with_capacity(st.vcpus.len());
@@ -71,13 +82,23 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
         if id == 0 {
             tsc_khz = fd.get_tsc_khz().ok();
         }
-        cpu::setup_common(&fd, cpuid.as_slice(), id as u32, tsc_khz)?;
+        // The saved state has the MSRs and the FPU: only CPUID is set here.
+        cpu::set_cpuid(&fd, &cpuid, id as u32, tsc_khz)?;
         put_vcpu(&fd, saved)?;
         vcpus.push(Vcpu { id: id as u64, fd, devices: devices.clone(), finisher: finisher.clone() });
     }
     // After the vCPUs' TSCs: KVM then computes kvmclock from both.
     set_clock(&vm, &st)?;
     crate::vm::start(vcpus, &devices, &timeline, args.timeout_secs, args.snapshot_dir.clone(), vm, mem, st.mem_mib)
+}
+
+/// KVM's supported table, for a snapshot without `DIR/cpuid` (cpuid.rs).
+fn supported_cpuid(kvm: &Kvm) -> Result<Vec<kvm_bindings::kvm_cpuid_entry2>> {
+    let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("KVM_GET_SUPPORTED_CPUID"))?;
+    if pvm::detected() {
+        pvm::mask_cpuid(cpuid.as_mut_slice());
+    }
+    Ok(cpuid.as_slice().to_vec())
 }
 
 /// RAM from the snapshot's file: private, so the guest's writes stay in this

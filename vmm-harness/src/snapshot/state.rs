@@ -6,7 +6,8 @@
 //! the reason, never half-restored.
 //!
 //! Layout: magic, version, the sizes of the KVM structures, then the VM
-//! (RAM size, vCPU count, clock, irqchips, COM1) and each vCPU.
+//! (RAM size, vCPU count, clock, irqchips, COM1), each vCPU, and the virtio
+//! devices ([`super::devices`]).
 use kvm_bindings::{
     kvm_clock_data, kvm_debugregs, kvm_irqchip, kvm_lapic_state, kvm_mp_state, kvm_msr_entry, kvm_regs, kvm_sregs,
     kvm_vcpu_events, kvm_xcrs, kvm_xsave,
@@ -14,8 +15,11 @@ use kvm_bindings::{
 use vm_superio::serial::SerialState;
 use zerocopy::{FromBytes, IntoBytes};
 
+use crate::devices::virtio::state::DeviceState;
+
 const MAGIC: &[u8; 8] = b"VIREOSNP";
-const VERSION: u32 = 1;
+/// 2: the virtio devices' state at the end.
+const VERSION: u32 = 2;
 /// More is a corrupt file (KVM has a few hundred MSRs at most).
 const MAX_MSRS: usize = 4096;
 /// The 16550's FIFO.
@@ -55,6 +59,7 @@ pub struct VmState {
     pub irqchips: [kvm_irqchip; 3],
     pub serial: SerialState,
     pub vcpus: Vec<VcpuState>,
+    pub devices: Vec<DeviceState>,
 }
 
 /// Why a state file cannot be restored.
@@ -94,27 +99,27 @@ fn sizes() -> [(&'static str, u32); 11] {
     ]
 }
 
-struct Writer(Vec<u8>);
+pub(super) struct Writer(pub(super) Vec<u8>);
 
 impl Writer {
     fn raw<T: IntoBytes + zerocopy::Immutable>(&mut self, v: &T) {
         self.0.extend_from_slice(v.as_bytes());
     }
-    fn u32(&mut self, v: u32) {
+    pub(super) fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn u64(&mut self, v: u64) {
+    pub(super) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
+pub(super) struct Reader<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) at: usize,
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], StateError> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&[u8], StateError> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.b.len()).ok_or(StateError::Truncated(self.at))?;
         let s = &self.b[self.at..end];
         self.at = end;
@@ -124,13 +129,13 @@ impl Reader<'_> {
         let at = self.at;
         T::read_from_bytes(self.take(std::mem::size_of::<T>())?).map_err(|_| StateError::Truncated(at))
     }
-    fn u32(&mut self) -> Result<u32, StateError> {
+    pub(super) fn u32(&mut self) -> Result<u32, StateError> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| StateError::Truncated(self.at))?))
     }
-    fn u64(&mut self) -> Result<u64, StateError> {
+    pub(super) fn u64(&mut self) -> Result<u64, StateError> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| StateError::Truncated(self.at))?))
     }
-    fn u8(&mut self) -> Result<u8, StateError> {
+    pub(super) fn u8(&mut self) -> Result<u8, StateError> {
         Ok(self.take(1)?[0])
     }
 }
@@ -178,6 +183,7 @@ pub fn encode(s: &VmState) -> Vec<u8> {
             w.raw(m);
         }
     }
+    super::devices::encode(&mut w, &s.devices);
     w.0
 }
 
@@ -247,10 +253,11 @@ pub fn decode(b: &[u8]) -> Result<VmState, StateError> {
         }
         vcpus.push(v);
     }
+    let devices = super::devices::decode(&mut r)?;
     if r.at != b.len() {
         return Err(StateError::Trailing(b.len() - r.at));
     }
-    Ok(VmState { mem_mib, clock, irqchips, serial, vcpus })
+    Ok(VmState { mem_mib, clock, irqchips, serial, vcpus, devices })
 }
 
 #[cfg(test)]
@@ -272,6 +279,7 @@ mod tests {
             irqchips: [Default::default(), Default::default(), chip],
             serial,
             vcpus: vec![v.clone(), v],
+            devices: super::super::devices::tests::sample(),
         }
     }
 
@@ -285,6 +293,7 @@ mod tests {
         assert_eq!((back.vcpus[0].msrs[0].data, back.clock.clock, back.irqchips[2].chip_id), (0x1001, 123_456_789, 2));
         assert_eq!(back.serial.in_buffer, b"ab");
         assert_eq!(back.vcpus[1].clone().lapic.regs[0x20], 7);
+        assert_eq!(back.devices, s.devices);
     }
 
     #[test]

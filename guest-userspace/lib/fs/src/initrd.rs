@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use vireo_io_channel::{dirent, kind, open};
 use vireo_parse::cpio::{self, Archive, CpioError};
 
-use crate::{path, Attr, FileSystem, FsError, Node};
+use crate::{path, Attr, FileSystem, FsError, Node, Space};
 
 const S_IFMT: u32 = 0o170_000;
 const S_IFDIR: u32 = 0o040_000;
@@ -98,6 +98,19 @@ impl InitrdFs {
 impl FileSystem for InitrdFs {
     fn describe(&self) -> String {
         format!("initrd, {} KiB, read-only", self.bytes >> 10)
+    }
+
+    fn space(&self) -> Space {
+        // The archive in 512-byte blocks (cpio's unit), all of it used.
+        let members = self.members.len() as u64;
+        Space {
+            kind: "initrd",
+            block_size: 512,
+            blocks: self.bytes.div_ceil(512) as u64,
+            free_blocks: 0,
+            inodes: members,
+            free_inodes: 0,
+        }
     }
 
     fn read_only(&self) -> bool {

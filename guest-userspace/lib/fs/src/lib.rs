@@ -133,12 +133,26 @@ impl fmt::Display for MountError {
     }
 }
 
+/// How full a file system is (`df`; the I/O server's `/sys/fs/root`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    /// "ext4", "initrd".
+    pub kind: &'static str,
+    pub block_size: u64,
+    pub blocks: u64,
+    pub free_blocks: u64,
+    pub inodes: u64,
+    pub free_inodes: u64,
+}
+
 /// A mounted file system as the I/O server serves it. Paths are absolute and
 /// already normalised (`/a/b`, no `.` or `..`, no trailing `/` except `/`).
 pub trait FileSystem {
     /// One line for the console, e.g. "ext4 on vda, 64 MiB, read-write".
     fn describe(&self) -> alloc::string::String;
     fn read_only(&self) -> bool;
+    /// Sizes and free counts, as the file system's own counters say.
+    fn space(&self) -> Space;
     /// The wall clock for file times (ns since the epoch); without one, times are 0.
     fn set_clock(&mut self, _now_ns: fn() -> u64) {}
     /// Opens (creating or truncating per [`open`] flags); counts opens of the node.

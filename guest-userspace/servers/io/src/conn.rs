@@ -42,6 +42,8 @@ pub struct Conn {
     pub handles: Handles,
     /// Request data is staged here between the region and the file system.
     pub buf: Vec<u8>,
+    /// Open made-up files (`/sys/...`).
+    pub sys: crate::sysfiles::SysHandles,
 }
 
 fn connection(shm: u64, process: u64) {
@@ -76,7 +78,7 @@ fn connection(shm: u64, process: u64) {
 fn serve_client(server: Server, process: u64) {
     let Server { region, mut requests, replies } = server;
     let shared = ConnShared::new(region, replies);
-    let mut conn = Conn { handles: Handles::default(), buf: Vec::new() };
+    let mut conn = Conn { handles: Handles::default(), buf: Vec::new(), sys: Default::default() };
     let mut used_net = false;
     if let Err(e) = serve_loop(&mut requests, &shared, &mut conn, process, &mut used_net) {
         println!("io: a client broke the channel protocol ({e:?}); dropped");

@@ -33,6 +33,7 @@ mod mount;
 mod net;
 mod path;
 mod serve;
+mod sysfiles;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;

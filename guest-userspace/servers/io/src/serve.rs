@@ -36,6 +36,10 @@ fn run(conn: &mut Conn, region: &Region, req: &Msg) -> Reply {
         // The connection thread hands these to the net thread (net::sock).
         return Err(Status::UnknownOp);
     }
+    // Made-up files (`/sys/...`): before `/`'s lock, as a ping waits.
+    if let Some(reply) = crate::sysfiles::serve(conn, region, req, op, data) {
+        return reply;
+    }
     let mut root = crate::ROOT.lock();
     let fs: &mut dyn FileSystem = root.as_deref_mut().ok_or(Status::Io)?;
     let mut reply = Msg { status: Status::Ok as u16, args: [0; 5], ..*req };

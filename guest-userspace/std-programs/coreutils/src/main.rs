@@ -12,22 +12,28 @@ mod cat;
 mod common;
 mod cp;
 mod date;
+mod df;
 mod echo;
 mod env;
+mod fetch;
 mod free;
 mod grep;
 mod head;
 mod hexdump;
+mod http;
+mod ip;
 mod kill;
 mod ls;
 mod mkdir;
 mod mv;
+mod ping;
 mod ps;
 mod pwd;
 mod regex;
 mod rm;
 mod rmdir;
 mod sleep;
+mod sysfile;
 mod sysfmt;
 mod tail;
 mod top;
@@ -45,16 +51,20 @@ const TOOLS: &[Tool] = &[
     Tool { name: "cat", usage: cat::USAGE, run: cat::run },
     Tool { name: "cp", usage: cp::USAGE, run: cp::run },
     Tool { name: "date", usage: date::USAGE, run: date::run },
+    Tool { name: "df", usage: df::USAGE, run: df::run },
     Tool { name: "echo", usage: echo::USAGE, run: echo::run },
     Tool { name: "env", usage: env::USAGE, run: env::run },
+    Tool { name: "fetch", usage: fetch::USAGE, run: fetch::run },
     Tool { name: "free", usage: free::USAGE, run: free::run },
     Tool { name: "grep", usage: grep::USAGE, run: grep::run },
     Tool { name: "head", usage: head::USAGE, run: head::run },
     Tool { name: "hexdump", usage: hexdump::USAGE, run: hexdump::run },
+    Tool { name: "ip", usage: ip::USAGE, run: ip::run },
     Tool { name: "kill", usage: kill::USAGE, run: kill::run },
     Tool { name: "ls", usage: ls::USAGE, run: ls::run },
     Tool { name: "mkdir", usage: mkdir::USAGE, run: mkdir::run },
     Tool { name: "mv", usage: mv::USAGE, run: mv::run },
+    Tool { name: "ping", usage: ping::USAGE, run: ping::run },
     Tool { name: "ps", usage: ps::USAGE, run: ps::run },
     Tool { name: "pwd", usage: pwd::USAGE, run: pwd::run },
     Tool { name: "rm", usage: rm::USAGE, run: rm::run },

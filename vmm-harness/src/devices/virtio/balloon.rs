@@ -15,6 +15,7 @@ use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRe
 
 use super::core::{Failure, VirtioDevice, F_VERSION_1};
 use super::queue::{Desc, VirtQueue};
+use super::state::DeviceKind;
 
 /// VIRTIO_BALLOON_F_REPORTING (not in virtio-bindings).
 pub const F_REPORTING: u64 = 1 << 5;
@@ -154,6 +155,20 @@ impl VirtioDevice for Balloon {
     fn reset(&mut self) {
         self.actual = 0;
     }
+
+    fn kind(&self) -> Option<DeviceKind> {
+        Some(DeviceKind::Balloon { actual: self.actual })
+    }
+
+    fn restore_kind(&mut self, kind: &DeviceKind) -> Result<(), String> {
+        match kind {
+            DeviceKind::Balloon { actual } => {
+                self.actual = *actual;
+                Ok(())
+            }
+            other => Err(format!("a {} was saved here", other.name())),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +256,66 @@ mod tests {
         assert_eq!(t.core.failure(), None);
         t.bar_write(bar::DEVICE, &1u32.to_le_bytes());
         assert_eq!(t.core.failure(), Some(&Failure::ConfigWrite(0)));
+    }
+
+    /// A device saved mid-run and restored into a fresh window goes on:
+    /// the next report is served, `actual` and InterruptStatus came back,
+    /// and the saved one serves nothing more. State for another window, for
+    /// the other transport or for another device type is refused.
+    #[test]
+    fn a_saved_device_restored_elsewhere_goes_on() {
+        let mem = ram();
+        let (mut t, mock) = reporting(&mem);
+        w(&mut t, CONFIG + 4, 9);
+        mock.add_desc_chains(&[desc(0x20000, 0x1000, WRITE, 0)], 0).unwrap();
+        w(&mut t, NOTIFY, u32::from(REPORTQ));
+        let saved = t.save().unwrap();
+        mock.add_desc_chains(&[desc(0x21000, 0x1000, WRITE, 0)], 1).unwrap();
+        w(&mut t, NOTIFY, u32::from(REPORTQ));
+        assert_eq!(mock.used().idx().load(), 1, "frozen once saved");
+        let mut back = device(&mem);
+        back.restore(&saved).unwrap();
+        assert_eq!((r(&mut back, STATUS), r(&mut back, CONFIG + 4), r(&mut back, 0x60)), (0xf, 9, 1));
+        w(&mut back, NOTIFY, u32::from(REPORTQ));
+        assert_eq!(mock.used().idx().load(), 2);
+        assert_eq!(back.failure(), None);
+
+        let line = Irq::Line(Interrupt::detached());
+        let mut elsewhere = MmioTransport::new(Balloon::new(), 0xc000_2000, mem.clone(), line, 256);
+        assert!(elsewhere.restore(&saved).unwrap_err().contains("saved at 0xc0001000"));
+        let irq = Irq::Msix(crate::devices::virtio::msix::Msix::new(None, 3));
+        let mut pci =
+            crate::devices::virtio::pci::PciTransport::new(Balloon::new(), 1, 0xc000_1000, mem.clone(), irq, 256);
+        assert_eq!(pci.restore(&saved).unwrap_err(), "saved on virtio-mmio");
+        let mut other = saved.clone();
+        other.kind = DeviceKind::Net { backend: crate::devices::virtio::backend::NetArgs::Loopback, mac: [0; 6] };
+        assert_eq!(device(&mem).restore(&other).unwrap_err(), "a virtio-net was saved here");
+        other.kind = DeviceKind::Balloon { actual: 0 };
+        other.core.queues.pop();
+        assert_eq!(device(&mem).restore(&other).unwrap_err(), "2 queues saved, the device has 3");
+    }
+
+    #[test]
+    fn the_pci_transport_round_trips_its_msix_state() {
+        use crate::devices::virtio::layout::bar;
+        use crate::devices::virtio::msix::Msix;
+        use crate::devices::virtio::pci::PciTransport;
+        let mem = ram();
+        let new = || PciTransport::new(Balloon::new(), 1, 0xc100_0000, mem.clone(), Irq::Msix(Msix::new(None, 3)), 256);
+        let mut t = new();
+        t.config_write(0x04, &6u16.to_le_bytes());
+        t.bar_write(bar::MSIX_TABLE + 16, &0xfee0_0000u64.to_le_bytes());
+        t.config_write(0x86, &(1u16 << 15).to_le_bytes());
+        t.bar_write(bar::DEVICE + 4, &5u32.to_le_bytes());
+        let saved = t.save().unwrap();
+        let mut back = new();
+        back.restore(&saved).unwrap();
+        assert_eq!(back.save().unwrap(), saved);
+        let mut b = [0u8; 4];
+        back.config_read(0x84, &mut b);
+        assert_ne!(u32::from_le_bytes(b) & 1 << 31, 0, "MSI-X still enabled");
+        back.bar_read(bar::MSIX_TABLE + 16, &mut b);
+        assert_eq!(u32::from_le_bytes(b), 0xfee0_0000);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use vm_memory::GuestMemoryMmap;
 
 use super::core::{Failure, VirtioDevice, F_VERSION_1};
 use super::queue::{Chain, VirtQueue};
+use super::state::DeviceKind;
 
 pub const SECTOR: u64 = 512;
 /// Bytes copied between the file and guest memory at a time.
@@ -45,6 +46,8 @@ impl DiskArgs {
 
 pub struct Block {
     file: File,
+    /// As given, for a snapshot to reopen.
+    path: std::path::PathBuf,
     read_only: bool,
     sectors: u64,
     id: Vec<u8>,
@@ -66,7 +69,7 @@ impl Block {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut id = name.into_bytes();
         id.truncate(VIRTIO_BLK_ID_BYTES as usize);
-        Block { file, read_only, sectors: len / SECTOR, id, flushes: 0 }
+        Block { file, path: path.to_path_buf(), read_only, sectors: len / SECTOR, id, flushes: 0 }
     }
 
     /// Serve one request; returns the bytes written into the chain.
@@ -171,6 +174,25 @@ impl VirtioDevice for Block {
         c
     }
 
+    fn kind(&self) -> Option<DeviceKind> {
+        Some(DeviceKind::Blk { path: self.path.clone(), read_only: self.read_only, sectors: self.sectors })
+    }
+
+    /// The reopened file must be the disk the guest knew: same size, same
+    /// read-only flag (its features were negotiated).
+    fn restore_kind(&mut self, kind: &DeviceKind) -> Result<(), String> {
+        match kind {
+            DeviceKind::Blk { read_only, sectors, .. } if *read_only != self.read_only => {
+                Err(format!("read-only {read_only} when saved, {} now ({sectors} sectors)", self.read_only))
+            }
+            DeviceKind::Blk { sectors, .. } if *sectors != self.sectors => {
+                Err(format!("{} has {} sectors, the snapshot's disk had {sectors}", self.path.display(), self.sectors))
+            }
+            DeviceKind::Blk { .. } => Ok(()),
+            other => Err(format!("a {} was saved here", other.name())),
+        }
+    }
+
     fn notify(&mut self, q: u16, queues: &mut [VirtQueue], mem: &GuestMemoryMmap) -> Result<bool, Failure> {
         let queue = queues.get_mut(usize::from(q)).ok_or(Failure::NoSuchQueue(u32::from(q)))?;
         let mut used = false;
@@ -253,6 +275,33 @@ mod tests {
         mock.avail().idx().store(avail.wrapping_add(1));
         w(t, 0x50, 0);
         mem.read_obj(GuestAddress(STATUS)).unwrap()
+    }
+
+    /// A disk restored from a snapshot reopens its file and goes on with
+    /// the next request; a file that changed size or read-only flag since
+    /// is refused.
+    #[test]
+    fn a_restored_disk_serves_the_next_request() {
+        let d = Disk::new("snap", 8);
+        let (mem, mut t) = device(&d, false);
+        let mock = MockSplitQueue::new(&mem, 16);
+        bring_up(&mut t, &mock, &[0], 16);
+        assert_eq!(request(&mut t, &mem, &mock, VIRTIO_BLK_T_IN, 1, Some((512, false))), 0);
+        let saved = t.save().unwrap();
+        assert_eq!(saved.kind, DeviceKind::Blk { path: d.path.clone(), read_only: false, sectors: 8 });
+        let b = Block::open(&DiskArgs { path: d.path.clone(), read_only: false }).unwrap();
+        let mut back = MmioTransport::new(b, 0xc000_1000, mem.clone(), Irq::Line(Interrupt::detached()), 256);
+        back.restore(&saved).unwrap();
+        mem.write_slice(&[0xcd; 512], GuestAddress(DATA)).unwrap();
+        assert_eq!(request(&mut back, &mem, &mock, VIRTIO_BLK_T_OUT, 5, Some((512, true))), 0);
+        assert_eq!(mock.used().idx().load(), 2);
+        assert!(std::fs::read(&d.path).unwrap()[5 * 512..6 * 512].iter().all(|&b| b == 0xcd));
+
+        let (_, mut ro) = device(&d, true);
+        assert!(ro.restore(&saved).unwrap_err().starts_with("read-only false when saved"));
+        let small = Disk::new("small", 4);
+        let (_, mut other) = device(&small, false);
+        assert!(other.restore(&saved).unwrap_err().ends_with("has 4 sectors, the snapshot's disk had 8"));
     }
 
     #[test]

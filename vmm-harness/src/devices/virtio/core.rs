@@ -12,6 +12,7 @@ use vm_memory::GuestMemoryMmap;
 
 use super::irq::Irq;
 use super::queue::{QueueError, VirtQueue};
+use super::state::{CoreState, DeviceKind};
 
 /// Device status bits (virtio 1.2, 2.1).
 pub mod status {
@@ -49,6 +50,8 @@ pub enum Failure {
     FeaturesAfterFeaturesOk,
     /// A chain that is well formed but not a request of this device.
     Request(u16, String),
+    /// Failed before the snapshot it was restored from.
+    BeforeSnapshot,
 }
 
 impl fmt::Display for Failure {
@@ -66,6 +69,7 @@ impl fmt::Display for Failure {
             Failure::StatusCleared { from, to } => write!(f, "status {from:#x} -> {to:#x} clears bits without a reset"),
             Failure::FeaturesAfterFeaturesOk => write!(f, "driver features written after FEATURES_OK"),
             Failure::Request(q, e) => write!(f, "queue {q}: {e}"),
+            Failure::BeforeSnapshot => write!(f, "failed before the snapshot"),
         }
     }
 }
@@ -90,6 +94,15 @@ pub trait VirtioDevice: Send {
     fn notify(&mut self, q: u16, queues: &mut [VirtQueue], mem: &GuestMemoryMmap) -> Result<bool, Failure>;
     /// The driver reset the device.
     fn reset(&mut self) {}
+    /// The device and its host end, for a snapshot (`None`: cannot be saved).
+    fn kind(&self) -> Option<DeviceKind> {
+        None
+    }
+    /// Take back a saved [`DeviceKind`]'s guest-visible state, or say why
+    /// this device (reopened from it) cannot be the one that was saved.
+    fn restore_kind(&mut self, _kind: &DeviceKind) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The transport-independent state of one device.
@@ -103,12 +116,14 @@ pub struct VirtioCore<D> {
     status: u32,
     driver_features: u64,
     failed: Option<Failure>,
+    /// Saved for a snapshot: serves nothing more (the process ends).
+    frozen: bool,
 }
 
 impl<D: VirtioDevice> VirtioCore<D> {
     pub fn new(device: D, place: String, mem: GuestMemoryMmap, irq: Irq, queue_max: u16) -> Self {
         let queues = (0..device.queue_count()).filter_map(|_| VirtQueue::new(queue_max).ok()).collect();
-        VirtioCore { device, place, mem, irq, queues, status: 0, driver_features: 0, failed: None }
+        VirtioCore { device, place, mem, irq, queues, status: 0, driver_features: 0, failed: None, frozen: false }
     }
 
     /// Why the device failed, while it is failed.
@@ -159,7 +174,7 @@ impl<D: VirtioDevice> VirtioCore<D> {
 
     /// The driver notified queue `v`.
     pub fn notify(&mut self, v: u32) -> Result<(), Failure> {
-        if self.failed.is_some() {
+        if self.failed.is_some() || self.frozen {
             return Ok(());
         }
         let q = usize::try_from(v).ok().filter(|&i| i < self.queues.len()).ok_or(Failure::NoSuchQueue(v))?;
@@ -183,7 +198,7 @@ impl<D: VirtioDevice> VirtioCore<D> {
         q: u16,
         f: impl FnOnce(&mut D, &mut [VirtQueue], &GuestMemoryMmap) -> Result<bool, Failure>,
     ) -> bool {
-        if self.failed.is_some() || self.status & DRIVER_OK == 0 {
+        if self.failed.is_some() || self.frozen || self.status & DRIVER_OK == 0 {
             return false;
         }
         match f(&mut self.device, &mut self.queues, &self.mem) {
@@ -220,6 +235,34 @@ impl<D: VirtioDevice> VirtioCore<D> {
             return Err(Failure::DriverOkWithoutFeatures);
         }
         self.status = new | (self.status & NEEDS_RESET);
+        Ok(())
+    }
+
+    /// The state for a snapshot. The device serves nothing afterwards, so
+    /// what the snapshot holds is the last thing it did: the net RX thread,
+    /// which may be waiting on this device's lock, delivers no more frames
+    /// (a frame in its hands is lost, as on a wire).
+    pub fn save(&mut self) -> CoreState {
+        self.frozen = true;
+        CoreState {
+            status: self.status,
+            driver_features: self.driver_features,
+            failed: self.failed.is_some(),
+            queues: self.queues.iter().map(VirtQueue::state).collect(),
+        }
+    }
+
+    /// Back to a saved state (the queues checked against this VM's memory).
+    pub fn restore(&mut self, s: &CoreState) -> Result<(), String> {
+        if s.queues.len() != self.queues.len() {
+            return Err(format!("{} queues saved, the device has {}", s.queues.len(), self.queues.len()));
+        }
+        for (i, (q, saved)) in self.queues.iter_mut().zip(&s.queues).enumerate() {
+            q.restore(saved, &self.mem).map_err(|e| format!("queue {i}: {e}"))?;
+        }
+        self.status = s.status & (ACKNOWLEDGE | DRIVER | DRIVER_OK | FEATURES_OK | FAILED | NEEDS_RESET);
+        self.driver_features = s.driver_features;
+        self.failed = s.failed.then_some(Failure::BeforeSnapshot);
         Ok(())
     }
 

@@ -116,6 +116,12 @@ impl Interrupt {
         self.pulse();
     }
 
+    /// A restored InterruptStatus. The line's level came back with the
+    /// IOAPIC's state, so nothing is asserted here.
+    pub fn set_status(&self, bits: u32) {
+        self.status.store(bits, Ordering::SeqCst);
+    }
+
     /// InterruptACK: clears `bits`.
     pub fn ack(&self, bits: u32) {
         self.status.fetch_and(!bits, Ordering::SeqCst);

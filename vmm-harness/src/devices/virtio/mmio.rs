@@ -7,6 +7,7 @@ use vm_memory::GuestMemoryMmap;
 
 use super::core::{Failure, Transport, VirtioCore, VirtioDevice};
 use super::irq::Irq;
+use super::state::{DeviceState, TransportState};
 
 /// "virt".
 const MAGIC_VALUE: u32 = 0x7472_6976;
@@ -41,6 +42,7 @@ mod reg {
 /// One virtio-mmio window.
 pub struct MmioTransport<D> {
     pub core: VirtioCore<D>,
+    base: u64,
     features_sel: u32,
     driver_features_sel: u32,
     queue_sel: u32,
@@ -49,7 +51,7 @@ pub struct MmioTransport<D> {
 impl<D: VirtioDevice> MmioTransport<D> {
     pub fn new(device: D, base: u64, mem: GuestMemoryMmap, irq: Irq, queue_max: u16) -> Self {
         let core = VirtioCore::new(device, format!("{base:#x}"), mem, irq, queue_max);
-        MmioTransport { core, features_sel: 0, driver_features_sel: 0, queue_sel: 0 }
+        MmioTransport { core, base, features_sel: 0, driver_features_sel: 0, queue_sel: 0 }
     }
 
     pub fn read(&mut self, offset: u64, data: &mut [u8]) {
@@ -139,6 +141,38 @@ impl<D: VirtioDevice> MmioTransport<D> {
     }
 }
 
+impl<D: VirtioDevice> MmioTransport<D> {
+    /// The state for a snapshot (the device then serves nothing more).
+    pub fn save(&mut self) -> Option<DeviceState> {
+        let kind = self.core.device.kind()?;
+        let transport = TransportState::Mmio {
+            features_sel: self.features_sel,
+            driver_features_sel: self.driver_features_sel,
+            queue_sel: self.queue_sel,
+            interrupt_status: self.core.irq.status(),
+        };
+        Some(DeviceState { base: self.base, kind, core: self.core.save(), transport })
+    }
+
+    /// Back to a saved state, or why it does not fit this window.
+    pub fn restore(&mut self, s: &DeviceState) -> Result<(), String> {
+        let TransportState::Mmio { features_sel, driver_features_sel, queue_sel, interrupt_status } = s.transport
+        else {
+            return Err("saved on virtio-pci".into());
+        };
+        if s.base != self.base {
+            return Err(format!("saved at {:#x}, restored at {:#x}", s.base, self.base));
+        }
+        self.core.device.restore_kind(&s.kind)?;
+        self.core.restore(&s.core)?;
+        (self.features_sel, self.driver_features_sel, self.queue_sel) = (features_sel, driver_features_sel, queue_sel);
+        if let Irq::Line(i) = &self.core.irq {
+            i.set_status(interrupt_status);
+        }
+        Ok(())
+    }
+}
+
 /// Bytes of a device config at `offset`; zeros past its end.
 pub fn read_config(config: &[u8], offset: u64, data: &mut [u8]) {
     let start = usize::try_from(offset).unwrap_or(usize::MAX);
@@ -166,6 +200,9 @@ impl<D: VirtioDevice> crate::devices::MmioDevice for MmioTransport<D> {
     }
     fn write(&mut self, offset: u64, data: &[u8]) {
         MmioTransport::write(self, offset, data)
+    }
+    fn save(&mut self) -> Option<DeviceState> {
+        MmioTransport::save(self)
     }
 }
 

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use kvm_bindings::kvm_msi;
 use kvm_ioctls::VmFd;
 
+use super::state::MsixState;
+
 /// "No vector" for msix_config and queue_msix_vector.
 pub const NO_VECTOR: u16 = 0xffff;
 /// Table size: one for the config change and one per queue is the most a
@@ -102,6 +104,38 @@ impl Msix {
         }
     }
 
+    pub fn state(&self) -> MsixState {
+        MsixState {
+            table: self.table,
+            enabled: self.enabled,
+            function_masked: self.function_masked,
+            config_vector: self.config_vector,
+            queue_vectors: self.queue_vectors.clone(),
+            pending: self.pending,
+            isr: self.isr,
+        }
+    }
+
+    /// Back to a saved state; nothing is sent (what was pending stays
+    /// pending until the guest unmasks it, as before the snapshot).
+    pub fn restore(&mut self, s: &MsixState) -> Result<(), &'static str> {
+        if s.queue_vectors.len() != self.queue_vectors.len() {
+            return Err("MSI-X queue vector count");
+        }
+        let usable = |v: u16| v == NO_VECTOR || usize::from(v) < VECTORS;
+        if !usable(s.config_vector) || !s.queue_vectors.iter().all(|&v| usable(v)) || s.pending >> VECTORS != 0 {
+            return Err("MSI-X vector");
+        }
+        self.table = s.table;
+        self.enabled = s.enabled;
+        self.function_masked = s.function_masked;
+        self.config_vector = s.config_vector;
+        self.queue_vectors.clone_from(&s.queue_vectors);
+        self.pending = s.pending;
+        self.isr = s.isr;
+        Ok(())
+    }
+
     /// A 4-byte read of the table at `offset` (other widths read zero).
     pub fn read_table(&self, offset: u64, data: &mut [u8]) {
         data.fill(0);
@@ -163,5 +197,24 @@ mod tests {
         assert_eq!(u32::from_le_bytes(b), 0x41);
         m.reset();
         assert_eq!((m.isr, m.queue_vector(1), m.config_vector), (0, NO_VECTOR, NO_VECTOR));
+    }
+
+    #[test]
+    fn state_round_trips_and_bad_vectors_are_refused() {
+        let mut m = Msix::new(None, 2);
+        m.queue_vectors[1] = 1;
+        m.write_table(16, &0xfee0_0000u64.to_le_bytes());
+        m.raise(1, 1);
+        let s = m.state();
+        let mut back = Msix::new(None, 2);
+        back.restore(&s).unwrap();
+        assert_eq!(back.state(), s);
+        assert!(back.sent.is_empty(), "a restore sends nothing");
+        let mut bad = s.clone();
+        bad.queue_vectors.push(0);
+        assert_eq!(Msix::new(None, 2).restore(&bad), Err("MSI-X queue vector count"));
+        let mut bad = s;
+        bad.config_vector = 9;
+        assert_eq!(Msix::new(None, 2).restore(&bad), Err("MSI-X vector"));
     }
 }

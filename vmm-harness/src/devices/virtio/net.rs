@@ -18,9 +18,10 @@ use vm_memory::GuestMemoryMmap;
 use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::eventfd::EventFd;
 
-use super::backend::Backend;
+use super::backend::{Backend, NetArgs};
 use super::core::{Failure, Transport, VirtioDevice, F_VERSION_1};
 use super::queue::VirtQueue;
+use super::state::DeviceKind;
 
 /// virtio_net_hdr_v1 (VERSION_1 always has num_buffers).
 pub const HDR_LEN: usize = 12;
@@ -41,6 +42,8 @@ pub struct Counters {
 
 pub struct Net {
     backend: Arc<Backend>,
+    /// What `backend` was opened from, for a snapshot to reopen.
+    pub args: NetArgs,
     /// Written when the driver notifies the RX queue (new buffers).
     rx_kick: Arc<EventFd>,
     pub counters: Arc<Counters>,
@@ -48,7 +51,12 @@ pub struct Net {
 
 impl Net {
     pub fn new(backend: Arc<Backend>) -> std::io::Result<Net> {
-        Ok(Net { backend, rx_kick: Arc::new(EventFd::new(libc::EFD_NONBLOCK)?), counters: Arc::default() })
+        Ok(Net {
+            backend,
+            args: NetArgs::Loopback,
+            rx_kick: Arc::new(EventFd::new(libc::EFD_NONBLOCK)?),
+            counters: Arc::default(),
+        })
     }
 
     fn transmit(&mut self, queue: &mut VirtQueue, mem: &GuestMemoryMmap) -> Result<bool, Failure> {
@@ -124,6 +132,20 @@ impl VirtioDevice for Net {
         let mut c = MAC.to_vec();
         c.extend_from_slice(&1u16.to_le_bytes());
         c
+    }
+
+    fn kind(&self) -> Option<DeviceKind> {
+        Some(DeviceKind::Net { backend: self.args.clone(), mac: MAC })
+    }
+
+    fn restore_kind(&mut self, kind: &DeviceKind) -> Result<(), String> {
+        match kind {
+            DeviceKind::Net { mac, .. } if *mac != MAC => {
+                Err(format!("MAC {mac:02x?} saved, this card has {MAC:02x?}"))
+            }
+            DeviceKind::Net { .. } => Ok(()),
+            other => Err(format!("a {} was saved here", other.name())),
+        }
     }
 
     fn notify(&mut self, q: u16, queues: &mut [VirtQueue], mem: &GuestMemoryMmap) -> Result<bool, Failure> {

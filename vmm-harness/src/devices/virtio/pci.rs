@@ -19,6 +19,7 @@ use super::irq::Irq;
 use super::layout::{bar, BAR_SIZE};
 use super::mmio::read_config;
 use super::msix::{Msix, NO_VECTOR, VECTORS};
+use super::state::{DeviceState, PciState, TransportState};
 use crate::devices::MmioDevice;
 
 const VIRTIO_VENDOR: u16 = 0x1af4;
@@ -301,6 +302,46 @@ impl<D: VirtioDevice> PciTransport<D> {
     }
 }
 
+impl<D: VirtioDevice> PciTransport<D> {
+    /// The state for a snapshot (the device then serves nothing more).
+    pub fn save(&mut self) -> Option<DeviceState> {
+        let kind = self.core.device.kind()?;
+        let msix = match &self.core.irq {
+            Irq::Msix(m) => m.state(),
+            Irq::Line(_) => return None,
+        };
+        let transport = TransportState::Pci(PciState {
+            command: self.command,
+            sizing: self.sizing,
+            interrupt_line: self.interrupt_line,
+            features_sel: self.features_sel,
+            driver_features_sel: self.driver_features_sel,
+            queue_sel: self.queue_sel,
+            msix,
+        });
+        Some(DeviceState { base: self.bar, kind, core: self.core.save(), transport })
+    }
+
+    /// Back to a saved state, or why it does not fit this function.
+    pub fn restore(&mut self, s: &DeviceState) -> Result<(), String> {
+        let TransportState::Pci(p) = &s.transport else {
+            return Err("saved on virtio-mmio".into());
+        };
+        if s.base != self.bar {
+            return Err(format!("BAR 0 saved at {:#x}, restored at {:#x}", s.base, self.bar));
+        }
+        self.core.device.restore_kind(&s.kind)?;
+        self.core.restore(&s.core)?;
+        self.msix().ok_or("no MSI-X")?.restore(&p.msix)?;
+        self.command = p.command & (CMD_MEMORY | CMD_BUS_MASTER);
+        self.sizing = p.sizing;
+        self.interrupt_line = p.interrupt_line;
+        (self.features_sel, self.driver_features_sel, self.queue_sel) =
+            (p.features_sel, p.driver_features_sel, p.queue_sel);
+        Ok(())
+    }
+}
+
 /// A vector the table has, else NO_VECTOR (which the driver reads back).
 fn usable_vector(v: u16) -> u16 {
     if usize::from(v) < VECTORS {
@@ -340,6 +381,9 @@ impl<D: VirtioDevice> MmioDevice for BarWindow<D> {
     }
     fn write(&mut self, offset: u64, data: &[u8]) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).bar_write(offset, data)
+    }
+    fn save(&mut self) -> Option<DeviceState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).save()
     }
 }
 

@@ -144,6 +144,18 @@ impl Chain {
     }
 }
 
+/// A queue as a snapshot holds it ([`VirtQueue::state`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueState {
+    pub size: u32,
+    /// Descriptor table, driver ring, device ring.
+    pub rings: [u64; 3],
+    pub ready: bool,
+    /// The next avail entry the device will take, and the next used entry it will fill.
+    pub next_avail: u16,
+    pub next_used: u16,
+}
+
 /// One virtqueue of a device: the driver's settings as written, handed
 /// to `virtio-queue` (which checks them) when the queue goes ready.
 pub struct VirtQueue {
@@ -283,6 +295,35 @@ impl VirtQueue {
         Ok(Some(Chain { head, descs }))
     }
 
+    /// What a snapshot keeps of this queue: the driver's settings and how
+    /// far the device got in each ring.
+    pub fn state(&self) -> QueueState {
+        QueueState {
+            size: self.size,
+            rings: self.rings,
+            ready: self.ready(),
+            next_avail: self.queue.next_avail(),
+            next_used: self.queue.next_used(),
+        }
+    }
+
+    /// Back to a saved state, checked as the driver's settings are when a
+    /// queue goes ready (size, ring addresses in `mem`).
+    pub fn restore(&mut self, s: &QueueState, mem: &GuestMemoryMmap) -> Result<(), QueueError> {
+        self.reset();
+        if s.size > u32::from(self.max_size) {
+            return Err(QueueError::BadSize(s.size));
+        }
+        self.size = s.size;
+        self.rings = s.rings;
+        if s.ready {
+            self.set_ready(true, mem)?;
+            self.queue.set_next_avail(s.next_avail);
+            self.queue.set_next_used(s.next_used);
+        }
+        Ok(())
+    }
+
     /// Return a chain to the driver with `len` bytes written.
     pub fn add_used(&mut self, mem: &GuestMemoryMmap, head: u16, len: u32) -> Result<(), QueueError> {
         self.queue.add_used(mem, head, len).map_err(mem_err)
@@ -339,6 +380,36 @@ pub mod tests {
         q.add_used(&mem, c.head, 2).unwrap();
         assert_eq!(mock.used().idx().load(), 1);
         assert_eq!(q.pop(&mem).unwrap(), None);
+    }
+
+    /// A restored queue goes on where the saved one stopped: the chain
+    /// offered after the snapshot is the next one served.
+    #[test]
+    fn a_restored_queue_continues_where_it_stopped() {
+        let mem = ram();
+        let mock = MockSplitQueue::new(&mem, 16);
+        mock.add_desc_chains(&[desc(0x8000, 16, 0, 0), desc(0x9000, 16, 0, 0)], 0).unwrap();
+        let mut q = queue(&mock, &mem, 16);
+        let c = q.pop(&mem).unwrap().unwrap();
+        q.add_used(&mem, c.head, 0).unwrap();
+        let s = q.state();
+        assert_eq!((s.size, s.ready, s.next_avail, s.next_used), (16, true, 1, 1));
+        let mut back = VirtQueue::new(256).unwrap();
+        back.restore(&s, &mem).unwrap();
+        assert_eq!(back.state(), s);
+        assert_eq!(back.pop(&mem).unwrap().unwrap().head, 1);
+        // A saved size the queue cannot have, or rings outside RAM, are refused.
+        let mut bad = s.clone();
+        bad.size = 512;
+        assert_eq!(VirtQueue::new(256).unwrap().restore(&bad, &mem), Err(QueueError::BadSize(512)));
+        let mut bad = s.clone();
+        bad.rings[0] = RAM;
+        assert!(matches!(VirtQueue::new(256).unwrap().restore(&bad, &mem), Err(QueueError::BadRings { .. })));
+        // Not ready: only the settings come back.
+        let idle = QueueState { size: 8, ..Default::default() };
+        let mut q = VirtQueue::new(256).unwrap();
+        q.restore(&idle, &mem).unwrap();
+        assert_eq!((q.size(), q.ready()), (8, false));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::guard::{Guard, Report};
 mod convert;
 mod resolve;
 
-use crate::{Attr, BlockDevice, FileSystem, FsError, MountError, Node};
+use crate::{Attr, BlockDevice, FileSystem, FsError, MountError, Node, Space};
 use convert::{attr, decode_cursor, encode_cursor, ino, map_err, mount_err, name};
 
 /// Directory records fetched from rsext4 per batch in `readdir`.
@@ -232,6 +232,19 @@ impl FileSystem for Ext4Fs {
 
     fn read_only(&self) -> bool {
         self.read_only
+    }
+
+    fn space(&self) -> Space {
+        // The superblock's counters, which every allocation and free keeps.
+        let st = self.fs.statfs();
+        Space {
+            kind: "ext4",
+            block_size: st.block_size,
+            blocks: st.total_blocks,
+            free_blocks: st.free_blocks,
+            inodes: u64::from(st.total_inodes),
+            free_inodes: u64::from(st.free_inodes),
+        }
     }
 
     fn set_clock(&mut self, now_ns: fn() -> u64) {

@@ -11,12 +11,14 @@
 mod dns;
 mod options;
 mod phy;
+mod ping;
 mod probe;
 pub mod sock;
 mod stack;
 mod thread;
 
 pub use dns::serve_resolve;
+pub use ping::{PingError, MAX_PAYLOAD as MAX_PING_PAYLOAD};
 pub use stack::NetStack;
 pub use thread::NetHandle;
 

@@ -19,25 +19,49 @@ pub struct VirtioPhy {
     pub error: Option<Error>,
     /// A receive or transmit found every transmit buffer in flight.
     pub tx_blocked: bool,
-    /// Frames handed to smoltcp, and frames it sent.
+    /// The interface counters (`/sys/net/eth0`, docs/network.md).
+    pub counters: Counters,
+}
+
+/// What went through the card, counted here on the net thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counters {
+    /// Frames handed to smoltcp, and their bytes (Ethernet header on).
     pub rx_frames: u64,
+    pub rx_bytes: u64,
+    /// Received frames the stack drops unread: shorter than an Ethernet
+    /// header, or neither IPv4 nor ARP (QEMU's IPv6 router adverts...).
+    pub rx_dropped: u64,
+    /// Frames sent, and their bytes.
     pub tx_frames: u64,
+    pub tx_bytes: u64,
+    /// Times smoltcp had something to send (or a frame to answer) and every
+    /// transmit buffer was in flight: it waits for the next poll.
+    pub tx_busy: u64,
+    /// Errors of the card the driver caught (the first one stops it).
+    pub errors: u64,
 }
 
 impl VirtioPhy {
     pub fn new(net: Net<AnyTransport>) -> Self {
-        VirtioPhy { net, error: None, tx_blocked: false, rx_frames: 0, tx_frames: 0 }
+        VirtioPhy { net, error: None, tx_blocked: false, counters: Counters::default() }
     }
 
-    fn slot<'a>(tx: vireo_virtio::net::Tx<'a>, error: &mut Option<Error>, blocked: &mut bool) -> Option<TxSlot<'a>> {
+    fn slot<'a>(
+        tx: vireo_virtio::net::Tx<'a>,
+        error: &mut Option<Error>,
+        blocked: &mut bool,
+        counters: &mut Counters,
+    ) -> Option<TxSlot<'a>> {
         match tx.reserve() {
             Ok(Some(s)) => Some(s),
             Ok(None) => {
                 *blocked = true;
+                counters.tx_busy += 1;
                 None
             }
             Err(e) => {
-                error.get_or_insert(e);
+                fail(error, counters, e);
                 None
             }
         }
@@ -53,15 +77,16 @@ impl Device for VirtioPhy {
             return None;
         }
         let (rx, tx) = self.net.split();
-        let slot = Self::slot(tx, &mut self.error, &mut self.tx_blocked)?;
+        let c = &mut self.counters;
+        let slot = Self::slot(tx, &mut self.error, &mut self.tx_blocked, c)?;
         match rx.receive() {
             Ok(Some(frame)) => {
-                self.rx_frames += 1;
-                Some((RxToken(frame), TxToken { slot, error: &mut self.error, sent: &mut self.tx_frames }))
+                count_rx(c, frame.frame());
+                Some((RxToken(frame), TxToken { slot, error: &mut self.error, counters: c }))
             }
             Ok(None) => None,
             Err(e) => {
-                self.error.get_or_insert(e);
+                fail(&mut self.error, c, e);
                 None
             }
         }
@@ -72,8 +97,9 @@ impl Device for VirtioPhy {
             return None;
         }
         let tx = self.net.split().1;
-        let slot = Self::slot(tx, &mut self.error, &mut self.tx_blocked)?;
-        Some(TxToken { slot, error: &mut self.error, sent: &mut self.tx_frames })
+        let c = &mut self.counters;
+        let slot = Self::slot(tx, &mut self.error, &mut self.tx_blocked, c)?;
+        Some(TxToken { slot, error: &mut self.error, counters: c })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -81,6 +107,22 @@ impl Device for VirtioPhy {
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = MAX_FRAME;
         caps
+    }
+}
+
+/// The first error stops the card; count each one the driver reports.
+fn fail(error: &mut Option<Error>, c: &mut Counters, e: Error) {
+    c.errors += 1;
+    error.get_or_insert(e);
+}
+
+fn count_rx(c: &mut Counters, frame: &[u8]) {
+    c.rx_frames += 1;
+    c.rx_bytes += frame.len() as u64;
+    // EtherType at bytes 12-13: smoltcp (proto-ipv4 only) reads IPv4 and ARP.
+    match frame.get(12..14) {
+        Some([0x08, 0x00] | [0x08, 0x06]) => {}
+        _ => c.rx_dropped += 1,
     }
 }
 
@@ -96,7 +138,7 @@ impl smoltcp::phy::RxToken for RxToken<'_> {
 pub struct TxToken<'a> {
     slot: TxSlot<'a>,
     error: &'a mut Option<Error>,
-    sent: &'a mut u64,
+    counters: &'a mut Counters,
 }
 
 impl smoltcp::phy::TxToken for TxToken<'_> {
@@ -105,10 +147,11 @@ impl smoltcp::phy::TxToken for TxToken<'_> {
             Ok(buf) => {
                 let r = f(buf);
                 match self.slot.send(len) {
-                    Ok(()) => *self.sent += 1,
-                    Err(e) => {
-                        self.error.get_or_insert(e);
+                    Ok(()) => {
+                        self.counters.tx_frames += 1;
+                        self.counters.tx_bytes += len as u64;
                     }
+                    Err(e) => fail(self.error, self.counters, e),
                 }
                 r
             }

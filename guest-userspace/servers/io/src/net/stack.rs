@@ -38,6 +38,19 @@ pub struct Stats {
     pub tx_frames: u64,
 }
 
+/// What `/sys/net/eth0` shows (sysfiles.rs): a snapshot taken on the net thread.
+#[derive(Clone, Debug)]
+pub struct IfaceStatus {
+    pub name: &'static str,
+    pub mac: [u8; 6],
+    pub link_up: bool,
+    /// "dhcp" or "static".
+    pub method: &'static str,
+    pub config: Ipv4Config,
+    pub counters: super::phy::Counters,
+    pub device_error: Option<vireo_virtio::Error>,
+}
+
 pub struct NetStack {
     pub(super) iface: Interface,
     polls: u64,
@@ -135,8 +148,20 @@ impl NetStack {
         Stats {
             polls: self.polls,
             poll_tsc: self.poll_tsc,
-            rx_frames: self.phy.rx_frames,
-            tx_frames: self.phy.tx_frames,
+            rx_frames: self.phy.counters.rx_frames,
+            tx_frames: self.phy.counters.tx_frames,
+        }
+    }
+
+    pub fn status(&self) -> IfaceStatus {
+        IfaceStatus {
+            name: self.name,
+            mac: self.mac,
+            link_up: self.phy.net.link_up(),
+            method: if self.dhcp.is_some() { "dhcp" } else { "static" },
+            config: self.config.clone(),
+            counters: self.phy.counters,
+            device_error: self.device_error(),
         }
     }
 
@@ -160,6 +185,7 @@ impl NetStack {
             }
             Ok(false) => {}
             Err(e) => {
+                self.phy.counters.errors += 1;
                 self.phy.error.get_or_insert(e);
             }
         }
