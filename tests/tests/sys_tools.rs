@@ -160,6 +160,15 @@ fn ps_top_free_uptime_and_kill_on_the_console() {
     // The shell takes the keys again (top's key reader ended with it).
     c.type_keys("echo after-top\r");
     c.expect("after-top");
+    // q and Ctrl-C end a top that would run for ever.
+    for (key, status) in [("q", "top-q 0"), ("\x03", "top-c")] {
+        c.type_keys("top -d 5\r");
+        c.expect("STEAL%");
+        c.type_keys(key);
+        c.expect(&format!("\x1b[J{PROMPT}"));
+        let out = run(&mut c, &format!("echo {} $?", &status[..5]));
+        assert!(out.contains(&format!("\n{status}")), "{out}");
+    }
     c.type_keys("poweroff\r");
     c.expect("VIREO-EXIT 0");
 }
