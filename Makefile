@@ -174,7 +174,7 @@ USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$
 # initrd byte at boot (16 more tools cost 15 k instructions per boot). The
 # rest are on the disk only (DISK_PROGRAMS).
 COREUTILS_TOOLS := cat sleep
-COREUTILS_DISK_TOOLS := cp date df echo env fetch grep head hexdump ip ls mkdir mv ping pwd rm rmdir tail touch wc
+COREUTILS_DISK_TOOLS := cp date df echo env fetch grep head hexdump ip ls mkdir mv ping pwd rm rmdir tail touch wc ps top free uptime kill
 USER_PROGRAMS += $(foreach t,$(COREUTILS_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 DISK_PROGRAMS := $(foreach t,$(COREUTILS_DISK_TOOLS),bin/$(t)=$(STD_PROGRAMS_OUT)/coreutils)
 # Std programs only the disk has: edit, the full-screen editor (docs/shell.md).

@@ -12,6 +12,7 @@ pub mod exit;
 pub mod kvm_para;
 pub mod le;
 pub mod motor;
+pub mod procinfo;
 pub mod pvh;
 pub mod serial;
 pub mod syscall;

@@ -198,6 +198,16 @@ system_calls! {
     /// (0x03) typed kills them all (status `KILLED`) instead of being read,
     /// and empties the set. Count 0 empties it. Replaces any earlier set.
     ConsoleForeground = 46,
+    /// `(ptr, cap) -> total`: write up to `cap` (≤ [`crate::procinfo::MAX_LIST`])
+    /// [`crate::procinfo::ProcessInfo`] records, one per live process in pid
+    /// order, at `ptr`; returns how many processes there are (`cap` 0 only
+    /// counts). Arguments are shown only for the caller's session.
+    ProcessList = 47,
+    /// `(pid) -> 0`: end process `pid` with status `KILLED`, if the caller
+    /// may: it is init, or the target is in its session (a process cannot
+    /// reach init or another session, such as the I/O server). `Invalid`
+    /// (pid 0 or over u32), `NotFound`, `AccessDenied`.
+    KillPid = 48,
 }
 
 /// Most processes [`Sys::ConsoleForeground`] takes (a pipeline's stages).

@@ -5,8 +5,9 @@
 //!
 //! Layers inside, lowest first: `handle`, `shm`, `pipe`, `listener` and `vm`
 //! know nothing of processes; `proc` is the process and its life cycle;
-//! `uaccess`, `futex`, `motor`, `image`, `spawn`, `service`, `fault` and
-//! `foreground` (the console's Ctrl-C target) build on it.
+//! `uaccess`, `futex`, `motor`, `image`, `spawn`, `service`, `fault`,
+//! `foreground` (the console's Ctrl-C target) and `table` (processes by pid)
+//! build on it.
 mod fault;
 mod foreground;
 mod futex;
@@ -19,6 +20,7 @@ mod proc;
 pub mod service;
 mod shm;
 mod spawn;
+pub mod table;
 mod uaccess;
 mod vm;
 
@@ -27,7 +29,9 @@ pub use foreground::{interrupt_foreground, set_foreground};
 pub use futex::{futex_wait, futex_wake};
 pub use image::ImageCopy;
 pub use pipe::{pipe, UserEnd};
-pub use proc::{before_user_return, current, exit_process, exit_thread, owner_of, Object, Process, ServiceListener};
+pub use proc::{
+    before_user_return, current, exit_process, exit_thread, owner_of, Object, Process, ServiceListener, INIT_PID,
+};
 pub use shm::SharedMemory;
 pub use spawn::{spawn, spawn_image};
 pub use uaccess::{read_user, write_user};

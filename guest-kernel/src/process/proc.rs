@@ -12,7 +12,7 @@ use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use pv_abi::syscall::status;
 
 /// What a handle refers to.
@@ -47,6 +47,13 @@ pub type ServiceListener = Listener<Connection>;
 
 pub struct Process {
     pub pid: u32,
+    /// The process that started it (0: the kernel started it).
+    pub parent: u32,
+    /// The pid of its ancestor just below init (its own if init or the
+    /// kernel started it): `KillPid` reaches only its own session.
+    pub session: u32,
+    /// When it was created, ns since boot.
+    pub start_ns: u64,
     pub name: String,
     /// `None` once the process has ended and its memory is released.
     pub vm: SpinLock<Option<Vm>>,
@@ -66,14 +73,27 @@ pub struct Process {
     waiters: SpinLock<Vec<Arc<Thread>>>,
     /// The CPUs that have this process's page tables loaded.
     cpus: crate::tlb::CpuSet,
+    /// CPU time its threads were charged as they left their CPUs.
+    cpu_ns: AtomicU64,
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+/// The first process (init): its children each start a session.
+pub const INIT_PID: u32 = 1;
 
 impl Process {
-    pub(super) fn new(name: &str, vm: Vm, args: Vec<u8>) -> Self {
+    /// A process started by `parent` (`None`: by the kernel).
+    pub(super) fn new(name: &str, vm: Vm, args: Vec<u8>, parent: Option<&Process>) -> Self {
+        let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+        let session = match parent {
+            Some(p) if p.pid != INIT_PID => p.session,
+            _ => pid,
+        };
         Self {
-            pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
+            pid,
+            parent: parent.map_or(0, |p| p.pid),
+            session,
+            start_ns: crate::time::now_ns(),
             name: String::from(name),
             pml4: vm.pml4_paddr(),
             vm: SpinLock::new(Some(vm)),
@@ -86,7 +106,44 @@ impl Process {
             exit: spin::Once::new(),
             waiters: SpinLock::new(Vec::new()),
             cpus: crate::tlb::CpuSet::new(),
+            cpu_ns: AtomicU64::new(0),
         }
+    }
+
+    /// CPU time so far: what was charged plus the running stretch of each
+    /// thread on a CPU now (a thread alone on its CPU may run for long
+    /// without a switch).
+    pub fn cpu_time_ns(&self) -> u64 {
+        let now = crate::time::now_ns();
+        let running: u64 = self
+            .threads
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter_map(|t| Some(t.user.as_ref()?.run_since.load(Ordering::Relaxed)))
+            .filter(|&since| since != 0)
+            .map(|since| now.saturating_sub(since))
+            .sum();
+        self.cpu_ns.load(Ordering::Relaxed).saturating_add(running)
+    }
+
+    /// Live threads.
+    pub fn thread_count(&self) -> usize {
+        self.live_threads.load(Ordering::Acquire)
+    }
+
+    /// Whether any thread is on a CPU or waiting for one.
+    pub fn is_running(&self) -> bool {
+        self.threads
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .any(|t| matches!(t.state(), sched::State::Running | sched::State::Runnable))
+    }
+
+    /// Bytes of memory it holds (0 once its address space is released).
+    pub fn resident_bytes(&self) -> u64 {
+        self.vm.lock().as_ref().map_or(0, Vm::resident_bytes)
     }
 
     /// Runs `f` on the address space (`Invalid` once the process has ended).
@@ -287,7 +344,8 @@ impl UserContext for Process {
     /// Back to the kernel's page tables as the thread leaves the CPU: idle
     /// CPUs and kernel threads never run on a process's tables, so tables
     /// are live only where one of the process's threads runs.
-    fn leave(&self) {
+    fn leave(&self, ran_ns: u64) {
+        self.cpu_ns.fetch_add(ran_ns, Ordering::Relaxed);
         activate_kernel_space();
         self.cpus.leave_current();
     }

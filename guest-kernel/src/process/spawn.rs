@@ -36,7 +36,8 @@ pub fn spawn_image(
     }
     vm.map_fixed(STACK_TOP - layout::MAIN_STACK_SIZE, layout::MAIN_STACK_SIZE, prot::READ | prot::WRITE, false)?;
     let name = path.rsplit('/').next().unwrap_or(path);
-    let p = Arc::new(Process::new(name, vm, args));
+    let p = Arc::new(Process::new(name, vm, args, super::proc::current().as_deref()));
+    super::table::register(&p);
     {
         let mut table = p.handles.lock();
         for (obj, r) in handles {

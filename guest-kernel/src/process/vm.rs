@@ -407,6 +407,21 @@ impl Vm {
         Ok(())
     }
 
+    /// Bytes of RAM this address space holds: populated anonymous pages,
+    /// shared memory and DMA buffers mapped (a shared region counts in
+    /// every process mapping it). Device registers and borrowed pages are
+    /// not its memory.
+    pub fn resident_bytes(&self) -> u64 {
+        self.regions
+            .iter()
+            .map(|r| match &r.backing {
+                Backing::Anon { populated } => populated.len() as u64 * PAGE,
+                Backing::Shm { .. } | Backing::Dma { .. } => r.end - r.start,
+                Backing::Mmio | Backing::Borrowed => 0,
+            })
+            .sum()
+    }
+
     /// Serves a page fault on a not-present page.
     pub fn fault_in(&mut self, va: u64, write: bool, exec: bool) -> Result<(), FaultError> {
         let i = self.region_at(va).ok_or(FaultError::Denied)?;

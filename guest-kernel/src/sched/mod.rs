@@ -157,6 +157,7 @@ pub fn spawn_user(
         fs_base: AtomicU64::new(fs_base),
         start: SpinLock::new(Some(start)),
         status: spin::Once::new(),
+        run_since: AtomicU64::new(0),
     };
     let t = Arc::new(Thread::new(name, cpu, user_thread_start, 0, stack, Some(user), thread_trampoline_addr()));
     enqueue(target, t.clone());
@@ -377,6 +378,7 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
         s.slice_start.store(now, Ordering::Relaxed);
         s.slice_steal.store(crate::pv::steal_ns(percpu::index()), Ordering::Relaxed);
         s.slice_end.store(now.saturating_add(TIME_SLICE_NS), Ordering::Relaxed);
+        u.run_since.store(now.max(1), Ordering::Relaxed);
         crate::arch::x86_64::user::init_cpu_once(&percpu::current().user_ready);
         percpu::set_kernel_stack(t.kernel_stack_top());
         u.owner.enter();
@@ -397,7 +399,9 @@ fn run_thread(s: &CpuSched, t: Arc<Thread>) {
         if let Some(u) = &t.user {
             // SAFETY: as above.
             unsafe { (*u.fpu.get()).save() };
-            u.owner.leave();
+            // One clock read per switch: the process's CPU time (`ps`, `top`).
+            let since = u.run_since.swap(0, Ordering::Relaxed);
+            u.owner.leave(crate::time::now_ns().saturating_sub(since));
             if t.state() == State::Dead {
                 let status = u.status.get().copied().unwrap_or(pv_abi::syscall::status::KILLED);
                 u.owner.thread_ended(status);

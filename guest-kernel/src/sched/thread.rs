@@ -15,8 +15,9 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering}
 pub trait UserContext: Send + Sync {
     /// One of its threads is about to run on this CPU: load its address space.
     fn enter(&self);
-    /// The thread has left this CPU: back to the kernel's page tables.
-    fn leave(&self);
+    /// The thread has left this CPU after running `ran_ns` on it: back to
+    /// the kernel's page tables, and charge the time.
+    fn leave(&self, ran_ns: u64);
     /// A thread is about to enter user mode for the first time, at `rip`.
     fn thread_starting(&self, rip: u64);
     /// A thread ended with `status` and is off its CPU for good.
@@ -38,6 +39,9 @@ pub struct UserState {
     pub(super) start: SpinLock<Option<TrapFrame>>,
     /// The thread's exit status, once it has ended.
     pub status: spin::Once<i32>,
+    /// When it last got a CPU (ns since boot), 0 while it is off every CPU:
+    /// its owner adds the time not yet charged to what `leave` charged.
+    pub run_since: AtomicU64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

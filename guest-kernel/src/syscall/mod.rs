@@ -9,6 +9,7 @@ mod memory;
 mod misc;
 mod objects;
 mod pipes;
+mod procs;
 mod service;
 mod wait_many;
 
@@ -86,5 +87,7 @@ fn run(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::SpawnImage => objects::spawn_image(a[0], a[1]),
         Sys::FreePagesTake => free_pages::take(a[0], a[1], a[2], a[3]),
         Sys::FreePagesGive => free_pages::give(a[0], a[1]),
+        Sys::ProcessList => procs::process_list(a[0], a[1]),
+        Sys::KillPid => procs::kill_pid(a[0]),
     }
 }

@@ -2,8 +2,9 @@
 //! as (`/bin/cat` is a copy of it) or by its first argument
 //! (`coreutils cat FILE`). Each takes `--help`; an unknown flag is status 2
 //! with the usage line, a failed operand `tool: OPERAND: reason` and status 1.
-//! Plain std: nothing here is Vireo-specific, and the unit tests run on the
-//! host (`make test-coreutils`).
+//! Plain std, except `ps`, `top`, `free`, `uptime` and `kill`, which ask
+//! the kernel through `vireo-sys`; the unit tests run on the host
+//! (`make test-coreutils`).
 use std::process::ExitCode;
 
 mod args;
@@ -15,23 +16,29 @@ mod df;
 mod echo;
 mod env;
 mod fetch;
+mod free;
 mod grep;
 mod head;
 mod hexdump;
 mod http;
 mod ip;
+mod kill;
 mod ls;
 mod mkdir;
 mod mv;
 mod ping;
+mod ps;
 mod pwd;
 mod regex;
 mod rm;
 mod rmdir;
 mod sleep;
 mod sysfile;
+mod sysfmt;
 mod tail;
+mod top;
 mod touch;
+mod uptime;
 mod wc;
 
 struct Tool {
@@ -48,20 +55,25 @@ const TOOLS: &[Tool] = &[
     Tool { name: "echo", usage: echo::USAGE, run: echo::run },
     Tool { name: "env", usage: env::USAGE, run: env::run },
     Tool { name: "fetch", usage: fetch::USAGE, run: fetch::run },
+    Tool { name: "free", usage: free::USAGE, run: free::run },
     Tool { name: "grep", usage: grep::USAGE, run: grep::run },
     Tool { name: "head", usage: head::USAGE, run: head::run },
     Tool { name: "hexdump", usage: hexdump::USAGE, run: hexdump::run },
     Tool { name: "ip", usage: ip::USAGE, run: ip::run },
+    Tool { name: "kill", usage: kill::USAGE, run: kill::run },
     Tool { name: "ls", usage: ls::USAGE, run: ls::run },
     Tool { name: "mkdir", usage: mkdir::USAGE, run: mkdir::run },
     Tool { name: "mv", usage: mv::USAGE, run: mv::run },
     Tool { name: "ping", usage: ping::USAGE, run: ping::run },
+    Tool { name: "ps", usage: ps::USAGE, run: ps::run },
     Tool { name: "pwd", usage: pwd::USAGE, run: pwd::run },
     Tool { name: "rm", usage: rm::USAGE, run: rm::run },
     Tool { name: "rmdir", usage: rmdir::USAGE, run: rmdir::run },
     Tool { name: "sleep", usage: sleep::USAGE, run: sleep::run },
     Tool { name: "tail", usage: tail::USAGE, run: tail::run },
+    Tool { name: "top", usage: top::USAGE, run: top::run },
     Tool { name: "touch", usage: touch::USAGE, run: touch::run },
+    Tool { name: "uptime", usage: uptime::USAGE, run: uptime::run },
     Tool { name: "wc", usage: wc::USAGE, run: wc::run },
 ];
 

@@ -4,7 +4,6 @@
 //! with neither it reads commands from stdin: on the console with a line
 //! editor (history, completion), from anything else line by line. A std
 //! program; only `console.rs` calls Vireo directly.
-#![cfg_attr(target_os = "motor", feature(motor_ext))]
 
 mod builtins;
 mod complete;

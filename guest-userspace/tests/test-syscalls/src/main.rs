@@ -10,12 +10,14 @@ use vireo_rt::raw::*;
 use vireo_rt::sys::{self, prot, rights};
 use vireo_rt::{println, Error};
 
+mod procs;
+
 vireo_rt::entry!(main);
 
 const KERNEL: u64 = 0xffff_8000_0000_0000;
 const BOGUS_HANDLES: [u64; 3] = [0, 12345, u64::MAX];
 
-struct Checker {
+pub(crate) struct Checker {
     failed: u32,
     checked: u32,
 }
@@ -45,11 +47,16 @@ impl Checker {
     }
 }
 
-fn r(rax: u64) -> Result<u64, Error> {
+pub(crate) fn r(rax: u64) -> Result<u64, Error> {
     Error::from_ret(rax)
 }
 
 fn main() -> i32 {
+    let args = vireo_rt::process::args();
+    let mut args = args.iter();
+    if args.next() == Some("kill-denied") {
+        return procs::kill_denied(args.next().unwrap_or(""));
+    }
     let mut c = Checker { failed: 0, checked: 0 };
     use Error::*;
 
@@ -240,6 +247,8 @@ fn main() -> i32 {
         unsafe { sys::protect(vireo_rt::pv_abi::clock::PAGE_VADDR, 4096, prot::READ | prot::WRITE) },
         &[Protection, Invalid, AccessDenied],
     );
+
+    procs::check(&mut c);
 
     if c.failed != 0 {
         println!("test-syscalls: FAILED: {} of {} checks", c.failed, c.checked);

@@ -88,6 +88,8 @@ const WEIGHTS: [u64; SYS_COUNT as usize + 1] = [
     2, // FreePagesGive (the same)
     0, // ConsoleReadRaw (would wait for input)
     2, // ConsoleForeground
+    3, // ProcessList
+    2, // KillPid (pids that cannot exist)
     6, // unknown numbers
 ];
 
@@ -133,6 +135,8 @@ impl Worker {
             27..=35 | 43 | 44 => self.device_call(n as u64),
             40 => self.spawn_image(),
             46 => self.console_foreground(),
+            47 => self.process_list(),
+            48 => self.kill_pid(),
             36..=39 => self.service_call(n as u64),
             _ => self.unknown(),
         }
@@ -237,6 +241,41 @@ impl Worker {
         if r.is_ok() && a[1] > 0 {
             let _ = self.call(n, [self.scratch, 0, 0, 0, 0, 0], false);
         }
+    }
+
+    /// Any buffer and capacity; a capacity within the limit and a good
+    /// buffer must succeed and count at least the fuzzer itself.
+    fn process_list(&mut self) {
+        use vireo_rt::pv_abi::procinfo::{MAX_LIST, RECORD_SIZE};
+        let n = Sys::ProcessList as u64;
+        let (p, forced, class) = self.buffer();
+        let cap = match forced {
+            Some(l) => (l / RECORD_SIZE as u64).max(1),
+            None => self.rng.pick(&[0, 1, 2, MAX_LIST + 1, u64::MAX]),
+        };
+        // Good buffers get few records: each fits in what is left of its mapping.
+        let cap = if class == Buf::Good && cap <= MAX_LIST { cap.min(8) } else { cap };
+        let in_scratch = (self.scratch..self.scratch + SCRATCH_LEN / 2).contains(&p);
+        let a = [p, cap, 0, 0, 0, 0];
+        let bytes = cap.saturating_mul(RECORD_SIZE as u64);
+        let r = self.call(n, a, cap <= MAX_LIST && outside_user(p, bytes));
+        if cap > MAX_LIST {
+            self.expect(Self::is_err(r, Invalid), n, &a, r, "a capacity over MAX_LIST must be Invalid");
+        }
+        if in_scratch && cap <= MAX_LIST {
+            self.expect(matches!(r, Ok(c) if c >= 1), n, &a, r, "ProcessList must count the caller");
+        }
+    }
+
+    /// Pids that cannot name a process (0, over u32, or far beyond any
+    /// this run makes): the fuzzer is init and may end anyone, itself too.
+    fn kill_pid(&mut self) {
+        let n = Sys::KillPid as u64;
+        let pid = self.rng.pick(&[0, 1 << 32, u64::MAX, 0xffff_fff0, 0x7fff_ffff]);
+        let a = [pid, 0, 0, 0, 0, 0];
+        let r = self.call(n, a, false);
+        let want = if pid == 0 || pid > u64::from(u32::MAX) { Invalid } else { NotFound };
+        self.expect(Self::is_err(r, want), n, &a, r, "KillPid of an impossible pid");
     }
 
     fn sleep(&mut self) {
