@@ -85,7 +85,7 @@ fn ps_top_free_uptime_and_kill_on_the_console() {
     assert_eq!(io.parent, 1, "{out}");
     assert_eq!(sh.parent, 1, "{out}");
     assert_eq!((ps.parent, ps.threads), (sh.pid, 1), "{out}");
-    assert!(["R", "S"].contains(&ps.state.as_str()), "{out}");
+    assert_eq!(ps.state, "R", "ps sees itself running: {out}");
     assert!(["R", "S"].contains(&sh.state.as_str()) && init.state == "S", "{out}");
     assert!(io.threads >= 1 && io.rss_kib > 0 && sh.rss_kib > 0 && ps.rss_kib > 0, "{out}");
     assert!(sh.time != "0:00.00", "the shell has run:\n{out}");

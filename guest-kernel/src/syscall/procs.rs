@@ -31,7 +31,9 @@ fn record(me: &Process, p: &Process) -> ProcessInfo {
     let killable = table::may_kill(me, p);
     let state = if p.is_killed() {
         ProcState::Exiting
-    } else if p.is_running() {
+    } else if p.pid == me.pid || p.is_running() {
+        // The caller is running this very call, whatever its thread's
+        // bookkeeping says between a wake-up and the next switch.
         ProcState::Running
     } else {
         ProcState::Sleeping
