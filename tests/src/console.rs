@@ -4,6 +4,7 @@
 //! terminal would show (to check what a full-screen program such as the
 //! editor or `top` drew, cursor moves and erasures applied).
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,6 +44,17 @@ pub struct Console {
 }
 
 impl Console {
+    /// The system as a user gets it: QEMU `machine` with 2 vCPUs, the
+    /// initrd, `disk` as `/` (read-write) and the shell on the console;
+    /// `net` adds QEMU's user network.
+    pub fn shell(machine: crate::Machine, disk: &Path, net: bool) -> Self {
+        let mut qemu = crate::Qemu::new(machine).cpus(2).with_initrd().with_disk(disk, false);
+        if net {
+            qemu = qemu.with_net("user", None);
+        }
+        Self::spawn(qemu.cmdline(&crate::disk::program("/bin/sh")).command())
+    }
+
     /// Starts `cmd` (a QEMU command line with `-serial stdio`) with its
     /// stdin and stdout piped to the test.
     pub fn spawn(mut cmd: Command) -> Self {

@@ -7,8 +7,8 @@
 //! guest and debugfs on the image see the saved text, and not the discarded edit.
 use std::time::Instant;
 use vireo_tests::console::{Console, DOWN, END, HOME, PAGE_DOWN, PROMPT, UP};
-use vireo_tests::disk::{assert_fsck_clean, program, DiskCopy};
-use vireo_tests::{Machine, Qemu};
+use vireo_tests::disk::{assert_fsck_clean, DiskCopy};
+use vireo_tests::Machine;
 
 const LINES: usize = 60;
 /// The long line (line 5): 206 characters, wider than the 80 columns.
@@ -52,14 +52,7 @@ fn edit_moves_edits_searches_saves_and_warns_before_quitting_unsaved_changes() {
     let disk = DiskCopy::new("editor");
     disk.put("notes.txt", &original());
     let started = Instant::now();
-    let mut c = Console::spawn(
-        Qemu::new(Machine::Microvm)
-            .cpus(2)
-            .with_initrd()
-            .with_disk(&disk.path, false)
-            .cmdline(&program("/bin/sh"))
-            .command(),
-    );
+    let mut c = Console::shell(Machine::Microvm, &disk.path, false);
     c.expect(PROMPT);
     c.type_keys("edit /notes.txt\r");
     status(&mut c, "line 1/60, col 1");

@@ -134,15 +134,7 @@ fn df_ip_ping_and_fetch_from_the_shell() {
     let port = http_server();
     let closed = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
     let started = Instant::now();
-    let c = Console::spawn(
-        Qemu::new(Machine::Microvm)
-            .cpus(2)
-            .with_initrd()
-            .with_disk(&disk.path, false)
-            .with_net("user", None)
-            .cmdline(&program("/bin/sh"))
-            .command(),
-    );
+    let c = Console::shell(Machine::Microvm, &disk.path, true);
     let mut sh = Shell { c, n: 0 };
     // The address may come before the prompt or after it.
     sh.c.expect("io: net: 10.0.2.15/24 gw 10.0.2.2 dns 10.0.2.3 (DHCP");
@@ -291,15 +283,7 @@ fn df_ip_ping_and_fetch_from_the_shell() {
 fn q35_ip_and_ping() {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let disk = DiskCopy::new("net-tools-q35");
-    let c = Console::spawn(
-        Qemu::new(Machine::Q35)
-            .cpus(2)
-            .with_initrd()
-            .with_disk(&disk.path, false)
-            .with_net("user", None)
-            .cmdline(&program("/bin/sh"))
-            .command(),
-    );
+    let c = Console::shell(Machine::Q35, &disk.path, true);
     let mut sh = Shell { c, n: 0 };
     sh.c.expect("io: net: 10.0.2.15/24 gw 10.0.2.2 dns 10.0.2.3 (DHCP");
     let _ = sh.c.wait_for(PROMPT, Duration::from_secs(30));

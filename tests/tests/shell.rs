@@ -135,9 +135,7 @@ fn reboot_unmounts_and_restarts_the_machine() {
 
 /// QEMU with the shell on its serial console, the disk as `/`.
 fn boot(machine: Machine, disk: &DiskCopy) -> Console {
-    Console::spawn(
-        Qemu::new(machine).cpus(2).with_initrd().with_disk(&disk.path, false).cmdline(&program("/bin/sh")).command(),
-    )
+    Console::shell(machine, &disk.path, false)
 }
 
 #[test]

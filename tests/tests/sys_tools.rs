@@ -7,8 +7,8 @@
 //! line. The kernel side of the calls (bad pointers, sessions) is
 //! tests/tests/user_space.rs with `/test/syscalls`.
 use vireo_tests::console::{Console, PROMPT};
-use vireo_tests::disk::{program, DiskCopy};
-use vireo_tests::{Machine, Qemu};
+use vireo_tests::disk::DiskCopy;
+use vireo_tests::Machine;
 
 const PS_HEADER: &str = "  PID  PPID S THR     TIME    RSS CMD";
 
@@ -62,14 +62,7 @@ fn run(c: &mut Console, line: &str) -> String {
 #[test]
 fn ps_top_free_uptime_and_kill_on_the_console() {
     let disk = DiskCopy::new("sys-tools");
-    let mut c = Console::spawn(
-        Qemu::new(Machine::Microvm)
-            .cpus(2)
-            .with_initrd()
-            .with_disk(&disk.path, false)
-            .cmdline(&program("/bin/sh"))
-            .command(),
-    );
+    let mut c = Console::shell(Machine::Microvm, &disk.path, false);
     c.expect(PROMPT);
 
     // ps: init, the I/O server, the shell and ps itself.

@@ -7,8 +7,8 @@
 //! disk and the file system's consistency.
 use std::time::Instant;
 use vireo_tests::console::{Console, PROMPT};
-use vireo_tests::disk::{assert_fsck_clean, debugfs, program, text, DiskCopy};
-use vireo_tests::{Machine, Qemu};
+use vireo_tests::disk::{assert_fsck_clean, debugfs, text, DiskCopy};
+use vireo_tests::Machine;
 
 /// Every tool the multicall program answers to (Makefile `COREUTILS_TOOLS`
 /// and `COREUTILS_DISK_TOOLS`): each one's `--help` is checked here; the
@@ -285,14 +285,7 @@ const OUTPUT: &[&str] = &[
 fn every_tool_typed_at_the_prompt_works_on_the_disk_and_reports_errors_in_one_line() {
     let disk = DiskCopy::new("tools");
     let started = Instant::now();
-    let mut c = Console::spawn(
-        Qemu::new(Machine::Microvm)
-            .cpus(2)
-            .with_initrd()
-            .with_disk(&disk.path, false)
-            .cmdline(&program("/bin/sh"))
-            .command(),
-    );
+    let mut c = Console::shell(Machine::Microvm, &disk.path, false);
     c.expect(PROMPT);
     for line in SCRIPT.lines().map(str::to_string).chain(help_lines()) {
         c.command(&line);
