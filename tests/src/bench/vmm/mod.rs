@@ -105,23 +105,27 @@ fn catches_usr1(pid: i32) -> bool {
     u64::from_str_radix(mask, 16).is_ok_and(|m| m & (1 << (libc::SIGUSR1 - 1)) != 0)
 }
 
+/// The harness's arguments for a kernel-only `quiet` boot of `kernel`.
+fn boot_args(kernel: &Path) -> [&OsStr; 7] {
+    [
+        OsStr::new("boot"),
+        OsStr::new("--kernel"),
+        kernel.as_os_str(),
+        OsStr::new("--cmdline"),
+        OsStr::new("quiet"),
+        OsStr::new("--timeout"),
+        OsStr::new("20"),
+    ]
+}
+
 /// A snapshot of a kernel-only boot in `dir`, taken `delay_ms` after the
 /// harness is ready for SIGUSR1; tries shorter delays if the boot ends first.
 fn snapshot(harness: &Path, kernel: &Path, dir: &Path) -> Result<String, String> {
     let mut why = String::new();
     for delay_ms in [20u64, 5, 1, 0] {
         let _ = std::fs::remove_dir_all(dir);
-        let args = [
-            OsStr::new("boot"),
-            OsStr::new("--kernel"),
-            kernel.as_os_str(),
-            OsStr::new("--cmdline"),
-            OsStr::new("quiet"),
-            OsStr::new("--timeout"),
-            OsStr::new("20"),
-            OsStr::new("--snapshot-dir"),
-            dir.as_os_str(),
-        ];
+        let mut args = boot_args(kernel).to_vec();
+        args.extend([OsStr::new("--snapshot-dir"), dir.as_os_str()]);
         let ended = exec::run(harness, &args, LIMIT, |pid| {
             for _ in 0..20_000 {
                 if catches_usr1(pid) {
@@ -257,16 +261,7 @@ pub fn main(args: &[String]) -> i32 {
     let _ = std::fs::create_dir_all(&out);
     let json_path = out.join("vmm-trace.json");
 
-    let boot_args = [
-        OsStr::new("boot"),
-        OsStr::new("--kernel"),
-        kernel.as_os_str(),
-        OsStr::new("--cmdline"),
-        OsStr::new("quiet"),
-        OsStr::new("--timeout"),
-        OsStr::new("20"),
-    ];
-    let (boot, boot_fail) = series(&harness, &boot_args, &json_path, runs, &BOOT_KEYS);
+    let (boot, boot_fail) = series(&harness, &boot_args(&kernel), &json_path, runs, &BOOT_KEYS);
     let boot = with_from_main(boot, "main() -> first KVM_RUN");
     print_rows("VMM start: kernel-only boot, 256 MiB, 1 vCPU, `--cmdline quiet` (us since exec)", &boot);
     for f in &boot_fail {
