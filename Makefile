@@ -254,6 +254,8 @@ disk: initrd
 		install -m 0755 "$${pair#*=}" "$$dest" || exit 1; done
 	@echo "Welcome to Vireo." > $(DISK_ROOT)/etc/motd
 	@mkdir -p $(DISK_ROOT)/srv/www && install -m 0644 $(HTTPD_WWW)/* $(DISK_ROOT)/srv/www/
+	@# Where the I/O server's made-up /sys/fs and /sys/net appear (docs/network.md "System files").
+	@mkdir -p $(DISK_ROOT)/sys/fs $(DISK_ROOT)/sys/net
 	@find $(DISK_ROOT) -exec touch -h -d @$(DISK_EPOCH) {} +
 	@truncate -s $(DISK_SIZE) $(DISK)
 	$(E2FS_ENV) mkfs.ext4 -q -F -t ext4 -b 4096 -I 256 -L vireo -U $(DISK_UUID) \

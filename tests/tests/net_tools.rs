@@ -140,6 +140,15 @@ fn df_ip_ping_and_fetch_from_the_shell() {
     sh.c.expect("io: net: 10.0.2.15/24 gw 10.0.2.2 dns 10.0.2.3 (DHCP");
     let _ = sh.c.wait_for(PROMPT, Duration::from_secs(30));
 
+    // The made-up files are listed under /sys, beside the disk's own runtime.
+    assert_eq!(
+        sh.run("ls /sys /sys/fs /sys/net"),
+        ["/sys:", "fs", "motor-rt", "net", "", "/sys/fs:", "root", "", "/sys/net:", "eth0", "ping"]
+    );
+    let long = sh.run("ls -l /sys/net");
+    assert!(long.iter().any(|l| l.starts_with("-r- ") && l.ends_with(" eth0")), "{long:?}");
+    assert_eq!(sh.run("echo x > /sys/fs/root; echo write $?"), ["sh: /sys/fs/root: Permission denied", "write 1"]);
+
     // df: the superblock's numbers, in 1 KiB blocks; a copy's blocks show.
     let out = sh.run("df");
     assert!(out[0].starts_with("Filesystem"), "{out:?}");

@@ -10,6 +10,11 @@
 //!   reply came (`TimedOut` when it did not), then read the answer line
 //!   (`ping`).
 //!
+//! `/sys/fs` and `/sys/net` are directories listing them, so `ls` finds
+//! them; the disk has them as empty directories (mount points, as Linux's
+//! root file system has `/sys`), so `ls /sys` shows them beside the disk's
+//! own `/sys/motor-rt`.
+//!
 //! A file's text is made when it is opened (one consistent snapshot per
 //! open) and lives in a handle of the connection's own table, numbered
 //! from [`BASE`] so it can never name a file of `/`. These requests are
@@ -23,7 +28,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::net::Ipv4Addr;
-use vireo_io_channel::{kind, open, Msg, Op, Region, Status};
+use vireo_io_channel::{dirent, kind, open, Msg, Op, Region, Status};
 
 /// Handles of made-up files are `BASE + index`.
 pub const BASE: u64 = 1 << 48;
@@ -36,6 +41,8 @@ const MAX_REQUEST: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum File {
+    Fs,
+    Net,
     FsRoot,
     NetEth0,
     NetPing,
@@ -43,7 +50,10 @@ enum File {
 
 impl File {
     fn named(path: &[u8]) -> Option<File> {
+        let path = path.strip_suffix(b"/").filter(|p| !p.is_empty()).unwrap_or(path);
         match path {
+            b"/sys/fs" => Some(File::Fs),
+            b"/sys/net" => Some(File::Net),
             b"/sys/fs/root" => Some(File::FsRoot),
             b"/sys/net/eth0" => Some(File::NetEth0),
             b"/sys/net/ping" => Some(File::NetPing),
@@ -51,11 +61,32 @@ impl File {
         }
     }
 
-    fn mode(self) -> u64 {
-        if self == File::NetPing {
-            0o666
+    /// A directory's entries, in listing order; empty for a file.
+    fn children(self) -> &'static [(&'static [u8], File)] {
+        match self {
+            File::Fs => &[(b"root", File::FsRoot)],
+            File::Net => &[(b"eth0", File::NetEth0), (b"ping", File::NetPing)],
+            File::FsRoot | File::NetEth0 | File::NetPing => &[],
+        }
+    }
+
+    fn is_dir(self) -> bool {
+        matches!(self, File::Fs | File::Net)
+    }
+
+    fn kind(self) -> u8 {
+        if self.is_dir() {
+            kind::DIRECTORY
         } else {
-            0o444
+            kind::FILE
+        }
+    }
+
+    fn mode(self) -> u64 {
+        match self {
+            File::Fs | File::Net => 0o555,
+            File::NetPing => 0o666,
+            File::FsRoot | File::NetEth0 => 0o444,
         }
     }
 }
@@ -117,9 +148,9 @@ pub fn serve(
         Op::Open => Some(open_file(conn, req.args[0], named(region, data)?, reply)),
         Op::Stat if data.is_some() => {
             let file = named(region, data)?;
-            Some(make(file).map(|text| stat(reply, file.mode(), &text)))
+            Some(make(file).map(|text| stat(reply, file, &text)))
         }
-        Op::Stat if by_handle => Some(conn.sys.get(req.args[0]).map(|f| stat(reply, f.file.mode(), &f.text))),
+        Op::Stat if by_handle => Some(conn.sys.get(req.args[0]).map(|f| stat(reply, f.file, &f.text))),
         Op::SetMode if data.is_none() && by_handle => {
             Some(conn.sys.get(req.args[0]).and(Err(Status::PermissionDenied)))
         }
@@ -128,7 +159,7 @@ pub fn serve(
         Op::Close if by_handle => Some(conn.sys.remove(req.args[0]).map(|()| reply)),
         Op::Sync if by_handle => Some(conn.sys.get(req.args[0]).map(|_| reply)),
         Op::Truncate if by_handle => Some(conn.sys.get(req.args[0]).and(Err(Status::PermissionDenied))),
-        Op::Readdir if by_handle => Some(conn.sys.get(req.args[0]).and(Err(Status::NotADirectory))),
+        Op::Readdir if by_handle => Some(readdir(conn, region, req, data, reply)),
         _ => None,
     }
 }
@@ -146,27 +177,62 @@ fn open_file(conn: &mut Conn, flags: u64, file: File, mut reply: Msg) -> Reply {
     if flags & !open::ALL != 0 {
         return Err(Status::InvalidArgument);
     }
-    if flags & open::DIRECTORY != 0 {
+    if flags & open::DIRECTORY != 0 && !file.is_dir() {
         return Err(Status::NotADirectory);
     }
     if flags & open::CREATE != 0 && flags & open::EXCLUSIVE != 0 {
         return Err(Status::AlreadyExists);
     }
     let writes = flags & (open::WRITE | open::APPEND | open::TRUNCATE) != 0;
+    if writes && file.is_dir() {
+        return Err(Status::IsADirectory);
+    }
     if writes && file != File::NetPing {
         return Err(Status::PermissionDenied);
     }
     let text = make(file)?;
     let size = text.len() as u64;
     let handle = conn.sys.insert(OpenFile { file, text })?;
-    reply.args[..3].copy_from_slice(&[handle, size, u64::from(kind::FILE)]);
+    reply.args[..3].copy_from_slice(&[handle, size, u64::from(file.kind())]);
     Ok(reply)
 }
 
-fn stat(mut reply: Msg, mode: u64, text: &[u8]) -> Msg {
+fn stat(mut reply: Msg, file: File, text: &[u8]) -> Msg {
     let now = crate::clock::now_ns();
-    reply.args = [text.len() as u64, u64::from(kind::FILE), mode, now, now];
+    reply.args = [text.len() as u64, u64::from(file.kind()), file.mode(), now, now];
     reply
+}
+
+/// A made-up directory's entries from cursor `args[1]` (an index), as many
+/// as fit the request's data range. Sizes are 0: a file's text is made
+/// when it is opened (Linux's /proc says 0 too).
+fn readdir(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usize, usize)>, mut reply: Msg) -> Reply {
+    let file = conn.sys.get(req.args[0])?.file;
+    if !file.is_dir() {
+        return Err(Status::NotADirectory);
+    }
+    let (slot, offset, len) = data.ok_or(Status::BadData)?;
+    let children = file.children();
+    let first = usize::try_from(req.args[1]).unwrap_or(usize::MAX).min(children.len());
+    let mut buf = [0u8; 256];
+    let buf = buf.get_mut(..len.min(256)).ok_or(Status::BadData)?;
+    let (mut at, mut next) = (0, first);
+    let now = crate::clock::now_ns();
+    for &(name, child) in &children[first..] {
+        let entry = dirent::Entry { name, kind: child.kind(), mode: child.mode() as u32, size: 0, modified_ns: now };
+        match dirent::put(buf, at, &entry) {
+            Some(end) => (at, next) = (end, next + 1),
+            None => break,
+        }
+    }
+    if at == 0 && next < children.len() {
+        // Not even one entry fits the client's buffer.
+        return Err(Status::InvalidArgument);
+    }
+    region.write_slot(slot, offset, &buf[..at]).map_err(|_| Status::BadData)?;
+    reply.len = at as u32;
+    reply.args[..2].copy_from_slice(&[next as u64, u64::from(next == children.len())]);
+    Ok(reply)
 }
 
 fn read(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usize, usize)>, mut reply: Msg) -> Reply {
@@ -229,6 +295,7 @@ impl PingRequest {
 /// The text of `file` now.
 fn make(file: File) -> Result<Vec<u8>, Status> {
     match file {
+        File::Fs | File::Net => Ok(Vec::new()),
         File::FsRoot => {
             let root = crate::ROOT.lock();
             let fs = root.as_deref().ok_or(Status::Io)?;
