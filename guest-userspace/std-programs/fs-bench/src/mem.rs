@@ -47,7 +47,7 @@ fn sysinfo() -> Result<SysInfo, String> {
     Ok(info)
 }
 
-/// pv-abi's `SysInfo` (pv-abi/src/syscall.rs), copied because this
+/// pv-abi's `SysInfo` (pv-abi/src/syscall/stats.rs), copied because this
 /// workspace builds for another target than pv-abi's users.
 #[cfg(target_os = "motor")]
 #[repr(C)]
