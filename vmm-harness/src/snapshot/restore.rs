@@ -14,7 +14,7 @@ use kvm_bindings::{Msrs, KVM_CLOCK_REALTIME, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, VcpuFd};
 use pv_abi::serial::COM1_IRQ;
 use vm_memory::mmap::MmapRegionBuilder;
-use vm_memory::{FileOffset, GuestAddress, GuestMemoryMmap, GuestRegionMmap};
+use vm_memory::{Bytes, FileOffset, GuestAddress, GuestMemoryMmap, GuestRegionMmap};
 use vmm_sys_util::eventfd::EventFd;
 
 use super::state::{self, VcpuState, VmState};
@@ -58,7 +58,9 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
     vm.set_identity_map_address(crate::vm::KVM_IDENTITY_MAP_ADDR).map_err(Error::kvm("KVM_SET_IDENTITY_MAP_ADDR"))?;
     vm.create_irq_chip().map_err(Error::kvm("KVM_CREATE_IRQCHIP"))?;
     for chip in &st.irqchips {
-        vm.set_irqchip(chip).map_err(Error::kvm("KVM_SET_IRQCHIP"))?;
+        let mut chip = *chip;
+        settle_ioapic(&mut chip, &st.vcpus);
+        vm.set_irqchip(&chip).map_err(Error::kvm("KVM_SET_IRQCHIP"))?;
     }
     let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
     vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
@@ -84,12 +86,80 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
         }
         // The saved state has the MSRs and the FPU: only CPUID is set here.
         cpu::set_cpuid(&fd, &cpuid, id as u32, tsc_khz)?;
+        hand_back_pv_eoi(&mem, saved);
         put_vcpu(&fd, saved)?;
         vcpus.push(Vcpu { id: id as u64, fd, devices: devices.clone(), finisher: finisher.clone() });
     }
     // After the vCPUs' TSCs: KVM then computes kvmclock from both.
     set_clock(&vm, &st)?;
     crate::vm::start(vcpus, &devices, &timeline, args.timeout_secs, args.snapshot_dir.clone(), vm, mem, st.mem_mib)
+}
+
+/// IOAPIC redirection entry bits (82093AA datasheet, 3.2.4).
+const RTE_VECTOR: u64 = 0xff;
+const RTE_REMOTE_IRR: u64 = 1 << 14;
+const RTE_LEVEL: u64 = 1 << 15;
+
+/// Whether `vector` is pending (IRR) or in service (ISR) in a saved LAPIC.
+fn lapic_holds(lapic: &kvm_bindings::kvm_lapic_state, vector: u8) -> bool {
+    let (reg, bit) = (usize::from(vector / 32) * 0x10, vector % 32);
+    [0x100, 0x200].iter().any(|&base| {
+        let at = base + reg;
+        let word = u32::from_le_bytes(std::array::from_fn(|i| lapic.regs[at + i] as u8));
+        word & (1 << bit) != 0
+    })
+}
+
+/// Clears the remote IRR of a level-triggered IOAPIC pin whose vector no
+/// vCPU holds. The vCPUs save their LAPICs before the irqchip is saved, and
+/// a device thread may raise its line in between: the IOAPIC then records
+/// the interrupt as delivered and awaiting EOI (remote IRR) while no saved
+/// LAPIC has it, no EOI ever comes, and the line is dead for good.
+/// Cleared, the pin's IRR (restored too) delivers it again.
+fn settle_ioapic(chip: &mut kvm_bindings::kvm_irqchip, vcpus: &[VcpuState]) {
+    if chip.chip_id != kvm_bindings::KVM_IRQCHIP_IOAPIC {
+        return;
+    }
+    // SAFETY: for chip_id KVM_IRQCHIP_IOAPIC, KVM filled the `ioapic`
+    // member; every field is a plain integer, valid for any bits.
+    let ioapic = unsafe { &mut chip.chip.ioapic };
+    for entry in ioapic.redirtbl.iter_mut() {
+        // SAFETY: `bits` covers the whole entry; any value is valid.
+        let bits = unsafe { entry.bits };
+        if bits & RTE_LEVEL == 0 || bits & RTE_REMOTE_IRR == 0 {
+            continue;
+        }
+        let vector = (bits & RTE_VECTOR) as u8;
+        if !vcpus.iter().any(|v| lapic_holds(&v.lapic, vector)) {
+            entry.bits = bits & !RTE_REMOTE_IRR;
+        }
+    }
+}
+
+/// MSR_KVM_PV_EOI_EN: the guest-physical address of a vCPU's PV EOI word,
+/// bit 0 the enable bit.
+const MSR_KVM_PV_EOI_EN: u32 = 0x4b56_4d04;
+
+/// An interrupt in service whose EOI the guest was to signal through the PV
+/// EOI word is handed back to a real EOI. KVM set the word's bit when it
+/// injected the interrupt and remembers that it did in vCPU state no ioctl
+/// saves (`KVM_APIC_PV_EOI_PENDING`): a new KVM would never look at the
+/// word, the guest's clearing of it would end nothing, and the ISR bit would
+/// block every interrupt of its priority and below for good. With the bit
+/// clear, the guest writes the APIC's EOI register itself (the PV
+/// EOI protocol: the bit is only a promise that the host will do it).
+fn hand_back_pv_eoi(mem: &GuestMemoryMmap, saved: &VcpuState) {
+    let Some(msr) = saved.msrs.iter().find(|m| m.index == MSR_KVM_PV_EOI_EN) else { return };
+    if msr.data & 1 == 0 {
+        return;
+    }
+    let word = GuestAddress(msr.data & !1);
+    // A word outside RAM is the guest's own mistake: KVM ignores it too.
+    if let Ok(v) = mem.read_obj::<u8>(word) {
+        if v & 1 != 0 {
+            let _ = mem.write_obj::<u8>(v & !1, word);
+        }
+    }
 }
 
 /// KVM's supported table, for a snapshot without `DIR/cpuid` (cpuid.rs).
@@ -150,4 +220,38 @@ fn set_clock(vm: &kvm_ioctls::VmFd, st: &VmState) -> Result<()> {
     // flags are KVM's to report, not to set.
     clock.flags &= KVM_CLOCK_REALTIME;
     vm.set_clock(&clock).map_err(Error::kvm("KVM_SET_CLOCK"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lapic_with(base: usize, vector: u8) -> kvm_bindings::kvm_lapic_state {
+        let mut l = kvm_bindings::kvm_lapic_state::default();
+        let at = base + usize::from(vector / 32) * 0x10;
+        let word = (1u32 << (vector % 32)).to_le_bytes();
+        for (i, b) in word.iter().enumerate() {
+            l.regs[at + i] = *b as _;
+        }
+        l
+    }
+
+    #[test]
+    fn a_remote_irr_no_saved_lapic_holds_is_cleared_and_others_kept() {
+        let mut chip = kvm_bindings::kvm_irqchip { chip_id: kvm_bindings::KVM_IRQCHIP_IOAPIC, ..Default::default() };
+        let level_waiting = |v: u64| v | RTE_LEVEL | RTE_REMOTE_IRR;
+        // SAFETY: writing plain integers into the IOAPIC member of the union.
+        unsafe {
+            chip.chip.ioapic.redirtbl[5].bits = level_waiting(0x45);
+            chip.chip.ioapic.redirtbl[6].bits = level_waiting(0x46);
+            chip.chip.ioapic.redirtbl[7].bits = 0x47 | RTE_REMOTE_IRR; // edge: left alone
+        }
+        // 0x45 is in service on a vCPU.
+        let held = VcpuState { lapic: lapic_with(0x100, 0x45), ..Default::default() };
+        settle_ioapic(&mut chip, &[held]);
+        // SAFETY: reading plain integers back.
+        let bits: Vec<u64> = (5..8).map(|i| unsafe { chip.chip.ioapic.redirtbl[i].bits }).collect();
+        assert_eq!(bits, [level_waiting(0x45), 0x46 | RTE_LEVEL, 0x47 | RTE_REMOTE_IRR]);
+        assert!(lapic_holds(&lapic_with(0x200, 0xe0), 0xe0) && !lapic_holds(&lapic_with(0x200, 0xe0), 0xe1));
+    }
 }

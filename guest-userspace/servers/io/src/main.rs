@@ -6,8 +6,9 @@
 //! to the device and the host's page cache is the only one.
 //!
 //! It also runs the network (`net`, docs/network.md) when there is a
-//! virtio-net card: a thread of its own, started after the `ready` line so
-//! the disk never waits for DHCP. Its options (`ip=`, `dns=`, `net.*`) are
+//! virtio-net card: a thread of its own, started just before the `ready`
+//! line (so requests find its queue) and addressing the interface after
+//! it, so the disk never waits for DHCP. Its options (`ip=`, `dns=`, `net.*`) are
 //! this program's arguments, which init forwards from the kernel command
 //! line.
 //!
@@ -76,12 +77,17 @@ fn main() -> i32 {
         println!("io: cannot start the accepting thread: {}", e.name());
         return 1;
     }
-    // init may not have asked to hear it (a missing pipe is BadHandle).
-    let _ = sys::pipe_write(READY, b"ready\n");
-    let _ = sys::close(READY);
+    // The net thread's request queue must exist before `ready`: a program
+    // init starts next may bind or connect at once, and without the queue
+    // that was NetworkUnreachable (httpd's listen failed now and then).
+    // Requests wait in the queue while the thread brings the card up;
+    // addressing (DHCP) goes on after `ready` on that thread.
     if let Some(card) = card {
         net::start(card);
     }
+    // init may not have asked to hear it (a missing pipe is BadHandle).
+    let _ = sys::pipe_write(READY, b"ready\n");
+    let _ = sys::close(READY);
     if let Some(b) = balloon {
         balloon::start(b);
     }

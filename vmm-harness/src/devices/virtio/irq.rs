@@ -116,10 +116,18 @@ impl Interrupt {
         self.pulse();
     }
 
-    /// A restored InterruptStatus. The line's level came back with the
-    /// IOAPIC's state, so nothing is asserted here.
+    /// A restored InterruptStatus; a non-zero one asserts the line again.
+    /// The IOAPIC's restored state has the pin's IRR, but not which source
+    /// held the line up: the irqfd is a new one, so nothing would assert it
+    /// again after the guest's EOI, and an interrupt the guest had not yet
+    /// taken when the snapshot was made could be lost. An extra assertion
+    /// is harmless: the driver reads InterruptStatus and finds what is
+    /// there.
     pub fn set_status(&self, bits: u32) {
         self.status.store(bits, Ordering::SeqCst);
+        if bits != 0 {
+            self.pulse();
+        }
     }
 
     /// InterruptACK: clears `bits`.
