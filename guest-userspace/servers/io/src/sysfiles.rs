@@ -91,46 +91,13 @@ impl File {
     }
 }
 
-struct OpenFile {
+pub struct OpenFile {
     file: File,
     text: Vec<u8>,
 }
 
 /// One connection's open made-up files.
-#[derive(Default)]
-pub struct SysHandles {
-    slots: Vec<Option<OpenFile>>,
-}
-
-impl SysHandles {
-    fn insert(&mut self, f: OpenFile) -> Result<u64, Status> {
-        let i = match self.slots.iter().position(Option::is_none) {
-            Some(i) => i,
-            None if self.slots.len() < MAX_OPEN => {
-                self.slots.try_reserve(1).map_err(|_| Status::TooManyOpen)?;
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-            None => return Err(Status::TooManyOpen),
-        };
-        self.slots[i] = Some(f);
-        Ok(BASE + i as u64)
-    }
-
-    fn slot(&mut self, h: u64) -> Result<&mut Option<OpenFile>, Status> {
-        let i = h.checked_sub(BASE).and_then(|i| usize::try_from(i).ok()).ok_or(Status::BadHandle)?;
-        self.slots.get_mut(i).filter(|s| s.is_some()).ok_or(Status::BadHandle)
-    }
-
-    fn get(&mut self, h: u64) -> Result<&mut OpenFile, Status> {
-        self.slot(h)?.as_mut().ok_or(Status::BadHandle)
-    }
-
-    fn remove(&mut self, h: u64) -> Result<(), Status> {
-        *self.slot(h)? = None;
-        Ok(())
-    }
-}
+pub type SysHandles = crate::handles::Table<OpenFile, BASE, MAX_OPEN>;
 
 type Reply = Result<Msg, Status>;
 
@@ -150,15 +117,15 @@ pub fn serve(
             let file = named(region, data)?;
             Some(make(file).map(|text| stat(reply, file, &text)))
         }
-        Op::Stat if by_handle => Some(conn.sys.get(req.args[0]).map(|f| stat(reply, f.file, &f.text))),
+        Op::Stat if by_handle => Some(conn.sys.get_mut(req.args[0]).map(|f| stat(reply, f.file, &f.text))),
         Op::SetMode if data.is_none() && by_handle => {
-            Some(conn.sys.get(req.args[0]).and(Err(Status::PermissionDenied)))
+            Some(conn.sys.get_mut(req.args[0]).and(Err(Status::PermissionDenied)))
         }
         Op::Read if by_handle => Some(read(conn, region, req, data, reply)),
         Op::Write if by_handle => Some(write(conn, region, req, data, reply)),
-        Op::Close if by_handle => Some(conn.sys.remove(req.args[0]).map(|()| reply)),
-        Op::Sync if by_handle => Some(conn.sys.get(req.args[0]).map(|_| reply)),
-        Op::Truncate if by_handle => Some(conn.sys.get(req.args[0]).and(Err(Status::PermissionDenied))),
+        Op::Close if by_handle => Some(conn.sys.remove(req.args[0]).map(|_| reply)),
+        Op::Sync if by_handle => Some(conn.sys.get_mut(req.args[0]).map(|_| reply)),
+        Op::Truncate if by_handle => Some(conn.sys.get_mut(req.args[0]).and(Err(Status::PermissionDenied))),
         Op::Readdir if by_handle => Some(readdir(conn, region, req, data, reply)),
         _ => None,
     }
@@ -207,7 +174,7 @@ fn stat(mut reply: Msg, file: File, text: &[u8]) -> Msg {
 /// as fit the request's data range. Sizes are 0: a file's text is made
 /// when it is opened (Linux's /proc says 0 too).
 fn readdir(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usize, usize)>, mut reply: Msg) -> Reply {
-    let file = conn.sys.get(req.args[0])?.file;
+    let file = conn.sys.get_mut(req.args[0])?.file;
     if !file.is_dir() {
         return Err(Status::NotADirectory);
     }
@@ -236,7 +203,7 @@ fn readdir(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usi
 }
 
 fn read(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usize, usize)>, mut reply: Msg) -> Reply {
-    let f = conn.sys.get(req.args[0])?;
+    let f = conn.sys.get_mut(req.args[0])?;
     let (slot, offset, len) = data.ok_or(Status::BadData)?;
     let start = usize::try_from(req.args[1]).unwrap_or(usize::MAX).min(f.text.len());
     let part = &f.text[start..];
@@ -248,7 +215,7 @@ fn read(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usize,
 
 /// A ping request: the answer replaces the file's text.
 fn write(conn: &mut Conn, region: &Region, req: &Msg, data: Option<(usize, usize, usize)>, mut reply: Msg) -> Reply {
-    let f = conn.sys.get(req.args[0])?;
+    let f = conn.sys.get_mut(req.args[0])?;
     if f.file != File::NetPing {
         return Err(Status::PermissionDenied);
     }
