@@ -336,8 +336,9 @@ impl UserContext for Process {
     /// happened before this CR3 load.
     fn enter(&self) {
         self.cpus.join_current();
-        // SAFETY: `pml4` is this process's live PML4 (freed only after its
-        // last thread is off every CPU), and its kernel half is the kernel's.
+        // `pml4` is freed only after this process's last thread is off
+        // every CPU, and its kernel half is the kernel's own.
+        // SAFETY: `pml4` is this process's live PML4.
         unsafe { crate::arch::x86_64::cr3::load(self.pml4) };
     }
 

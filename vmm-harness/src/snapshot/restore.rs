@@ -120,8 +120,8 @@ fn settle_ioapic(chip: &mut kvm_bindings::kvm_irqchip, vcpus: &[VcpuState]) {
     if chip.chip_id != kvm_bindings::KVM_IRQCHIP_IOAPIC {
         return;
     }
-    // SAFETY: for chip_id KVM_IRQCHIP_IOAPIC, KVM filled the `ioapic`
-    // member; every field is a plain integer, valid for any bits.
+    // For chip_id KVM_IRQCHIP_IOAPIC, KVM filled the `ioapic` member.
+    // SAFETY: every field of it is a plain integer, valid for any bits.
     let ioapic = unsafe { &mut chip.chip.ioapic };
     for entry in ioapic.redirtbl.iter_mut() {
         // SAFETY: `bits` covers the whole entry; any value is valid.
@@ -249,8 +249,10 @@ mod tests {
         // 0x45 is in service on a vCPU.
         let held = VcpuState { lapic: lapic_with(0x100, 0x45), ..Default::default() };
         settle_ioapic(&mut chip, &[held]);
-        // SAFETY: reading plain integers back.
-        let bits: Vec<u64> = (5..8).map(|i| unsafe { chip.chip.ioapic.redirtbl[i].bits }).collect();
+        let bits: Vec<u64> = (5..8)
+            // SAFETY: reading plain integers back.
+            .map(|i| unsafe { chip.chip.ioapic.redirtbl[i].bits })
+            .collect();
         assert_eq!(bits, [level_waiting(0x45), 0x46 | RTE_LEVEL, 0x47 | RTE_REMOTE_IRR]);
         assert!(lapic_holds(&lapic_with(0x200, 0xe0), 0xe0) && !lapic_holds(&lapic_with(0x200, 0xe0), 0xe1));
     }

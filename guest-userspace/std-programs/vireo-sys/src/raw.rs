@@ -25,10 +25,9 @@ pub fn call2(n: Sys, a: u64, b: u64) -> Result<u64, Error> {
 #[cfg(target_os = "motor")]
 pub fn call3(n: Sys, a: u64, b: u64, c: u64) -> Result<u64, Error> {
     let ret: u64;
-    // SAFETY: the calls made through here (lib.rs) take at most one buffer,
-    // a live slice of the length passed with it, made by `out` or `input`;
-    // the kernel touches nothing else of ours, and the instruction clobbers
-    // only RCX and R11 besides RAX.
+    // The calls made through here (lib.rs) take at most one buffer, a live
+    // slice of the length passed with it, made by `out` or `input`.
+    // SAFETY: the kernel touches nothing else of ours; `syscall` clobbers only RCX and R11 besides RAX.
     unsafe {
         core::arch::asm!(
             "syscall",
