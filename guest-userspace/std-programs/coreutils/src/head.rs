@@ -1,6 +1,6 @@
 //! `head [-n N] [FILE...]`: the first N lines (10 by default) of each FILE,
 //! with `==> FILE <==` headers for several. Reads no further than it needs.
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 
 use crate::common::{bad_args, fail, files_or_stdin, open, reader_gone, status, usage_error};
@@ -17,13 +17,24 @@ pub fn count(v: Option<&str>) -> Result<usize, String> {
 }
 
 pub fn run(args: &[String]) -> ExitCode {
+    each_file("head", USAGE, args, |r, n, out| first_lines(&mut BufReader::new(r), n, out))
+}
+
+/// What `head` and `tail` share: `-n N` and the FILEs, each copied by
+/// `copy(reader, N, stdout)` under a `==> FILE <==` header when several.
+pub fn each_file(
+    tool: &str,
+    usage: &str,
+    args: &[String],
+    mut copy: impl FnMut(Box<dyn Read>, usize, &mut dyn Write) -> io::Result<()>,
+) -> ExitCode {
     let a = match crate::args::parse(args, "", "n") {
         Ok(a) => a,
-        Err(e) => return bad_args("head", USAGE, &e),
+        Err(e) => return bad_args(tool, usage, &e),
     };
     let n = match count(a.value('n')) {
         Ok(n) => n,
-        Err(m) => return usage_error("head", USAGE, &m),
+        Err(m) => return usage_error(tool, usage, &m),
     };
     let files = files_or_stdin(&a.operands);
     let mut out = io::stdout().lock();
@@ -32,13 +43,12 @@ pub fn run(args: &[String]) -> ExitCode {
         if files.len() > 1 {
             let _ = writeln!(out, "{}==> {f} <==", if i > 0 { "\n" } else { "" });
         }
-        let copied = open(f).and_then(|r| first_lines(&mut BufReader::new(r), n, &mut out));
-        if let Err(e) = copied {
+        if let Err(e) = open(f).and_then(|r| copy(r, n, &mut out)) {
             if reader_gone(&e) {
                 return ExitCode::FAILURE;
             }
             ok = false;
-            fail("head", f, &e);
+            fail(tool, f, &e);
         }
     }
     let _ = out.flush();
