@@ -176,11 +176,10 @@ fn httpd_serves_again_after_snapshot_and_restore_over_virtio_pci() {
     case("snapshot-httpd-pci-2cpu");
 }
 
-/// Left out of the default run: about 1 restore in 10 over virtio-mmio
-/// never interrupts again (docs/paravirt.md, "Flakiness"); L1 runs the case
-/// only when named (`testbed.only=snapshot-httpd-mmio-2cpu`).
+/// The same over virtio-mmio, where the card's interrupt is an IOAPIC line:
+/// a line pending in the snapshot reaches the restored vCPU (it once went
+/// dead about one restore in ten: docs/paravirt.md, "Flakiness").
 #[test]
-#[ignore = "known flaky: a restored virtio-mmio VM loses its interrupts about 1 time in 10"]
 fn httpd_serves_again_after_snapshot_and_restore_over_virtio_mmio() {
     case("snapshot-httpd-mmio-2cpu");
 }

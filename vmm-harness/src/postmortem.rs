@@ -2,17 +2,20 @@
 //! stderr, so that a hung guest says where it hung (a vCPU halted with its
 //! APIC timer unarmed and interrupts on is a lost wake-up; one spinning at
 //! one RIP is a livelock). The RIPs resolve against the kernel ELF with
-//! `addr2line -e build/kernel.elf`.
+//! `addr2line -e build/kernel.elf`. A last line gives the IOAPIC pins in
+//! use, so an interrupt line stuck "awaiting EOI" (remote IRR) shows too.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use kvm_bindings::kvm_lapic_state;
-use kvm_ioctls::VcpuFd;
+use kvm_ioctls::{VcpuFd, VmFd};
 
 /// Each vCPU's line, by vCPU id.
 static LINES: Mutex<BTreeMap<u64, String>> = Mutex::new(BTreeMap::new());
+/// The VM, for its IOAPIC.
+static VM: OnceLock<Arc<VmFd>> = OnceLock::new();
 /// How long vCPU 0 waits for the others' lines.
 const GATHER: Duration = Duration::from_millis(200);
 
@@ -54,6 +57,47 @@ fn mp_state_name(state: u32) -> &'static str {
         kvm_bindings::KVM_MP_STATE_SIPI_RECEIVED => "sipi-received",
         _ => "other",
     }
+}
+
+/// The VM whose IOAPIC [`ioapic`] describes.
+pub fn watch(vm: Arc<VmFd>) {
+    let _ = VM.set(vm);
+}
+
+/// One line with every IOAPIC pin that has a vector: pin, vector, level or
+/// edge, and `masked`, `remote-irr` (delivered, awaiting EOI), `irr` (line
+/// asserted) when set; `None` when the guest routed none.
+pub fn ioapic() -> Option<String> {
+    let vm = VM.get()?;
+    let mut chip = kvm_bindings::kvm_irqchip { chip_id: kvm_bindings::KVM_IRQCHIP_IOAPIC, ..Default::default() };
+    vm.get_irqchip(&mut chip).ok()?;
+    // For chip_id KVM_IRQCHIP_IOAPIC, KVM filled the `ioapic` member.
+    // SAFETY: every field of it is a plain integer, valid for any bits.
+    let io = unsafe { chip.chip.ioapic };
+    let entries = io.redirtbl.map(|e| {
+        // SAFETY: `bits` covers the whole entry; any value is valid.
+        unsafe { e.bits }
+    });
+    entries.iter().any(|&b| b & 0xff != 0).then(|| describe_ioapic(io.irr, &entries))
+}
+
+fn describe_ioapic(irr: u32, entries: &[u64]) -> String {
+    let mut s = "IOAPIC at timeout:".to_string();
+    for (pin, &bits) in entries.iter().enumerate() {
+        if bits & 0xff == 0 {
+            continue;
+        }
+        s += &format!(" pin {pin} vector {:#x} {}", bits & 0xff, if bits & (1 << 15) != 0 { "level" } else { "edge" });
+        for (set, name) in
+            [(bits & (1 << 16) != 0, "masked"), (bits & (1 << 14) != 0, "remote-irr"), (irr & (1 << pin) != 0, "irr")]
+        {
+            if set {
+                s += &format!(" {name}");
+            }
+        }
+        s.push(';');
+    }
+    s
 }
 
 /// Record this vCPU's line for [`gather`].
@@ -122,6 +166,17 @@ mod tests {
         assert_eq!(highest(&kvm_lapic_state::default(), IRR), None);
         assert_eq!(highest(&lapic_with(IRR + 0x10 * 7, 1 << 31), IRR), Some(0xff));
         assert_eq!(highest(&lapic_with(IRR + 0x10, 0b101), IRR), Some(34));
+    }
+
+    #[test]
+    fn ioapic_line_names_the_pins_in_use() {
+        let mut e = [0u64; 24];
+        e[4] = 0x24 | 1 << 16;
+        e[5] = 0x25 | 1 << 15 | 1 << 14;
+        assert_eq!(
+            describe_ioapic(1 << 5, &e),
+            "IOAPIC at timeout: pin 4 vector 0x24 edge masked; pin 5 vector 0x25 level remote-irr irr;"
+        );
     }
 
     #[test]

@@ -115,7 +115,10 @@ impl Vcpu {
                 std::thread::park();
             }
         }
-        let lines = postmortem::gather(watchdog::others() + 1);
+        let mut lines = postmortem::gather(watchdog::others() + 1);
+        if let Some(io) = postmortem::ioapic() {
+            lines += &format!("\nvmm-harness: {io}");
+        }
         let msg = format!("guest did not power off within {secs} s\nvmm-harness: {lines}");
         self.finisher.finish(Outcome::failure(TIMEOUT, "timeout", msg))
     }

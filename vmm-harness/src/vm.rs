@@ -125,6 +125,7 @@ pub fn start(
     mem_mib: u64,
 ) -> Result<Infallible> {
     let cpus = vcpus.len();
+    crate::postmortem::watch(vm.clone());
     if let Some(dir) = snapshot_dir {
         snapshot::install_signal().map_err(|e| Error::Setup(format!("cannot catch SIGUSR1: {e}")))?;
         snapshot::enable(snapshot::Context { dir, vm, mem, mem_mib, cpus, devices: devices.clone() });

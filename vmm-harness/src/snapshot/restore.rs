@@ -2,10 +2,10 @@
 //! state file (and the CPUID table, cpuid.rs) is read and checked whole
 //! before anything is created; RAM is
 //! the snapshot's memory file mapped private (copy-on-write, faulted in as
-//! the guest touches it, the file never written); then the irqchips, the
-//! clock (moved on by the time the VM was away, KVM_CLOCK_REALTIME), COM1,
-//! the virtio devices (`devices::virtio::restore`) and each vCPU are put
-//! back, and the vCPUs run.
+//! the guest touches it, the file never written); then each vCPU, the
+//! irqchips (after the vCPUs: [`put_irqchips`]), COM1, the virtio devices
+//! (`devices::virtio::restore`) and the clock (moved on by the time the VM
+//! was away, KVM_CLOCK_REALTIME) are put back, and the vCPUs run.
 use std::convert::Infallible;
 use std::fs::File;
 use std::sync::Arc;
@@ -57,18 +57,6 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
     vm.set_tss_address(crate::vm::KVM_TSS_ADDR).map_err(Error::kvm("KVM_SET_TSS_ADDR"))?;
     vm.set_identity_map_address(crate::vm::KVM_IDENTITY_MAP_ADDR).map_err(Error::kvm("KVM_SET_IDENTITY_MAP_ADDR"))?;
     vm.create_irq_chip().map_err(Error::kvm("KVM_CREATE_IRQCHIP"))?;
-    for chip in &st.irqchips {
-        let mut chip = *chip;
-        settle_ioapic(&mut chip, &st.vcpus);
-        vm.set_irqchip(&chip).map_err(Error::kvm("KVM_SET_IRQCHIP"))?;
-    }
-    let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
-    vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
-    let serial = SerialPort::from_state(&st.serial, IrqTrigger(irq), Console::new(timeline.clone()))
-        .ok_or_else(|| bad("the COM1 state does not fit a 16550".into()))?;
-    // The virtio devices' host ends are reopened as the snapshot recorded them.
-    let virtio = crate::devices::virtio::restore(&st.devices, &vm, &mem)?;
-    let devices = Arc::new(Devices::new(serial, timeline.clone()).with_mmio(virtio));
 
     let cpuid = match saved_cpuid {
         Some(c) => c,
@@ -77,7 +65,36 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
     if pvm::detected() {
         pvm::disable_fix_hypercall_quirk(&vm)?;
     }
-    let mut vcpus = Vec::with_capacity(st.vcpus.len());
+    let fds = put_machine(&vm, &mem, &st, &cpuid)?;
+
+    // Interrupts raised from here on (a restored InterruptStatus, a frame
+    // the RX thread takes at once) find the vCPUs they are for.
+    let irq = EventFd::new(libc::EFD_NONBLOCK).map_err(Error::EventFd)?;
+    vm.register_irqfd(&irq, COM1_IRQ).map_err(Error::kvm("KVM_IRQFD"))?;
+    let serial = SerialPort::from_state(&st.serial, IrqTrigger(irq), Console::new(timeline.clone()))
+        .ok_or_else(|| bad("the COM1 state does not fit a 16550".into()))?;
+    // The virtio devices' host ends are reopened as the snapshot recorded them.
+    let virtio = crate::devices::virtio::restore(&st.devices, &vm, &mem)?;
+    let devices = Arc::new(Devices::new(serial, timeline.clone()).with_mmio(virtio));
+    let vcpus = fds
+        .into_iter()
+        .enumerate()
+        .map(|(id, fd)| Vcpu { id: id as u64, fd, devices: devices.clone(), finisher: finisher.clone() })
+        .collect();
+    // After the vCPUs' TSCs: KVM then computes kvmclock from both.
+    set_clock(&vm, &st)?;
+    crate::vm::start(vcpus, &devices, &timeline, args.timeout_secs, args.snapshot_dir.clone(), vm, mem, st.mem_mib)
+}
+
+/// Each vCPU as saved, then the irqchips ([`put_irqchips`]): the vCPUs'
+/// fds, in vCPU order.
+fn put_machine(
+    vm: &kvm_ioctls::VmFd,
+    mem: &GuestMemoryMmap,
+    st: &VmState,
+    cpuid: &[kvm_bindings::kvm_cpuid_entry2],
+) -> Result<Vec<VcpuFd>> {
+    let mut fds = Vec::with_capacity(st.vcpus.len());
     let mut tsc_khz = None;
     for (id, saved) in st.vcpus.iter().enumerate() {
         let fd = vm.create_vcpu(id as u64).map_err(Error::kvm("KVM_CREATE_VCPU"))?;
@@ -85,14 +102,31 @@ pub fn restore(args: &RestoreArgs, timeline: Arc<Timeline>, finisher: Arc<Finish
             tsc_khz = fd.get_tsc_khz().ok();
         }
         // The saved state has the MSRs and the FPU: only CPUID is set here.
-        cpu::set_cpuid(&fd, &cpuid, id as u32, tsc_khz)?;
-        hand_back_pv_eoi(&mem, saved);
+        cpu::set_cpuid(&fd, cpuid, id as u32, tsc_khz)?;
+        hand_back_pv_eoi(mem, saved);
         put_vcpu(&fd, saved)?;
-        vcpus.push(Vcpu { id: id as u64, fd, devices: devices.clone(), finisher: finisher.clone() });
+        fds.push(fd);
     }
-    // After the vCPUs' TSCs: KVM then computes kvmclock from both.
-    set_clock(&vm, &st)?;
-    crate::vm::start(vcpus, &devices, &timeline, args.timeout_secs, args.snapshot_dir.clone(), vm, mem, st.mem_mib)
+    put_irqchips(vm, st)?;
+    Ok(fds)
+}
+
+/// The PICs and the IOAPIC as saved, once the vCPUs exist with their
+/// LAPICs restored. KVM_SET_IRQCHIP delivers every pin the saved IOAPIC
+/// has pending at once, and KVM's IOAPIC marks a level-triggered pin
+/// "delivered, awaiting EOI" (remote IRR) even when no vCPU took it
+/// (`ioapic_service`: `kvm_irq_delivery_to_apic` returns -1 for no
+/// target, and any non-zero result sets remote IRR). Set before the vCPUs
+/// exist, such a pin would wait for an EOI no vCPU will ever send: the
+/// device's line dead for good, the restored VM idle with an empty ISR and
+/// IRR (virtio-mmio, about one restore in ten in the test bed).
+fn put_irqchips(vm: &kvm_ioctls::VmFd, st: &VmState) -> Result<()> {
+    for chip in &st.irqchips {
+        let mut chip = *chip;
+        settle_ioapic(&mut chip, &st.vcpus);
+        vm.set_irqchip(&chip).map_err(Error::kvm("KVM_SET_IRQCHIP"))?;
+    }
+    Ok(())
 }
 
 /// IOAPIC redirection entry bits (82093AA datasheet, 3.2.4).
@@ -115,7 +149,8 @@ fn lapic_holds(lapic: &kvm_bindings::kvm_lapic_state, vector: u8) -> bool {
 /// a device thread may raise its line in between: the IOAPIC then records
 /// the interrupt as delivered and awaiting EOI (remote IRR) while no saved
 /// LAPIC has it, no EOI ever comes, and the line is dead for good.
-/// Cleared, the pin's IRR (restored too) delivers it again.
+/// Cleared, the pin's IRR (restored too) delivers it again, to the vCPU
+/// it is for ([`put_irqchips`]).
 fn settle_ioapic(chip: &mut kvm_bindings::kvm_irqchip, vcpus: &[VcpuState]) {
     if chip.chip_id != kvm_bindings::KVM_IRQCHIP_IOAPIC {
         return;
@@ -255,5 +290,58 @@ mod tests {
             .collect();
         assert_eq!(bits, [level_waiting(0x45), 0x46 | RTE_LEVEL, 0x47 | RTE_REMOTE_IRR]);
         assert!(lapic_holds(&lapic_with(0x200, 0xe0), 0xe0) && !lapic_holds(&lapic_with(0x200, 0xe0), 0xe1));
+    }
+
+    /// A saved IOAPIC with two level-triggered lines pending, unmasked, for
+    /// vCPU 0: one not yet delivered, one the IOAPIC counts as delivered
+    /// (remote IRR) that no saved LAPIC holds. Restored, vCPU 0 has both
+    /// vectors waiting in its IRR. With the irqchips set before the vCPUs
+    /// existed, KVM delivered them to no one and both lines stayed dead.
+    #[test]
+    fn pending_lines_of_a_saved_ioapic_reach_the_restored_vcpu() {
+        let Ok(kvm) = Kvm::new() else {
+            eprintln!("skipped: no /dev/kvm");
+            return;
+        };
+        let scratch = kvm.create_vm().unwrap();
+        scratch.create_irq_chip().unwrap();
+        let cpuid = supported_cpuid(&kvm).unwrap();
+        let fd = scratch.create_vcpu(0).unwrap();
+        cpu::set_cpuid(&fd, &cpuid, 0, None).unwrap();
+        let mut vcpu = super::super::save_vcpu(&fd).unwrap();
+        // The APIC software-enabled (spurious vector register), or it
+        // accepts no fixed interrupt.
+        vcpu.lapic.regs[0xf0..0xf4].copy_from_slice(&0x1ffu32.to_le_bytes().map(|b| b as _));
+        let chip = |id| {
+            let mut c = kvm_bindings::kvm_irqchip { chip_id: id, ..Default::default() };
+            scratch.get_irqchip(&mut c).unwrap();
+            c
+        };
+        use kvm_bindings::{KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE};
+        let mut ioapic = chip(KVM_IRQCHIP_IOAPIC);
+        // SAFETY: writing plain integers into the IOAPIC member KVM filled.
+        unsafe {
+            ioapic.chip.ioapic.redirtbl[5].bits = 0x45 | RTE_LEVEL;
+            ioapic.chip.ioapic.redirtbl[6].bits = 0x46 | RTE_LEVEL | RTE_REMOTE_IRR;
+            ioapic.chip.ioapic.irr = 1 << 5 | 1 << 6;
+        }
+        let st = VmState {
+            mem_mib: 0,
+            clock: Default::default(),
+            irqchips: [chip(KVM_IRQCHIP_PIC_MASTER), chip(KVM_IRQCHIP_PIC_SLAVE), ioapic],
+            serial: Default::default(),
+            vcpus: vec![vcpu],
+            devices: Vec::new(),
+        };
+        let vm = kvm.create_vm().unwrap();
+        vm.create_irq_chip().unwrap();
+        let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 0x1000)]).unwrap();
+        let fds = put_machine(&vm, &mem, &st, &cpuid).unwrap();
+        let lapic = fds[0].get_lapic().unwrap();
+        let irr = |v: u8| {
+            let at = 0x200 + usize::from(v / 32) * 0x10;
+            u32::from_le_bytes(std::array::from_fn(|i| lapic.regs[at + i] as u8)) & (1 << (v % 32)) != 0
+        };
+        assert!(irr(0x45) && irr(0x46), "both lines' vectors wait in vCPU 0's IRR");
     }
 }
