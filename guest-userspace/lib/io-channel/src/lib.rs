@@ -19,6 +19,7 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 mod channel;
+pub mod doorbell;
 mod error;
 pub mod layout;
 mod msg;
@@ -33,6 +34,7 @@ mod wake;
 pub mod host;
 
 pub use channel::{Client, Server};
+pub use doorbell::Doorbell;
 pub use error::Error;
 pub use layout::{DATA_SIZE, PAGE_SIZE, QUEUE_LEN, REGION_SIZE, SLOT_COUNT, SLOT_SIZE};
 pub use msg::{Msg, Status, MSG_SIZE, NO_SLOT};

@@ -20,7 +20,8 @@ use super::stack::NetStack;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
+use vireo_io_channel::Doorbell;
 use vireo_rt::device::{irq_ack, wait_many};
 use vireo_rt::sync::Mutex;
 use vireo_rt::{println, sys};
@@ -38,8 +39,8 @@ struct Shared {
     /// The stack while the net thread is not using it (None before the
     /// card is up, and while the thread holds it).
     stack: Mutex<Option<NetStack>>,
-    /// A byte is (about to be) in the pipe: later wakers need not write.
-    wake_pending: AtomicBool,
+    /// Spares a pipe write while a byte is (about to be) in the pipe.
+    bell: Doorbell,
     wake_w: u64,
 }
 
@@ -102,9 +103,9 @@ impl NetHandle {
 
     /// Makes the net thread poll the stack (after a socket changed).
     pub fn wake(&self) {
-        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
+        self.shared.bell.ring(|| {
             let _ = sys::pipe_write(self.shared.wake_w, &[1]);
-        }
+        });
     }
 }
 
@@ -133,7 +134,7 @@ pub fn channel() -> Result<(NetHandle, u64), vireo_rt::Error> {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Some(VecDeque::new())),
         stack: Mutex::new(None),
-        wake_pending: AtomicBool::new(false),
+        bell: Doorbell::new(),
         wake_w: w,
     });
     Ok((NetHandle { shared }, r))
@@ -202,9 +203,12 @@ pub fn run(stack: NetStack, handle: NetHandle, irq: u64, wake_r: u64) -> ! {
             Ok(mask) => {
                 irq_fired = mask & irq_bit != 0;
                 if mask & wake_bit != 0 {
-                    handle.shared.wake_pending.store(false, Ordering::Release);
-                    let mut buf = [0u8; 64];
-                    let _ = sys::pipe_read(wake_r, &mut buf);
+                    // The pipe is emptied before the bell is cleared, and
+                    // the queue is taken after (the loop's top): see Doorbell.
+                    handle.shared.bell.answer(|| {
+                        let mut buf = [0u8; 64];
+                        let _ = sys::pipe_read(wake_r, &mut buf);
+                    });
                 }
             }
             Err(vireo_rt::Error::TimedOut) => {}
