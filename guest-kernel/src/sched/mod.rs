@@ -8,94 +8,29 @@
 //! Issue 4 adds preemptive user threads on top: their time slice is the
 //! timer deadline armed before returning to user mode.
 mod context;
+mod cpu;
+mod idle;
 pub mod selftest;
 mod thread;
+mod timer;
 
+pub use cpu::{cpu_stats, idle_ns};
 pub use thread::{State, Thread, UserContext, UserState};
+pub use timer::arm_for_user_return;
+
+use cpu::{here, of, CpuSched, NOT_ARMED};
+use idle::idle;
+use timer::{slice_extended_by_steal, TIME_SLICE_NS};
 
 use crate::arch::x86_64::{apic, trap::vector};
 use crate::percpu;
 use crate::sync::SpinLock;
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Kernel thread stack size (pages); a guard page sits below each.
 const THREAD_STACK_PAGES: usize = 4;
-/// How long a user thread runs before others waiting for its CPU get a turn.
-const TIME_SLICE_NS: u64 = 10_000_000;
-const NOT_ARMED: u64 = u64::MAX;
-
-struct CpuSched {
-    queue: SpinLock<VecDeque<Arc<Thread>>>,
-    /// Sleeping threads by deadline (ns), earliest first.
-    sleepers: SpinLock<Vec<(u64, Arc<Thread>)>>,
-    current: UnsafeCell<Option<Arc<Thread>>>,
-    /// The scheduler loop's saved stack pointer.
-    loop_rsp: UnsafeCell<u64>,
-    idle: AtomicBool,
-    /// The deadline the local timer is programmed for (`NOT_ARMED`: none),
-    /// so returning to user mode reprograms it (an MSR write, a VM exit on
-    /// KVM) only when the wanted deadline changes.
-    armed: AtomicU64,
-    /// When the running user thread's time slice ends; set as it gets the
-    /// CPU and moved later by the time the host steals meanwhile.
-    slice_end: AtomicU64,
-    /// When the running user thread got the CPU, and this vCPU's steal-time
-    /// counter then: the slice is charged only for time not stolen.
-    slice_start: AtomicU64,
-    slice_steal: AtomicU64,
-    /// Context switches into threads on this CPU.
-    pub switches: AtomicU64,
-    /// Times this CPU woke from `hlt`.
-    pub wakeups: AtomicU64,
-    /// Nanoseconds this CPU spent idle: halted, or halt polling (what
-    /// benchmarks subtract: under QEMU `-icount` a halted guest's clock
-    /// still advances; polling happens only on KVM).
-    idle_ns: AtomicU64,
-    /// Set (before any IPI) by whoever gives an idle CPU work: a queued
-    /// thread, a timer interrupt. A polling CPU watches it instead of the
-    /// locked queue, so wakers need no IPI while it polls.
-    wake_hint: AtomicBool,
-    /// The CPU is past polling, on its way into `hlt`: wakers must send an
-    /// IPI. (`idle` covers polling too.)
-    halting: AtomicBool,
-    /// Halt polling: the current window, ns spent polling, idle periods
-    /// polling ended.
-    poll_window: AtomicU64,
-    poll_ns: AtomicU64,
-    poll_hits: AtomicU64,
-}
-
-// Every other field is atomic or locked.
-// SAFETY: `current` and `loop_rsp` are only touched by their own CPU, with interrupts off.
-unsafe impl Sync for CpuSched {}
-
-impl CpuSched {
-    const fn new() -> Self {
-        Self {
-            queue: SpinLock::new(VecDeque::new()),
-            sleepers: SpinLock::new(Vec::new()),
-            current: UnsafeCell::new(None),
-            loop_rsp: UnsafeCell::new(0),
-            idle: AtomicBool::new(false),
-            armed: AtomicU64::new(NOT_ARMED),
-            slice_end: AtomicU64::new(0),
-            slice_start: AtomicU64::new(0),
-            slice_steal: AtomicU64::new(0),
-            switches: AtomicU64::new(0),
-            wakeups: AtomicU64::new(0),
-            idle_ns: AtomicU64::new(0),
-            wake_hint: AtomicBool::new(false),
-            halting: AtomicBool::new(false),
-            poll_window: AtomicU64::new(0),
-            poll_ns: AtomicU64::new(0),
-            poll_hits: AtomicU64::new(0),
-        }
-    }
-}
 
 #[derive(Debug)]
 pub enum SpawnError {
@@ -110,18 +45,6 @@ impl core::fmt::Display for SpawnError {
             Self::NoStack => write!(f, "out of memory for a thread stack"),
         }
     }
-}
-
-/// Each CPU's scheduler state, owned here rather than in `percpu` (which
-/// sits below the scheduler), indexed by CPU index.
-static CPUS: [CpuSched; percpu::MAX_CPUS] = [const { CpuSched::new() }; percpu::MAX_CPUS];
-
-fn here() -> &'static CpuSched {
-    &CPUS[percpu::current().index]
-}
-
-fn of(cpu: &percpu::PerCpu) -> &'static CpuSched {
-    &CPUS[cpu.index]
 }
 
 /// The running thread. Only valid inside a kernel thread.
@@ -438,119 +361,6 @@ fn wake_expired_sleepers(s: &CpuSched) {
     }
 }
 
-/// Moves one runnable user thread from the busiest other CPU to this one.
-fn steal(s: &'static CpuSched) -> bool {
-    let me = percpu::index();
-    let victim = (0..percpu::online_count())
-        .filter(|&i| i != me)
-        .filter_map(percpu::get)
-        .max_by_key(|c| of(c).queue.lock().len());
-    let Some(victim) = victim else { return false };
-    let stolen = {
-        let mut q = of(victim).queue.lock();
-        let pos = q.iter().rposition(|t| t.user.is_some());
-        pos.and_then(|p| q.remove(p))
-    };
-    match stolen {
-        Some(t) => {
-            t.cpu.store(me, Ordering::Release);
-            s.queue.lock().push_back(t);
-            true
-        }
-        None => false,
-    }
-}
-
-/// Nanoseconds all CPUs have spent idle (halted or halt polling) since boot.
-pub fn idle_ns() -> u64 {
-    CPUS.iter().map(|c| c.idle_ns.load(Ordering::Relaxed)).sum()
-}
-
-fn idle(s: &'static CpuSched) {
-    if steal(s) {
-        return;
-    }
-    let sleeper = s.sleepers.lock().first().map(|(d, _)| *d);
-    program_timer(s, sleeper);
-    s.idle.store(true, Ordering::SeqCst);
-    s.wake_hint.store(false, Ordering::SeqCst);
-    // Re-check after clearing the hint: a waker that queued before it was
-    // cleared is seen here, one after sets it again.
-    if s.queue.lock().is_empty() {
-        let t0 = crate::time::now_ns();
-        let found = crate::pv::halt_poll() && poll(s, t0, sleeper);
-        if !found {
-            s.halting.store(true, Ordering::SeqCst);
-            // Re-check after announcing the halt: a waker that missed the
-            // flag queued before we looked, one that saw it sends an IPI.
-            if s.queue.lock().is_empty() && !s.wake_hint.load(Ordering::SeqCst) {
-                // `sti; hlt` is atomic with respect to interrupts: one
-                // arriving between the two still ends the halt.
-                x86_64::instructions::interrupts::enable_and_hlt();
-                x86_64::instructions::interrupts::disable();
-                s.wakeups.fetch_add(1, Ordering::Relaxed);
-            }
-            s.halting.store(false, Ordering::SeqCst);
-        }
-        let idle_ns = crate::time::now_ns().saturating_sub(t0);
-        s.idle_ns.fetch_add(idle_ns, Ordering::Relaxed);
-        if crate::pv::halt_poll() {
-            let w = s.poll_window.load(Ordering::Relaxed);
-            let next = crate::pv::policy::next_window(w, idle_ns, &crate::pv::poll_params());
-            s.poll_window.store(next, Ordering::Relaxed);
-        }
-    }
-    s.idle.store(false, Ordering::SeqCst);
-}
-
-/// Halt polling: waits up to the CPU's window (never past the next
-/// sleeper's deadline, whose timer is armed) for work, with interrupts on
-/// so device and timer interrupts are taken as promptly as in `hlt`; their
-/// handlers run just as they would from `hlt` (this is idle, no lock is
-/// held) and set the wake hint when they give this CPU work. Returns
-/// whether work arrived. Linux's equivalent: cpuidle-haltpoll.
-fn poll(s: &CpuSched, t0: u64, sleeper: Option<u64>) -> bool {
-    let window = s.poll_window.load(Ordering::Relaxed);
-    if window == 0 {
-        return false;
-    }
-    let end = t0.saturating_add(window);
-    let due = sleeper.unwrap_or(u64::MAX);
-    x86_64::instructions::interrupts::enable();
-    let mut now = t0;
-    let found = loop {
-        if s.wake_hint.load(Ordering::SeqCst) || now >= due {
-            break true;
-        }
-        if now >= end {
-            break false;
-        }
-        core::hint::spin_loop();
-        now = crate::time::now_ns();
-    };
-    x86_64::instructions::interrupts::disable();
-    s.poll_ns.fetch_add(now.saturating_sub(t0), Ordering::Relaxed);
-    if found {
-        s.poll_hits.fetch_add(1, Ordering::Relaxed);
-    }
-    found
-}
-
-/// One CPU's counters (`None`: not online).
-pub fn cpu_stats(cpu: usize) -> Option<pv_abi::syscall::CpuStats> {
-    percpu::get(cpu)?;
-    let s = &CPUS[cpu];
-    Some(pv_abi::syscall::CpuStats {
-        idle_ns: s.idle_ns.load(Ordering::Relaxed),
-        steal_ns: crate::pv::steal_ns(cpu),
-        poll_ns: s.poll_ns.load(Ordering::Relaxed),
-        poll_hits: s.poll_hits.load(Ordering::Relaxed),
-        halts: s.wakeups.load(Ordering::Relaxed),
-        poll_window_ns: s.poll_window.load(Ordering::Relaxed),
-        switches: s.switches.load(Ordering::Relaxed),
-    })
-}
-
 /// Timer interrupt. From idle: ends `hlt` or halt polling (the loop checks
 /// sleepers). From user mode: the time slice is over if others wait and
 /// the host did not steal part of it.
@@ -571,24 +381,6 @@ pub fn on_timer_interrupt(from_user: bool) {
     }
 }
 
-/// At the nominal end of a slice: if the host stole some of it, moves the
-/// end later by that much (the next return to user mode arms the timer for
-/// it) and says so. Without steal time the counter reads 0 and the slice
-/// simply ends.
-fn slice_extended_by_steal(s: &CpuSched) -> bool {
-    let now = crate::time::now_ns();
-    let steal = crate::pv::steal_ns(percpu::index());
-    let start = s.slice_start.load(Ordering::Relaxed);
-    let used = crate::pv::policy::charged_ns(start, now, s.slice_steal.load(Ordering::Relaxed), steal);
-    match crate::pv::policy::slice_end(now, used, TIME_SLICE_NS) {
-        Some(end) => {
-            s.slice_end.store(end, Ordering::Relaxed);
-            true
-        }
-        None => false,
-    }
-}
-
 /// Wake-up IPI. From idle: ends `hlt`. From user mode: a thread became
 /// runnable here, so let it run.
 pub fn on_wake_ipi(from_user: bool) {
@@ -601,37 +393,6 @@ fn preempt_if_contended() {
     if !here().queue.lock().is_empty() {
         yield_now();
     }
-}
-
-/// Before a thread returns to user mode: arm the timer for the earliest of
-/// the end of its time slice (counted from when it got the CPU, and only if
-/// another thread waits for this CPU) and the next sleeper's deadline; a
-/// thread alone on its CPU runs untimed.
-pub fn arm_for_user_return() {
-    let s = here();
-    let slice = (!s.queue.lock().is_empty()).then(|| s.slice_end.load(Ordering::Relaxed));
-    let sleeper = s.sleepers.lock().first().map(|(d, _)| *d);
-    let deadline = match (slice, sleeper) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    program_timer(s, deadline);
-}
-
-/// Programs this CPU's timer for `deadline` unless it is already armed for
-/// that time or earlier. A later deadline, or none, leaves the armed one in
-/// place: its one early interrupt costs less than re-programming the timer
-/// (a TSC conversion and an MSR write) on most returns to user mode, which
-/// is what a thread waiting with a timeout, request after request, caused.
-/// The handlers re-check (sleepers by their deadlines, the slice by its
-/// end), and every return to user mode and every idle pass arms again.
-fn program_timer(s: &CpuSched, deadline: Option<u64>) {
-    let Some(d) = deadline else { return };
-    if s.armed.load(Ordering::Relaxed) <= d {
-        return;
-    }
-    s.armed.store(d, Ordering::Relaxed);
-    crate::time::timer::arm(vector::TIMER, d);
 }
 
 /// Runs `f` on the running thread without taking a reference count.
