@@ -26,7 +26,11 @@ SHELL := /bin/bash
 BUILD   := build
 KERNEL  := $(BUILD)/kernel.elf
 HARNESS := $(BUILD)/vmm-harness
+# build/initrd.cpio: every program, the tests' and benchmarks' ones too (the
+# tests boot it); build/system.cpio: the system initrd a machine boots with
+# its root disk (init, the I/O server, the runtime, hello, the shell).
 INITRD  := $(BUILD)/initrd.cpio
+SYSTEM_INITRD := $(BUILD)/system.cpio
 # build/vmm-harness is linked statically (static-pie): no dynamic loader
 # before main(), about 0.4 ms less from exec to the first KVM_RUN here
 # (docs/benchmarks.md "VMM start"). --target keeps the flag off build
@@ -107,7 +111,7 @@ harness: deps
 
 # The cargo runner for x86_64-unknown-motor (docs/runtime.md, "cargo run and
 # cargo test"): `runner = "/path/to/build/vireo-run"` in a crate's
-# .cargo/config.toml. It finds kernel.elf and initrd.cpio beside itself.
+# .cargo/config.toml. It finds kernel.elf and system.cpio beside itself.
 RUNNER := $(BUILD)/vireo-run
 runner: deps
 	@mkdir -p $(BUILD)
@@ -168,6 +172,9 @@ STD_PROGRAMS_BINS += mem-release
 # sh: the shell (docs/shell.md); coreutils: small tools, one multicall program.
 STD_PROGRAMS_BINS += sh coreutils
 USER_PROGRAMS += $(foreach p,$(STD_PROGRAMS_BINS),bin/$(p)=$(STD_PROGRAMS_OUT)/$(p))
+# launch: how init runs a program that is not in the initrd (from the disk).
+STD_PROGRAMS_BINS += launch
+USER_PROGRAMS += sbin/launch=$(STD_PROGRAMS_OUT)/launch
 # coreutils under each tool's name (it picks the tool by the name it runs as).
 # In the initrd only what a disk-less boot's shell needs: each name is a
 # whole 247 KB copy there (no links in cpio), and the kernel checks every
@@ -219,6 +226,16 @@ std-programs: deps
 	cd guest-userspace/std-programs && $(GUEST_CARGO) build --release --quiet
 	@guest-userspace/host-tools/check-elf.sh -q --std $(addprefix $(STD_PROGRAMS_OUT)/,$(STD_PROGRAMS_BINS) $(STD_DISK_BINS))
 
+# The system initrd (build/system.cpio): only what boots the system before
+# `/` is mounted, and the shell init starts; every other program comes from
+# the root disk (which has all of them, USER_PROGRAMS included), so the boot
+# image stays within the 2 MiB target with the kernel (docs/benchmarks.md).
+# Symbol tables stripped (the unstripped programs stay in target/ for
+# addr2line).
+SYSTEM_PROGRAMS := init=$(USERSPACE_OUT)/init sbin/io=$(USERSPACE_OUT)/io-server \
+	sys/motor-rt=$(USERSPACE_OUT)/motor-rt sbin/launch=$(STD_PROGRAMS_OUT)/launch \
+	bin/hello=$(USERSPACE_OUT)/hello bin/sh=$(STD_PROGRAMS_OUT)/sh
+SYSTEM_STAGE := $(BUILD)/system
 # The initrd (PVH module 0; QEMU -initrd): the USER_PROGRAMS (DEST=SRC
 # pairs, above) plus the loader's malformed-ELF fixtures under test/elf/
 # (guest-userspace/host-tools/mkinitrd/README.md). mkinitrd is a host tool.
@@ -229,6 +246,9 @@ initrd: userspace std-programs
 	@strip -o $(HELLO_STD_STRIPPED) $(STD_PROGRAMS_OUT)/hello-std
 	@guest-userspace/host-tools/check-elf.sh -q --std $(HELLO_STD_STRIPPED)
 	target/release/mkinitrd -o $(INITRD) --fixtures $(USER_PROGRAMS)
+	@rm -rf $(SYSTEM_STAGE) && mkdir -p $(SYSTEM_STAGE)
+	@for pair in $(SYSTEM_PROGRAMS); do strip -o $(SYSTEM_STAGE)/$$(basename $${pair#*=}) $${pair#*=} || exit 1; done
+	target/release/mkinitrd -o $(SYSTEM_INITRD) $(foreach p,$(SYSTEM_PROGRAMS),$(firstword $(subst =, ,$(p)))=$(SYSTEM_STAGE)/$(notdir $(lastword $(subst =, ,$(p)))))
 
 # The disk (docs/storage.md): a 64 MiB sparse ext4 image holding the
 # USER_PROGRAMS at the same paths as in the initrd, the DISK_PROGRAMS, and etc/motd, made by
@@ -300,12 +320,15 @@ run-app: $(RUN_APP_DEPS)
 
 # QEMU microvm, PVH via -kernel, serial on this terminal (Ctrl-A X quits).
 # `/` is build/disk.img (ext4, read-write: what programs write stays there);
-# `make run DISK_RUN=` boots without it (`/` is then the initrd, read-only).
+# Booted with the system initrd (build/system.cpio), as a machine with a root
+# disk is; `make run DISK_RUN=` boots without the disk, with the full initrd
+# (build/initrd.cpio: every program) as `/`, read-only.
 # A virtio-net card on QEMU user networking (docs/network.md: DHCP gives
 # 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3); `make run NET_RUN=` boots
 # without one. Network options go after `--`, e.g.
 # CMDLINE="-- ip=10.0.2.20/24,10.0.2.2 dns=10.0.2.3 net.probe /bin/sh".
 DISK_RUN ?= $(DISK)
+RUN_INITRD = $(if $(DISK_RUN),$(SYSTEM_INITRD),$(INITRD))
 NET_RUN ?= user
 comma := ,
 run_drive = $(if $(DISK_RUN),-drive file=$(DISK_RUN)$(comma)format=raw$(comma)if=none$(comma)id=d0 -device $(1)$(comma)drive=d0)
@@ -321,7 +344,7 @@ run: kernel initrd $(if $(DISK_RUN),disk)
 	qemu-system-x86_64 -M microvm $(QEMU_ACCEL) -m $(MEM) -smp $(CPUS) \
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 $(MMIO_MODERN) $(call run_drive,virtio-blk-device) \
-		$(call run_net,virtio-net-device) $(call run_balloon,virtio-balloon-device) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		$(call run_net,virtio-net-device) $(call run_balloon,virtio-balloon-device) -kernel $(KERNEL) -initrd $(RUN_INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # The same on q35 (virtio-pci machine, SeaBIOS's PVH option ROM; SeaBIOS's
 # own serial console is switched off so the terminal shows only Vireo).
@@ -330,7 +353,7 @@ run-q35: kernel initrd $(if $(DISK_RUN),disk)
 		-nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-fw_cfg name=etc/sercon-port,string=0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 $(call run_drive,virtio-blk-pci) \
-		$(call run_net,virtio-net-pci) $(call run_balloon,virtio-balloon-pci) -kernel $(KERNEL) -initrd $(INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
+		$(call run_net,virtio-net-pci) $(call run_balloon,virtio-balloon-pci) -kernel $(KERNEL) -initrd $(RUN_INITRD) -append "$(CMDLINE)"; $(QEMU_STATUS)
 
 # vireo-virtio (guest-userspace/lib/virtio) is a guest library whose unit
 # tests run on the host against a mock device: the host's stable cargo, in

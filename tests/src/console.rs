@@ -45,10 +45,11 @@ pub struct Console {
 
 impl Console {
     /// The system as a user gets it: QEMU `machine` with 2 vCPUs, the
-    /// initrd, `disk` as `/` (read-write) and the shell on the console;
-    /// `net` adds QEMU's user network.
+    /// system initrd, `disk` as `/` (read-write, every program but the
+    /// system's on it) and the shell on the console; `net` adds QEMU's user
+    /// network.
     pub fn shell(machine: crate::Machine, disk: &Path, net: bool) -> Self {
-        let mut qemu = crate::Qemu::new(machine).cpus(2).with_initrd().with_disk(disk, false);
+        let mut qemu = crate::Qemu::new(machine).cpus(2).with_system_initrd().with_disk(disk, false);
         if net {
             qemu = qemu.with_net("user", None);
         }

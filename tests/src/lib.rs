@@ -205,9 +205,18 @@ impl Qemu {
         self
     }
 
-    /// Boots with the system's initrd (`build/initrd.cpio`).
+    /// Boots with the full initrd (`build/initrd.cpio`: every program, the
+    /// tests' too).
     pub fn with_initrd(mut self) -> Self {
         self.initrd = Some(artifact("initrd.cpio"));
+        self
+    }
+
+    /// Boots with the system initrd (`build/system.cpio`: init, the I/O
+    /// server, the runtime, launch, hello, sh), as a machine with its root
+    /// disk does; every other program comes from the disk.
+    pub fn with_system_initrd(mut self) -> Self {
+        self.initrd = Some(artifact("system.cpio"));
         self
     }
 

@@ -63,7 +63,7 @@ fn run(o: &Options) -> Result<i32, RunError> {
     if !kernel.is_file() {
         return Err(RunError::Missing { what: "Vireo kernel", path: kernel, hint: BUILD_HINT });
     }
-    let system_initrd = o.initrd.clone().unwrap_or_else(|| beside_runner("initrd.cpio"));
+    let system_initrd = o.initrd.clone().unwrap_or_else(|| beside_runner("system.cpio"));
     let system = read(&system_initrd, "Vireo initrd", BUILD_HINT)?;
     let image = read(&o.program, "program", "check the path")?;
     program::check(&image).map_err(|p| match p {

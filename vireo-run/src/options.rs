@@ -32,7 +32,7 @@ options:
   --timeout SECS        stop the VM after SECS seconds (exit status 124)
   --verbose             show the whole console (kernel, init, I/O server)
   --kernel FILE         kernel ELF (default kernel.elf beside vireo-run)
-  --initrd FILE         system initrd (default initrd.cpio beside vireo-run)
+  --initrd FILE         system initrd (default system.cpio beside vireo-run)
   --no-harness          never add --nocapture
 exit status: the program's; 134 if it was killed or aborted; 124 on
 --timeout; 125 if vireo-run could not run it (one line on stderr says why).

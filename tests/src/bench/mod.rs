@@ -66,8 +66,9 @@ Usage: vireo-bench [--boots N] [--icount-runs N] [--out DIR] [--kernel FILE]
   --icount-runs N   QEMU -icount runs (default 3)
   --out DIR         where boot.json and boot-timeline.svg go (default build/bench)
   --kernel FILE     kernel to boot (default build/kernel.elf)
-  --initrd FILE     initrd to boot with (default build/initrd.cpio; the
-                    boots are kernel only when it does not exist)
+  --initrd FILE     initrd to boot with (default build/system.cpio, the
+                    system initrd; the boots are kernel only when it does
+                    not exist)
 
 Every boot runs /init from the initrd. vmm-harness first boots once with the
 initrd; if that boot does not complete (kvm-pvm: guest user mode cannot make
@@ -93,7 +94,7 @@ pub fn parse_args(args: &[String], env_boots: Option<&str>, root: &std::path::Pa
         icount_runs: DEFAULT_ICOUNT_RUNS,
         out_dir: build.join("bench"),
         kernel: build.join("kernel.elf"),
-        initrd: build.join("initrd.cpio"),
+        initrd: build.join("system.cpio"),
         harness: build.join("vmm-harness"),
         budget_secs: 200.0,
     };
@@ -168,7 +169,7 @@ mod tests {
         assert_eq!(o.boots, DEFAULT_BOOTS);
         assert_eq!(o.kernel, Path::new("/r/build/kernel.elf"));
         assert_eq!(o.out_dir, Path::new("/r/build/bench"));
-        assert_eq!(o.initrd, Path::new("/r/build/initrd.cpio"));
+        assert_eq!(o.initrd, Path::new("/r/build/system.cpio"));
         let o = parse_args(&args(&["--initrd", "/x/i.cpio"]), None, root).unwrap().unwrap();
         assert_eq!(o.initrd, Path::new("/x/i.cpio"));
         assert!(parse_args(&args(&["--initrd"]), None, root).is_err());

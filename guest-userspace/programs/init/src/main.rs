@@ -1,7 +1,8 @@
 //! `/init`: the first user process. Reports readiness on the boot-trace
 //! port, starts the I/O server (`/sbin/io`, handing it the device right),
 //! then runs the program named after `--` on the kernel command line
-//! (default `/bin/hello`) and exits with its status (the kernel then powers
+//! (default `/bin/hello`; one the initrd does not have is started from the
+//! root disk through `/sbin/launch`) and exits with its status (the kernel then powers
 //! off with it). It supervises the server: if the server dies, init says so
 //! and powers the system off with [`IO_SERVER_DIED`] instead of hanging.
 //! When the program is done, init closes the server's control pipe, which
@@ -32,6 +33,8 @@ vireo_rt::entry!(main);
 
 const IO_SERVER: &str = "/sbin/io";
 const DEFAULT_PROGRAM: &str = "/bin/hello";
+/// Runs a program that is not in the initrd (guest-userspace/std-programs/launch).
+const LAUNCH: &str = "/sbin/launch";
 /// How long the server may take to mount `/` (a journal replay included).
 const READY_TIMEOUT_NS: u64 = 60_000_000_000;
 /// How long the server may take to unmount at shutdown.
@@ -63,7 +66,7 @@ fn main() -> i32 {
         Some((p, rest)) => (*p, rest),
         None => (DEFAULT_PROGRAM, &[][..]),
     };
-    let status = match sys::spawn(program, rest) {
+    let status = match spawn_program(program, rest) {
         Ok(child) => match supervise(child, &server) {
             Ok(status) => status,
             Err(code) => return code,
@@ -84,6 +87,20 @@ fn main() -> i32 {
             println!("init: {program} ended with status {status:#x}");
             1
         }
+    }
+}
+
+/// Starts `program` from the initrd, or, when the initrd has no such file,
+/// through [`LAUNCH`], whose std runtime finds it on `/` (the root disk).
+fn spawn_program(program: &str, rest: &[&str]) -> Result<u64, vireo_rt::Error> {
+    match sys::spawn(program, rest) {
+        Err(vireo_rt::Error::NotFound) => {
+            let mut argv: Vec<&str> = Vec::with_capacity(rest.len() + 1);
+            argv.push(program);
+            argv.extend_from_slice(rest);
+            sys::spawn(LAUNCH, &argv)
+        }
+        other => other,
     }
 }
 

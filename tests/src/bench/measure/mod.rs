@@ -2,7 +2,7 @@
 //! vmm-harness host timeline, (c) QEMU microvm wall time, (d) Cloud
 //! Hypervisor, (e) memory in use and image sizes.
 //!
-//! Every boot uses the initrd (`build/initrd.cpio`) when it exists, so init
+//! Every boot uses the initrd (`build/system.cpio`) when it exists, so init
 //! runs and 0x41 is the first user instruction of `/init`. vmm-harness first
 //! tries one boot with the initrd; when that fails (kvm-pvm: guest user mode
 //! cannot make system calls) its timed boots are kernel only and the section

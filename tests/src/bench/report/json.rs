@@ -93,7 +93,7 @@ pub fn to_json(r: &Results) -> Value {
         },
         "sizes": {
             "kernel.elf": r.kernel_size.map_or(json!("absent"), |n| json!(n)),
-            "initrd.cpio": r.initrd_size.map_or(json!("absent"), |n| json!(n)),
+            "initrd": r.initrd_size.map_or(json!("absent"), |n| json!(n)),
             "kernel_plus_initrd": match (r.kernel_size, r.initrd_size) {
                 (Some(k), Some(i)) => json!(k + i),
                 _ => json!(null),
