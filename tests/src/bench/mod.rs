@@ -49,6 +49,9 @@ pub struct Options {
     pub out_dir: PathBuf,
     pub kernel: PathBuf,
     pub initrd: PathBuf,
+    /// The full initrd, for the std `main` figure: `/bin/std-first-main`
+    /// runs as init and only the full initrd has it.
+    pub full_initrd: PathBuf,
     pub harness: PathBuf,
     /// Seconds the wall-time sections may take together before N is lowered.
     pub budget_secs: f64,
@@ -95,6 +98,7 @@ pub fn parse_args(args: &[String], env_boots: Option<&str>, root: &std::path::Pa
         out_dir: build.join("bench"),
         kernel: build.join("kernel.elf"),
         initrd: build.join("system.cpio"),
+        full_initrd: build.join("initrd.cpio"),
         harness: build.join("vmm-harness"),
         budget_secs: 200.0,
     };

@@ -94,10 +94,11 @@ const STD_MAIN_CMDLINE: &str = "init=/bin/std-first-main bootstat";
 const STD_MAIN_LINE: &str = "std-first-main: hello, world; tsc at main ";
 
 /// PVH entry -> a std hello's `main` (docs/runtime.md): one `-icount` boot
-/// (the count is deterministic) with `/bin/std-first-main` as init; its TSC
-/// at `main` minus the TSC at PVH entry.
+/// (the count is deterministic) with `/bin/std-first-main` as init, from
+/// the full initrd (the system initrd has no such program); its TSC at
+/// `main` minus the TSC at PVH entry.
 fn std_main(opts: &Options, initrd: Option<&Path>, sec: &mut IcountSection) {
-    let Some(initrd) = initrd else {
+    let Some(initrd) = initrd.map(|_| opts.full_initrd.as_path()).filter(|p| p.is_file()) else {
         sec.std_main_note = Some("not measured: no initrd".into());
         return;
     };

@@ -23,9 +23,10 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
-/// Limits from `../shared/docs/targets.md`.
-pub const TARGET_INSNS_TO_USER: f64 = 1.5e6;
-pub const TARGET_IDLE_BYTES: u64 = 8 << 20;
+/// Limits from `../shared/docs/targets.md` (as of 2026-12-07: 150 k
+/// instructions and 2 MiB idle; an earlier version had 1.5 M and 8 MiB).
+pub const TARGET_INSNS_TO_USER: f64 = 150_000.0;
+pub const TARGET_IDLE_BYTES: u64 = 2 << 20;
 pub const TARGET_IMAGE_BYTES: u64 = 2 << 20;
 pub const TARGET_FIRST_KVM_RUN_US: f64 = 1500.0;
 /// Issue 10: PVH entry -> a std hello's `main` back to where it was before
@@ -42,8 +43,8 @@ pub fn targets(r: &Results) -> Vec<Target> {
     v.push(Target {
         key: "instructions_to_first_user_instruction",
         figure: "guest instructions, PVH entry -> first user instruction of init",
-        baseline: "1.55 G (to init)",
-        target: "<= 1.5 M",
+        baseline: "1,545 M (to init)",
+        target: "<= 150 k",
         limit: TARGET_INSNS_TO_USER,
         unit: "instructions",
         value: insns,
@@ -75,8 +76,8 @@ pub fn targets(r: &Results) -> Vec<Target> {
     v.push(Target {
         key: "idle_memory_in_use",
         figure: "guest memory in use at idle",
-        baseline: "18.3 MiB",
-        target: "<= 8 MiB",
+        baseline: "18.5 MiB",
+        target: "<= 2 MiB",
         limit: TARGET_IDLE_BYTES as f64,
         unit: "bytes",
         value: idle.map(|n| n as f64),
@@ -94,7 +95,7 @@ pub fn targets(r: &Results) -> Vec<Target> {
     v.push(Target {
         key: "kernel_plus_initrd_bytes",
         figure: "kernel + initrd size",
-        baseline: "14.2 MB + 1.2 MB",
+        baseline: "14.6 MiB",
         target: "<= 2 MiB",
         limit: TARGET_IMAGE_BYTES as f64,
         unit: "bytes",
@@ -113,22 +114,24 @@ pub fn targets(r: &Results) -> Vec<Target> {
         met: total.map(|n| n <= TARGET_IMAGE_BYTES),
     });
 
+    // targets.md and issue 15 count from exec, not from main(): the figure
+    // from spawn (fork and exec included) is the one judged.
     let kvm_run = r.harness.extra.iter().find(|m| m.key == "host main to first KVM_RUN").and_then(median);
     let from_spawn = r.harness.milestones.iter().find(|m| m.key == "first KVM_RUN").and_then(median);
     v.push(Target {
         key: "vmm_start_to_first_kvm_run_us",
-        figure: "VMM start -> first KVM_RUN (vmm-harness, host side)",
-        baseline: "rust-vmm VMM here 1.1-1.5 ms",
+        figure: "vmm-harness exec -> first KVM_RUN (host side)",
+        baseline: "Firecracker <= 8 CPU-ms",
         target: "<= 1.5 ms",
         limit: TARGET_FIRST_KVM_RUN_US,
-        unit: "us (median, from the harness's main())",
-        value: kvm_run,
-        now: match (kvm_run, from_spawn) {
-            (Some(x), Some(y)) => format!("{} median from main() ({} from spawn)", fmt_us(x), fmt_us(y)),
-            (Some(x), None) => format!("{} median from main()", fmt_us(x)),
+        unit: "us (median, from spawn: fork and exec included)",
+        value: from_spawn,
+        now: match (from_spawn, kvm_run) {
+            (Some(y), Some(x)) => format!("{} median from spawn ({} from main())", fmt_us(y), fmt_us(x)),
+            (Some(y), None) => format!("{} median from spawn", fmt_us(y)),
             _ => "not measured".into(),
         },
-        met: kvm_run.map(|x| x <= TARGET_FIRST_KVM_RUN_US),
+        met: from_spawn.map(|y| y <= TARGET_FIRST_KVM_RUN_US),
     });
     v
 }
@@ -143,8 +146,8 @@ mod tests {
         let t = targets(&results(true));
         let get = |k: &str| t.iter().find(|t| t.key == k).unwrap().clone();
         let insns = get("instructions_to_first_user_instruction");
-        assert_eq!((insns.value, insns.met), (Some(193_463.0), Some(true)));
-        assert!(insns.now.starts_with("193,463 (12.9% of target)"));
+        assert_eq!((insns.value, insns.met), (Some(193_463.0), Some(false)));
+        assert!(insns.now.starts_with("193,463 (129.0% of target)"), "{}", insns.now);
         let mem = get("idle_memory_in_use");
         assert_eq!(mem.value, Some(1499.0 * 1024.0));
         assert_eq!(mem.met, Some(true));
@@ -155,7 +158,7 @@ mod tests {
         assert_eq!((std_main.value, std_main.met), (Some(369_273.0), Some(true)));
         assert!(std_main.now.starts_with("369,273 (99.8% of target)"), "{}", std_main.now);
         let run = get("vmm_start_to_first_kvm_run_us");
-        assert_eq!((run.value, run.met), (Some(1048.5), Some(true)));
+        assert_eq!((run.value, run.met), (Some(2289.2), Some(false)), "judged from spawn, not from main()");
         // Kernel only: the 0x41 count is not the target's figure.
         let t = targets(&results(false));
         let insns = t.iter().find(|t| t.key == "instructions_to_first_user_instruction").unwrap();
