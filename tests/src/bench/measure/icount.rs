@@ -86,7 +86,32 @@ pub(super) fn icount(opts: &Options, initrd: Option<&Path>) -> (IcountSection, O
         }
     }
     std_main(opts, initrd, &mut sec);
+    rate_given(opts, initrd, &mut sec);
     (sec, first_stdout)
+}
+
+/// 0x41 once more, with the TSC rate on the command line (`tsc_khz=`, the
+/// rate the `-icount` runs above reported): what the path costs when the
+/// VMM tells the rate, as KVM's kvmclock and CPUID leaf 0x40000010 do and
+/// as the Linux baseline's `tsc_early_khz` does; under TCG the kernel must
+/// otherwise calibrate (docs/boot.md).
+fn rate_given(opts: &Options, initrd: Option<&Path>, sec: &mut IcountSection) {
+    let (Some(initrd), Some(hz)) = (initrd, sec.tsc_hz) else {
+        sec.user_rate_given_note = Some("not measured: no initrd or no TSC rate".into());
+        return;
+    };
+    let cmd = qemu_with_cmdline(&opts.kernel, Some(initrd), true, &format!("bootstat tsc_khz={}", hz / 1000));
+    sec.user_rate_given_note = Some(show(&cmd));
+    log("a. QEMU -icount run: TSC rate given");
+    let mut m = Milestone::new("0x41_rate_given", "0x41 with tsc_khz= (rate given)", true);
+    match capture::run(cmd, Duration::from_secs(120), None) {
+        Ok(cap) => match bootstat::parse(&cap.stdout).phase(bootstat::FIRST_USER_INSTRUCTION) {
+            Some(p) => m.values.push(p.tsc_since_entry as f64),
+            None => sec.failures.push(format!("rate given: no 0x41 bootstat phase; {}", cap.outcome())),
+        },
+        Err(e) => sec.failures.push(format!("rate given: cannot start QEMU: {e}")),
+    }
+    sec.user_rate_given = Some(m);
 }
 
 /// The std program whose first statement reads the TSC, and what it prints.

@@ -88,6 +88,13 @@ pub struct IcountSection {
     pub std_main: Option<Milestone>,
     /// Its command line, or why it was not measured.
     pub std_main_note: Option<String>,
+    /// Instructions to the first user instruction (0x41) when the command
+    /// line states the TSC rate (`tsc_khz=`), as every cloud VMM does
+    /// through kvmclock or CPUID and as Linux's `tsc_early_khz` does in the
+    /// Linux baseline: the kernel then skips its calibration.
+    pub user_rate_given: Option<Milestone>,
+    /// Its command line, or why it was not measured.
+    pub user_rate_given_note: Option<String>,
 }
 
 /// Everything one `make bench` measured.

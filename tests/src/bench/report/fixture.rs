@@ -24,6 +24,7 @@ pub(super) fn results(user_space: bool) -> Results {
             initrd: initrd.clone(),
             codes: vec![m("0x41", &[193_463.0]), m("0x43", &[198_288.0])],
             std_main: user_space.then(|| m("std_main", &[369_273.0])),
+            user_rate_given: user_space.then(|| m("0x41_rate_given", &[118_000.0])),
             ..Default::default()
         },
         harness: WallSection {

@@ -83,6 +83,8 @@ pub fn to_json(r: &Results) -> Value {
             "phases": a.phases.iter().map(milestone_json).collect::<Vec<_>>(),
             "std_main": a.std_main.as_ref().map(milestone_json),
             "std_main_command": a.std_main_note,
+            "user_rate_given": a.user_rate_given.as_ref().map(milestone_json),
+            "user_rate_given_command": a.user_rate_given_note,
         },
         "harness": wall_json(&r.harness),
         "qemu_microvm_wall": wall_json(&r.qemu_wall),

@@ -58,9 +58,11 @@ fn icount_table(s: &mut String, a: &IcountSection) {
             }
         }
     }
-    if let Some(m) = &a.std_main {
-        let v = Summary::of(&m.values).map_or("not measured".to_string(), |x| thousands(x.median));
-        let _ = writeln!(s, "   {:<34} {:>14}   ({})", m.label, v, a.std_main_note.as_deref().unwrap_or(""));
+    for (m, note) in [(&a.std_main, &a.std_main_note), (&a.user_rate_given, &a.user_rate_given_note)] {
+        if let Some(m) = m {
+            let v = Summary::of(&m.values).map_or("not measured".to_string(), |x| thousands(x.median));
+            let _ = writeln!(s, "   {:<34} {:>14}   ({})", m.label, v, note.as_deref().unwrap_or(""));
+        }
     }
     if !a.phases.is_empty() {
         let _ = writeln!(s, "   bootstat phases (instructions from PVH entry to the end of each phase; +delta):");
