@@ -28,7 +28,7 @@ KERNEL  := $(BUILD)/kernel.elf
 HARNESS := $(BUILD)/vmm-harness
 # build/initrd.cpio: every program, the tests' and benchmarks' ones too (the
 # tests boot it); build/system.cpio: the system initrd a machine boots with
-# its root disk (init, the I/O server, the runtime, hello, the shell).
+# its root disk (init, the I/O server, the runtime, launch, hello, the shell).
 INITRD  := $(BUILD)/initrd.cpio
 SYSTEM_INITRD := $(BUILD)/system.cpio
 # build/vmm-harness is linked statically (static-pie): no dynamic loader
