@@ -206,7 +206,8 @@ USER_PROGRAMS += bin/hello-std-stripped=$(HELLO_STD_STRIPPED)
 # patch changes.
 SMOLTCP_VERSION := 0.14.0
 SMOLTCP_SHA256  := b6f8b28ad56c6e35524a37dd492af5d1a47e31e1a4d175cd12f89c075f01980f
-SMOLTCP_PATCHES := guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-min-rto.patch
+SMOLTCP_PATCHES := guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-min-rto.patch \
+	guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-take-buffers.patch
 SMOLTCP_DIR     := $(BUILD)/crates/smoltcp-$(SMOLTCP_VERSION)
 .PHONY: crates
 crates: $(SMOLTCP_DIR)/.vireo-patched

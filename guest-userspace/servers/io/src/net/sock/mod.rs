@@ -22,6 +22,7 @@
 //! or invented id is `BadHandle`, never another socket (smoltcp's `get_mut`
 //! panics on a handle it does not have).
 mod backlog;
+mod bufs;
 pub use backlog::REFILL_EVERY;
 mod poll;
 mod ready;
@@ -234,6 +235,8 @@ pub struct Layer {
     next_port: u16,
     /// Socket buffer bytes allocated (see `tcp::buffer_sizes`).
     buffer_bytes: usize,
+    /// Removed TCP sockets' buffers, for the next ones (`bufs.rs`).
+    bufs: bufs::Bufs,
     staging: Vec<u8>,
     /// Sockets whose readiness may have changed (`ready.rs`).
     dirty: ready::Dirty,

@@ -7,7 +7,6 @@
 //! a reset handshake).
 use super::{endpoint_words, ip_of, ok, port_of, ConnNet, Parked, Sock, Step, MAX_IO, NO_ADDRESS_NS};
 use crate::net::stack::{tune_tcp, NetStack};
-use alloc::vec;
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 use core::task::Waker;
@@ -78,13 +77,16 @@ impl NetStack {
     fn new_tcp(&mut self) -> (tcp::Socket<'static>, usize) {
         let each = if self.layer.buffer_bytes + 2 * TCP_BUF <= BUDGET { TCP_BUF } else { TCP_BUF_SMALL };
         self.layer.buffer_bytes += 2 * each;
-        let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; each]), tcp::SocketBuffer::new(vec![0; each]));
+        let (rx, tx) = (self.layer.bufs.take(each), self.layer.bufs.take(each));
+        let mut s = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
         tune_tcp(&mut s);
         (s, 2 * each)
     }
 
     fn remove_tcp(&mut self, h: SocketHandle, bytes: usize) {
-        self.sockets.remove(h);
+        if let smoltcp::socket::Socket::Tcp(s) = self.sockets.remove(h) {
+            self.layer.bufs.give_socket(s);
+        }
         self.layer.buffer_bytes = self.layer.buffer_bytes.saturating_sub(bytes);
     }
 
