@@ -126,6 +126,12 @@ pub fn wrk(port: u16, conns: u32, seconds: u64) -> Result<Wrk, String> {
     let threads = if conns > 1 { "2" } else { "1" };
     c.args(["-t", threads, "-c", &conns.to_string(), "-d", &format!("{seconds}s"), "--timeout", WRK_TIMEOUT]);
     c.arg("--latency");
+    // A new TCP connection for every request, on both guests: what
+    // targets.md counts ("small file, new TCP connection") and what busybox
+    // httpd does anyway (it closes after each response). Without it wrk
+    // keeps Vireo's connections alive and the figures leave out a
+    // connection's set-up and teardown (docs/benchmarks.md "HTTP").
+    c.args(["-H", "Connection: close"]);
     c.arg(format!("http://127.0.0.1:{port}/{}", site::SMALL));
     let cap = capture::run(c, Duration::from_secs(seconds + 120), None)
         .map_err(|e| format!("cannot run wrk ({e}); `make deps` installs it"))?;

@@ -2,8 +2,7 @@
 //!
 //! Every accepted connection gets a new smoltcp socket, and new buffers made
 //! with `vec![0; n]` were zeroed each time: 128 KiB, about 16 k guest
-//! instructions of `rep stosq`, a third of an HTTP request on a new
-//! connection. A removed socket's buffers (smoltcp gives them back through
+//! instructions of `rep stosq` for every new connection. A removed socket's buffers (smoltcp gives them back through
 //! Vireo's patch, guest-userspace/patches/smoltcp-0.14.0-take-buffers.patch)
 //! go to the next socket as they are: smoltcp's ring buffer reads only what
 //! was written into it since the socket was made, so what an earlier
