@@ -10,6 +10,7 @@ mod devices;
 mod elfcheck;
 mod error;
 mod exits;
+mod ioapic;
 mod loader;
 mod memory;
 mod postmortem;

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use kvm_bindings::kvm_lapic_state;
 use kvm_ioctls::{VcpuFd, VmFd};
 
+use crate::ioapic::{self, RTE_LEVEL, RTE_MASKED, RTE_REMOTE_IRR, RTE_VECTOR};
+
 /// Each vCPU's line, by vCPU id.
 static LINES: Mutex<BTreeMap<u64, String>> = Mutex::new(BTreeMap::new());
 /// The VM, for its IOAPIC.
@@ -71,29 +73,25 @@ pub fn ioapic() -> Option<String> {
     let vm = VM.get()?;
     let mut chip = kvm_bindings::kvm_irqchip { chip_id: kvm_bindings::KVM_IRQCHIP_IOAPIC, ..Default::default() };
     vm.get_irqchip(&mut chip).ok()?;
-    // For chip_id KVM_IRQCHIP_IOAPIC, KVM filled the `ioapic` member.
-    // SAFETY: every field of it is a plain integer, valid for any bits.
-    let io = unsafe { chip.chip.ioapic };
-    let entries = io.redirtbl.map(|e| {
-        // SAFETY: `bits` covers the whole entry; any value is valid.
-        unsafe { e.bits }
-    });
-    entries.iter().any(|&b| b & 0xff != 0).then(|| describe_ioapic(io.irr, &entries))
+    let (entries, irr) = ioapic::entries(&chip)?;
+    entries.iter().any(|&b| b & RTE_VECTOR != 0).then(|| describe_ioapic(irr, &entries))
 }
 
 fn describe_ioapic(irr: u32, entries: &[u64]) -> String {
     let mut s = "IOAPIC at timeout:".to_string();
     for (pin, &bits) in entries.iter().enumerate() {
-        if bits & 0xff == 0 {
+        if bits & RTE_VECTOR == 0 {
             continue;
         }
-        s += &format!(" pin {pin} vector {:#x} {}", bits & 0xff, if bits & (1 << 15) != 0 { "level" } else { "edge" });
-        for (set, name) in
-            [(bits & (1 << 16) != 0, "masked"), (bits & (1 << 14) != 0, "remote-irr"), (irr & (1 << pin) != 0, "irr")]
-        {
-            if set {
-                s += &format!(" {name}");
-            }
+        let trigger = if bits & RTE_LEVEL != 0 { "level" } else { "edge" };
+        s += &format!(" pin {pin} vector {:#x} {trigger}", bits & RTE_VECTOR);
+        let flags = [
+            (bits & RTE_MASKED != 0, "masked"),
+            (bits & RTE_REMOTE_IRR != 0, "remote-irr"),
+            (irr & (1 << pin) != 0, "irr"),
+        ];
+        for (_, name) in flags.iter().filter(|(set, _)| *set) {
+            s += &format!(" {name}");
         }
         s.push(';');
     }

@@ -23,6 +23,7 @@ use crate::cpu;
 use crate::devices::serial::{Console, IrqTrigger, SerialPort};
 use crate::devices::Devices;
 use crate::error::{Error, Result};
+use crate::ioapic::{self, RTE_LEVEL, RTE_REMOTE_IRR, RTE_VECTOR};
 use crate::memory::{self, RamLayout};
 use crate::pvm;
 use crate::shutdown::Finisher;
@@ -129,11 +130,6 @@ fn put_irqchips(vm: &kvm_ioctls::VmFd, st: &VmState) -> Result<()> {
     Ok(())
 }
 
-/// IOAPIC redirection entry bits (82093AA datasheet, 3.2.4).
-const RTE_VECTOR: u64 = 0xff;
-const RTE_REMOTE_IRR: u64 = 1 << 14;
-const RTE_LEVEL: u64 = 1 << 15;
-
 /// Whether `vector` is pending (IRR) or in service (ISR) in a saved LAPIC.
 fn lapic_holds(lapic: &kvm_bindings::kvm_lapic_state, vector: u8) -> bool {
     let (reg, bit) = (usize::from(vector / 32) * 0x10, vector % 32);
@@ -152,21 +148,14 @@ fn lapic_holds(lapic: &kvm_bindings::kvm_lapic_state, vector: u8) -> bool {
 /// Cleared, the pin's IRR (restored too) delivers it again, to the vCPU
 /// it is for ([`put_irqchips`]).
 fn settle_ioapic(chip: &mut kvm_bindings::kvm_irqchip, vcpus: &[VcpuState]) {
-    if chip.chip_id != kvm_bindings::KVM_IRQCHIP_IOAPIC {
-        return;
-    }
-    // For chip_id KVM_IRQCHIP_IOAPIC, KVM filled the `ioapic` member.
-    // SAFETY: every field of it is a plain integer, valid for any bits.
-    let ioapic = unsafe { &mut chip.chip.ioapic };
-    for entry in ioapic.redirtbl.iter_mut() {
-        // SAFETY: `bits` covers the whole entry; any value is valid.
-        let bits = unsafe { entry.bits };
+    let Some((entries, _)) = ioapic::entries(chip) else { return };
+    for (pin, bits) in entries.into_iter().enumerate() {
         if bits & RTE_LEVEL == 0 || bits & RTE_REMOTE_IRR == 0 {
             continue;
         }
         let vector = (bits & RTE_VECTOR) as u8;
         if !vcpus.iter().any(|v| lapic_holds(&v.lapic, vector)) {
-            entry.bits = bits & !RTE_REMOTE_IRR;
+            ioapic::set_entry(chip, pin, bits & !RTE_REMOTE_IRR);
         }
     }
 }
@@ -275,19 +264,13 @@ mod tests {
     fn a_remote_irr_no_saved_lapic_holds_is_cleared_and_others_kept() {
         let mut chip = kvm_bindings::kvm_irqchip { chip_id: kvm_bindings::KVM_IRQCHIP_IOAPIC, ..Default::default() };
         let level_waiting = |v: u64| v | RTE_LEVEL | RTE_REMOTE_IRR;
-        // SAFETY: writing plain integers into the IOAPIC member of the union.
-        unsafe {
-            chip.chip.ioapic.redirtbl[5].bits = level_waiting(0x45);
-            chip.chip.ioapic.redirtbl[6].bits = level_waiting(0x46);
-            chip.chip.ioapic.redirtbl[7].bits = 0x47 | RTE_REMOTE_IRR; // edge: left alone
-        }
-        // 0x45 is in service on a vCPU.
+        ioapic::set_entry(&mut chip, 5, level_waiting(0x45));
+        ioapic::set_entry(&mut chip, 6, level_waiting(0x46));
+        ioapic::set_entry(&mut chip, 7, 0x47 | RTE_REMOTE_IRR); // edge: left alone
+                                                                // 0x45 is in service on a vCPU.
         let held = VcpuState { lapic: lapic_with(0x100, 0x45), ..Default::default() };
         settle_ioapic(&mut chip, &[held]);
-        let bits: Vec<u64> = (5..8)
-            // SAFETY: reading plain integers back.
-            .map(|i| unsafe { chip.chip.ioapic.redirtbl[i].bits })
-            .collect();
+        let bits = ioapic::entries(&chip).unwrap().0[5..8].to_vec();
         assert_eq!(bits, [level_waiting(0x45), 0x46 | RTE_LEVEL, 0x47 | RTE_REMOTE_IRR]);
         assert!(lapic_holds(&lapic_with(0x200, 0xe0), 0xe0) && !lapic_holds(&lapic_with(0x200, 0xe0), 0xe1));
     }
@@ -319,12 +302,10 @@ mod tests {
         };
         use kvm_bindings::{KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE};
         let mut ioapic = chip(KVM_IRQCHIP_IOAPIC);
-        // SAFETY: writing plain integers into the IOAPIC member KVM filled.
-        unsafe {
-            ioapic.chip.ioapic.redirtbl[5].bits = 0x45 | RTE_LEVEL;
-            ioapic.chip.ioapic.redirtbl[6].bits = 0x46 | RTE_LEVEL | RTE_REMOTE_IRR;
-            ioapic.chip.ioapic.irr = 1 << 5 | 1 << 6;
-        }
+        ioapic::set_entry(&mut ioapic, 5, 0x45 | RTE_LEVEL);
+        ioapic::set_entry(&mut ioapic, 6, 0x46 | RTE_LEVEL | RTE_REMOTE_IRR);
+        // Writing a union field: plain integers, no unsafe.
+        ioapic.chip.ioapic.irr = 1 << 5 | 1 << 6;
         let st = VmState {
             mem_mib: 0,
             clock: Default::default(),
