@@ -236,6 +236,7 @@ std-programs: deps
 SYSTEM_PROGRAMS := init=$(USERSPACE_OUT)/init sbin/io=$(USERSPACE_OUT)/io-server \
 	sys/motor-rt=$(USERSPACE_OUT)/motor-rt sbin/launch=$(STD_PROGRAMS_OUT)/launch \
 	bin/hello=$(USERSPACE_OUT)/hello bin/sh=$(STD_PROGRAMS_OUT)/sh
+SYSTEM_DESTS := $(foreach p,$(SYSTEM_PROGRAMS),$(firstword $(subst =, ,$(p))))
 SYSTEM_STAGE := $(BUILD)/system
 # The initrd (PVH module 0; QEMU -initrd): the USER_PROGRAMS (DEST=SRC
 # pairs, above) plus the loader's malformed-ELF fixtures under test/elf/
@@ -248,8 +249,9 @@ initrd: userspace std-programs
 	@guest-userspace/host-tools/check-elf.sh -q --std $(HELLO_STD_STRIPPED)
 	target/release/mkinitrd -o $(INITRD) --fixtures $(USER_PROGRAMS)
 	@rm -rf $(SYSTEM_STAGE) && mkdir -p $(SYSTEM_STAGE)
-	@for pair in $(SYSTEM_PROGRAMS); do strip -o $(SYSTEM_STAGE)/$$(basename $${pair#*=}) $${pair#*=} || exit 1; done
-	target/release/mkinitrd -o $(SYSTEM_INITRD) $(foreach p,$(SYSTEM_PROGRAMS),$(firstword $(subst =, ,$(p)))=$(SYSTEM_STAGE)/$(notdir $(lastword $(subst =, ,$(p)))))
+	@for pair in $(SYSTEM_PROGRAMS); do dest=$(SYSTEM_STAGE)/$${pair%%=*}; \
+		mkdir -p "$$(dirname "$$dest")" && strip -o "$$dest" "$${pair#*=}" || exit 1; done
+	target/release/mkinitrd -o $(SYSTEM_INITRD) $(foreach d,$(SYSTEM_DESTS),$(d)=$(SYSTEM_STAGE)/$(d))
 
 # The disk (docs/storage.md): a 64 MiB sparse ext4 image holding the
 # USER_PROGRAMS at the same paths as in the initrd, the DISK_PROGRAMS, and etc/motd, made by
