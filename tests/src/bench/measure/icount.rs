@@ -100,18 +100,13 @@ fn rate_given(opts: &Options, initrd: Option<&Path>, sec: &mut IcountSection) {
         sec.user_rate_given_note = Some("not measured: no initrd or no TSC rate".into());
         return;
     };
-    let cmd = qemu_with_cmdline(&opts.kernel, Some(initrd), true, &format!("bootstat tsc_khz={}", hz / 1000));
-    sec.user_rate_given_note = Some(show(&cmd));
-    log("a. QEMU -icount run: TSC rate given");
     let mut m = Milestone::new("0x41_rate_given", "0x41 with tsc_khz= (rate given)", true);
-    match capture::run(cmd, Duration::from_secs(120), None) {
-        Ok(cap) => match bootstat::parse(&cap.stdout).phase(bootstat::FIRST_USER_INSTRUCTION) {
-            Some(p) => m.values.push(p.tsc_since_entry as f64),
-            None => sec.failures.push(format!("rate given: no 0x41 bootstat phase; {}", cap.outcome())),
-        },
-        Err(e) => sec.failures.push(format!("rate given: cannot start QEMU: {e}")),
-    }
-    sec.user_rate_given = Some(m);
+    let cmdline = format!("bootstat tsc_khz={}", hz / 1000);
+    let note = extra_boot(opts, initrd, &cmdline, "rate given", &mut m, &mut sec.failures, |out| {
+        let p = bootstat::parse(out).phase(bootstat::FIRST_USER_INSTRUCTION).map(|p| p.tsc_since_entry);
+        p.ok_or_else(|| "no 0x41 bootstat phase".into())
+    });
+    (sec.user_rate_given, sec.user_rate_given_note) = (Some(m), Some(note));
 }
 
 /// The std program whose first statement reads the TSC, and what it prints.
@@ -119,33 +114,49 @@ const STD_MAIN_CMDLINE: &str = "init=/bin/std-first-main bootstat";
 const STD_MAIN_LINE: &str = "std-first-main: hello, world; tsc at main ";
 
 /// PVH entry -> a std hello's `main` (docs/runtime.md): one `-icount` boot
-/// (the count is deterministic) with `/bin/std-first-main` as init, from
-/// the full initrd (the system initrd has no such program); its TSC at
-/// `main` minus the TSC at PVH entry.
+/// with `/bin/std-first-main` as init, from the full initrd (the system
+/// initrd has no such program); its TSC at `main` minus the TSC at PVH
+/// entry.
 fn std_main(opts: &Options, initrd: Option<&Path>, sec: &mut IcountSection) {
     let Some(initrd) = initrd.map(|_| opts.full_initrd.as_path()).filter(|p| p.is_file()) else {
         sec.std_main_note = Some("not measured: no initrd".into());
         return;
     };
-    let cmd = qemu_with_cmdline(&opts.kernel, Some(initrd), true, STD_MAIN_CMDLINE);
-    sec.std_main_note = Some(show(&cmd));
-    log("a. QEMU -icount run: std hello main");
     let mut m = Milestone::new("std_main", "std hello main (/bin/std-first-main)", true);
-    match capture::run(cmd, Duration::from_secs(120), None) {
-        Ok(cap) => {
-            let at_main = cap
-                .stdout
-                .lines()
-                .find_map(|l| l.trim_end().strip_prefix(STD_MAIN_LINE))
-                .and_then(|v| v.parse::<u64>().ok());
-            match (at_main, bootstat::entry_tsc(&cap.stdout)) {
-                (Some(t), Some(entry)) if t > entry => m.values.push((t - entry) as f64),
-                _ => sec.failures.push(format!("std main: no `{STD_MAIN_LINE}` or PVH entry line; {}", cap.outcome())),
-            }
+    let note = extra_boot(opts, initrd, STD_MAIN_CMDLINE, "std main", &mut m, &mut sec.failures, |out| {
+        let at_main =
+            out.lines().find_map(|l| l.trim_end().strip_prefix(STD_MAIN_LINE)).and_then(|v| v.parse::<u64>().ok());
+        match (at_main, bootstat::entry_tsc(out)) {
+            (Some(t), Some(entry)) if t > entry => Ok(t - entry),
+            _ => Err(format!("no `{STD_MAIN_LINE}` or PVH entry line")),
         }
-        Err(e) => sec.failures.push(format!("std main: cannot start QEMU: {e}")),
+    });
+    (sec.std_main, sec.std_main_note) = (Some(m), Some(note));
+}
+
+/// One more `-icount` boot with `cmdline` (its count is deterministic, so
+/// once is enough): `value` reads the figure from the console into `m`, or
+/// says what was missing (a failure named `what`). Returns the command.
+fn extra_boot(
+    opts: &Options,
+    initrd: &Path,
+    cmdline: &str,
+    what: &str,
+    m: &mut Milestone,
+    failures: &mut Vec<String>,
+    value: impl FnOnce(&str) -> Result<u64, String>,
+) -> String {
+    let cmd = qemu_with_cmdline(&opts.kernel, Some(initrd), true, cmdline);
+    let note = show(&cmd);
+    log(&format!("a. QEMU -icount run: {what}"));
+    match capture::run(cmd, Duration::from_secs(120), None) {
+        Ok(cap) => match value(&cap.stdout) {
+            Ok(v) => m.values.push(v as f64),
+            Err(why) => failures.push(format!("{what}: {why}; {}", cap.outcome())),
+        },
+        Err(e) => failures.push(format!("{what}: cannot start QEMU: {e}")),
     }
-    sec.std_main = Some(m);
+    note
 }
 
 #[cfg(test)]
