@@ -1,8 +1,10 @@
 //! `/bin/mem-release [MIB [HOLD_S [ROUNDS]]]`: ROUNDS times (default 1),
 //! allocates MIB MiB (default 200), checks it reads as zeros and writes
-//! every page, frees it, then lives on HOLD_S seconds (default 8) so the
-//! host can watch the VM's resident memory fall while nothing else
-//! happens. With free-page reporting, later rounds get frames the host has
+//! every page, keeps it for TOUCH_HOLD so the host can read the VM's
+//! resident memory at its peak (the free and its report take a few ms of
+//! guest time, less than a host poll), frees it, then lives on HOLD_S
+//! seconds (default 8) so the host can watch the resident memory fall while
+//! nothing else happens. With free-page reporting, later rounds get frames the host has
 //! discarded, which must read as zeros like any others. Each step is a line:
 //!
 //! ```text
@@ -14,6 +16,10 @@
 //! Exit status 3 when fresh memory was not zero.
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// How long the touched block is kept before the free: many host polls
+/// (50-100 ms each), with room for a loaded host.
+const TOUCH_HOLD: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +50,7 @@ fn main() -> ExitCode {
         }
         let sum: u64 = block.iter().step_by(4096).map(|&b| u64::from(b)).sum();
         println!("mem-release: touched {mib} MiB");
+        std::thread::sleep(TOUCH_HOLD);
         drop(block);
         println!("mem-release: freed {mib} MiB (page sum {sum})");
         std::thread::sleep(Duration::from_secs(hold));
