@@ -16,28 +16,57 @@ pub const MAX_FILE: u64 = 64 * 1024;
 /// The most bytes of file data kept at once.
 pub const MAX_BYTES: usize = 4 * 1024 * 1024;
 
-/// A cached file: its whole 200 response for an HTTP/1.1 keep-alive GET
-/// (head and body in one buffer, the common answer, sent as it is with
-/// no copy: moto-rt's `memcpy` is a byte loop), from which the other
-/// answers take the body.
+/// A cached file: its whole 200 responses for an HTTP/1.1 GET, kept
+/// alive and closing (head and body in one buffer each, sent as they are
+/// with no copy: moto-rt's `memcpy` is a byte loop; a client that opens a
+/// connection per request sends `Connection: close` every time), from
+/// which the other answers take the body.
 #[derive(Clone)]
 pub struct Cached {
-    pub response: Arc<[u8]>,
-    pub head_len: usize,
+    pub keep: Whole,
+    pub close: Whole,
     pub content_type: &'static str,
 }
 
-impl Cached {
-    /// `head` (ending with the blank line) followed by `body`.
-    pub fn new(head: Vec<u8>, body: &[u8], content_type: &'static str) -> Cached {
+/// One whole response: `head_len` bytes of head, then the body.
+#[derive(Clone)]
+pub struct Whole {
+    pub bytes: Arc<[u8]>,
+    pub head_len: usize,
+}
+
+impl Whole {
+    fn new(head: Vec<u8>, body: &[u8]) -> Whole {
         let head_len = head.len();
-        let mut response = head;
-        response.extend_from_slice(body);
-        Cached { response: response.into(), head_len, content_type }
+        let mut bytes = head;
+        bytes.extend_from_slice(body);
+        Whole { bytes: bytes.into(), head_len }
+    }
+
+    /// The bytes a GET (`with_body`) or a HEAD gets.
+    pub fn answer(&self, with_body: bool) -> &[u8] {
+        if with_body {
+            &self.bytes
+        } else {
+            &self.bytes[..self.head_len.min(self.bytes.len())]
+        }
+    }
+}
+
+impl Cached {
+    /// The two heads (each ending with the blank line) and the body.
+    pub fn new(keep_head: Vec<u8>, close_head: Vec<u8>, body: &[u8], content_type: &'static str) -> Cached {
+        Cached { keep: Whole::new(keep_head, body), close: Whole::new(close_head, body), content_type }
     }
 
     pub fn body(&self) -> &[u8] {
-        &self.response[self.head_len.min(self.response.len())..]
+        let w = &self.keep;
+        &w.bytes[w.head_len.min(w.bytes.len())..]
+    }
+
+    /// The bytes it holds (what `MAX_BYTES` bounds).
+    fn size(&self) -> usize {
+        self.keep.bytes.len() + self.close.bytes.len()
     }
 }
 
@@ -90,18 +119,18 @@ impl Cache {
     }
 
     pub fn put(&self, key: String, file: Cached) {
-        let len = file.response.len();
+        let len = file.size();
         if !self.enabled() || file.body().len() as u64 > MAX_FILE {
             return;
         }
         let mut g = self.lock();
         if let Some(old) = g.map.remove(&key) {
-            g.bytes -= old.file.response.len();
+            g.bytes -= old.file.size();
         }
         if g.bytes + len > MAX_BYTES {
             let ttl = self.ttl;
             g.map.retain(|_, e| e.at.elapsed() < ttl);
-            g.bytes = g.map.values().map(|e| e.file.response.len()).sum();
+            g.bytes = g.map.values().map(|e| e.file.size()).sum();
             if g.bytes + len > MAX_BYTES {
                 return;
             }
@@ -116,7 +145,7 @@ mod tests {
     use super::*;
 
     fn file(n: usize) -> Cached {
-        Cached::new(Vec::new(), &vec![7u8; n], "text/plain")
+        Cached::new(Vec::new(), Vec::new(), &vec![7u8; n], "text/plain")
     }
 
     #[test]
@@ -138,7 +167,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         c.put("one-more".into(), file(1));
         assert!(c.get("one-more").is_some(), "expired entries made room");
-        assert_eq!(c.lock().bytes, 1);
+        assert_eq!(c.lock().bytes, 2, "the body twice: kept alive and closing");
     }
 
     #[test]

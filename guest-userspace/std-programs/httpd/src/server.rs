@@ -91,6 +91,7 @@ pub fn run(listener: TcpListener, site: Site) -> ! {
 }
 
 fn worker(pool: &Pool) {
+    let mut bufs = conn::Buffers::default();
     loop {
         let stream = {
             let mut st = pool.lock();
@@ -101,7 +102,7 @@ fn worker(pool: &Pool) {
                 st = pool.ready.wait(st).unwrap_or_else(|e| e.into_inner());
             }
         };
-        conn::serve(stream, &pool.site);
+        conn::serve(stream, &pool.site, &mut bufs);
         pool.lock().busy -= 1;
     }
 }
