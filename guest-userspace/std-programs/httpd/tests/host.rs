@@ -315,7 +315,11 @@ fn small_files_are_cached_briefly() {
     let p = s.dir.join("www/t/a.txt");
     assert_eq!(get(s.addr, "/t/a.txt").body, b"a.txt\n");
     std::fs::write(&p, "changed\n").expect("rewrite");
-    assert_eq!(get(s.addr, "/t/a.txt").body, b"a.txt\n", "within the TTL");
+    let r = get(s.addr, "/t/a.txt");
+    assert_eq!((r.body.as_slice(), r.header("connection")), (&b"a.txt\n"[..], Some("close")), "within the TTL");
+    // The cache keeps a kept-alive answer too, without `Connection`.
+    let r = exchange(s.addr, b"GET /t/a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!((r.body.as_slice(), r.header("connection")), (&b"a.txt\n"[..], None), "kept alive");
     std::thread::sleep(Duration::from_millis(400));
     let r = get(s.addr, "/t/a.txt");
     assert_eq!((r.body.as_slice(), r.header("content-type")), (&b"changed\n"[..], Some("text/plain; charset=utf-8")));
