@@ -127,7 +127,7 @@ pub fn serve(stream: TcpStream, site: &Site, bufs: &mut Buffers) {
                 let status = if matches!(e, NoHead::TimedOut) { 408 } else { 413 };
                 let t = Instant::now();
                 let sent = response::send_error(&mut c.stream, status, None, CLOSE);
-                log::request(&site.cfg, &c.buf, status, sent.unwrap_or(0), t);
+                log::request(&site.cfg, c.buf, status, sent.unwrap_or(0), t);
                 c.close();
                 return;
             }
@@ -152,7 +152,7 @@ impl Conn<'_> {
         let mut deadline = idle_deadline.unwrap_or(accepted + cfg.header_timeout);
         let mut waiting_idle = idle_deadline.is_some();
         loop {
-            if let Some(n) = http::head_len(&self.buf) {
+            if let Some(n) = http::head_len(self.buf) {
                 return Ok(n);
             }
             if self.buf.len() >= MAX_HEAD {
