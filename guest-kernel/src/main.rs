@@ -177,6 +177,8 @@ fn kinit(_: usize) {
     if (flag("selftest") || only.is_some()) && !selftest::run_all(only) {
         poweroff::exit_with(KernelExit::SelfTestFailed);
     }
+    // Every CPU is up and the self-tests (which take a low page) are done.
+    mm::retire_low_pool();
     let Some(initrd) = initrd::get() else {
         trace::mark(boot_trace::USER_ENTRY);
         if flag("bootstat") {

@@ -93,3 +93,34 @@ fn crashtest_invalid_opcode_dumps_and_fails() {
 fn crashtest_double_fault_dumps_and_fails() {
     crash("df", "double fault (#DF)");
 }
+
+/// KiB in "N KiB in use" (or MiB) on the line starting with `prefix`
+/// that has it (`bootstat: memory` also names a phase).
+fn in_use_kib(run: &Run, prefix: &str) -> u64 {
+    let line = run.lines_containing(prefix).into_iter().find(|l| l.starts_with(prefix) && l.contains(" in use"));
+    let line = line.unwrap_or_else(|| panic!("no {prefix:?} line\n{}", run.dump()));
+    let before = line.split(" in use").next().unwrap_or_default();
+    let mut words = before.rsplit(' ');
+    let (unit, n) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+    let n: f64 = n.parse().unwrap_or_else(|_| panic!("{line}"));
+    match unit {
+        "KiB" => n as u64,
+        "MiB" => (n * 1024.0) as u64,
+        _ => panic!("{line}"),
+    }
+}
+
+/// Once every CPU is up, the free pages below 1 MiB (kept for the SMP
+/// trampoline) become ordinary free memory: the idle figure no longer
+/// counts them as in use.
+#[test]
+fn memory_below_1_mib_is_free_memory_after_boot() {
+    let run = Qemu::new(Machine::Microvm).cpus(2).cmdline("bootstat").run();
+    assert_core_up(&run, 2);
+    let idle = run.lines_containing("bootstat: memory ").into_iter().find(|l| l.contains(" in use"));
+    let idle = idle.unwrap_or_else(|| panic!("no bootstat memory line\n{}", run.dump()));
+    assert!(idle.contains("low pool 0 B free"), "{idle}");
+    // The early figure counts the low pool (about 600 KiB) as reserved.
+    let (early, late) = (in_use_kib(&run, "mm: "), in_use_kib(&run, "bootstat: memory "));
+    assert!(late + 256 < early, "in use {early} KiB after set-up, {late} KiB at idle\n{}", run.dump());
+}

@@ -7,7 +7,9 @@
 //! - a LIFO *stack of freed frames*, linked through the frames themselves
 //!   (via the direct map), so it needs no memory of its own;
 //! - a 256-bit bitmap for the pages below 1 MiB, which the general allocator
-//!   never hands out (see [`reserve_low_page`]);
+//!   does not hand out while CPUs are being started (see
+//!   [`reserve_low_page`]); then [`retire_low_pool`] makes its free pages
+//!   ranges of their own;
 //! - frames the host has discarded (free-page reporting, [`report_take`]):
 //!   they read as zeros and a write faults a host page back in, so they are
 //!   kept in a range list of their own (not linked through themselves) and
@@ -375,6 +377,46 @@ impl Allocator {
         Ok(n)
     }
 
+    /// Moves the low pool's free pages into ranges at the front of the
+    /// table (they all lie below every other range), as many runs as the
+    /// table has room for; returns the pages moved.
+    fn retire_low(&mut self) -> u64 {
+        let mut moved = 0;
+        let mut page = 0;
+        while page < LOW_PAGES {
+            let is_free = |p: usize| self.low[p / 64] & (1 << (p % 64)) != 0;
+            if !is_free(page) {
+                page += 1;
+                continue;
+            }
+            let start = page;
+            while page < LOW_PAGES && is_free(page) {
+                page += 1;
+            }
+            if self.len == MAX_RANGES {
+                break;
+            }
+            // Ranges stay sorted: this run lies above the ones moved before
+            // it and below every range of RAM above 1 MiB.
+            let at = self.ranges[..self.len].partition_point(|r| r.end <= start as u64 * PAGE_SIZE);
+            self.ranges.copy_within(at..self.len, at + 1);
+            let (base, end) = (start as u64 * PAGE_SIZE, page as u64 * PAGE_SIZE);
+            self.ranges[at] = Range { base, next: base, high: base, end };
+            self.len += 1;
+            let n = (page - start) as u64;
+            for p in start..page {
+                self.low[p / 64] &= !(1 << (p % 64));
+                self.low_pool[p / 64] &= !(1 << (p % 64));
+            }
+            self.low_free -= n;
+            self.free_frames += n;
+            self.managed_frames += n;
+            moved += n;
+        }
+        self.first = 0;
+        moved
+    }
+
     fn reserve_low(&mut self) -> Option<u64> {
         for (w, bits) in self.low.iter_mut().enumerate() {
             if *bits != 0 {
@@ -469,6 +511,15 @@ pub fn reserve_low_page() -> Option<u64> {
     locked(|a| a.reserve_low())
 }
 
+/// Once every CPU is started nothing needs memory below 1 MiB any more
+/// (only the SMP trampoline's start-up vector must point there): the low
+/// pool's free pages become ordinary frames for the rest of the VM's life
+/// (628 KiB on QEMU, which would otherwise sit free but unusable). Returns
+/// the pages moved; [`reserve_low_page`] finds none afterwards.
+pub fn retire_low_pool() -> u64 {
+    locked(|a| a.retire_low())
+}
+
 /// Returns a page obtained from [`reserve_low_page`] (other addresses are
 /// ignored).
 pub fn release_low_page(paddr: u64) {
@@ -525,7 +576,8 @@ pub fn report_abandon(owner: u64) {
 /// Counters of the allocator.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FrameCounts {
-    /// Frames the general allocator manages (RAM above 1 MiB, not reserved).
+    /// Frames the general allocator manages (RAM above 1 MiB, not reserved;
+    /// the low pool's too once it is retired).
     pub managed: u64,
     pub free: u64,
     /// Free pages below 1 MiB.
