@@ -383,31 +383,39 @@ impl Allocator {
     fn retire_low(&mut self) -> u64 {
         let mut moved = 0;
         let mut page = 0;
-        while page < LOW_PAGES {
-            let is_free = |p: usize| self.low[p / 64] & (1 << (p % 64)) != 0;
-            if !is_free(page) {
-                page += 1;
+        // A word of the bitmap at a time (this runs on the way to init's
+        // first instruction).
+        while page < LOW_PAGES && self.len < MAX_RANGES {
+            let bits = self.low[page / 64] >> (page % 64);
+            if bits == 0 {
+                page = (page / 64 + 1) * 64;
                 continue;
             }
+            page += bits.trailing_zeros() as usize;
             let start = page;
-            while page < LOW_PAGES && is_free(page) {
-                page += 1;
-            }
-            if self.len == MAX_RANGES {
-                break;
+            loop {
+                let ones = (self.low[page / 64] >> (page % 64)).trailing_ones() as usize;
+                page += ones.min(64 - page % 64);
+                if page >= LOW_PAGES || !page.is_multiple_of(64) {
+                    break;
+                }
             }
             // Ranges stay sorted: this run lies above the ones moved before
             // it and below every range of RAM above 1 MiB.
-            let at = self.ranges[..self.len].partition_point(|r| r.end <= start as u64 * PAGE_SIZE);
-            self.ranges.copy_within(at..self.len, at + 1);
             let (base, end) = (start as u64 * PAGE_SIZE, page as u64 * PAGE_SIZE);
+            let at = self.ranges[..self.len].partition_point(|r| r.end <= base);
+            self.ranges.copy_within(at..self.len, at + 1);
             self.ranges[at] = Range { base, next: base, high: base, end };
             self.len += 1;
-            let n = (page - start) as u64;
-            for p in start..page {
-                self.low[p / 64] &= !(1 << (p % 64));
-                self.low_pool[p / 64] &= !(1 << (p % 64));
+            let mut p = start;
+            while p < page {
+                let n = (page - p).min(64 - p % 64);
+                let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << (p % 64) };
+                self.low[p / 64] &= !mask;
+                self.low_pool[p / 64] &= !mask;
+                p += n;
             }
+            let n = (page - start) as u64;
             self.low_free -= n;
             self.free_frames += n;
             self.managed_frames += n;
