@@ -98,10 +98,20 @@ impl ConnShared {
     }
 }
 
+/// Whether `op` runs on the connection thread when the stack is free:
+/// requests that send nothing (or say so in `Layer::poll_soon`, and then
+/// the net thread polls). An accept and a server's `set_nodelay` ran on the
+/// net thread, a wake-pipe byte and two context switches each, for every
+/// connection. Sends, shutdowns and closes stay with the net thread, whose
+/// one poll serves every command queued since the last (a poll per send on
+/// the connection threads doubled the cost at 32 connections).
+fn quick(op: u16) -> bool {
+    [Op::NetRecv, Op::NetAccept, Op::NetSetOpt, Op::NetGetOpt, Op::NetAddr].iter().any(|&o| o as u16 == op)
+}
+
 /// Hands a socket request to the net thread (`NetworkUnreachable` at once
-/// when there is no network). A receive runs on the calling thread when
-/// the stack is free (`NetHandle::run_quick`): it sends nothing, unless it
-/// opened a window the peer is waiting for, and then the net thread polls.
+/// when there is no network), or runs it here when it is [`quick`] and the
+/// stack is free (`NetHandle::run_quick`).
 pub fn submit(handle: Option<&NetHandle>, conn: &Arc<ConnShared>, req: Msg) {
     match handle {
         Some(h) => {
@@ -111,7 +121,7 @@ pub fn submit(handle: Option<&NetHandle>, conn: &Arc<ConnShared>, req: Msg) {
                 request(stack, &unrun.conn, unrun.req);
                 core::mem::take(&mut stack.layer.poll_soon)
             };
-            if req.op == Op::NetRecv as u16 {
+            if quick(req.op) {
                 h.run_quick(run);
             } else {
                 h.submit(Box::new(move |stack| {

@@ -202,6 +202,8 @@ impl NetStack {
             Err(e) => {
                 self.sockets.get_mut::<tcp::Socket>(h).abort();
                 self.layer.closing.push((h, bytes));
+                // The reset goes out at the next poll (this may run off the net thread).
+                self.layer.poll_soon = true;
                 return Err(e);
             }
         };
@@ -386,7 +388,13 @@ impl NetStack {
                 let h = t.h;
                 match opt {
                     sockopt::LINGER => t.linger = v,
-                    sockopt::NODELAY => self.sockets.get_mut::<tcp::Socket>(h).set_nagle_enabled(v == 0),
+                    sockopt::NODELAY => {
+                        let s = self.sockets.get_mut::<tcp::Socket>(h);
+                        s.set_nagle_enabled(v == 0);
+                        // Data Nagle held back may go now: the request may
+                        // have run off the net thread (`sock::quick`).
+                        self.layer.poll_soon |= s.send_queue() > 0;
+                    }
                     sockopt::TTL => self.sockets.get_mut::<tcp::Socket>(h).set_hop_limit(Some(ttl()?)),
                     _ => return Err(Status::NotSupported),
                 }
