@@ -9,6 +9,8 @@ use super::CONNECTIONS;
 /// Issue 12's targets: Vireo's requests/s over Linux's, and instructions per request.
 pub const TARGET_RATIO: f64 = 3.0;
 pub const TARGET_INSTR: f64 = 50_000.0;
+/// targets.md: guest instructions to "httpd accepting".
+pub const TARGET_READY_INSTR: f64 = 4_000_000.0;
 
 /// Per-run values of one figure of one guest (runs without it left out).
 fn values(g: &GuestRuns, f: impl Fn(&super::run::Run) -> Option<f64>) -> Vec<f64> {
@@ -36,6 +38,12 @@ fn latency(g: &GuestRuns, conns: u32, p99: bool) -> Vec<f64> {
 
 fn errors(g: &GuestRuns, conns: u32) -> Vec<f64> {
     values(g, |r| r.loads.iter().find(|(c, _)| *c == conns)?.1.as_ref().ok().map(|l| l.wrk.errors() as f64))
+}
+
+/// Guest instructions (time minus idle time) from the start to the mark
+/// taken once the server first answered.
+pub fn to_first_answer(g: &GuestRuns) -> Vec<f64> {
+    values(g, |r| r.ready_mark.and_then(|m| m.uptime_ns.checked_sub(m.idle_ns)).map(|n| n as f64))
 }
 
 pub fn bulk_mb_s(g: &GuestRuns) -> Vec<f64> {
@@ -125,6 +133,14 @@ pub fn table(r: &Results) -> String {
             format!("<= 50 k: {}", verdict(v.map(|x| x <= TARGET_INSTR))),
         );
     }
+    let (v, l) = (med(&to_first_answer(&r.vireo)), med(&to_first_answer(&r.linux)));
+    row(
+        "instructions to the first answer".into(),
+        v.map(fmt_insns).unwrap_or_else(|| "n/a".into()),
+        l.map(fmt_insns).unwrap_or_else(|| "n/a".into()),
+        v.zip(l).filter(|(_, l)| *l > 0.0).map(|(v, l)| format!("{:.3}x", v / l)).unwrap_or_else(|| "-".into()),
+        format!("<= 4 M: {}", verdict(v.map(|x| x <= TARGET_READY_INSTR))),
+    );
     for c in CONNECTIONS {
         let lat = |g: &GuestRuns| match (med(&latency(g, c, false)), med(&latency(g, c, true))) {
             (Some(a), Some(b)) => format!("{} / {}", ms(a), ms(b)),
@@ -172,7 +188,9 @@ pub fn table(r: &Results) -> String {
     s += "\nInstructions per request: (guest time - guest idle time) between the marks around each wrk run, over \
           its requests\n(Linux: /proc/timer_list, idle=poll; Vireo: rdtsc and SysInfo idle_ns). Memory: free guest \
           memory at the run's first\nmark (before wrk) and last (after the bulk download); Linux's MemFree falls by \
-          the page cache the download fills.\n";
+          the page cache the download fills.\nTo the first answer: guest time minus idle time at a mark taken as \
+          soon as the server first answered (targets.md's\n\"httpd accepting\", plus that first request and the \
+          refused tries before it; Vireo from QEMU's start, Linux from its kernel's).\n";
     for g in [&r.vireo, &r.linux] {
         if let Some(u) = &g.unavailable {
             s += &format!("{}: not available: {u}\n", g.name);
@@ -241,7 +259,9 @@ fn guest_json(g: &GuestRuns) -> Value {
                 None => Value::Null,
             };
             let (fb, fa) = r.free_kib();
-            json!({"ready_s": r.ready_s, "loads": loads, "bulk": bulk, "free_kib_first": fb,
+            let first = r.ready_mark.and_then(|m| m.uptime_ns.checked_sub(m.idle_ns));
+            json!({"ready_s": r.ready_s, "ready_mark": r.ready_mark.as_ref().map(mark_json),
+                   "instr_to_first_answer": first, "loads": loads, "bulk": bulk, "free_kib_first": fb,
                    "free_kib_last": fa, "outcome": r.outcome})
         })
         .collect();
@@ -299,6 +319,7 @@ mod tests {
             loads: vec![(1, Ok(load(rps1))), (32, Ok(load(rps32)))],
             bulk: Some(Ok(Bulk { seconds: 2.0, before: mark(0, 0, 2048), after: mark(64, 0, 1024) })),
             ready_s: 12.0,
+            ready_mark: Some(mark(1_700_000_000, 40_000_000, 2048)),
             outcome: "QEMU exited (exit status: 0)".into(),
         }
     }
@@ -323,6 +344,8 @@ mod tests {
         assert!(t.contains("2.0 MiB / 1.0 MiB"), "{t}");
         assert!(t.contains("33.6"), "{t}"); // 64 MiB in 2 s
         assert!(t.contains("Linux run 3: served after 12.0 s; QEMU exited"), "{t}");
+        assert!(t.contains("1.66 G"), "instructions to the first answer: {t}");
+        assert_eq!(to_first_answer(&r.linux), vec![1_660_000_000.0; 3]);
         let j = json(&r);
         assert_eq!(j["linux"]["runs"].as_array().map(Vec::len), Some(3));
         assert_eq!(j["vireo"]["unavailable"], "cannot run /bin/httpd: not found");

@@ -200,6 +200,9 @@ pub struct Run {
     pub loads: Vec<(u32, Result<Load, String>)>,
     pub bulk: Option<Result<Bulk, String>>,
     pub ready_s: f64,
+    /// A mark taken as soon as the server answered: its guest time minus
+    /// idle time is the instructions from the start to the first answer.
+    pub ready_mark: Option<Mark>,
     /// How QEMU ended.
     pub outcome: String,
 }
@@ -272,7 +275,9 @@ fn one_run(cmd: Command, base: &Path, img: &Path, opts: &Options, want: &[u8]) -
             return Err(e);
         }
     };
-    let mut run = Run { ready_s: b.ready_s, ..Default::default() };
+    // At once, before any load: what the boot to a serving httpd cost.
+    let ready_mark = mark(&mut b.con).ok();
+    let mut run = Run { ready_s: b.ready_s, ready_mark, ..Default::default() };
     for c in CONNECTIONS {
         log(&format!("  wrk -c {c} for {} s", opts.duration_s));
         run.loads.push((c, load(&mut b, c, opts.duration_s)));
