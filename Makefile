@@ -210,15 +210,25 @@ SMOLTCP_PATCHES := guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-min-rto.pa
 	guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-take-buffers.patch \
 	guest-userspace/patches/smoltcp-$(SMOLTCP_VERSION)-dup-fin-ack.patch
 SMOLTCP_DIR     := $(BUILD)/crates/smoltcp-$(SMOLTCP_VERSION)
+# rsext4 the same way (guest-userspace/patches/rsext4-*.patch, docs/storage.md):
+# the journal's blocks from its extent runs at mount.
+RSEXT4_VERSION := 0.9.2
+RSEXT4_SHA256  := d10f5947a8d47b4cca4da1b2e394ebd46fec43e3dfca8622a14c416fefd0cf38
+RSEXT4_PATCHES := guest-userspace/patches/rsext4-$(RSEXT4_VERSION)-journal-runs.patch
+RSEXT4_DIR     := $(BUILD)/crates/rsext4-$(RSEXT4_VERSION)
 # The patched smoltcp's own TCP tests (the patches add theirs there), on the
 # host, in their own target directory. test_rtt_estimator is skipped: its
 # table assumes the 1 s minimum RTO that the min-RTO patch lowers.
 SMOLTCP_TCP_TEST = cd $(SMOLTCP_DIR) && CARGO_TARGET_DIR=$(CURDIR)/$(BUILD)/crates/target \
 	cargo test --quiet --lib socket::tcp -- --skip test_rtt_estimator
+# The patched rsext4's own unit tests (the patch adds one).
+RSEXT4_TEST = cd $(RSEXT4_DIR) && CARGO_TARGET_DIR=$(CURDIR)/$(BUILD)/crates/target cargo test --quiet --lib
 .PHONY: crates
-crates: $(SMOLTCP_DIR)/.vireo-patched
+crates: $(SMOLTCP_DIR)/.vireo-patched $(RSEXT4_DIR)/.vireo-patched
 $(SMOLTCP_DIR)/.vireo-patched: $(SMOLTCP_PATCHES) guest-userspace/patches/patch-crate.sh
 	guest-userspace/patches/patch-crate.sh smoltcp $(SMOLTCP_VERSION) $(SMOLTCP_SHA256) $(SMOLTCP_DIR) $(SMOLTCP_PATCHES)
+$(RSEXT4_DIR)/.vireo-patched: $(RSEXT4_PATCHES) guest-userspace/patches/patch-crate.sh
+	guest-userspace/patches/patch-crate.sh rsext4 $(RSEXT4_VERSION) $(RSEXT4_SHA256) $(RSEXT4_DIR) $(RSEXT4_PATCHES)
 
 .PHONY: userspace
 userspace: deps crates
@@ -435,6 +445,7 @@ test: all testbed crates
 	$(EDIT_HOST_TEST)
 	cd guest-userspace && cargo test --quiet $(DNS_HOST_ARGS)
 	$(SMOLTCP_TCP_TEST)
+	$(RSEXT4_TEST)
 	$(MAKE) --no-print-directory fuzz-parsers FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The kernel's parsers of untrusted bytes (guest-kernel/parse: ACPI tables,
