@@ -240,6 +240,9 @@ pub struct Layer {
     /// TCP sockets their owner closed, sending what they hold; removed once
     /// closed (or timed out), with their buffer bytes.
     closing: Vec<(SocketHandle, usize)>,
+    /// UDP sockets their owner closed with datagrams still queued: handle,
+    /// port, when to give up (`udp.rs`).
+    udp_closing: Vec<(SocketHandle, u16, u64)>,
     /// (protocol, port) → sockets using it.
     ports: BTreeMap<(u64, u16), u32>,
     next_port: u16,
@@ -404,12 +407,17 @@ impl NetStack {
             }
         }
         self.reap_closing();
+        self.reap_udp_closing(now);
         done
     }
 
-    /// The earliest deadline of a parked request.
+    /// The earliest deadline of a parked request or a closing UDP socket.
     pub fn layer_deadline(&self) -> Option<u64> {
-        self.layer.parked.iter().map(|p| p.deadline).min()
+        let parked = self.layer.parked.iter().map(|p| p.deadline).min();
+        match (parked, self.udp_closing_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// A connection ended: its sockets are closed, its parked requests dropped.

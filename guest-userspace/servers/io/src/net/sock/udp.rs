@@ -21,6 +21,9 @@ pub const MAX_DATAGRAM: usize = 1472;
 /// Datagrams and payload bytes queued each way.
 const PACKETS: usize = 32;
 const PAYLOAD: usize = 32 * 1024;
+/// How long a closed socket keeps trying to send what it queued (a
+/// destination whose address never resolves must not hold it for ever).
+const FLUSH_NS: u64 = 1_000_000_000;
 
 pub struct Udp {
     pub h: SocketHandle,
@@ -56,10 +59,43 @@ impl NetStack {
         }
     }
 
+    /// The owner closed it. Datagrams it sent and the stack has not put on
+    /// the wire yet still go (on Linux a send is queued to the device, so a
+    /// program that sends and exits loses nothing): the socket, and its
+    /// port, stay until they have, or for at most [`FLUSH_NS`].
     pub(super) fn udp_drop(&mut self, u: Udp) {
-        self.layer.port_release(net::UDP, u.port);
-        self.sockets.remove(u.h);
+        if self.sockets.get::<udp::Socket>(u.h).send_queue() > 0 {
+            let deadline = vireo_rt::sys::now_ns().saturating_add(FLUSH_NS);
+            self.layer.udp_closing.push((u.h, u.port, deadline));
+            self.layer.poll_soon = true;
+            return;
+        }
+        self.udp_remove(u.h, u.port);
+    }
+
+    fn udp_remove(&mut self, h: SocketHandle, port: u16) {
+        self.layer.port_release(net::UDP, port);
+        self.sockets.remove(h);
         self.layer.buffer_bytes = self.layer.buffer_bytes.saturating_sub(2 * PAYLOAD);
+    }
+
+    /// Lets go of closed UDP sockets that have sent what they held (or gave up).
+    pub(super) fn reap_udp_closing(&mut self, now: u64) {
+        let mut i = 0;
+        while i < self.layer.udp_closing.len() {
+            let (h, port, deadline) = self.layer.udp_closing[i];
+            if self.sockets.get::<udp::Socket>(h).send_queue() == 0 || now >= deadline {
+                self.layer.udp_closing.swap_remove(i);
+                self.udp_remove(h, port);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// When the next closed UDP socket gives up sending.
+    pub(super) fn udp_closing_deadline(&self) -> Option<u64> {
+        self.layer.udp_closing.iter().map(|&(_, _, d)| d).min()
     }
 
     pub(super) fn udp_connect(&mut self, conn: u64, req: &Msg) -> Result<Step, Status> {
