@@ -432,6 +432,15 @@ lint: deps crates
 # The real-KVM test bed (docs/paravirt.md): build/testbed/, the L1 Linux guest
 # (Debian's cloud kernel and busybox-static, fetched once) that runs KVM under
 # QEMU TCG; tests/tests/kvm_testbed.rs boots it. cc builds its idle-VM holder.
+# The instruction-counting QEMU plugin (tests/profile/tbcount.c) for
+# `vireo-bench-http --profile build/profile/tbcount.so` and
+# tests/profile/report.py (docs/benchmarks.md "Profiling").
+.PHONY: profile-plugin
+profile-plugin: $(BUILD)/profile/tbcount.so
+$(BUILD)/profile/tbcount.so: tests/profile/tbcount.c
+	@mkdir -p $(BUILD)/profile
+	cc -O2 -Wall -Wextra -shared -fPIC -o $@ $< -lpthread
+
 .PHONY: testbed
 testbed: kernel harness initrd disk
 	tests/testbed/build.sh

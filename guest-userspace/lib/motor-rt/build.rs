@@ -5,5 +5,9 @@ fn main() {
     // No symbol table: the kernel loads this image into every std process,
     // and the spawn cost grows with the file (the fs client made the
     // 1,000-spawn test in std-programs/command 40% slower unstripped).
-    println!("cargo:rustc-link-arg-bins=--strip-all");
+    // VIREO_RT_SYMBOLS=1 keeps it, for profiling (tests/profile/report.py).
+    println!("cargo:rerun-if-env-changed=VIREO_RT_SYMBOLS");
+    if std::env::var_os("VIREO_RT_SYMBOLS").is_none() {
+        println!("cargo:rustc-link-arg-bins=--strip-all");
+    }
 }

@@ -37,6 +37,7 @@ vireo-bench-http: the HTTP benchmark, Vireo's httpd against Linux (make bench-ht
 
 Usage: vireo-bench-http [--runs N] [--duration SECONDS] [--out DIR]
                         [--no-linux] [--no-vireo] [--soak MINUTES]
+                        [--profile PLUGIN]
 
   --runs N            runs per guest (default 3, or VIREO_BENCH_HTTP_RUNS)
   --duration SECONDS  each wrk run (default 20, or VIREO_BENCH_HTTP_DURATION)
@@ -46,6 +47,10 @@ Usage: vireo-bench-http [--runs N] [--duration SECONDS] [--out DIR]
   --soak MINUTES      instead: one guest (Vireo, or Linux with --no-vireo)
                       under wrk at 32 connections for MINUTES, a mark every
                       minute (memory, errors, requests/s); http-soak.json
+  --profile PLUGIN    load the TCG plugin PLUGIN (make profile-plugin builds
+                      build/profile/tbcount.so) into Vireo's QEMU and snapshot
+                      its counters around each wrk run, into OUT/profile/;
+                      http.json names them (tests/profile/report.py reads them)
 
 Boots build/kernel.elf with build/initrd.cpio (`-- /bin/bench-mark /bin/httpd
 ...`) and Debian's cloud kernel with a busybox initramfs (build/linux/, fetched
@@ -65,6 +70,8 @@ pub struct Options {
     pub linux: bool,
     pub vireo: bool,
     pub soak_minutes: Option<u64>,
+    /// The instruction-counting TCG plugin to load into Vireo's QEMU.
+    pub profile: Option<PathBuf>,
 }
 
 /// Parses the command line (without argv[0]); `Ok(None)` means --help.
@@ -79,6 +86,7 @@ pub fn parse_args(args: &[String], env: (Option<&str>, Option<&str>), root: &Pat
         linux: true,
         vireo: true,
         soak_minutes: None,
+        profile: None,
     };
     let count = |what: &str, v: &str, max: u64| match v.trim().parse::<u64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
@@ -101,8 +109,12 @@ pub fn parse_args(args: &[String], env: (Option<&str>, Option<&str>), root: &Pat
             "--out" => o.out_dir = PathBuf::from(value()?),
             "--no-linux" => o.linux = false,
             "--no-vireo" => o.vireo = false,
+            "--profile" => o.profile = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown argument '{other}' (try --help)")),
         }
+    }
+    if let Some(p) = o.profile.as_ref().filter(|p| !p.is_file()) {
+        return Err(format!("--profile: {} is not a file (make profile-plugin builds it)", p.display()));
     }
     if o.soak_minutes.is_some() && !o.linux && !o.vireo {
         return Err("--soak needs a guest (not both --no-linux and --no-vireo)".into());
@@ -180,5 +192,11 @@ mod tests {
         assert!(parse_args(&[], (None, Some("abc")), root).is_err());
         assert!(parse_args(&args(&["--frob"]), (None, None), root).is_err());
         assert_eq!(parse_args(&args(&["--help"]), (None, None), root).unwrap(), None);
+        // --profile names a plugin that exists.
+        let e = parse_args(&args(&["--profile", "/nonexistent/tbcount.so"]), (None, None), root).unwrap_err();
+        assert!(e.contains("make profile-plugin"), "{e}");
+        let me = std::env::current_exe().unwrap();
+        let o = parse_args(&args(&["--profile", &me.display().to_string()]), (None, None), root).unwrap().unwrap();
+        assert_eq!(o.profile.as_deref(), Some(me.as_path()));
     }
 }

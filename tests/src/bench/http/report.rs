@@ -248,7 +248,8 @@ fn guest_json(g: &GuestRuns) -> Value {
                         "p90_us": l.wrk.p90_us, "p99_us": l.wrk.p99_us, "socket_errors": l.wrk.socket_errors,
                         "socket_errors_detail": l.wrk.socket_detail,
                         "non_2xx": l.wrk.non_2xx, "instr_per_request": l.instr_per_req(),
-                        "mark_before": mark_json(&l.before), "mark_after": mark_json(&l.after)}),
+                        "mark_before": mark_json(&l.before), "mark_after": mark_json(&l.after),
+                        "profile_snapshots": l.snapshots.as_ref().map(|(a, b)| [a.display().to_string(), b.display().to_string()])}),
                     Err(e) => json!({"connections": c, "error": e}),
                 })
                 .collect();
@@ -314,6 +315,7 @@ mod tests {
             },
             before: mark(0, 0, 2048),
             after: mark(600_000_000, 30_000_000, 2048),
+            snapshots: None,
         };
         Run {
             loads: vec![(1, Ok(load(rps1))), (32, Ok(load(rps32)))],

@@ -3,7 +3,7 @@
 //! `mark`; then the bulk download between two marks; then `quit`.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -147,6 +147,39 @@ pub struct Load {
     pub wrk: Wrk,
     pub before: Mark,
     pub after: Mark,
+    /// With `--profile`: the plugin's snapshots just before and after wrk.
+    pub snapshots: Option<(PathBuf, PathBuf)>,
+}
+
+/// The instruction-counting plugin's snapshots of one QEMU (`--profile`,
+/// tests/profile/tbcount.c): `PREFIX.req` asks for the next, `PREFIX.N`.
+pub struct Profiler {
+    prefix: PathBuf,
+    next: usize,
+}
+
+impl Profiler {
+    /// The plugin argument for QEMU, snapshots going to `prefix`.N.
+    pub fn new(plugin: &Path, prefix: PathBuf) -> (Profiler, String) {
+        let arg = format!("{},prefix={}", plugin.display(), prefix.display());
+        (Profiler { prefix, next: 0 }, arg)
+    }
+
+    /// Asks for a snapshot and waits (at most 10 s) until it is written.
+    pub fn snapshot(&mut self) -> Result<PathBuf, String> {
+        let req = self.prefix.with_extension("req");
+        let out = PathBuf::from(format!("{}.{}", self.prefix.display(), self.next));
+        std::fs::write(&req, b"").map_err(|e| format!("profile: {}: {e}", req.display()))?;
+        let t = Instant::now();
+        while !out.exists() {
+            if t.elapsed() > Duration::from_secs(10) {
+                return Err(format!("profile: no {} within 10 s (is the plugin loaded?)", out.display()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.next += 1;
+        Ok(out)
+    }
 }
 
 impl Load {
@@ -155,11 +188,13 @@ impl Load {
     }
 }
 
-pub fn load(b: &mut Booted, conns: u32, seconds: u64) -> Result<Load, String> {
+pub fn load(b: &mut Booted, conns: u32, seconds: u64, mut prof: Option<&mut Profiler>) -> Result<Load, String> {
     let before = mark(&mut b.con)?;
+    let first = prof.as_deref_mut().map(Profiler::snapshot).transpose()?;
     let wrk = wrk(b.port, conns, seconds)?;
+    let last = prof.map(Profiler::snapshot).transpose()?;
     let after = mark(&mut b.con)?;
-    Ok(Load { wrk, before, after })
+    Ok(Load { wrk, before, after, snapshots: first.zip(last) })
 }
 
 /// The 64 MiB download.
@@ -265,7 +300,21 @@ pub fn wrk_version() -> String {
 }
 
 /// Boots `cmd` with a fresh image and measures; `Err` when it could not serve.
-fn one_run(cmd: Command, base: &Path, img: &Path, opts: &Options, want: &[u8]) -> Result<Run, String> {
+fn one_run(
+    mut cmd: Command,
+    base: &Path,
+    img: &Path,
+    opts: &Options,
+    want: &[u8],
+    profile: Option<PathBuf>,
+) -> Result<Run, String> {
+    let mut prof = profile.and_then(|prefix| {
+        let plugin = opts.profile.as_ref()?;
+        let _ = std::fs::create_dir_all(prefix.parent()?);
+        let (p, arg) = Profiler::new(plugin, prefix);
+        cmd.arg("-plugin").arg(arg);
+        Some(p)
+    });
     image::fresh_copy(base, img).map_err(|e| format!("no image: {e}"))?;
     let r = boot(cmd, img);
     let mut b = match r {
@@ -280,7 +329,7 @@ fn one_run(cmd: Command, base: &Path, img: &Path, opts: &Options, want: &[u8]) -
     let mut run = Run { ready_s: b.ready_s, ready_mark, ..Default::default() };
     for c in CONNECTIONS {
         log(&format!("  wrk -c {c} for {} s", opts.duration_s));
-        run.loads.push((c, load(&mut b, c, opts.duration_s)));
+        run.loads.push((c, load(&mut b, c, opts.duration_s, prof.as_mut())));
     }
     log("  bulk download");
     run.bulk = Some(bulk(&mut b, want));
@@ -354,13 +403,14 @@ pub fn run_all(opts: &Options) -> Results {
     for i in 0..opts.runs {
         if let (None, Ok(_)) = (&r.vireo.unavailable, &vireo) {
             log(&format!("Vireo run {}/{}", i + 1, opts.runs));
-            let res =
-                vireo_cmd(opts).and_then(|c| one_run(c, &base, &opts.out_dir.join("http-vireo.img"), opts, &want));
+            let prefix = opts.out_dir.join("profile").join(format!("vireo-run{}", i + 1));
+            let res = vireo_cmd(opts)
+                .and_then(|c| one_run(c, &base, &opts.out_dir.join("http-vireo.img"), opts, &want, Some(prefix)));
             record(&mut r.vireo, res);
         }
         if let (None, Ok(g)) = (&r.linux.unavailable, &guest) {
             log(&format!("Linux run {}/{}", i + 1, opts.runs));
-            let res = one_run(linux_cmd(g), &base, &opts.out_dir.join("http-linux.img"), opts, &want);
+            let res = one_run(linux_cmd(g), &base, &opts.out_dir.join("http-linux.img"), opts, &want, None);
             record(&mut r.linux, res);
         }
     }
