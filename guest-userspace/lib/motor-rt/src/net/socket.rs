@@ -79,6 +79,6 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        let _ = channel::call(Op::NetClose, [self.id, 0, 0, 0, 0], &[]);
+        channel::post(Op::NetClose, [self.id, 0, 0, 0, 0]);
     }
 }
