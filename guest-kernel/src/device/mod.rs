@@ -75,7 +75,7 @@ impl OpenDevice {
         Ok(Arc::new(Self { device, dma: SpinLock::new(Vec::new()), irqs: SpinLock::new(Vec::new()) }))
     }
 
-    /// Names this session's free-page-reporting batch (`mm::frame::report_take`):
+    /// Names this session's free-page-reporting batch (`mm::frame::report::report_take`):
     /// one session per device at a time, and its batch ends with it.
     pub fn report_owner(&self) -> u64 {
         self.device as *const Device as u64
@@ -86,7 +86,7 @@ impl Drop for OpenDevice {
     fn drop(&mut self) {
         reset(self.device);
         // The device no longer reads the batch it was reporting, if any.
-        crate::mm::frame::report_abandon(self.report_owner());
+        crate::mm::frame::report::report_abandon(self.report_owner());
         for irq in core::mem::take(&mut *self.irqs.lock()) {
             irq.detach();
         }

@@ -18,7 +18,7 @@ pub mod stack;
 mod stats;
 
 pub use error::MmError;
-pub use frame::{release_low_page, reserve_low_page, retire_low_pool};
+pub use frame::low::{release_low_page, reserve_low_page, retire_low_pool};
 pub use paging::{is_kernel_mapped, AddressSpace};
 pub use stack::alloc_kernel_stack;
 pub use stats::{stats, MemStats};

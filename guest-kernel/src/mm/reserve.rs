@@ -170,7 +170,7 @@ pub fn carve_memory(info: &BootInfo) -> Result<Carved, MmError> {
         }
     };
     let mut emit_low = |s: u64, e: u64| {
-        frame::add_low_range(s, e);
+        frame::low::add_low_range(s, e);
         Ok(())
     };
     for &(start, end) in ram.as_slice() {

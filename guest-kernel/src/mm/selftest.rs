@@ -1,5 +1,5 @@
 //! In-kernel tests of memory management (run after `mm::init`).
-use super::frame::ReportError;
+use super::frame::report::{self, ReportError};
 use super::frame::{self, PhysFrame};
 use super::paging::{self, AddressSpace, Flags, MapError, KERNEL_RW};
 use super::runs::RunList;
@@ -141,7 +141,7 @@ fn report_batch() -> Result<(), String> {
     }
     let before = frame::counts();
     ensure(before.reportable >= 64, || format!("{} reportable frames", before.reportable))?;
-    frame::report_take(OWNER, 256, 64, &mut runs).map_err(|e| format!("take: {e:?}"))?;
+    report::report_take(OWNER, 256, 64, &mut runs).map_err(|e| format!("take: {e:?}"))?;
     let n: u64 = runs.iter().map(|r| (r.1 - r.0) / PAGE_SIZE).sum();
     let (k_start, k_end) = reserve::kernel_image();
     ensure(runs.windows(2).all(|w| w[0].1 < w[1].0), || format!("runs not sorted and apart: {runs:x?}"))?;
@@ -151,9 +151,9 @@ fn report_batch() -> Result<(), String> {
         format!("took {n}: {} free, {} before", during.free, before.free)
     })?;
     let mut again = Vec::with_capacity(4);
-    ensure(frame::report_take(OWNER, 4, 1, &mut again) == Err(ReportError::Busy), || "second take".into())?;
-    ensure(frame::report_give(OWNER + 1, true) == Err(ReportError::NotOwner), || "give by another".into())?;
-    ensure(frame::report_give(OWNER, true) == Ok(n), || "give".into())?;
+    ensure(report::report_take(OWNER, 4, 1, &mut again) == Err(ReportError::Busy), || "second take".into())?;
+    ensure(report::report_give(OWNER + 1, true) == Err(ReportError::NotOwner), || "give by another".into())?;
+    ensure(report::report_give(OWNER, true) == Ok(n), || "give".into())?;
     let after = frame::counts();
     ensure(after.free == before.free && after.reported == before.reported + n, || {
         format!(
@@ -162,14 +162,14 @@ fn report_batch() -> Result<(), String> {
         )
     })?;
     ensure(after.reportable + n == before.reportable, || "reportable".into())?;
-    ensure(frame::report_give(OWNER, true) == Err(ReportError::NoBatch), || "give twice".into())?;
-    frame::report_take(OWNER, 4, u64::MAX, &mut again).map_err(|e| format!("take: {e:?}"))?;
+    ensure(report::report_give(OWNER, true) == Err(ReportError::NoBatch), || "give twice".into())?;
+    report::report_take(OWNER, 4, u64::MAX, &mut again).map_err(|e| format!("take: {e:?}"))?;
     ensure(again.is_empty(), || "took below the threshold".into())?;
     // A batch abandoned (its device gone) is free again, not reported.
     frames.push(frame::alloc().ok_or("out of frames")?);
     frame::free(frames.pop().ok_or("no frame")?);
-    frame::report_take(OWNER, 4, 1, &mut again).map_err(|e| format!("take: {e:?}"))?;
-    frame::report_abandon(OWNER);
+    report::report_take(OWNER, 4, 1, &mut again).map_err(|e| format!("take: {e:?}"))?;
+    report::report_abandon(OWNER);
     let end = frame::counts();
     ensure(end.free == before.free && end.reported == after.reported, || "abandon".into())
 }

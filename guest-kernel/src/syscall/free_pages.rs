@@ -6,7 +6,7 @@
 //! session ends (after the device is reset).
 use super::device::opened;
 use super::SysResult;
-use crate::mm::frame::{self, ReportError};
+use crate::mm::frame::report::{self, ReportError};
 use crate::process::write_user;
 use alloc::vec::Vec;
 use pv_abi::syscall::device::{FreeRun, REPORT_MAX_RUNS};
@@ -43,14 +43,14 @@ pub fn take(dev_h: u64, out: u64, cap: u64, min_bytes: u64) -> SysResult {
     write_user(out, &buf)?;
     buf.clear();
     let owner = dev.report_owner();
-    frame::report_take(owner, cap as usize, min_bytes.div_ceil(PAGE), &mut runs)?;
+    report::report_take(owner, cap as usize, min_bytes.div_ceil(PAGE), &mut runs)?;
     for &(s, e) in &runs {
         buf.extend_from_slice(&s.to_le_bytes());
         buf.extend_from_slice(&(e - s).to_le_bytes());
     }
     // The buffer may have been unmapped meanwhile by another thread.
     if let Err(e) = write_user(out, &buf) {
-        let _ = frame::report_give(owner, false);
+        let _ = report::report_give(owner, false);
         return Err(e);
     }
     Ok(runs.len() as u64)
@@ -63,5 +63,5 @@ pub fn give(dev_h: u64, reported: u64) -> SysResult {
         1 => true,
         _ => return Err(Error::Invalid),
     };
-    Ok(frame::report_give(dev.report_owner(), reported)?)
+    Ok(report::report_give(dev.report_owner(), reported)?)
 }

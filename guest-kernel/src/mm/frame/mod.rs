@@ -7,10 +7,9 @@
 //! - a LIFO *stack of freed frames*, linked through the frames themselves
 //!   (via the direct map), so it needs no memory of its own;
 //! - a 256-bit bitmap for the pages below 1 MiB, which the general allocator
-//!   does not hand out while CPUs are being started (see
-//!   [`reserve_low_page`]); then [`retire_low_pool`] makes its free pages
-//!   ranges of their own;
-//! - frames the host has discarded (free-page reporting, [`report_take`]):
+//!   does not hand out while CPUs are being started; then its free pages
+//!   become ranges of their own ([`low`]: the low pool);
+//! - frames the host has discarded (free-page reporting, [`report`]):
 //!   they read as zeros and a write faults a host page back in, so they are
 //!   kept in a range list of their own (not linked through themselves) and
 //!   handed out last.
@@ -21,6 +20,12 @@
 //!
 //! Freeing a frame that was not handed out (or twice) is a kernel bug and
 //! panics with the address.
+//!
+//! This file is the allocator itself; the low pool and free-page reporting
+//! work on its state from their own files.
+pub mod low;
+pub mod report;
+
 use super::phys;
 use super::runs::RunList;
 use crate::arch::x86_64::layout::{align_down, align_up, PAGE_SIZE};
@@ -82,13 +87,6 @@ struct Allocator {
 /// Entries of the reported list: fragmentation beyond it only means less
 /// is reported.
 const REPORTED_RUNS: usize = 1024;
-/// Frames one [`report_take`] pops off the free stack at most (its cost is
-/// a read per frame, under the allocator's lock).
-const REPORT_POP_BUDGET: u64 = 4096;
-/// Frames one batch takes at most (64 MiB): while it is out they are not
-/// free, so a program allocating meanwhile must not run short.
-const REPORT_BATCH_FRAMES: u64 = 16384;
-
 static ALLOCATOR: SpinLock<Allocator> = SpinLock::new(Allocator {
     ranges: [Range { base: 0, next: 0, high: 0, end: 0 }; MAX_RANGES],
     len: 0,
@@ -140,28 +138,6 @@ impl Allocator {
         self.free_frames += n;
         self.managed_frames += n;
         true
-    }
-
-    /// Marks the low pages of `[start, end)` free; at boot (`grow`) they join
-    /// the pool, later only pages of the pool are taken back.
-    fn add_low(&mut self, start: u64, end: u64, grow: bool) {
-        let first = align_up(start, PAGE_SIZE).max(PAGE_SIZE) / PAGE_SIZE;
-        let last = align_down(end, PAGE_SIZE).min(LOW_LIMIT) / PAGE_SIZE;
-        // A word of the bitmap at a time.
-        for (w, bits) in self.low.iter_mut().enumerate() {
-            let (lo, hi) = (first.max(w as u64 * 64), last.min(w as u64 * 64 + 64));
-            if lo >= hi {
-                continue;
-            }
-            let n = hi - lo;
-            let mut mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << (lo % 64) };
-            if grow {
-                self.low_pool[w] |= mask;
-            }
-            mask &= self.low_pool[w];
-            self.low_free += u64::from((mask & !*bits).count_ones());
-            *bits |= mask;
-        }
     }
 
     fn alloc(&mut self) -> Option<u64> {
@@ -275,178 +251,12 @@ impl Allocator {
             self.push(f);
         }
     }
-
-    /// Free frames that were used and not reported: what reporting could
-    /// give back to the host.
-    fn reportable(&self) -> u64 {
-        let tails: u64 = self.ranges[..self.len].iter().map(|r| r.high.saturating_sub(r.next) / PAGE_SIZE).sum();
-        tails + self.stack_len
-    }
-
-    fn report_take(&mut self, owner: u64, max_runs: usize, min_frames: u64) -> Result<(), ReportError> {
-        if !self.batch.is_empty() {
-            return Err(ReportError::Busy);
-        }
-        // Every run of the batch may need an entry of its own in `reported`.
-        let max_runs = max_runs.min(self.batch.room()).min(self.reported.room());
-        // Taken frames are not free while the batch is out: take at most
-        // half of what is free above twice the kernel's reserve.
-        let mut budget = (self.free_frames.saturating_sub(2 * KERNEL_RESERVE_FRAMES) / 2).min(REPORT_BATCH_FRAMES);
-        if max_runs == 0 || self.reportable() < min_frames.max(1) || budget == 0 {
-            return Ok(());
-        }
-        // Whole used tails of ranges first: one run each, no frame read.
-        for i in 0..self.len {
-            let r = self.ranges[i];
-            let n = (r.high.saturating_sub(r.next) / PAGE_SIZE).min(budget);
-            if n == 0 || !self.batch_has_room_for(None, max_runs) {
-                continue;
-            }
-            self.ranges[i].next += n * PAGE_SIZE;
-            self.batch.insert(r.next, r.next + n * PAGE_SIZE);
-            budget -= n;
-        }
-        // Then the free stack, coalescing neighbours as they come off it
-        // (a process's pages come back in address order, so they mostly do).
-        let mut run: Option<(u64, u64)> = None;
-        let mut popped = 0;
-        while self.stack != 0 && popped < REPORT_POP_BUDGET.min(budget) {
-            let f = self.stack;
-            let joined = match run {
-                Some((s, e)) if f + PAGE_SIZE == s => Some((f, e)),
-                Some((s, e)) if f == e => Some((s, e + PAGE_SIZE)),
-                _ => None,
-            };
-            if joined.is_none() && !self.batch_has_room_for(run, max_runs) {
-                break;
-            }
-            // SAFETY: `f` heads the free stack: its first word is the next link.
-            self.stack = unsafe { word(f, 0).read() };
-            self.stack_len -= 1;
-            popped += 1;
-            run = match (joined, run) {
-                (Some(j), _) => Some(j),
-                (None, Some((s, e))) => {
-                    self.batch.insert(s, e);
-                    Some((f, f + PAGE_SIZE))
-                }
-                (None, None) => Some((f, f + PAGE_SIZE)),
-            };
-        }
-        if let Some((s, e)) = run {
-            self.batch.insert(s, e);
-        }
-        let taken = self.batch.frames();
-        self.free_frames -= taken;
-        self.batch_owner = if taken == 0 { 0 } else { owner };
-        Ok(())
-    }
-
-    /// Whether flushing `run` and starting another keeps the batch within
-    /// `max_runs` entries.
-    fn batch_has_room_for(&self, run: Option<(u64, u64)>, max_runs: usize) -> bool {
-        let used = REPORT_MAX_RUNS as usize - self.batch.room();
-        used + usize::from(run.is_some()) < max_runs
-    }
-
-    fn report_give(&mut self, owner: u64, reported: bool) -> Result<u64, ReportError> {
-        if self.batch.is_empty() {
-            return Err(ReportError::NoBatch);
-        }
-        if owner != self.batch_owner {
-            return Err(ReportError::NotOwner);
-        }
-        let n = self.batch.frames();
-        let mut batch = core::mem::replace(&mut self.batch, RunList::new());
-        for (s, e) in batch.take_all() {
-            if reported && self.reported.insert(s, e) {
-                self.free_frames += (e - s) / PAGE_SIZE;
-                continue;
-            }
-            // Not discarded (or no room to remember that it was): free
-            // frames as any other, highest first so tails grow back.
-            let mut f = e;
-            while f > s {
-                f -= PAGE_SIZE;
-                if let Some(i) = self.range_of(f) {
-                    self.release(i, f);
-                }
-            }
-        }
-        self.batch_owner = 0;
-        Ok(n)
-    }
-
-    /// Moves the low pool's free pages into ranges at the front of the
-    /// table (they all lie below every other range), as many runs as the
-    /// table has room for; returns the pages moved.
-    fn retire_low(&mut self) -> u64 {
-        let mut moved = 0;
-        let mut page = 0;
-        // A word of the bitmap at a time (this runs on the way to init's
-        // first instruction).
-        while page < LOW_PAGES && self.len < MAX_RANGES {
-            let bits = self.low[page / 64] >> (page % 64);
-            if bits == 0 {
-                page = (page / 64 + 1) * 64;
-                continue;
-            }
-            page += bits.trailing_zeros() as usize;
-            let start = page;
-            loop {
-                let ones = (self.low[page / 64] >> (page % 64)).trailing_ones() as usize;
-                page += ones.min(64 - page % 64);
-                if page >= LOW_PAGES || !page.is_multiple_of(64) {
-                    break;
-                }
-            }
-            // Ranges stay sorted: this run lies above the ones moved before
-            // it and below every range of RAM above 1 MiB.
-            let (base, end) = (start as u64 * PAGE_SIZE, page as u64 * PAGE_SIZE);
-            let at = self.ranges[..self.len].partition_point(|r| r.end <= base);
-            self.ranges.copy_within(at..self.len, at + 1);
-            self.ranges[at] = Range { base, next: base, high: base, end };
-            self.len += 1;
-            let mut p = start;
-            while p < page {
-                let n = (page - p).min(64 - p % 64);
-                let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << (p % 64) };
-                self.low[p / 64] &= !mask;
-                self.low_pool[p / 64] &= !mask;
-                p += n;
-            }
-            let n = (page - start) as u64;
-            self.low_free -= n;
-            self.free_frames += n;
-            self.managed_frames += n;
-            moved += n;
-        }
-        self.first = 0;
-        moved
-    }
-
-    fn reserve_low(&mut self) -> Option<u64> {
-        for (w, bits) in self.low.iter_mut().enumerate() {
-            if *bits != 0 {
-                let b = bits.trailing_zeros() as u64;
-                *bits &= !(1 << b);
-                self.low_free -= 1;
-                return Some((w as u64 * 64 + b) * PAGE_SIZE);
-            }
-        }
-        None
-    }
 }
 
 /// Adds a free range of RAM (boot only; sorted, disjoint, above 1 MiB and
 /// inside the direct map). False if the range table is full or out of order.
 pub(super) fn add_range(start: u64, end: u64) -> bool {
     locked(|a| a.add_range(start, end))
-}
-
-/// Marks RAM pages below 1 MiB as available to [`reserve_low_page`] (boot only).
-pub(super) fn add_low_range(start: u64, end: u64) {
-    locked(|a| a.add_low(start, end, true))
 }
 
 /// Allocates one frame. Its contents are whatever was there.
@@ -508,75 +318,6 @@ pub fn free_contiguous(first: PhysFrame, n: usize) {
     locked(|a| {
         for i in (0..n as u64).rev() {
             a.free(base + i * PAGE_SIZE);
-        }
-    })
-}
-
-/// A free RAM page below 1 MiB (for the SMP trampoline, whose SIPI vector
-/// must point below 1 MiB), taken out of the low pool. Never page 0, never a
-/// boot structure.
-pub fn reserve_low_page() -> Option<u64> {
-    locked(|a| a.reserve_low())
-}
-
-/// Once every CPU is started nothing needs memory below 1 MiB any more
-/// (only the SMP trampoline's start-up vector must point there): the low
-/// pool's free pages become ordinary frames for the rest of the VM's life
-/// (628 KiB on QEMU, which would otherwise sit free but unusable). Returns
-/// the pages moved; [`reserve_low_page`] finds none afterwards.
-pub fn retire_low_pool() -> u64 {
-    locked(|a| a.retire_low())
-}
-
-/// Returns a page obtained from [`reserve_low_page`] (other addresses are
-/// ignored).
-pub fn release_low_page(paddr: u64) {
-    locked(|a| a.add_low(paddr, paddr + PAGE_SIZE, false))
-}
-
-/// Why [`report_take`] or [`report_give`] refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReportError {
-    /// A batch is out and not given back yet.
-    Busy,
-    /// No batch is out.
-    NoBatch,
-    /// The batch out belongs to another device session.
-    NotOwner,
-}
-
-/// Free-page reporting, step 1: takes free frames that were used and not
-/// yet reported out of the allocator (their contents untouched), as at most
-/// `max_runs` runs, only if at least `min_frames` such frames are free, and
-/// pushes the runs `(start, end)` to `out` (whose capacity must hold
-/// `max_runs`: nothing allocates under the allocator's lock). `owner` names
-/// the device session: only it gives the batch back.
-pub fn report_take(
-    owner: u64,
-    max_runs: usize,
-    min_frames: u64,
-    out: &mut alloc::vec::Vec<(u64, u64)>,
-) -> Result<(), ReportError> {
-    locked(|a| {
-        a.report_take(owner, max_runs.min(out.capacity()), min_frames)?;
-        out.extend(a.batch.runs().iter().copied());
-        Ok(())
-    })
-}
-
-/// Step 2: gives the batch back, `reported` if the host discarded it (then
-/// its frames are kept off the free stack and handed out last); returns its
-/// frames.
-pub fn report_give(owner: u64, reported: bool) -> Result<u64, ReportError> {
-    locked(|a| a.report_give(owner, reported))
-}
-
-/// Gives back `owner`'s batch, if it has one, as not reported (its device
-/// session ended; the device was reset first).
-pub fn report_abandon(owner: u64) {
-    locked(|a| {
-        if !a.batch.is_empty() && a.batch_owner == owner {
-            let _ = a.report_give(owner, false);
         }
     })
 }
