@@ -40,10 +40,8 @@ fn errors(g: &GuestRuns, conns: u32) -> Vec<f64> {
     values(g, |r| r.loads.iter().find(|(c, _)| *c == conns)?.1.as_ref().ok().map(|l| l.wrk.errors() as f64))
 }
 
-/// Guest instructions (time minus idle time) from the start to the mark
-/// taken once the server first answered.
 pub fn to_first_answer(g: &GuestRuns) -> Vec<f64> {
-    values(g, |r| r.ready_mark.and_then(|m| m.uptime_ns.checked_sub(m.idle_ns)).map(|n| n as f64))
+    values(g, |r| r.instr_to_first_answer().map(|n| n as f64))
 }
 
 pub fn bulk_mb_s(g: &GuestRuns) -> Vec<f64> {
@@ -260,9 +258,8 @@ fn guest_json(g: &GuestRuns) -> Value {
                 None => Value::Null,
             };
             let (fb, fa) = r.free_kib();
-            let first = r.ready_mark.and_then(|m| m.uptime_ns.checked_sub(m.idle_ns));
             json!({"ready_s": r.ready_s, "ready_mark": r.ready_mark.as_ref().map(mark_json),
-                   "instr_to_first_answer": first, "loads": loads, "bulk": bulk, "free_kib_first": fb,
+                   "instr_to_first_answer": r.instr_to_first_answer(), "loads": loads, "bulk": bulk, "free_kib_first": fb,
                    "free_kib_last": fa, "outcome": r.outcome})
         })
         .collect();

@@ -243,6 +243,12 @@ pub struct Run {
 }
 
 impl Run {
+    /// Guest instructions (time minus idle time) from the start to the
+    /// mark taken once the server first answered.
+    pub fn instr_to_first_answer(&self) -> Option<u64> {
+        self.ready_mark.and_then(|m| m.uptime_ns.checked_sub(m.idle_ns))
+    }
+
     /// Free memory at the first mark and at the last.
     pub fn free_kib(&self) -> (Option<u64>, Option<u64>) {
         let mut marks = Vec::new();

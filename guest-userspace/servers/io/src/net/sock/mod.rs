@@ -413,11 +413,8 @@ impl NetStack {
 
     /// The earliest deadline of a parked request or a closing UDP socket.
     pub fn layer_deadline(&self) -> Option<u64> {
-        let parked = self.layer.parked.iter().map(|p| p.deadline).min();
-        match (parked, self.udp_closing_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let parked = self.layer.parked.iter().map(|p| p.deadline);
+        parked.chain(self.layer.udp_closing.iter().map(|&(_, _, d)| d)).min()
     }
 
     /// A connection ended: its sockets are closed, its parked requests dropped.

@@ -93,11 +93,6 @@ impl NetStack {
         }
     }
 
-    /// When the next closed UDP socket gives up sending.
-    pub(super) fn udp_closing_deadline(&self) -> Option<u64> {
-        self.layer.udp_closing.iter().map(|&(_, _, d)| d).min()
-    }
-
     pub(super) fn udp_connect(&mut self, conn: u64, req: &Msg) -> Result<Step, Status> {
         let (ip, port) = (ip_of(req.args[1])?, port_of(req.args[2])?);
         let c = self.layer.conns.get_mut(&conn).ok_or(Status::BadHandle)?;
